@@ -1,0 +1,39 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiToken } from '../devices/index.js';
+import { sendProblem } from './problem.js';
+
+export interface TokenVerifier {
+  verify(token: string): ApiToken | undefined;
+}
+
+/** RFC 6750 §2.1: `Authorization: Bearer <token>`. */
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  const match = header && /^Bearer\s+(\S+)$/i.exec(header);
+  return match ? match[1] : undefined;
+}
+
+/** A preHandler that lets through only requests with a valid API token. */
+export function requireToken(tokens: TokenVerifier) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const token = bearerToken(request);
+    if (!token) {
+      reply.header('www-authenticate', 'Bearer realm="lookout"');
+      return sendProblem(reply, {
+        status: 401,
+        title: 'Unauthorized',
+        code: 'TOKEN_MISSING',
+        detail: 'send Authorization: Bearer <token> (create one with `lookout token create`)',
+      });
+    }
+    if (!tokens.verify(token)) {
+      reply.header('www-authenticate', 'Bearer realm="lookout", error="invalid_token"');
+      return sendProblem(reply, {
+        status: 401,
+        title: 'Unauthorized',
+        code: 'TOKEN_INVALID',
+        detail: 'unknown or revoked token',
+      });
+    }
+  };
+}

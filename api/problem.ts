@@ -1,0 +1,24 @@
+import type { FastifyReply } from 'fastify';
+
+/** RFC 9457 problem details; `code` is Lookout's stable error code. */
+export interface Problem {
+  status: number;
+  title: string;
+  detail?: string;
+  code: string;
+}
+
+export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  return reply
+    .code(problem.status)
+    .type('application/problem+json')
+    .send({ type: 'about:blank', ...problem });
+}
+
+/** Maps an error code raised by a component to an HTTP status. */
+export function statusForCode(code: string): number {
+  if (code.endsWith('_NOT_FOUND')) return 404;
+  if (code.endsWith('_EXISTS')) return 409;
+  if (code.endsWith('_INVALID')) return 400;
+  return 500;
+}

@@ -1,0 +1,135 @@
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { HttpConfig } from '../config/index.js';
+import { LookoutError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { TokenVerifier } from './auth.js';
+import { sendProblem, statusForCode } from './problem.js';
+import { type DeviceReader, deviceRoutes } from './routes-devices.js';
+import { webRoot } from './web-root.js';
+
+/** Where MQTT-over-WebSocket connections go (the broker). */
+export interface MqttWebSocketHandler {
+  handleWebSocket(ws: WebSocket, req: IncomingMessage): void;
+  /** Largest WebSocket message accepted, in bytes. */
+  maxPayload: number;
+}
+
+export interface HttpDeps {
+  devices: DeviceReader;
+  tokens: TokenVerifier;
+  mqttWebSocket?: MqttWebSocketHandler;
+  log: Logger;
+  version: string;
+}
+
+export const MQTT_WS_PATH = '/mqtt';
+
+/**
+ * The HTTP face of Lookout: health, the JSON API, the browser app and MQTT over
+ * WebSocket on `/mqtt`. Owns its Fastify instance and WebSocket server.
+ */
+export class HttpServer {
+  readonly #app: FastifyInstance;
+  readonly #wss: WebSocketServer | undefined;
+  readonly #config: HttpConfig;
+  readonly #log: Logger;
+  #closing: Promise<void> | undefined;
+
+  constructor(config: HttpConfig, deps: HttpDeps) {
+    this.#config = config;
+    this.#log = deps.log;
+    this.#app = Fastify({
+      loggerInstance: deps.log as FastifyBaseLogger,
+      logController: new LogController({ disableRequestLogging: true }),
+      forceCloseConnections: true,
+      bodyLimit: 1_048_576,
+    });
+    this.#app.addHook('onResponse', async (request, reply) => {
+      request.log.debug({ method: request.method, url: request.url, status: reply.statusCode }, 'request');
+    });
+    this.#app.setErrorHandler((err, _request, reply) => {
+      if (err instanceof LookoutError) {
+        return sendProblem(reply, {
+          status: statusForCode(err.code),
+          title: err.code,
+          code: err.code,
+          detail: err.message,
+        });
+      }
+      const error = err as Error & { statusCode?: number; code?: string };
+      const status = error.statusCode ?? 500;
+      if (status >= 500) this.#log.error({ err: error }, 'request failed');
+      return sendProblem(reply, {
+        status,
+        title: status >= 500 ? 'Internal Server Error' : 'Bad Request',
+        code: error.code ?? 'INTERNAL',
+        detail: status >= 500 ? 'internal error (see server log)' : error.message,
+      });
+    });
+    this.#app.setNotFoundHandler((request, reply) =>
+      sendProblem(reply, {
+        status: 404,
+        title: 'Not Found',
+        code: 'ROUTE_NOT_FOUND',
+        detail: `${request.method} ${request.url}`,
+      }),
+    );
+    this.#app.get('/healthz', async () => ({ status: 'ok', version: deps.version }));
+    deviceRoutes(this.#app, { devices: deps.devices, tokens: deps.tokens });
+    this.#app.register(fastifyStatic, { root: webRoot(), index: 'index.html' });
+
+    const ws = deps.mqttWebSocket;
+    if (ws) {
+      this.#wss = new WebSocketServer({
+        noServer: true,
+        maxPayload: ws.maxPayload,
+        // MQTT over WebSocket, MQTT 3.1.1 §6: the subprotocol is "mqtt" (older clients: "mqttv3.1").
+        handleProtocols: (protocols) =>
+          protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false,
+      });
+      this.#app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        const path = (req.url ?? '').split('?')[0];
+        if (path !== MQTT_WS_PATH || this.#closing) {
+          socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+          return;
+        }
+        socket.on('error', () => socket.destroy());
+        this.#wss!.handleUpgrade(req, socket, head, (client) => ws.handleWebSocket(client, req));
+      });
+    }
+  }
+
+  async listen(): Promise<AddressInfo> {
+    try {
+      await this.#app.listen({ port: this.#config.port, host: this.#config.host });
+    } catch (err) {
+      throw new LookoutError(
+        'LISTEN_FAILED',
+        `HTTP server cannot bind ${this.#config.host}:${this.#config.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        { host: this.#config.host, port: this.#config.port },
+      );
+    }
+    const address = this.address();
+    this.#log.info({ address }, 'HTTP server ready');
+    return address;
+  }
+
+  address(): AddressInfo {
+    return this.#app.server.address() as AddressInfo;
+  }
+
+  /** Idempotent; ends WebSocket clients and open HTTP connections. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const client of this.#wss?.clients ?? []) client.terminate();
+      this.#wss?.close();
+      await this.#app.close();
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,164 @@
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { deviceJson } from '../../api/index.js';
+import type { Config } from '../../config/index.js';
+import { LookoutError } from '../../core/errors.js';
+import type { Device, IssuedCredentials } from '../../devices/index.js';
+import { type EdgeConfig, publicBrokerUrls, renderEdgeConfig } from '../../edge-config/index.js';
+import { addCommonOptions, type CommonOptions, withRegistry } from '../context.js';
+import { ago, printJson, printLine, printTable } from '../format.js';
+
+interface IssueOptions extends CommonOptions {
+  out?: string;
+  json?: boolean;
+  force?: boolean;
+}
+
+export function deviceCommand(): Command {
+  const device = new Command('device').description('register cameras and manage their credentials');
+
+  addCommonOptions(
+    device
+      .command('add')
+      .description('register a device and write the edge config (credentials) to flash onto it')
+      .argument('<id>', 'device id: a-z, 0-9 and -, e.g. front-door')
+      .option('-n, --name <name>', 'display name (default: the id)')
+      .option('-o, --out <file>', 'where to write the edge config (default: <id>.json)')
+      .option(
+        '--json',
+        'print the edge config as JSON on stdout instead of writing a file (unless --out is given)',
+      )
+      .option('-f, --force', 'overwrite an existing output file'),
+  ).action((id: string, options: IssueOptions & { name?: string }) => {
+    const out = outputFile(id, options);
+    if (out && existsSync(out) && !options.force) {
+      throw new LookoutError('OUTPUT_EXISTS', `${out} already exists; choose another --out or pass --force`, {
+        file: out,
+      });
+    }
+    withRegistry(options, (registry, config) => {
+      const issued = registry.devices.add(id, options.name);
+      deliver(issued, config, out, options, 'Registered');
+    });
+  });
+
+  addCommonOptions(
+    device.command('list').description('list devices with their online state').option('--json', 'print JSON'),
+  ).action((options: CommonOptions & { json?: boolean }) => {
+    withRegistry(options, (registry) => {
+      const devices = registry.devices.list();
+      if (options.json) return printJson({ devices: devices.map(deviceJson) });
+      if (devices.length === 0) return printLine('No devices yet. Add one with: lookout device add <id>');
+      printTable(
+        ['ID', 'NAME', 'STATE', 'LAST SEEN'],
+        devices.map((d) => [d.id, d.name, stateOf(d), d.online ? 'now' : ago(d.lastSeenAt)]),
+      );
+    });
+  });
+
+  addCommonOptions(
+    device
+      .command('show')
+      .description('show one device')
+      .argument('<id>', 'device id')
+      .option('--json', 'print JSON'),
+  ).action((id: string, options: CommonOptions & { json?: boolean }) => {
+    withRegistry(options, (registry) => {
+      const d = registry.devices.require(id);
+      if (options.json) return printJson(deviceJson(d));
+      printTable(
+        ['FIELD', 'VALUE'],
+        [
+          ['id', d.id],
+          ['name', d.name],
+          ['state', stateOf(d)],
+          ['last seen', d.online ? 'now' : ago(d.lastSeenAt)],
+          ['created', new Date(d.createdAt).toISOString()],
+          ['secret generation', String(d.secretGeneration)],
+        ],
+      );
+    });
+  });
+
+  addCommonOptions(
+    device
+      .command('rotate')
+      .description(
+        'issue a new secret; the old one stops working and a connected device is disconnected within a second',
+      )
+      .argument('<id>', 'device id')
+      .option('-o, --out <file>', 'where to write the new edge config (default: <id>.json, overwritten)')
+      .option(
+        '--json',
+        'print the new edge config as JSON on stdout instead of writing a file (unless --out is given)',
+      ),
+  ).action((id: string, options: IssueOptions) => {
+    const out = outputFile(id, options);
+    withRegistry(options, (registry, config) => {
+      const issued = registry.devices.rotate(id);
+      deliver(issued, config, out, options, 'Rotated the secret of');
+    });
+  });
+
+  addCommonOptions(
+    device
+      .command('revoke')
+      .description('refuse the device from now on; a connected device is disconnected within a second')
+      .argument('<id>', 'device id'),
+  ).action((id: string, options: CommonOptions) => {
+    withRegistry(options, (registry) => {
+      registry.devices.revoke(id);
+      printLine(
+        `Revoked ${id}. It can no longer connect; 'lookout device rotate ${id}' reinstates it with a new secret.`,
+      );
+    });
+  });
+
+  return device;
+}
+
+function outputFile(id: string, options: IssueOptions): string | undefined {
+  if (options.out) return path.resolve(options.out);
+  return options.json ? undefined : path.resolve(`${id}.json`);
+}
+
+function deliver(
+  issued: IssuedCredentials,
+  config: Readonly<Config>,
+  out: string | undefined,
+  options: IssueOptions,
+  verb: string,
+) {
+  const urls = publicBrokerUrls(config.mqtt, config.http);
+  const edge: EdgeConfig = renderEdgeConfig({
+    deviceId: issued.device.id,
+    name: issued.device.name,
+    secret: issued.secret,
+    mqttUrl: urls.url,
+    wsUrl: urls.wsUrl,
+    topicPrefix: config.mqtt.topicPrefix,
+  });
+  if (out) {
+    writeFileSync(out, `${JSON.stringify(edge, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(out, 0o600);
+  }
+  if (options.json) {
+    printJson(edge);
+    return;
+  }
+  printLine(`${verb} device '${issued.device.id}'.`);
+  printLine(`Edge config written to ${out}`);
+  printLine('  It holds the device secret, shown nowhere else: flash it onto the camera and keep it safe.');
+  printLine(`  Broker: ${urls.url}  (username ${edge.mqtt.username}, client id ${edge.mqtt.clientId})`);
+  if (urls.guessed) {
+    printLine(
+      '  The broker address was guessed from this machine; set mqtt.publicUrl if cameras reach it by another name.',
+    );
+  }
+}
+
+function stateOf(device: Device): string {
+  if (device.revokedAt !== null) return 'revoked';
+  return device.online ? 'online' : 'offline';
+}

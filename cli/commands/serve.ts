@@ -1,0 +1,94 @@
+import { Command } from 'commander';
+import { createLogger } from '../../core/log.js';
+import { publicBrokerUrls } from '../../edge-config/index.js';
+import { addCommonOptions, type CommonOptions, resolveConfig } from '../context.js';
+import { startServer } from '../server.js';
+import { lookoutVersion } from '../version.js';
+
+interface ServeOptions extends CommonOptions {
+  httpHost?: string;
+  httpPort?: number;
+  mqttHost?: string;
+  mqttPort?: number;
+  logLevel?: string;
+  logFormat?: string;
+}
+
+/** How long a graceful shutdown may take before the process exits anyway. */
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+export function serveCommand(): Command {
+  return addCommonOptions(
+    new Command('serve')
+      .description('run the Lookout server: MQTT broker, HTTP API and web app')
+      .option('--http-host <host>', 'HTTP bind address (http.host)')
+      .option('--http-port <port>', 'HTTP port (http.port)', toInt)
+      .option('--mqtt-host <host>', 'MQTT bind address (mqtt.host)')
+      .option('--mqtt-port <port>', 'MQTT TCP port (mqtt.port)', toInt)
+      .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (log.level)')
+      .option('--log-format <format>', 'auto|json|pretty (log.format)'),
+  ).action(async (options: ServeOptions) => {
+    const config = resolveConfig(options, {
+      'http.host': options.httpHost,
+      'http.port': options.httpPort,
+      'mqtt.host': options.mqttHost,
+      'mqtt.port': options.mqttPort,
+      'log.level': options.logLevel,
+      'log.format': options.logFormat,
+    });
+    const log = createLogger({ level: config.log.level, format: config.log.format });
+    const version = lookoutVersion();
+    process.on('uncaughtException', (err) => {
+      log.fatal({ err }, 'uncaught exception; exiting');
+      process.exit(1);
+    });
+    process.on('unhandledRejection', (err) => {
+      log.fatal({ err }, 'unhandled promise rejection; exiting');
+      process.exit(1);
+    });
+
+    const server = await startServer(config, log, version);
+    const http = server.http.address();
+    const mqtt = server.broker.address('tcp');
+    const urls = publicBrokerUrls(config.mqtt, config.http);
+    log.info(
+      {
+        version,
+        dataDir: config.dataDir,
+        http: `${http.address}:${http.port}`,
+        mqtt: mqtt && `${mqtt.address}:${mqtt.port}`,
+        cameraUrl: urls.url,
+      },
+      `Lookout ${version} ready: web app on port ${http.port}, MQTT on port ${mqtt?.port}`,
+    );
+
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      const deadline = setTimeout(() => {
+        log.error('shutdown took too long; exiting');
+        process.exit(1);
+      }, SHUTDOWN_TIMEOUT_MS);
+      server.close().then(() => {
+        clearTimeout(deadline);
+        log.info('stopped');
+        // Everything is released, so the process ends by itself; should a handle leak, say so and go.
+        setTimeout(() => {
+          log.warn('handles still open after shutdown; exiting anyway');
+          process.exit(0);
+        }, 2000).unref();
+      });
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+function toInt(value: string): number {
+  return /^\d+$/.test(value) ? Number(value) : Number.NaN;
+}

@@ -1,0 +1,58 @@
+import { Command } from 'commander';
+import { addCommonOptions, type CommonOptions, withRegistry } from '../context.js';
+import { ago, isoOrNull, printJson, printLine, printTable } from '../format.js';
+
+export function tokenCommand(): Command {
+  const token = new Command('token').description('API tokens for people and scripts (HTTP API, WHEP)');
+
+  addCommonOptions(
+    token
+      .command('create')
+      .description('create an API token and print it once')
+      .option('-n, --name <name>', 'what the token is for', 'api')
+      .option('--json', 'print JSON'),
+  ).action((options: CommonOptions & { name: string; json?: boolean }) => {
+    withRegistry(options, (registry) => {
+      const { token: secret, info } = registry.tokens.create(options.name);
+      if (options.json) return printJson({ id: info.id, name: info.name, token: secret });
+      printLine(secret);
+      process.stderr.write(
+        `Token ${info.id} (${info.name}) created. It is shown only now: use it as "Authorization: Bearer <token>".\n`,
+      );
+    });
+  });
+
+  addCommonOptions(
+    token.command('list').description('list API tokens (never their values)').option('--json', 'print JSON'),
+  ).action((options: CommonOptions & { json?: boolean }) => {
+    withRegistry(options, (registry) => {
+      const tokens = registry.tokens.list();
+      if (options.json) {
+        return printJson({
+          tokens: tokens.map((t) => ({
+            id: t.id,
+            name: t.name,
+            createdAt: isoOrNull(t.createdAt),
+            lastUsedAt: isoOrNull(t.lastUsedAt),
+            revoked: t.revokedAt !== null,
+          })),
+        });
+      }
+      printTable(
+        ['ID', 'NAME', 'STATE', 'LAST USED'],
+        tokens.map((t) => [t.id, t.name, t.revokedAt === null ? 'active' : 'revoked', ago(t.lastUsedAt)]),
+      );
+    });
+  });
+
+  addCommonOptions(
+    token.command('revoke').description('revoke an API token').argument('<id>', 'token id (from token list)'),
+  ).action((id: string, options: CommonOptions) => {
+    withRegistry(options, (registry) => {
+      registry.tokens.revoke(id);
+      printLine(`Revoked token ${id}.`);
+    });
+  });
+
+  return token;
+}

@@ -1,0 +1,69 @@
+import { createHttpServer, type HttpServer } from '../api/index.js';
+import { type Broker, createBroker } from '../broker/index.js';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../core/log.js';
+import { openRegistry, type Registry } from '../devices/index.js';
+
+/** A running `lookout serve`: every component, owned here and closed in reverse order. */
+export interface RunningServer {
+  readonly config: Readonly<Config>;
+  readonly registry: Registry;
+  readonly broker: Broker;
+  readonly http: HttpServer;
+  /** Idempotent; resolves when every listener, socket and handle is released. */
+  close(): Promise<void>;
+}
+
+/** Wires the components together from one validated config. The only place that does. */
+export async function startServer(
+  config: Readonly<Config>,
+  log: Logger,
+  version: string,
+): Promise<RunningServer> {
+  const closers: Array<() => unknown> = [];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        log.error({ err }, 'error while shutting down');
+      }
+    }
+  };
+  try {
+    const registry = openRegistry({ dataDir: config.dataDir });
+    closers.push(() => registry.close());
+    const broker = await createBroker(config.mqtt, {
+      devices: registry.devices,
+      log: log.child({ component: 'broker' }),
+    });
+    closers.push(() => broker.close());
+    closers.push(registry.watchCredentials((deviceId) => broker.recheckCredentials(deviceId)));
+    const http = await createHttpServer(config.http, {
+      devices: registry.devices,
+      tokens: registry.tokens,
+      mqttWebSocket: {
+        handleWebSocket: (ws, req) => broker.handleWebSocket(ws, req),
+        // A WebSocket message carries at most one MQTT packet in practice; allow framing slack.
+        maxPayload: config.mqtt.maxPacketBytes + 1024,
+      },
+      log: log.child({ component: 'http' }),
+      version,
+    });
+    closers.push(() => http.close());
+    let closing: Promise<void> | undefined;
+    return {
+      config,
+      registry,
+      broker,
+      http,
+      close: () => {
+        closing ??= closeAll();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * Configuration: one validated pipeline (defaults <- file <- LOOKOUT_* env <- flags).
+ * Nothing else in Lookout reads process.env.
+ */
+export { type ConfigKey, configKeys } from './keys.js';
+export { CONFIG_FILE_ENV, type LoadConfigInput, loadConfig } from './load.js';
+export type { Config, HttpConfig, MqttConfig, TurnConfig } from './schema.js';

@@ -1,0 +1,151 @@
+import { z } from 'zod';
+
+/** 0 asks the OS for a free port (handy for tests and for running several instances). */
+const port = z.number().int().min(0).max(65535);
+const millis = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const log = z
+  .object({
+    level: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('Least severe level written.'),
+    format: z
+      .enum(['auto', 'json', 'pretty'])
+      .default('auto')
+      .describe('`json` lines, human `pretty` lines, or `auto`: pretty on a terminal, JSON otherwise.'),
+  })
+  .strict()
+  .prefault({});
+
+const http = z
+  .object({
+    host: z
+      .string()
+      .min(1)
+      .default('0.0.0.0')
+      .describe('Address the HTTP server (API, web app, WHEP, MQTT over WebSocket) binds.'),
+    port: port.default(8080).describe('HTTP port.'),
+  })
+  .strict()
+  .prefault({});
+
+const tls = z
+  .object({
+    port: port
+      .default(8883)
+      .describe('Port of the MQTT-over-TLS listener (only opened when `cert` and `key` are set).'),
+    cert: z.string().min(1).optional().describe('PEM certificate chain file for the `mqtts` listener.'),
+    key: z.string().min(1).optional().describe('PEM private key file for the `mqtts` listener.'),
+  })
+  .strict()
+  .prefault({})
+  .refine((t) => (t.cert === undefined) === (t.key === undefined), {
+    message: 'set both `cert` and `key` to enable TLS, or neither',
+  });
+
+const authBackoff = z
+  .object({
+    maxFailures: z
+      .number()
+      .int()
+      .min(0)
+      .default(5)
+      .describe(
+        'Failed logins allowed per (address, username) in `windowMs` before back-off starts; 0 disables back-off.',
+      ),
+    maxAddressFailures: z
+      .number()
+      .int()
+      .min(0)
+      .default(50)
+      .describe(
+        'Failed logins allowed per source address, whatever the username, before back-off starts; 0 disables.',
+      ),
+    windowMs: millis(1000, 86_400_000).default(600_000).describe('How long a failure is remembered.'),
+    baseDelayMs: millis(1, 3_600_000)
+      .default(1000)
+      .describe('First refusal period once back-off starts; doubles per further failure.'),
+    maxDelayMs: millis(1, 86_400_000).default(300_000).describe('Longest refusal period.'),
+  })
+  .strict()
+  .prefault({});
+
+const mqtt = z
+  .object({
+    host: z.string().min(1).default('0.0.0.0').describe('Address the MQTT TCP listener binds.'),
+    port: port.default(1883).describe('MQTT TCP port.'),
+    publicUrl: z
+      .string()
+      .regex(/^mqtts?:\/\/[^/\s]+$/, 'must look like mqtt://host:port or mqtts://host:port')
+      .optional()
+      .describe(
+        "Broker URL written into edge configs, as cameras reach it (for example `mqtt://cams.example.com:1883`). Unset: this machine's first non-loopback IPv4 address and `port`.",
+      ),
+    publicWsUrl: z
+      .string()
+      .regex(/^wss?:\/\/\S+$/, 'must look like ws://host:port/mqtt or wss://host/mqtt')
+      .optional()
+      .describe(
+        'MQTT-over-WebSocket URL written into edge configs. Unset: derived like `publicUrl` from `http.port`.',
+      ),
+    topicPrefix: z
+      .string()
+      .regex(/^[a-z0-9_-]{1,32}$/, 'must be 1-32 characters of a-z, 0-9, _ and -')
+      .default('lookout')
+      .describe('First level of every device topic (`<topicPrefix>/<deviceId>/...`).'),
+    connectTimeoutMs: millis(500, 120_000)
+      .default(10_000)
+      .describe('A connection that has not sent CONNECT by then is closed.'),
+    maxConnectBytes: z
+      .number()
+      .int()
+      .min(256)
+      .max(1_048_576)
+      .default(8192)
+      .describe('Largest CONNECT packet, and the most bytes accepted before the login succeeds.'),
+    maxPacketBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(268_435_455)
+      .default(262_144)
+      .describe('Largest MQTT packet after login; a larger one closes the connection.'),
+    tls,
+    authBackoff,
+  })
+  .strict()
+  .prefault({});
+
+const turn = z
+  .object({
+    port: port
+      .default(3478)
+      .describe(
+        'TURN/STUN port (UDP and TCP). Reserved: the embedded TURN server arrives with NAT traversal.',
+      ),
+  })
+  .strict()
+  .prefault({});
+
+export const configSchema = z
+  .object({
+    dataDir: z
+      .string()
+      .min(1)
+      .default('./data')
+      .describe(
+        'Directory for the SQLite registry, its key file and (later) recordings; relative paths are relative to the working directory.',
+      ),
+    log,
+    http,
+    mqtt,
+    turn,
+  })
+  .strict();
+
+/** The validated, frozen configuration every component receives a slice of. */
+export type Config = z.infer<typeof configSchema>;
+export type HttpConfig = Config['http'];
+export type MqttConfig = Config['mqtt'];
+export type TurnConfig = Config['turn'];

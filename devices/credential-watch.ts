@@ -1,0 +1,58 @@
+import type { Db } from './db.js';
+
+export type CredentialListener = (deviceId: string) => void;
+
+interface EventRow {
+  seq: number;
+  device_id: string;
+}
+
+const RETAIN_EVENTS_MS = 24 * 3600_000;
+
+/**
+ * Tells a running server that some device's credentials changed, whichever process
+ * changed them (the CLI writes the same SQLite file). Polls the `credential_events`
+ * log: one indexed read per tick, cheap enough at 4 Hz to keep "revoke disconnects
+ * within a second".
+ */
+export class CredentialWatch {
+  readonly #db: Db;
+  readonly #listener: CredentialListener;
+  readonly #timer: NodeJS.Timeout;
+  readonly #since;
+  readonly #prune;
+  #lastSeq: number;
+  #ticks = 0;
+
+  constructor(db: Db, listener: CredentialListener, intervalMs: number) {
+    this.#db = db;
+    this.#listener = listener;
+    this.#since = db.prepare<[number], EventRow>(
+      'SELECT seq, device_id FROM credential_events WHERE seq > ? ORDER BY seq LIMIT 1000',
+    );
+    this.#prune = db.prepare('DELETE FROM credential_events WHERE at < ?');
+    const row = db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM credential_events').get() as {
+      seq: number;
+    };
+    this.#lastSeq = row.seq;
+    this.#timer = setInterval(() => this.poll(), intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Reads new events now and notifies the listener once per changed device. */
+  poll(): void {
+    if (!this.#db.open) return;
+    const rows = this.#since.all(this.#lastSeq);
+    const changed = new Set<string>();
+    for (const row of rows) {
+      changed.add(row.device_id);
+      this.#lastSeq = row.seq;
+    }
+    for (const id of changed) this.#listener(id);
+    if (++this.#ticks % 14_400 === 0) this.#prune.run(Date.now() - RETAIN_EVENTS_MS);
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+  }
+}

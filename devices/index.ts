@@ -1,0 +1,75 @@
+/**
+ * devices/: persistent state. The SQLite registry of devices, their secrets and API
+ * tokens. Everything else reaches SQLite only through these interfaces.
+ */
+import { type CredentialListener, CredentialWatch } from './credential-watch.js';
+import { type Db, openDatabase } from './db.js';
+import { DeviceStore } from './device-store.js';
+import { loadOrCreateKey, SecretHasher } from './secrets.js';
+import { TokenStore } from './token-store.js';
+
+export { DEVICE_ID_PATTERN, isDeviceId } from './device-id.js';
+export type {
+  CredentialState,
+  Device,
+  DeviceStore,
+  IssuedCredentials,
+  VerifyResult,
+} from './device-store.js';
+export type { ApiToken, TokenStore } from './token-store.js';
+
+export interface RegistryOptions {
+  dataDir: string;
+  /** Injectable clock for tests. */
+  now?: () => number;
+}
+
+export interface Registry {
+  readonly devices: DeviceStore;
+  readonly tokens: TokenStore;
+  /**
+   * Calls `listener(deviceId)` whenever a device is rotated or revoked, by this process
+   * or another one sharing the data directory. Stops with the returned function or close().
+   */
+  watchCredentials(listener: CredentialListener, intervalMs?: number): () => void;
+  /** Idempotent; closes watchers and the database handle. */
+  close(): void;
+}
+
+/** Opens the registry in `dataDir`, creating the database and key file on first use. */
+export function openRegistry(options: RegistryOptions): Registry {
+  const hasher = new SecretHasher(loadOrCreateKey(options.dataDir));
+  const db = openDatabase(options.dataDir);
+  return new SqliteRegistry(db, hasher, options.now);
+}
+
+class SqliteRegistry implements Registry {
+  readonly devices: DeviceStore;
+  readonly tokens: TokenStore;
+  readonly #db: Db;
+  readonly #watches = new Set<CredentialWatch>();
+  #closed = false;
+
+  constructor(db: Db, hasher: SecretHasher, now?: () => number) {
+    this.#db = db;
+    this.devices = new DeviceStore(db, hasher, now);
+    this.tokens = new TokenStore(db, hasher, now);
+  }
+
+  watchCredentials(listener: CredentialListener, intervalMs = 250): () => void {
+    const watch = new CredentialWatch(this.#db, listener, intervalMs);
+    this.#watches.add(watch);
+    return () => {
+      watch.close();
+      this.#watches.delete(watch);
+    };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const watch of this.#watches) watch.close();
+    this.#watches.clear();
+    this.#db.close();
+  }
+}

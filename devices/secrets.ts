@@ -1,0 +1,84 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { LookoutError } from '../core/errors.js';
+
+export const KEY_FILE = 'registry.key';
+
+/** Prefixes make leaked secrets recognisable to secret scanners and to people. */
+export const DEVICE_SECRET_PREFIX = 'lkd_';
+export const API_TOKEN_PREFIX = 'lkt_';
+
+/** A fresh 256-bit secret, base64url, with a recognisable prefix. */
+export function generateSecret(prefix: string): string {
+  return prefix + randomBytes(32).toString('base64url');
+}
+
+/**
+ * Keyed hashing of high-entropy secrets. HMAC-SHA256 under a per-installation key:
+ * the secrets are 256-bit random, so a slow KDF would add nothing but CPU time
+ * during reconnect storms; the key means a stolen database alone cannot even
+ * confirm a guessed secret.
+ */
+export class SecretHasher {
+  readonly #key: Buffer;
+
+  constructor(key: Buffer) {
+    if (key.length < 32)
+      throw new LookoutError('REGISTRY_KEY_INVALID', 'registry key must be at least 32 bytes');
+    this.#key = key;
+  }
+
+  hash(secret: string): Buffer {
+    return createHmac('sha256', this.#key).update(secret, 'utf8').digest();
+  }
+
+  /** Constant-time comparison of `secret` against a stored hash. */
+  matches(secret: string, storedHash: Buffer): boolean {
+    const candidate = this.hash(secret);
+    return candidate.length === storedHash.length && timingSafeEqual(candidate, storedHash);
+  }
+}
+
+/**
+ * Loads `<dataDir>/registry.key`, creating it (mode 0600) on first use. Creation is
+ * atomic (write a temp file, hard-link it into place) so a CLI and a server starting
+ * together agree on one key.
+ */
+export function loadOrCreateKey(dataDir: string): Buffer {
+  const file = path.join(dataDir, KEY_FILE);
+  const existing = tryRead(file);
+  if (existing) return existing;
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+  try {
+    linkSync(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    unlinkSync(tmp);
+  }
+  const key = tryRead(file);
+  if (!key)
+    throw new LookoutError('REGISTRY_KEY_INVALID', `registry key ${file} is unreadable or malformed`, {
+      file,
+    });
+  return key;
+}
+
+function tryRead(file: string): Buffer | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  if (!/^[0-9a-f]{64,}$/.test(text)) {
+    throw new LookoutError('REGISTRY_KEY_INVALID', `registry key ${file} is malformed (expected hex)`, {
+      file,
+    });
+  }
+  return Buffer.from(text, 'hex');
+}

@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { LookoutError } from '../core/errors.js';
+import type { Db } from './db.js';
+import { API_TOKEN_PREFIX, generateSecret, type SecretHasher } from './secrets.js';
+
+/** An API token for people and scripts (HTTP API, WHEP). The token itself is never stored. */
+export interface ApiToken {
+  id: string;
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+interface TokenRow {
+  id: string;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+const COLUMNS = 'id, name, created_at, last_used_at, revoked_at';
+/** last_used_at is bookkeeping: refresh it at most this often, not on every request. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export class TokenStore {
+  readonly #hasher: SecretHasher;
+  readonly #now: () => number;
+  readonly #stmt;
+
+  constructor(db: Db, hasher: SecretHasher, now: () => number = Date.now) {
+    this.#hasher = hasher;
+    this.#now = now;
+    this.#stmt = {
+      insert: db.prepare('INSERT INTO api_tokens (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)'),
+      byHash: db.prepare<[Buffer], TokenRow>(`SELECT ${COLUMNS} FROM api_tokens WHERE token_hash = ?`),
+      get: db.prepare<[string], TokenRow>(`SELECT ${COLUMNS} FROM api_tokens WHERE id = ?`),
+      list: db.prepare<[], TokenRow>(`SELECT ${COLUMNS} FROM api_tokens ORDER BY created_at, id`),
+      touch: db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?'),
+      revoke: db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+    };
+  }
+
+  /** Creates a token; the returned `token` string is shown once and never again. */
+  create(name = 'api'): { token: string; info: ApiToken } {
+    const id = randomBytes(6).toString('hex');
+    const token = generateSecret(API_TOKEN_PREFIX);
+    this.#stmt.insert.run(id, name.trim() || 'api', this.#hasher.hash(token), this.#now());
+    return { token, info: this.require(id) };
+  }
+
+  /** The token's record when `token` is valid and not revoked; undefined otherwise. */
+  verify(token: string): ApiToken | undefined {
+    if (!token.startsWith(API_TOKEN_PREFIX) || token.length > 128) return undefined;
+    const row = this.#stmt.byHash.get(this.#hasher.hash(token));
+    if (!row || row.revoked_at !== null) return undefined;
+    const now = this.#now();
+    if (row.last_used_at === null || now - row.last_used_at > TOUCH_INTERVAL_MS)
+      this.#stmt.touch.run(now, row.id);
+    return toToken(row);
+  }
+
+  list(): ApiToken[] {
+    return this.#stmt.list.all().map(toToken);
+  }
+
+  require(id: string): ApiToken {
+    const row = this.#stmt.get.get(id);
+    if (!row) throw new LookoutError('TOKEN_NOT_FOUND', `no API token '${id}'`, { id });
+    return toToken(row);
+  }
+
+  revoke(id: string): ApiToken {
+    this.require(id);
+    this.#stmt.revoke.run(this.#now(), id);
+    return this.require(id);
+  }
+}
+
+function toToken(row: TokenRow): ApiToken {
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}

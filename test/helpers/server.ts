@@ -1,0 +1,85 @@
+import type { AddressInfo } from 'node:net';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { type RunningServer, startServer } from '../../cli/server.js';
+import { loadConfig } from '../../config/index.js';
+import { silentLogger } from '../../core/log.js';
+import { tempDir } from './tmp.js';
+
+export interface TestServer {
+  server: RunningServer;
+  dataDir: string;
+  mqttUrl: string;
+  httpUrl: string;
+  wsUrl: string;
+  /** Registers a device and returns its secret. */
+  addDevice(id: string): string;
+  /** Connects an MQTT.js client; resolves on CONNACK success, rejects on refusal. */
+  connect(options: IClientOptions): Promise<MqttClient>;
+  /** A connected service-side client (full topic access), like the media node. */
+  serviceClient(): Promise<MqttClient>;
+  close(): Promise<void>;
+}
+
+/** A real `lookout serve` in this process on free ports and a temporary data directory. */
+export async function startTestServer(overrides: Record<string, unknown> = {}): Promise<TestServer> {
+  const tmp = tempDir();
+  const config = loadConfig({
+    flags: {
+      dataDir: tmp.dir,
+      'http.host': '127.0.0.1',
+      'http.port': 0,
+      'mqtt.host': '127.0.0.1',
+      'mqtt.port': 0,
+      ...overrides,
+    },
+  });
+  const server = await startServer(config, silentLogger(), 'test');
+  const mqttPort = (server.broker.address('tcp') as AddressInfo).port;
+  const httpPort = server.http.address().port;
+  const clients = new Set<MqttClient>();
+  const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
+  const connect = (options: IClientOptions) =>
+    new Promise<MqttClient>((resolve, reject) => {
+      const client = mqtt.connect(mqttUrl, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
+      clients.add(client);
+      client.once('connect', () => resolve(client));
+      client.once('error', (err) => {
+        client.end(true);
+        reject(err);
+      });
+      client.once('close', () => reject(new Error('closed before CONNACK')));
+    });
+  return {
+    server,
+    dataDir: tmp.dir,
+    mqttUrl,
+    httpUrl: `http://127.0.0.1:${httpPort}`,
+    wsUrl: `ws://127.0.0.1:${httpPort}/mqtt`,
+    addDevice: (id) => server.registry.devices.add(id).secret,
+    connect,
+    serviceClient: () => {
+      const creds = server.broker.serviceCredentials('test');
+      return connect({ username: creds.username, password: creds.password, clientId: creds.clientId });
+    },
+    async close() {
+      await Promise.all([...clients].map((c) => c.endAsync(true).catch(() => {})));
+      await server.close();
+      tmp.remove();
+    },
+  };
+}
+
+/** Resolves when the client is closed by the other side (or rejects after the timeout). */
+export function closedWithin(client: MqttClient, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (!client.connected) return resolve();
+    const timer = setTimeout(
+      () => reject(new Error(`client still connected after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    client.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
