@@ -1,0 +1,183 @@
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseEdgeConfig } from '../../edge-config/index.js';
+import { runCli, spawnCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+let tmp: ReturnType<typeof tempDir>;
+let dataDir: string;
+const cli = (args: string[], env?: NodeJS.ProcessEnv) =>
+  runCli([...args, '--data-dir', dataDir], { cwd: tmp.dir, env });
+
+beforeAll(() => {
+  tmp = tempDir();
+  dataDir = path.join(tmp.dir, 'data');
+});
+afterAll(() => tmp.remove());
+
+describe('lookout CLI', () => {
+  it('has --help on every command', async () => {
+    const commands = [
+      [],
+      ['serve'],
+      ['device'],
+      ['device', 'add'],
+      ['device', 'list'],
+      ['device', 'show'],
+      ['device', 'rotate'],
+      ['device', 'revoke'],
+      ['token'],
+      ['token', 'create'],
+      ['token', 'list'],
+      ['token', 'revoke'],
+    ];
+    const results = await Promise.all(commands.map((args) => runCli([...args, '--help'])));
+    results.forEach((result, i) => {
+      expect(result.code, commands[i]!.join(' ')).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: lookout/);
+    });
+  });
+
+  it('device add writes <id>.json with the credentials, readable only by its owner', async () => {
+    const result = await cli(['device', 'add', 'cam1', '--name', 'Porch camera']);
+    expect(result.code).toBe(0);
+    const file = path.join(tmp.dir, 'cam1.json');
+    expect(result.stdout).toContain(`Edge config written to ${file}`);
+    const edge = parseEdgeConfig(JSON.parse(readFileSync(file, 'utf8')));
+    expect(edge).toMatchObject({
+      deviceId: 'cam1',
+      name: 'Porch camera',
+      mqtt: { username: 'cam1', clientId: 'cam1' },
+    });
+    expect(edge.mqtt.password).toMatch(/^lkd_/);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses to overwrite a file or re-add a device, with clear messages', async () => {
+    const again = await cli(['device', 'add', 'cam1']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/cam1\.json already exists.*\[OUTPUT_EXISTS\]/);
+    const dup = await cli(['device', 'add', 'cam1', '--out', 'other.json']);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toMatch(/device 'cam1' already exists.*\[DEVICE_EXISTS\]/);
+    const bad = await cli(['device', 'add', 'Bad/Id']);
+    expect(bad.stderr).toMatch(/invalid device id.*\[DEVICE_ID_INVALID\]/);
+  });
+
+  it('device add --json prints the edge config for scripts and writes no file', async () => {
+    const result = await cli(['device', 'add', 'cam2', '--json'], {
+      LOOKOUT_MQTT_PUBLIC_URL: 'mqtt://cams.example.com:1883',
+    });
+    expect(result.code).toBe(0);
+    const edge = parseEdgeConfig(JSON.parse(result.stdout));
+    expect(edge.mqtt.url).toBe('mqtt://cams.example.com:1883');
+    expect(existsSync(path.join(tmp.dir, 'cam2.json'))).toBe(false);
+  });
+
+  it('lists and shows devices, in text and JSON', async () => {
+    const list = await cli(['device', 'list']);
+    expect(list.stdout).toMatch(
+      /^ID\s+NAME\s+STATE\s+LAST SEEN\ncam1\s+Porch camera\s+offline\s+never\ncam2/m,
+    );
+    const json = JSON.parse((await cli(['device', 'list', '--json'])).stdout);
+    expect(json.devices.map((d: { id: string }) => d.id)).toEqual(['cam1', 'cam2']);
+    const show = await cli(['device', 'show', 'cam1', '--json']);
+    expect(JSON.parse(show.stdout)).toMatchObject({ id: 'cam1', online: false, revoked: false });
+    const missing = await cli(['device', 'show', 'nope']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no device 'nope'.*\[DEVICE_NOT_FOUND\]/);
+  });
+
+  it('rejects a bad config file naming the key, with exit code 2', async () => {
+    const file = path.join(tmp.dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ mqtt: { prot: 1 } }));
+    const result = await cli(['device', 'list', '--config', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`'mqtt.prot': unknown key (from ${file})`);
+  });
+});
+
+describe('lookout serve', () => {
+  let serve: ChildProcess;
+  let logs = '';
+  let ports: { http: number; mqtt: number };
+
+  beforeAll(async () => {
+    serve = spawnCli(
+      [
+        'serve',
+        '--data-dir',
+        dataDir,
+        '--http-host',
+        '127.0.0.1',
+        '--mqtt-host',
+        '127.0.0.1',
+        '--log-format',
+        'json',
+      ],
+      {
+        cwd: tmp.dir,
+        env: { LOOKOUT_HTTP_PORT: '0', LOOKOUT_MQTT_PORT: '0' },
+      },
+    );
+    serve.stderr!.on('data', (d) => {
+      logs += d;
+    });
+    const ready = await waitFor(() => logs.split('\n').find((l) => l.includes('ready: web app')), {
+      timeoutMs: 15_000,
+      what: 'server ready',
+    });
+    const line = JSON.parse(ready) as { http: string; mqtt: string };
+    ports = { http: Number(line.http.split(':').at(-1)), mqtt: Number(line.mqtt.split(':').at(-1)) };
+  });
+  afterAll(() => {
+    if (serve.exitCode === null) serve.kill('SIGKILL');
+  });
+
+  it('accepts the flashed credentials, shows presence, and revoking from the CLI disconnects within a second', async () => {
+    const edge = parseEdgeConfig(JSON.parse(readFileSync(path.join(tmp.dir, 'cam1.json'), 'utf8')));
+    const client = await new Promise<mqtt.MqttClient>((resolve, reject) => {
+      const c = mqtt.connect(`mqtt://127.0.0.1:${ports.mqtt}`, {
+        username: edge.mqtt.username,
+        password: edge.mqtt.password,
+        clientId: edge.mqtt.clientId,
+        reconnectPeriod: 0,
+      });
+      c.once('connect', () => resolve(c));
+      c.once('error', reject);
+    });
+    await waitFor(
+      async () => (await cli(['device', 'list'])).stdout.match(/cam1\s+Porch camera\s+online\s+now/),
+      { what: 'online in CLI' },
+    );
+
+    const token = (await cli(['token', 'create', '--name', 'e2e'])).stdout.trim();
+    expect(token).toMatch(/^lkt_/);
+    const api = await fetch(`http://127.0.0.1:${ports.http}/api/devices`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(((await api.json()) as { devices: Array<{ online: boolean }> }).devices[0]!.online).toBe(true);
+
+    const closed = new Promise<number>((resolve) => client.once('close', () => resolve(Date.now())));
+    const revoke = await cli(['device', 'revoke', 'cam1']);
+    const revokedAt = Date.now();
+    expect(revoke.code).toBe(0);
+    expect((await closed) - revokedAt).toBeLessThan(1000);
+    client.end(true);
+    await waitFor(async () => (await cli(['device', 'list'])).stdout.match(/cam1\s+Porch camera\s+revoked/), {
+      what: 'revoked in CLI',
+    });
+  });
+
+  it('stops cleanly on SIGTERM', async () => {
+    const exited = new Promise<number | null>((resolve) => serve.once('exit', (code) => resolve(code)));
+    serve.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(logs).toContain('"msg":"stopped"');
+    expect(logs).not.toContain('handles still open');
+  });
+});
