@@ -8,6 +8,6 @@ export default defineConfig({
     // Integration tests open real sockets and processes; two cores run two files at a time.
     pool: 'forks',
     maxWorkers: 2,
-    reporters: process.env.CI ? ['default'] : ['default'],
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });
