@@ -155,7 +155,7 @@ describe('UpstreamSession', () => {
     const sessions = ['session-0001', 'session-0002', 'session-0003', 'bogus-session'];
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)]!;
     for (let run = 0; run < 200; run++) {
-      const { m, feed } = machine();
+      const { m } = machine();
       const open = new Set<string>();
       for (let step = 0; step < 200; step++) {
         const input: UpstreamInput = pick<() => UpstreamInput>([
