@@ -6,6 +6,7 @@ import type { HttpConfig } from '../config/index.js';
 import { type HttpDeps, HttpServer } from './server.js';
 
 export { deviceJson } from './routes-devices.js';
+export type { WhepService } from './routes-whep.js';
 export { type HttpDeps, type HttpServer, MQTT_WS_PATH, type MqttWebSocketHandler } from './server.js';
 
 /** Creates the HTTP server and starts listening. */

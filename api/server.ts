@@ -10,6 +10,7 @@ import type { Logger } from '../core/log.js';
 import type { TokenVerifier } from './auth.js';
 import { sendProblem, statusForCode } from './problem.js';
 import { type DeviceReader, deviceRoutes } from './routes-devices.js';
+import { type WhepService, whepRoutes } from './routes-whep.js';
 import { webRoot } from './web-root.js';
 
 /** Where MQTT-over-WebSocket connections go (the broker). */
@@ -21,6 +22,7 @@ export interface MqttWebSocketHandler {
 
 export interface HttpDeps {
   devices: DeviceReader;
+  whep?: WhepService;
   tokens: TokenVerifier;
   mqttWebSocket?: MqttWebSocketHandler;
   log: Logger;
@@ -81,6 +83,7 @@ export class HttpServer {
     );
     this.#app.get('/healthz', async () => ({ status: 'ok', version: deps.version }));
     deviceRoutes(this.#app, { devices: deps.devices, tokens: deps.tokens });
+    if (deps.whep) whepRoutes(this.#app, { whep: deps.whep, tokens: deps.tokens });
     this.#app.register(fastifyStatic, { root: webRoot(), index: 'index.html' });
 
     const ws = deps.mqttWebSocket;

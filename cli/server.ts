@@ -3,12 +3,14 @@ import { type Broker, createBroker } from '../broker/index.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import { openRegistry, type Registry } from '../devices/index.js';
+import { createMediaNode, type MediaNode } from '../media/index.js';
 
 /** A running `lookout serve`: every component, owned here and closed in reverse order. */
 export interface RunningServer {
   readonly config: Readonly<Config>;
   readonly registry: Registry;
   readonly broker: Broker;
+  readonly media: MediaNode;
   readonly http: HttpServer;
   /** Idempotent; resolves when every listener, socket and handle is released. */
   close(): Promise<void>;
@@ -39,9 +41,25 @@ export async function startServer(
     });
     closers.push(() => broker.close());
     closers.push(registry.watchCredentials((deviceId) => broker.recheckCredentials(deviceId)));
+    const brokerAddress = broker.address('tcp')!;
+    const credentials = broker.serviceCredentials('media');
+    const media = await createMediaNode(config.media, {
+      broker: {
+        ...credentials,
+        url: `mqtt://${loopbackFor(brokerAddress.address)}:${brokerAddress.port}`,
+        topicPrefix: config.mqtt.topicPrefix,
+      },
+      deviceExists: (id) => {
+        const device = registry.devices.get(id);
+        return device !== undefined && device.revokedAt === null;
+      },
+      log: log.child({ component: 'media' }),
+    });
+    closers.push(() => media.close());
     const http = await createHttpServer(config.http, {
       devices: registry.devices,
       tokens: registry.tokens,
+      whep: media.node,
       mqttWebSocket: {
         handleWebSocket: (ws, req) => broker.handleWebSocket(ws, req),
         // A WebSocket message carries at most one MQTT packet in practice; allow framing slack.
@@ -56,6 +74,7 @@ export async function startServer(
       config,
       registry,
       broker,
+      media: media.node,
       http,
       close: () => {
         closing ??= closeAll();
@@ -66,4 +85,11 @@ export async function startServer(
     await closeAll();
     throw err;
   }
+}
+
+/** Where an in-process client reaches a listener bound to `address` (wildcards mean loopback). */
+function loopbackFor(address: string): string {
+  if (address === '0.0.0.0') return '127.0.0.1';
+  if (address === '::') return '[::1]';
+  return address.includes(':') ? `[${address}]` : address;
 }

@@ -117,6 +117,43 @@ const mqtt = z
   .strict()
   .prefault({});
 
+const media = z
+  .object({
+    lingerMs: millis(0, 3_600_000)
+      .default(30_000)
+      .describe('How long a camera keeps streaming after its last viewer (or the recorder) stops.'),
+    answerTimeoutMs: millis(1000, 120_000)
+      .default(10_000)
+      .describe('How long a camera has to answer an offer before the offer is retried.'),
+    connectTimeoutMs: millis(1000, 120_000)
+      .default(15_000)
+      .describe('How long ICE and DTLS may take after the camera answers.'),
+    keyframeIntervalMs: millis(0, 10_000)
+      .default(500)
+      .describe('Least time between two keyframe requests (PLI) sent to a camera.'),
+    iceHostAddresses: z
+      .array(z.string().min(1).max(64))
+      .max(8)
+      .default([])
+      .describe(
+        'Extra host addresses the media node advertises in ICE (a public IP behind 1:1 NAT; 127.0.0.1 for loopback-only setups). Comma-separated in the environment.',
+      ),
+    icePortMin: port
+      .optional()
+      .describe('Lowest UDP port for media (set with `icePortMax` to open a firewall range).'),
+    icePortMax: port.optional().describe('Highest UDP port for media.'),
+  })
+  .strict()
+  .prefault({})
+  .refine(
+    (m) =>
+      (m.icePortMin === undefined) === (m.icePortMax === undefined) &&
+      (m.icePortMin ?? 0) <= (m.icePortMax ?? 0),
+    {
+      message: 'set both `icePortMin` and `icePortMax` (min <= max), or neither',
+    },
+  );
+
 const turn = z
   .object({
     port: port
@@ -140,6 +177,7 @@ export const configSchema = z
     log,
     http,
     mqtt,
+    media,
     turn,
   })
   .strict();
@@ -149,3 +187,4 @@ export type Config = z.infer<typeof configSchema>;
 export type HttpConfig = Config['http'];
 export type MqttConfig = Config['mqtt'];
 export type TurnConfig = Config['turn'];
+export type MediaConfig = Config['media'];

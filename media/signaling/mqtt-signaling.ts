@@ -1,7 +1,13 @@
 import { EventEmitter } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../core/log.js';
-import { type DeviceMessage, encodeMessage, type ParseResult, parseDeviceMessage, type ServerMessage } from './messages.js';
+import {
+  type DeviceMessage,
+  encodeMessage,
+  type ParseResult,
+  parseDeviceMessage,
+  type ServerMessage,
+} from './messages.js';
 
 /** How the media node logs in to the broker: an ordinary MQTT client with service credentials. */
 export interface SignalingConnection {
@@ -71,15 +77,24 @@ export class MqttSignaling extends EventEmitter<SignalingEvents> {
   /** Publishes a server message to the device's `down/signal` (QoS 1). Never throws. */
   send(deviceId: string, message: ServerMessage): void {
     if (this.#closed) return;
-    this.#client.publish(`${this.#prefix}/${deviceId}/down/signal`, encodeMessage(message), { qos: 1 }, (err) => {
-      if (err) this.#log.warn({ device: deviceId, err: err.message }, 'could not publish signaling message');
-    });
+    this.#client.publish(
+      `${this.#prefix}/${deviceId}/down/signal`,
+      encodeMessage(message),
+      { qos: 1 },
+      (err) => {
+        if (err)
+          this.#log.warn({ device: deviceId, err: err.message }, 'could not publish signaling message');
+      },
+    );
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#client.endAsync(true);
+    // Graceful first, so a last `bye` still goes out; forced if the broker does not answer.
+    const timer = setTimeout(() => this.#client.end(true), 2000);
+    await this.#client.endAsync(false).catch(() => {});
+    clearTimeout(timer);
   }
 
   async #subscribe(): Promise<void> {

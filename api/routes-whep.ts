@@ -1,0 +1,137 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { LookoutError } from '../core/errors.js';
+import { requireToken, type TokenVerifier } from './auth.js';
+import { sendProblem, statusForCode } from './problem.js';
+
+/** What the WHEP endpoint needs of the media node. */
+export interface WhepService {
+  /** Starts a viewer session from the client's SDP offer; resolves with the SDP answer. */
+  createSession(deviceId: string, offerSdp: string): Promise<{ sessionId: string; answerSdp: string }>;
+  /** Trickle ICE / ICE restart from the client (`application/trickle-ice-sdpfrag`). */
+  patchSession(deviceId: string, sessionId: string, fragment: string): Promise<void>;
+  deleteSession(deviceId: string, sessionId: string): Promise<void>;
+}
+
+const SDP = 'application/sdp';
+const SDPFRAG = 'application/trickle-ice-sdpfrag';
+const MAX_SDP_BYTES = 65_536;
+
+/**
+ * WHEP (draft-ietf-wish-whep): `POST /whep/<deviceId>` with an SDP offer answers
+ * `201 Created` + SDP answer + `Location`; `PATCH` on that location takes trickle ICE;
+ * `DELETE` ends the session. CORS is open so third-party players on other origins work;
+ * the bearer token is what protects it.
+ */
+export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; tokens: TokenVerifier }): void {
+  const auth = requireToken(deps.tokens);
+  app.addContentTypeParser(
+    [SDP, SDPFRAG],
+    { parseAs: 'string', bodyLimit: MAX_SDP_BYTES },
+    (_req, body, done) => done(null, body),
+  );
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith('/whep/')) return;
+    reply.header('access-control-allow-origin', '*');
+    reply.header('access-control-expose-headers', 'Location, ETag, Link, Accept-Patch, Retry-After');
+  });
+
+  app.options('/whep/*', async (_request, reply) => {
+    reply
+      .header('access-control-allow-methods', 'POST, PATCH, DELETE, OPTIONS')
+      .header('access-control-allow-headers', 'Authorization, Content-Type, If-Match')
+      .header('accept-post', SDP)
+      .code(204)
+      .send();
+  });
+
+  app.post<{ Params: { deviceId: string }; Body: string }>(
+    '/whep/:deviceId',
+    { preHandler: auth },
+    async (request, reply) => {
+      if (!isContentType(request.headers['content-type'], SDP)) {
+        return sendProblem(reply, {
+          status: 415,
+          title: 'Unsupported Media Type',
+          code: 'WHEP_CONTENT_TYPE',
+          detail: `send the offer as ${SDP}`,
+        });
+      }
+      const offer = typeof request.body === 'string' ? request.body : '';
+      if (!offer.startsWith('v=0')) {
+        return sendProblem(reply, {
+          status: 400,
+          title: 'Bad Request',
+          code: 'SDP_INVALID',
+          detail: 'the body is not an SDP offer (must start with v=0)',
+        });
+      }
+      try {
+        const { sessionId, answerSdp } = await deps.whep.createSession(request.params.deviceId, offer);
+        return reply
+          .code(201)
+          .type(SDP)
+          .header('location', `/whep/${encodeURIComponent(request.params.deviceId)}/sessions/${sessionId}`)
+          .header('accept-patch', SDPFRAG)
+          .header('etag', `"${sessionId}"`)
+          .send(answerSdp);
+      } catch (err) {
+        return whepError(reply, err);
+      }
+    },
+  );
+
+  app.patch<{ Params: { deviceId: string; sessionId: string }; Body: string }>(
+    '/whep/:deviceId/sessions/:sessionId',
+    { preHandler: auth },
+    async (request, reply) => {
+      if (!isContentType(request.headers['content-type'], SDPFRAG)) {
+        return sendProblem(reply, {
+          status: 415,
+          title: 'Unsupported Media Type',
+          code: 'WHEP_CONTENT_TYPE',
+          detail: `send ${SDPFRAG}`,
+        });
+      }
+      try {
+        await deps.whep.patchSession(
+          request.params.deviceId,
+          request.params.sessionId,
+          String(request.body ?? ''),
+        );
+        return reply.code(204).send();
+      } catch (err) {
+        return whepError(reply, err);
+      }
+    },
+  );
+
+  app.delete<{ Params: { deviceId: string; sessionId: string } }>(
+    '/whep/:deviceId/sessions/:sessionId',
+    { preHandler: auth },
+    async (request, reply) => {
+      try {
+        await deps.whep.deleteSession(request.params.deviceId, request.params.sessionId);
+        return reply.code(200).send();
+      } catch (err) {
+        return whepError(reply, err);
+      }
+    },
+  );
+}
+
+function isContentType(header: string | undefined, expected: string): boolean {
+  return (header ?? '').split(';')[0]!.trim().toLowerCase() === expected;
+}
+
+function whepError(reply: FastifyReply, err: unknown): FastifyReply {
+  if (!(err instanceof LookoutError)) throw err;
+  const status =
+    err.code === 'DEVICE_OFFLINE'
+      ? 503
+      : err.code === 'WHEP_SESSION_NOT_FOUND'
+        ? 404
+        : statusForCode(err.code);
+  if (status === 503) reply.header('retry-after', '5');
+  return sendProblem(reply, { status, title: err.code, code: err.code, detail: err.message });
+}

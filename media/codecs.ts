@@ -1,0 +1,52 @@
+import { RTCRtpCodecParameters } from 'werift';
+
+/**
+ * The codecs the media node negotiates, with each side (camera and viewers). werift 0.24
+ * enables H.264 only when listed explicitly. Order is preference.
+ */
+const videoFeedback = [
+  { type: 'nack' },
+  { type: 'nack', parameter: 'pli' },
+  { type: 'ccm', parameter: 'fir' },
+];
+
+function h264(payloadType: number, profileLevelId: string): RTCRtpCodecParameters {
+  return new RTCRtpCodecParameters({
+    mimeType: 'video/H264',
+    clockRate: 90_000,
+    payloadType,
+    rtcpFeedback: videoFeedback,
+    parameters: `level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=${profileLevelId}`,
+  });
+}
+
+export function videoCodecs(): RTCRtpCodecParameters[] {
+  return [
+    // Constrained baseline, main and high: what cameras produce. Browsers decode all three.
+    h264(96, '42e01f'),
+    h264(98, '4d001f'),
+    h264(100, '64001f'),
+    new RTCRtpCodecParameters({
+      mimeType: 'video/VP8',
+      clockRate: 90_000,
+      payloadType: 102,
+      rtcpFeedback: videoFeedback,
+    }),
+  ];
+}
+
+export function audioCodecs(): RTCRtpCodecParameters[] {
+  return [
+    new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2, payloadType: 111 }),
+    new RTCRtpCodecParameters({ mimeType: 'audio/PCMU', clockRate: 8000, channels: 1, payloadType: 0 }),
+    new RTCRtpCodecParameters({ mimeType: 'audio/PCMA', clockRate: 8000, channels: 1, payloadType: 8 }),
+  ];
+}
+
+/** Clock rate of a negotiated codec's mime type (RTP timestamps advance at this rate). */
+export function clockRateOf(mimeType: string): number {
+  const lower = mimeType.toLowerCase();
+  if (lower === 'audio/opus') return 48_000;
+  if (lower === 'audio/pcmu' || lower === 'audio/pcma') return 8000;
+  return 90_000;
+}

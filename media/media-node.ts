@@ -1,0 +1,136 @@
+import { LookoutError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { PeerOptions } from './peer-options.js';
+import { type IceServer, PROTOCOL_VERSION } from './signaling/messages.js';
+import type { MqttSignaling } from './signaling/mqtt-signaling.js';
+import type { UpstreamTimings } from './signaling/upstream-session.js';
+import { Stream } from './stream.js';
+
+export interface MediaNodeOptions {
+  timings: UpstreamTimings;
+  keyframeIntervalMs: number;
+  peerOptions: PeerOptions;
+}
+
+export interface MediaNodeDeps {
+  signaling: MqttSignaling;
+  /** Whether a device is registered (and not revoked). */
+  deviceExists(deviceId: string): boolean;
+  deviceIceServers(deviceId: string): IceServer[];
+  log: Logger;
+}
+
+/**
+ * The media node: one Stream per camera, created on first need, fed by MQTT signaling.
+ * Implements the WHEP service the HTTP API exposes.
+ */
+export class MediaNode {
+  readonly #streams = new Map<string, Stream>();
+  readonly #presence = new Map<string, boolean>();
+  readonly #log: Logger;
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly options: MediaNodeOptions,
+    private readonly deps: MediaNodeDeps,
+  ) {
+    this.#log = deps.log;
+    deps.signaling.on('presence', (deviceId, online) => {
+      this.#presence.set(deviceId, online);
+      this.#streams.get(deviceId)?.presence(online);
+    });
+    deps.signaling.on('message', (deviceId, result) => {
+      const stream = this.#streams.get(deviceId);
+      if (stream) {
+        stream.signal(result);
+        return;
+      }
+      // No stream: nothing was offered. Tell a device that answers anyway; ignore the rest.
+      if (!result.ok) {
+        this.#log.warn(
+          { device: deviceId, code: result.code, reason: result.reason },
+          'bad signaling message from device',
+        );
+        deps.signaling.send(deviceId, {
+          v: PROTOCOL_VERSION,
+          type: 'error',
+          code: result.code,
+          message: result.reason,
+          ...(result.session ? { session: result.session } : {}),
+        });
+      } else if (result.message.type === 'answer') {
+        deps.signaling.send(deviceId, {
+          v: PROTOCOL_VERSION,
+          type: 'error',
+          session: result.message.session,
+          code: 'UNKNOWN_SESSION',
+          message: 'no offer is waiting for this session',
+        });
+      }
+    });
+  }
+
+  /** The camera's Stream, created on first use. */
+  stream(deviceId: string): Stream {
+    let stream = this.#streams.get(deviceId);
+    if (!stream) {
+      stream = new Stream(deviceId, {
+        send: (id, message) => this.deps.signaling.send(id, message),
+        deviceIceServers: (id) => this.deps.deviceIceServers(id),
+        peerOptions: this.options.peerOptions,
+        timings: this.options.timings,
+        keyframeIntervalMs: this.options.keyframeIntervalMs,
+        log: this.#log.child({ device: deviceId }),
+      });
+      this.#streams.set(deviceId, stream);
+      stream.presence(this.#presence.get(deviceId) ?? false);
+    }
+    return stream;
+  }
+
+  isOnline(deviceId: string): boolean {
+    return this.#presence.get(deviceId) ?? false;
+  }
+
+  // --- WhepService -------------------------------------------------------------------
+
+  async createSession(deviceId: string, offerSdp: string): Promise<{ sessionId: string; answerSdp: string }> {
+    if (this.#closing) throw new LookoutError('SHUTTING_DOWN', 'the server is shutting down');
+    if (!this.deps.deviceExists(deviceId))
+      throw new LookoutError('DEVICE_NOT_FOUND', `no device '${deviceId}'`, { deviceId });
+    if (!this.isOnline(deviceId)) {
+      throw new LookoutError(
+        'DEVICE_OFFLINE',
+        `camera '${deviceId}' is offline: it is not connected to the broker`,
+        { deviceId },
+      );
+    }
+    const { viewerId, answerSdp } = await this.stream(deviceId).addViewer(offerSdp);
+    return { sessionId: viewerId, answerSdp };
+  }
+
+  async patchSession(deviceId: string, sessionId: string, fragment: string): Promise<void> {
+    const viewer = this.#streams.get(deviceId)?.viewer(sessionId);
+    if (!viewer) throw new LookoutError('WHEP_SESSION_NOT_FOUND', 'no such WHEP session');
+    const candidates = fragment
+      .split(/\r?\n/)
+      .filter((line) => line.startsWith('a=candidate:'))
+      .map((line) => line.slice(2))
+      .slice(0, 64);
+    await viewer.addCandidates(candidates);
+  }
+
+  async deleteSession(deviceId: string, sessionId: string): Promise<void> {
+    const removed = await this.#streams.get(deviceId)?.removeViewer(sessionId);
+    if (!removed) throw new LookoutError('WHEP_SESSION_NOT_FOUND', 'no such WHEP session');
+  }
+
+  /** Idempotent: says bye to every camera and closes every peer connection. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.all([...this.#streams.values()].map((s) => s.close()));
+      this.#streams.clear();
+    })();
+    return this.#closing;
+  }
+}
