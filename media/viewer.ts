@@ -34,7 +34,7 @@ export class Viewer {
   constructor(
     readonly id: string,
     options: PeerOptions,
-    private readonly handlers: ViewerHandlers,
+    handlers: ViewerHandlers,
     log: Logger,
   ) {
     this.#log = log;
