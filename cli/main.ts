@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { LookoutError } from '../core/errors.js';
+import { agentCommand } from './commands/agent.js';
 import { deviceCommand } from './commands/device.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenCommand } from './commands/token.js';
@@ -13,6 +14,7 @@ const program = new Command('lookout')
   .addCommand(serveCommand())
   .addCommand(deviceCommand())
   .addCommand(tokenCommand())
+  .addCommand(agentCommand())
   .addHelpText(
     'after',
     `
@@ -20,6 +22,7 @@ Examples:
   lookout serve                         run the server on the defaults (./data, HTTP 8080, MQTT 1883)
   lookout device add front-door         register a camera, write front-door.json to flash onto it
   lookout token create --name laptop    create an API token for the web app and scripts
+  lookout agent --config front-door.json   stream a test pattern as camera front-door
 
 Every command takes --help.`,
   );

@@ -1,0 +1,86 @@
+import { MediaStreamTrack, RTCPeerConnection, type RtpPacket } from 'werift';
+import type { Logger } from '../core/log.js';
+import { audioCodecs, videoCodecs } from '../media/codecs.js';
+import type { IceCandidateInit, IceServer } from '../media/signaling/messages.js';
+
+export interface CameraPeerHandlers {
+  keyframeRequest(): void;
+  candidate(candidate: IceCandidateInit | null): void;
+  state(state: 'connected' | 'failed' | 'closed'): void;
+}
+
+/** The camera's send-only peer connection for one signaling session. */
+export class CameraPeer {
+  readonly #pc: RTCPeerConnection;
+  readonly #video = new MediaStreamTrack({ kind: 'video' });
+  readonly #audio = new MediaStreamTrack({ kind: 'audio' });
+  readonly #log: Logger;
+  #closed = false;
+
+  constructor(
+    readonly session: string,
+    options: { iceServers: IceServer[]; additionalHostAddresses: string[]; forceRelay: boolean },
+    handlers: CameraPeerHandlers,
+    log: Logger,
+  ) {
+    this.#log = log;
+    this.#pc = new RTCPeerConnection({
+      // Our own ICE servers only: werift's default would ask a public STUN server.
+      iceServers: options.iceServers.flatMap((s) =>
+        s.urls.map((urls) => ({ urls, username: s.username, credential: s.credential })),
+      ),
+      iceTransportPolicy: options.forceRelay ? 'relay' : 'all',
+      iceAdditionalHostAddresses: options.additionalHostAddresses,
+      codecs: { video: videoCodecs().slice(0, 1), audio: audioCodecs().slice(0, 1) },
+      headerExtensions: { video: [], audio: [] },
+    });
+    // Send-only transceivers added before the offer is applied are matched to its m-lines by kind.
+    const video = this.#pc.addTransceiver(this.#video, { direction: 'sendonly' });
+    this.#pc.addTransceiver(this.#audio, { direction: 'sendonly' });
+    video.sender.onPictureLossIndication.subscribe(() => handlers.keyframeRequest());
+    this.#pc.onIceCandidate.subscribe((candidate) => {
+      if (this.#closed) return;
+      handlers.candidate(
+        candidate
+          ? {
+              candidate: candidate.candidate,
+              sdpMid: candidate.sdpMid ?? null,
+              sdpMLineIndex: candidate.sdpMLineIndex ?? null,
+            }
+          : null,
+      );
+    });
+    this.#pc.connectionStateChange.subscribe((state) => {
+      if (!this.#closed && (state === 'connected' || state === 'failed' || state === 'closed'))
+        handlers.state(state);
+    });
+  }
+
+  /** Applies the server's offer and returns the answer (complete: werift gathers before resolving). */
+  async answer(offerSdp: string): Promise<string> {
+    await this.#pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+    await this.#pc.setLocalDescription(await this.#pc.createAnswer());
+    return this.#pc.localDescription!.sdp;
+  }
+
+  async addCandidate(candidate: IceCandidateInit | null): Promise<void> {
+    if (!candidate || !candidate.candidate) return;
+    await this.#pc.addIceCandidate({
+      candidate: candidate.candidate,
+      sdpMid: candidate.sdpMid ?? undefined,
+      sdpMLineIndex: candidate.sdpMLineIndex ?? undefined,
+    });
+  }
+
+  send(kind: 'video' | 'audio', packet: RtpPacket): void {
+    if (this.#closed) return;
+    // writeRtp rewrites SSRC and payload type in place: hand it a copy.
+    (kind === 'video' ? this.#video : this.#audio).writeRtp(packet.clone());
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pc.close().catch((err) => this.#log.debug({ err: (err as Error).message }, 'close failed'));
+  }
+}

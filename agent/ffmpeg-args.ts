@@ -1,0 +1,118 @@
+import { existsSync } from 'node:fs';
+import type { EdgeConfig } from '../edge-config/index.js';
+
+/** Where the agent's video comes from: `test` (a generated pattern), an RTSP URL, or a V4L2 device. */
+export type SourceSpec = { kind: 'test' } | { kind: 'rtsp'; url: string } | { kind: 'v4l2'; device: string };
+
+export function parseSource(text: string): SourceSpec {
+  if (text === 'test') return { kind: 'test' };
+  if (/^rtsps?:\/\//.test(text)) return { kind: 'rtsp', url: text };
+  if (text.startsWith('/dev/')) return { kind: 'v4l2', device: text };
+  throw new Error(`unknown source '${text}': use test, rtsp://host/path or /dev/videoN`);
+}
+
+const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf';
+
+/**
+ * ffmpeg arguments that turn a source into RTP on loopback: H.264 (packetization mode 1,
+ * SPS/PPS repeated before every IDR) on `videoPort`, Opus on `audioPort` when the source
+ * has audio. The test source burns the wall clock into the picture so a viewer can see it tick.
+ */
+export function ffmpegArgs(
+  source: SourceSpec,
+  stream: EdgeConfig['stream'],
+  ports: { video: number; audio: number },
+): string[] {
+  const { width, height, fps, bitrateKbps, keyframeIntervalSeconds } = stream.video;
+  const gop = Math.max(1, Math.round(fps * keyframeIntervalSeconds));
+  const input: string[] = [];
+  let hasAudio = stream.audio.codec !== 'none';
+  let copyVideo = false;
+  switch (source.kind) {
+    case 'test': {
+      const clock = existsSync(FONT)
+        ? `,drawtext=fontfile=${FONT}:text='%{localtime\\:%H\\\\\\:%M\\\\\\:%S}':fontsize=${Math.round(height / 8)}:fontcolor=white:box=1:boxcolor=black@0.6:x=(w-tw)/2:y=h-th-20`
+        : '';
+      input.push('-re', '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}${clock}`);
+      if (hasAudio) input.push('-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
+      break;
+    }
+    case 'rtsp':
+      input.push('-rtsp_transport', 'tcp', '-i', source.url);
+      copyVideo = true; // cameras already send H.264: no re-encoding
+      break;
+    case 'v4l2':
+      input.push(
+        '-f',
+        'v4l2',
+        '-framerate',
+        String(fps),
+        '-video_size',
+        `${width}x${height}`,
+        '-i',
+        source.device,
+      );
+      hasAudio = false;
+      break;
+  }
+  const video = copyVideo
+    ? ['-c:v', 'copy', '-bsf:v', 'dump_extra']
+    : [
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-tune',
+        'zerolatency',
+        '-profile:v',
+        'baseline',
+        '-pix_fmt',
+        'yuv420p',
+        '-g',
+        String(gop),
+        '-keyint_min',
+        String(gop),
+        '-sc_threshold',
+        '0',
+        '-b:v',
+        `${bitrateKbps}k`,
+        '-maxrate',
+        `${bitrateKbps}k`,
+        '-bufsize',
+        `${bitrateKbps}k`,
+        '-x264-params',
+        'repeat-headers=1',
+      ];
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'warning',
+    '-nostdin',
+    ...input,
+    '-map',
+    '0:v:0',
+    ...video,
+    '-an',
+  ];
+  args.push('-f', 'rtp', '-payload_type', '96', '-pkt_size', '1200', `rtp://127.0.0.1:${ports.video}`);
+  if (hasAudio) {
+    const audioInput = source.kind === 'test' ? '1:a:0' : '0:a:0?';
+    args.push(
+      '-map',
+      audioInput,
+      '-vn',
+      '-c:a',
+      'libopus',
+      '-ac',
+      '2',
+      '-ar',
+      '48000',
+      '-b:a',
+      '32k',
+      '-application',
+      'lowdelay',
+    );
+    args.push('-f', 'rtp', '-payload_type', '111', `rtp://127.0.0.1:${ports.audio}`);
+  }
+  return args;
+}

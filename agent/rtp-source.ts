@@ -1,0 +1,142 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { RtpPacket } from 'werift';
+import type { Logger } from '../core/log.js';
+import type { EdgeConfig } from '../edge-config/index.js';
+import { ffmpegPath } from '../media/ffmpeg-path.js';
+import { RtpContinuity } from '../media/rtp-continuity.js';
+import { ffmpegArgs, type SourceSpec } from './ffmpeg-args.js';
+
+export type RtpSourceEvents = {
+  rtp: [kind: 'video' | 'audio', packet: RtpPacket];
+};
+
+/** Least time between two encoder restarts asked for by keyframe requests. */
+const KEYFRAME_RESTART_INTERVAL_MS = 1000;
+
+/**
+ * The camera's media: a supervised ffmpeg writing RTP to two loopback UDP sockets. The
+ * stream stays continuous (sequence numbers, timestamps) across ffmpeg restarts, which is
+ * also how a keyframe is forced for encoded sources: a fresh encoder starts with an IDR.
+ * ffmpeg is restarted with back-off when it dies; only the PID we spawned is signalled.
+ */
+export class RtpSource extends EventEmitter<RtpSourceEvents> {
+  readonly #video: dgram.Socket;
+  readonly #audio: dgram.Socket;
+  readonly #videoContinuity = new RtpContinuity(90_000);
+  readonly #audioContinuity = new RtpContinuity(48_000);
+  readonly #log: Logger;
+  #child: ChildProcess | undefined;
+  #running = false;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #lastKeyframeRestart = 0;
+
+  private constructor(
+    private readonly source: SourceSpec,
+    private readonly stream: EdgeConfig['stream'],
+    video: dgram.Socket,
+    audio: dgram.Socket,
+    log: Logger,
+  ) {
+    super();
+    this.#video = video;
+    this.#audio = audio;
+    this.#log = log;
+    video.on('message', (buf) => this.#onPacket('video', buf));
+    audio.on('message', (buf) => this.#onPacket('audio', buf));
+  }
+
+  static async open(source: SourceSpec, stream: EdgeConfig['stream'], log: Logger): Promise<RtpSource> {
+    const bind = async () => {
+      const socket = dgram.createSocket('udp4');
+      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+      return socket;
+    };
+    return new RtpSource(source, stream, await bind(), await bind(), log);
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Starts ffmpeg (idempotent). */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#failures = 0;
+    this.#spawn();
+  }
+
+  /** Stops ffmpeg (idempotent); the sockets stay open for a later start(). */
+  stop(): void {
+    this.#running = false;
+    clearTimeout(this.#restartTimer);
+    this.#kill();
+  }
+
+  /** A viewer needs a keyframe: restart the encoder (rate-limited) unless the video is copied. */
+  forceKeyframe(): void {
+    if (!this.#running || this.source.kind === 'rtsp') return;
+    const now = Date.now();
+    if (now - this.#lastKeyframeRestart < KEYFRAME_RESTART_INTERVAL_MS) return;
+    this.#lastKeyframeRestart = now;
+    this.#log.debug('keyframe requested: restarting the encoder');
+    this.#kill();
+    this.#spawn();
+  }
+
+  close(): void {
+    this.stop();
+    this.#video.close();
+    this.#audio.close();
+  }
+
+  #spawn(): void {
+    const args = ffmpegArgs(this.source, this.stream, {
+      video: this.#video.address().port,
+      audio: this.#audio.address().port,
+    });
+    const child = spawn(ffmpegPath(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.#child = child;
+    const started = Date.now();
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => {
+      for (const line of text.split('\n'))
+        if (line.trim()) this.#log.warn({ ffmpeg: line.trim().slice(0, 500) }, 'ffmpeg');
+    });
+    child.on('error', (err) => this.#log.error({ err: err.message }, 'ffmpeg could not start'));
+    child.on('exit', (code, signal) => {
+      if (this.#child !== child) return; // replaced on purpose
+      this.#child = undefined;
+      if (!this.#running) return;
+      this.#failures = Date.now() - started > 10_000 ? 1 : this.#failures + 1;
+      const delay = Math.min(30_000, 500 * 2 ** (this.#failures - 1));
+      this.#log.warn({ code, signal, retryInMs: delay }, 'ffmpeg exited; restarting');
+      this.#restartTimer = setTimeout(() => {
+        if (this.#running) this.#spawn();
+      }, delay);
+    });
+  }
+
+  #kill(): void {
+    const child = this.#child;
+    this.#child = undefined;
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+
+  #onPacket(kind: 'video' | 'audio', buf: Buffer): void {
+    if (!this.#running || buf.length < 12) return;
+    let packet: RtpPacket;
+    try {
+      packet = RtpPacket.deSerialize(buf);
+    } catch {
+      return;
+    }
+    const mapped = (kind === 'video' ? this.#videoContinuity : this.#audioContinuity).map(packet.header);
+    packet.header.sequenceNumber = mapped.sequenceNumber;
+    packet.header.timestamp = mapped.timestamp;
+    this.emit('rtp', kind, packet);
+  }
+}

@@ -1,0 +1,64 @@
+import { Command } from 'commander';
+import { startAgent } from '../../agent/index.js';
+import { createLogger } from '../../core/log.js';
+import { loadEdgeConfig } from '../../edge-config/index.js';
+import { lookoutVersion } from '../version.js';
+
+interface AgentCliOptions {
+  config: string;
+  source: string;
+  iceHostAddress: string[];
+  forceRelay?: boolean;
+  logLevel: string;
+  logFormat: 'auto' | 'json' | 'pretty';
+}
+
+export function agentCommand(): Command {
+  return new Command('agent')
+    .description('run the reference camera agent: connect with a flashed edge config and stream on demand')
+    .requiredOption('-c, --config <file>', 'edge config written by `lookout device add`')
+    .option(
+      '-s, --source <source>',
+      'test (generated pattern with a clock), rtsp://host/path, or /dev/videoN',
+      'test',
+    )
+    .option(
+      '--ice-host-address <ip>',
+      'extra ICE host address to advertise (repeatable)',
+      (v: string, all: string[]) => [...all, v],
+      [],
+    )
+    .option('--force-relay', 'use only TURN relay candidates (testing, networks that block UDP)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace', 'info')
+    .option('--log-format <format>', 'auto|json|pretty', 'auto')
+    .action(async (options: AgentCliOptions) => {
+      const log = createLogger({ level: options.logLevel, format: options.logFormat }).child({
+        component: 'agent',
+      });
+      const config = loadEdgeConfig(options.config);
+      const agent = await startAgent(
+        config,
+        {
+          source: options.source,
+          additionalHostAddresses: options.iceHostAddress,
+          forceRelay: options.forceRelay ?? false,
+          agentName: `lookout-agent/${lookoutVersion()}`,
+        },
+        log.child({ device: config.deviceId }),
+      );
+      log.info({ device: config.deviceId, broker: config.mqtt.url, source: options.source }, 'agent started');
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) process.exit(1);
+        stopping = true;
+        log.info({ signal }, 'stopping');
+        const deadline = setTimeout(() => process.exit(1), 5000);
+        agent.close().then(() => {
+          clearTimeout(deadline);
+          setTimeout(() => process.exit(0), 1000).unref();
+        });
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}
