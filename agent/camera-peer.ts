@@ -64,7 +64,7 @@ export class CameraPeer {
   }
 
   async addCandidate(candidate: IceCandidateInit | null): Promise<void> {
-    if (!candidate || !candidate.candidate) return;
+    if (!candidate?.candidate) return;
     await this.#pc.addIceCandidate({
       candidate: candidate.candidate,
       sdpMid: candidate.sdpMid ?? undefined,
