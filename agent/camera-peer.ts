@@ -33,6 +33,7 @@ export class CameraPeer {
       iceAdditionalHostAddresses: options.additionalHostAddresses,
       codecs: { video: videoCodecs().slice(0, 1), audio: audioCodecs().slice(0, 1) },
       headerExtensions: { video: [], audio: [] },
+      bundlePolicy: 'max-bundle', // see media/peer-options.ts
     });
     // Send-only transceivers added before the offer is applied are matched to its m-lines by kind.
     const video = this.#pc.addTransceiver(this.#video, { direction: 'sendonly' });

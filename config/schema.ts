@@ -128,6 +128,11 @@ const media = z
     connectTimeoutMs: millis(1000, 120_000)
       .default(15_000)
       .describe('How long ICE and DTLS may take after the camera answers.'),
+    viewerTimeoutMs: millis(2000, 600_000)
+      .default(15_000)
+      .describe(
+        'A viewer whose browser has sent no RTCP for this long (tab closed without a WHEP DELETE) is dropped.',
+      ),
     keyframeIntervalMs: millis(0, 10_000)
       .default(500)
       .describe('Least time between two keyframe requests (PLI) sent to a camera.'),

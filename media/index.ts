@@ -37,6 +37,7 @@ export async function createMediaNode(
         retryMaxMs: 30_000,
       },
       keyframeIntervalMs: config.keyframeIntervalMs,
+      viewerTimeoutMs: config.viewerTimeoutMs,
       peerOptions: {
         iceServers: [],
         additionalHostAddresses: [...config.iceHostAddresses],

@@ -9,6 +9,7 @@ import { Stream } from './stream.js';
 export interface MediaNodeOptions {
   timings: UpstreamTimings;
   keyframeIntervalMs: number;
+  viewerTimeoutMs: number;
   peerOptions: PeerOptions;
 }
 
@@ -80,6 +81,7 @@ export class MediaNode {
         peerOptions: this.options.peerOptions,
         timings: this.options.timings,
         keyframeIntervalMs: this.options.keyframeIntervalMs,
+        viewerTimeoutMs: this.options.viewerTimeoutMs,
         log: this.#log.child({ device: deviceId }),
       });
       this.#streams.set(deviceId, stream);

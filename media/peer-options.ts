@@ -20,5 +20,7 @@ export function createPeerConnection(options: PeerOptions): RTCPeerConnection {
     codecs: { video: videoCodecs(), audio: audioCodecs() },
     // The camera's header extensions are not forwarded, so none are negotiated.
     headerExtensions: { video: [], audio: [] },
+    // werift 0.24 leaks the second m-line's UDP socket on close() unless everything is bundled.
+    bundlePolicy: 'max-bundle',
   });
 }

@@ -24,6 +24,8 @@ export interface StreamDeps {
   timings: UpstreamTimings;
   /** Least time between two keyframe requests sent to the camera. */
   keyframeIntervalMs: number;
+  /** Drop a viewer that has sent no RTCP for this long. */
+  viewerTimeoutMs: number;
   log: Logger;
 }
 
@@ -48,8 +50,11 @@ export class Stream extends EventEmitter<StreamEvents> {
   #peer: UpstreamPeer | undefined;
   readonly #closingPeers = new Set<Promise<void>>();
   #online = false;
+  /** The camera's codecs as last seen (H.264 and Opus until it has streamed). */
+  #codecs: Record<MediaKind, string> = { video: 'video/H264', audio: 'audio/opus' };
   #lastKeyframeRequest = 0;
   #pendingKeyframe: NodeJS.Timeout | undefined;
+  #sweep: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(
@@ -118,13 +123,18 @@ export class Stream extends EventEmitter<StreamEvents> {
     );
     let answerSdp: string;
     try {
-      answerSdp = await viewer.answer(offerSdp);
+      answerSdp = await viewer.answer(offerSdp, this.#codecs);
     } catch (err) {
       await viewer.close();
+      if (err instanceof LookoutError) throw err;
       throw new LookoutError('SDP_INVALID', `cannot use the offer: ${(err as Error).message}`);
     }
     this.#viewers.set(viewerId, viewer);
     this.addDemand(`viewer:${viewerId}`);
+    this.#sweep ??= setInterval(
+      () => this.#dropSilentViewers(),
+      Math.min(5000, this.deps.viewerTimeoutMs / 2),
+    );
     this.#log.info({ viewer: viewerId, viewers: this.#viewers.size }, 'viewer joined');
     return { viewerId, answerSdp };
   }
@@ -138,6 +148,10 @@ export class Stream extends EventEmitter<StreamEvents> {
     if (!viewer) return false;
     this.#viewers.delete(viewerId);
     this.removeDemand(`viewer:${viewerId}`);
+    if (this.#viewers.size === 0) {
+      clearInterval(this.#sweep);
+      this.#sweep = undefined;
+    }
     await viewer.close();
     this.#log.info({ viewer: viewerId, viewers: this.#viewers.size }, 'viewer left');
     return true;
@@ -163,6 +177,7 @@ export class Stream extends EventEmitter<StreamEvents> {
     this.#feed({ kind: 'shutdown' });
     this.#closed = true;
     clearTimeout(this.#pendingKeyframe);
+    clearInterval(this.#sweep);
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
     await Promise.all([...this.#viewers.values()].map((v) => v.close()));
@@ -170,6 +185,19 @@ export class Stream extends EventEmitter<StreamEvents> {
     await this.#peer?.close();
     this.#peer = undefined;
     await Promise.all(this.#closingPeers);
+  }
+
+  /** A browser tab closed without a WHEP DELETE leaves a viewer that never speaks again. */
+  #dropSilentViewers(): void {
+    for (const [id, viewer] of this.#viewers) {
+      if (viewer.silentForMs > this.deps.viewerTimeoutMs) {
+        this.#log.info(
+          { viewer: id, silentForMs: Math.round(viewer.silentForMs) },
+          'viewer timed out (no RTCP)',
+        );
+        this.removeViewer(id).catch(() => {});
+      }
+    }
   }
 
   #feed(input: UpstreamInput): void {
@@ -262,6 +290,7 @@ export class Stream extends EventEmitter<StreamEvents> {
       this.deps.peerOptions,
       {
         rtp: (kind, mimeType, packet) => {
+          if (this.#codecs[kind] !== mimeType && mimeType) this.#codecs[kind] = mimeType;
           for (const viewer of this.#viewers.values()) viewer.forward(kind, mimeType, packet);
           this.emit('rtp', kind, mimeType, packet);
         },

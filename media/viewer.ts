@@ -1,4 +1,5 @@
 import { MediaStreamTrack, type RTCPeerConnection, type RtpPacket } from 'werift';
+import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { clockRateOf } from './codecs.js';
 import { isKeyframeStart } from './keyframe.js';
@@ -30,6 +31,8 @@ export class Viewer {
   readonly #outlets: Record<MediaKind, Outlet>;
   #waitingForKeyframe = true;
   #closed = false;
+  /** When the viewer last showed it is alive (RTCP from its browser), performance.now() ms. */
+  #lastHeardAt = performance.now();
 
   constructor(
     readonly id: string,
@@ -47,17 +50,45 @@ export class Viewer {
     };
     // Added before the remote offer, werift pairs these with the viewer's m-lines by kind.
     const videoTx = this.#pc.addTransceiver(video, { direction: 'sendonly' });
-    this.#pc.addTransceiver(audio, { direction: 'sendonly' });
+    const audioTx = this.#pc.addTransceiver(audio, { direction: 'sendonly' });
     videoTx.sender.onPictureLossIndication.subscribe(() => handlers.keyframeRequest());
+    for (const tx of [videoTx, audioTx]) {
+      tx.sender.onRtcp.subscribe(() => {
+        this.#lastHeardAt = performance.now();
+      });
+    }
     this.#pc.connectionStateChange.subscribe((state) => {
       if (this.#closed) return;
       if (state === 'connected' || state === 'failed' || state === 'closed') handlers.state(state);
     });
   }
 
-  /** Applies the viewer's offer and returns the complete answer (all candidates included). */
-  async answer(offerSdp: string): Promise<string> {
+  /**
+   * Applies the viewer's offer and returns the complete answer (all candidates included).
+   * The answer carries only the camera's codec (`prefer`), since packets are forwarded as they
+   * come: werift would otherwise answer in the viewer's order and send with its first codec.
+   */
+  async answer(offerSdp: string, prefer: Record<MediaKind, string>): Promise<string> {
     await this.#pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+    for (const transceiver of this.#pc.getTransceivers()) {
+      const kind = transceiver.kind as MediaKind;
+      const wanted = prefer[kind];
+      if (!wanted) continue;
+      const usable = preferredCodecs(transceiver.codecs, wanted);
+      if (usable.length === 0 && kind === 'video') {
+        throw new LookoutError(
+          'NO_COMMON_CODEC',
+          `the viewer does not accept ${wanted}, which the camera sends`,
+        );
+      }
+      if (usable.length > 0) {
+        transceiver.codecs = usable;
+        // werift picked the sending codec while applying the offer, in the viewer's order: re-pick.
+        const sender = transceiver.sender as unknown as { codec?: unknown; track?: { codec?: unknown } };
+        sender.codec = usable[0];
+        if (sender.track) sender.track.codec = usable[0];
+      }
+    }
     await this.#pc.setLocalDescription(await this.#pc.createAnswer());
     const answer = this.#pc.localDescription!.sdp;
     for (const transceiver of this.#pc.getTransceivers()) {
@@ -97,6 +128,11 @@ export class Viewer {
     this.#waitingForKeyframe = true;
   }
 
+  /** Milliseconds since the viewer's browser last sent RTCP (receiver reports arrive about every second). */
+  get silentForMs(): number {
+    return performance.now() - this.#lastHeardAt;
+  }
+
   get waitingForKeyframe(): boolean {
     return this.#waitingForKeyframe;
   }
@@ -108,4 +144,21 @@ export class Viewer {
       .close()
       .catch((err) => this.#log.debug({ err: (err as Error).message }, 'viewer close failed'));
   }
+}
+
+/** The codecs of `mimeType` a viewer offered, best first (H.264: packetization-mode 1 only, constrained baseline first). */
+export function preferredCodecs<C extends { mimeType: string; parameters?: string | undefined }>(
+  codecs: C[],
+  mimeType: string,
+): C[] {
+  const same = codecs.filter((c) => c.mimeType.toLowerCase() === mimeType.toLowerCase());
+  if (mimeType.toLowerCase() !== 'video/h264') return same;
+  const mode1 = same.filter((c) => /packetization-mode=1/.test(c.parameters ?? ''));
+  const rank = (c: C) =>
+    /profile-level-id=42e0/i.test(c.parameters ?? '')
+      ? 0
+      : /profile-level-id=42/i.test(c.parameters ?? '')
+        ? 1
+        : 2;
+  return mode1.sort((a, b) => rank(a) - rank(b));
 }

@@ -1,6 +1,11 @@
-// Lookout web app: uses only the public HTTP API.
+// Lookout web app: uses only the public HTTP API and WHEP.
+import { framesDecoded, playWhep, WhepError } from './whep.js';
+
 const TOKEN_KEY = 'lookout.token';
 const $ = (id) => document.getElementById(id);
+/** Open players by camera id; exposed as window.lookout for diagnostics and tests. */
+const players = new Map();
+window.lookout = { players };
 
 function token() {
   return localStorage.getItem(TOKEN_KEY) ?? '';
@@ -8,8 +13,7 @@ function token() {
 
 async function checkHealth() {
   try {
-    const res = await fetch('/healthz');
-    const body = await res.json();
+    const body = await (await fetch('/healthz')).json();
     $('health').textContent = `server ${body.status}, version ${body.version}`;
   } catch {
     $('health').textContent = 'server unreachable';
@@ -37,18 +41,85 @@ async function loadDevices() {
     return;
   }
   const { devices } = await res.json();
-  const body = $('devices').querySelector('tbody');
-  body.replaceChildren(
-    ...devices.map((d) => {
-      const tr = document.createElement('tr');
-      const state = d.revoked ? 'revoked' : d.online ? 'online' : 'offline';
-      const seen = d.online ? 'now' : d.lastSeenAt ? new Date(d.lastSeenAt).toLocaleString() : 'never';
-      tr.append(cell(d.name), cell(d.id), cell(state, state), cell(seen));
-      return tr;
-    }),
-  );
+  $('devices')
+    .querySelector('tbody')
+    .replaceChildren(
+      ...devices.map((d) => {
+        const tr = document.createElement('tr');
+        const state = d.revoked ? 'revoked' : d.online ? 'online' : 'offline';
+        const seen = d.online ? 'now' : d.lastSeenAt ? new Date(d.lastSeenAt).toLocaleString() : 'never';
+        const watch = document.createElement('button');
+        watch.type = 'button';
+        watch.textContent = 'Watch';
+        watch.dataset.device = d.id;
+        watch.disabled = d.revoked;
+        watch.addEventListener('click', () => openPlayer(d.id, d.name));
+        const action = document.createElement('td');
+        action.append(watch);
+        tr.append(cell(d.name), cell(d.id), cell(state, state), cell(seen), action);
+        return tr;
+      }),
+    );
   $('devices').hidden = devices.length === 0;
   status.textContent = devices.length === 0 ? 'No cameras yet: add one with `lookout device add <id>`.' : '';
+}
+
+/** A tile that plays one camera and keeps trying while it is open (offline camera, lost connection). */
+function openPlayer(deviceId, name) {
+  if (players.has(deviceId)) return;
+  const tile = $('tile').content.firstElementChild.cloneNode(true);
+  tile.dataset.device = deviceId;
+  tile.querySelector('.name').textContent = name;
+  const video = tile.querySelector('video');
+  const state = tile.querySelector('.state');
+  const player = { deviceId, session: undefined, closed: false, retry: undefined, frames: 0 };
+  players.set(deviceId, player);
+  $('players').append(tile);
+
+  const setState = (text) => {
+    state.textContent = text;
+    tile.dataset.state = text;
+  };
+  const schedule = (seconds, why) => {
+    setState(`${why}; retrying in ${seconds} s`);
+    player.retry = setTimeout(connect, seconds * 1000);
+  };
+  const connect = async () => {
+    if (player.closed) return;
+    setState('connecting…');
+    try {
+      const session = await playWhep(video, deviceId, token());
+      if (player.closed) return session.stop();
+      player.session = session;
+      player.pc = session.pc;
+      session.pc.addEventListener('connectionstatechange', () => {
+        const s = session.pc.connectionState;
+        if ((s === 'failed' || s === 'closed') && player.session === session && !player.closed) {
+          player.session = undefined;
+          session.stop();
+          schedule(2, 'connection lost');
+        }
+      });
+    } catch (err) {
+      if (err instanceof WhepError && err.status === 503) schedule(err.retryAfter || 5, 'camera offline');
+      else if (err instanceof WhepError && err.status < 500) setState(`error: ${err.message}`);
+      else schedule(5, `error: ${err.message}`);
+    }
+  };
+  const ticker = setInterval(async () => {
+    if (!player.session) return;
+    player.frames = await framesDecoded(player.session.pc);
+    setState(player.frames > 0 ? `live · ${player.frames} frames` : 'waiting for video…');
+  }, 1000);
+  tile.querySelector('.close').addEventListener('click', () => {
+    player.closed = true;
+    clearTimeout(player.retry);
+    clearInterval(ticker);
+    player.session?.stop();
+    players.delete(deviceId);
+    tile.remove();
+  });
+  connect();
 }
 
 $('save').addEventListener('click', () => {

@@ -79,7 +79,10 @@ export function serveCommand(): Command {
         log.info('stopped');
         // Everything is released, so the process ends by itself; should a handle leak, say so and go.
         setTimeout(() => {
-          log.warn('handles still open after shutdown; exiting anyway');
+          const handles = describeHandles();
+          if (handles.length > 0) log.warn({ handles }, 'handles still open after shutdown; exiting anyway');
+          // werift's DTLS retransmit timers can outlive a closed peer connection by seconds; they hold nothing.
+          else log.debug({ resources: process.getActiveResourcesInfo() }, 'only timers left; exiting');
           process.exit(0);
         }, 2000).unref();
       });
@@ -91,4 +94,31 @@ export function serveCommand(): Command {
 
 function toInt(value: string): number {
   return /^\d+$/.test(value) ? Number(value) : Number.NaN;
+}
+
+/** What keeps the process alive (type and addresses), to find a leak from the log line alone. */
+function describeHandles(): string[] {
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  return handles
+    .filter((handle) => !isStdio(handle))
+    .map((handle) => {
+      const h = handle as {
+        constructor: { name: string };
+        type?: string;
+        address?: () => unknown;
+        remoteAddress?: string;
+        remotePort?: number;
+      };
+      let local = '';
+      try {
+        local = JSON.stringify(h.address?.() ?? '');
+      } catch {
+        // not bound
+      }
+      return `${h.constructor.name}${h.type ? `(${h.type})` : ''} ${local}${h.remoteAddress ? ` -> ${h.remoteAddress}:${h.remotePort}` : ''}`;
+    });
+}
+
+function isStdio(handle: unknown): boolean {
+  return handle === process.stdout || handle === process.stderr || handle === process.stdin;
 }

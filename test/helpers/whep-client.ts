@@ -19,6 +19,7 @@ export class WhepClient {
     iceServers: [],
     codecs: { video: videoCodecs().slice(0, 1), audio: audioCodecs().slice(0, 1) },
     headerExtensions: { video: [], audio: [] },
+    bundlePolicy: 'max-bundle',
   });
   readonly stats: WhepStats = {
     video: 0,

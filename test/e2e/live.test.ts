@@ -1,0 +1,177 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser.js';
+import { runCli } from '../helpers/cli.js';
+import { childProcesses, type RunningProcess, startCli, startServe } from '../helpers/processes.js';
+import { tempDir } from '../helpers/tmp.js';
+import { requireTool } from '../helpers/tools.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+/** The slice of the page's globals the tests touch (this project compiles without DOM types). */
+interface BrowserGlobals {
+  localStorage: { setItem(key: string, value: string): void };
+  lookout: {
+    players: Map<
+      string,
+      { pc?: { getStats(): Promise<Map<string, { type: string; kind?: string; framesDecoded?: number }>> } }
+    >;
+  };
+}
+
+const ready = requireTool('ffmpeg', ['-version']) && requireTool('chromium', ['--version']);
+
+describe.runIf(ready)('live video end to end: lookout serve + lookout agent + Chromium over WHEP', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let serve: Awaited<ReturnType<typeof startServe>>;
+  let agent: RunningProcess | undefined;
+  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  let token: string;
+  let base: string;
+  const pages: Page[] = [];
+
+  const cli = (args: string[]) =>
+    runCli([...args, '--data-dir', path.join(tmp.dir, 'data')], {
+      cwd: tmp.dir,
+      env: { LOOKOUT_MQTT_PUBLIC_URL: `mqtt://127.0.0.1:${serve.mqtt}` },
+    });
+  const startAgent = () => startCli(['agent', '--config', path.join(tmp.dir, 'cam1.json')], { cwd: tmp.dir });
+
+  beforeAll(async () => {
+    tmp = tempDir();
+    serve = await startServe(path.join(tmp.dir, 'data'), {
+      LOOKOUT_MEDIA_LINGER_MS: '2000',
+      LOOKOUT_MEDIA_VIEWER_TIMEOUT_MS: '4000',
+    });
+    base = `http://127.0.0.1:${serve.http}`;
+    expect((await cli(['device', 'add', 'cam1', '--name', 'Test pattern'])).code).toBe(0);
+    expect((await cli(['device', 'add', 'cam-off', '--name', 'Never connects'])).code).toBe(0);
+    token = (await cli(['token', 'create'])).stdout.trim();
+    // Shrink the agent's picture to keep CPU low on small CI machines.
+    const edgeFile = path.join(tmp.dir, 'cam1.json');
+    const edge = JSON.parse(readFileSync(edgeFile, 'utf8'));
+    edge.stream.video = { ...edge.stream.video, width: 640, height: 360, bitrateKbps: 800 };
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(edgeFile, JSON.stringify(edge));
+    agent = startAgent();
+    chromium = await launchChromium();
+  }, 60_000);
+
+  afterAll(async () => {
+    await chromium?.close();
+    const agentCode = await agent?.stop();
+    const serveCode = await serve?.stop();
+    expect(agentCode).toBe(0);
+    expect(serveCode).toBe(0);
+    expect(serve.logs()).not.toContain('handles still open');
+    tmp?.remove();
+  }, 30_000);
+
+  async function openViewer(deviceId: string): Promise<Page> {
+    const page = await chromium.browser.newPage();
+    pages.push(page);
+    await page.goto(base);
+    await page.evaluate(
+      (t) => (globalThis as unknown as BrowserGlobals).localStorage.setItem('lookout.token', t),
+      token,
+    );
+    await page.reload();
+    await page.locator(`button[data-device="${deviceId}"]`).click();
+    return page;
+  }
+
+  const frames = (page: Page, deviceId = 'cam1') =>
+    page.evaluate(async (id) => {
+      const player = (globalThis as unknown as BrowserGlobals).lookout.players.get(id);
+      if (!player?.pc) return 0;
+      let n = 0;
+      (await player.pc.getStats()).forEach((r) => {
+        if (r.type === 'inbound-rtp' && r.kind === 'video') n += r.framesDecoded ?? 0;
+      });
+      return n;
+    }, deviceId);
+
+  it('plays the camera in the web app: frames are decoded', async () => {
+    await waitFor(
+      async () =>
+        (await runCli(['device', 'list', '--data-dir', path.join(tmp.dir, 'data')])).stdout.includes(
+          'online',
+        ),
+      {
+        timeoutMs: 15_000,
+        what: 'agent online',
+      },
+    );
+    const page = await openViewer('cam1');
+    await waitFor(async () => (await frames(page)) > 20, { timeoutMs: 20_000, what: 'decoded frames' });
+    expect(await page.locator('figure[data-device="cam1"] .state').textContent()).toMatch(/live/);
+  });
+
+  it('serves three viewers of one camera at once', async () => {
+    const more = [await openViewer('cam1'), await openViewer('cam1')];
+    const all = [pages[0]!, ...more];
+    const before = await Promise.all(all.map((p) => frames(p)));
+    await waitFor(
+      async () => (await Promise.all(all.map((p) => frames(p)))).every((n, i) => n > before[i]! + 20),
+      {
+        timeoutMs: 20_000,
+        what: 'three viewers decoding',
+      },
+    );
+    for (const p of more) await p.close();
+  });
+
+  it('resumes the picture without a reload when the camera is killed and restarted', async () => {
+    const page = pages[0]!;
+    agent!.child.kill('SIGKILL');
+    await agent!.stop();
+    await new Promise((r) => setTimeout(r, 1500));
+    const stalled = await frames(page);
+    agent = startAgent();
+    await waitFor(async () => (await frames(page)) > stalled + 20, {
+      timeoutMs: 30_000,
+      what: 'frames after the camera came back',
+    });
+  });
+
+  it('tells the viewer an offline camera is offline', async () => {
+    const res = await fetch(`${base}/whep/cam-off`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` },
+      body: 'v=0\r\n',
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
+    expect(await res.json()).toMatchObject({ code: 'DEVICE_OFFLINE' });
+    const page = await openViewer('cam-off');
+    await waitFor(
+      async () =>
+        /camera offline/.test(
+          (await page.locator('figure[data-device="cam-off"] .state').textContent()) ?? '',
+        ),
+      {
+        what: 'offline state in the tile',
+      },
+    );
+  });
+
+  it('closes the camera session after the linger once nobody watches, and stops ffmpeg', {
+    timeout: 40_000,
+  }, async () => {
+    expect(childProcesses(agent!.child.pid!, 'ffmpeg').length).toBeGreaterThan(0);
+    // Close each player as a person would (the ✕ button sends the WHEP DELETE).
+    for (const page of pages.splice(0)) {
+      if (page.isClosed()) continue;
+      for (const button of await page.locator('figure .close').all()) await button.click();
+      await page.close();
+    }
+    // Two viewers were abandoned (tabs closed without DELETE): they time out, then the linger runs.
+    await waitFor(() => agent!.logs().includes('"reason":"no-demand"'), {
+      timeoutMs: 20_000,
+      what: 'bye no-demand',
+    });
+    expect(serve.logs()).toContain('viewer timed out (no RTCP)');
+    await waitFor(() => childProcesses(agent!.child.pid!, 'ffmpeg').length === 0, { what: 'ffmpeg stopped' });
+  });
+});
