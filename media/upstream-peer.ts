@@ -54,6 +54,13 @@ export class UpstreamPeer {
   }
 
   async applyAnswer(sdp: string): Promise<void> {
+    // werift accepts some malformed SDP silently; refuse what cannot possibly connect, with a reason.
+    const missing = [
+      [/^m=(video|audio) /m, 'a media section'],
+      [/^a=ice-ufrag:/m, 'ICE credentials (a=ice-ufrag)'],
+      [/^a=fingerprint:/m, 'a DTLS fingerprint'],
+    ].find(([pattern]) => !(pattern as RegExp).test(sdp));
+    if (missing) throw new Error(`the answer has no ${missing[1] as string}`);
     await this.#pc.setRemoteDescription({ type: 'answer', sdp });
   }
 
