@@ -12,8 +12,8 @@ export type RtpSourceEvents = {
   rtp: [kind: 'video' | 'audio', packet: RtpPacket];
 };
 
-/** Least time between two encoder restarts asked for by keyframe requests. */
-const KEYFRAME_RESTART_INTERVAL_MS = 1000;
+/** Least time between two encoder restarts asked for by keyframe requests; later requests wait, never vanish. */
+const KEYFRAME_RESTART_INTERVAL_MS = 500;
 
 /**
  * The camera's media: a supervised ffmpeg writing RTP to two loopback UDP sockets. The
@@ -32,6 +32,7 @@ export class RtpSource extends EventEmitter<RtpSourceEvents> {
   #restartTimer: NodeJS.Timeout | undefined;
   #failures = 0;
   #lastKeyframeRestart = 0;
+  #deferredKeyframe: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly source: SourceSpec,
@@ -73,15 +74,23 @@ export class RtpSource extends EventEmitter<RtpSourceEvents> {
   stop(): void {
     this.#running = false;
     clearTimeout(this.#restartTimer);
+    clearTimeout(this.#deferredKeyframe);
+    this.#deferredKeyframe = undefined;
     this.#kill();
   }
 
   /** A viewer needs a keyframe: restart the encoder (rate-limited) unless the video is copied. */
   forceKeyframe(): void {
-    if (!this.#running || this.source.kind === 'rtsp') return;
-    const now = Date.now();
-    if (now - this.#lastKeyframeRestart < KEYFRAME_RESTART_INTERVAL_MS) return;
-    this.#lastKeyframeRestart = now;
+    if (!this.#running || this.source.kind === 'rtsp' || this.#deferredKeyframe) return;
+    const wait = this.#lastKeyframeRestart + KEYFRAME_RESTART_INTERVAL_MS - Date.now();
+    if (wait > 0) {
+      this.#deferredKeyframe = setTimeout(() => {
+        this.#deferredKeyframe = undefined;
+        this.forceKeyframe();
+      }, wait);
+      return;
+    }
+    this.#lastKeyframeRestart = Date.now();
     this.#log.debug('keyframe requested: restarting the encoder');
     this.#kill();
     this.#spawn();

@@ -1,0 +1,144 @@
+/**
+ * Time to first frame: from the viewer's WHEP POST to the first decoded frame in headless
+ * Chromium, warm (the camera already streams to another viewer) and cold (the camera is idle,
+ * so the offer goes over MQTT and the agent starts its encoder). Run: npm run bench:ttff [-- --tries 10]
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { launchChromium } from '../test/helpers/browser.js';
+import { runCli } from '../test/helpers/cli.js';
+import { startCli, startServe } from '../test/helpers/processes.js';
+import { tempDir } from '../test/helpers/tmp.js';
+import { waitFor } from '../test/helpers/wait-for.js';
+import { WhepClient } from '../test/helpers/whep-client.js';
+import { machine, median, percentile, writeSection } from './report.js';
+
+const { values } = parseArgs({ options: { tries: { type: 'string', default: '10' } } });
+const tries = Number(values.tries);
+const LINGER_MS = 500;
+
+const tmp = tempDir('lookout-bench-');
+const dataDir = path.join(tmp.dir, 'data');
+const serve = await startServe(dataDir, { LOOKOUT_MEDIA_LINGER_MS: String(LINGER_MS) });
+const cli = (args: string[]) =>
+  runCli([...args, '--data-dir', dataDir], {
+    cwd: tmp.dir,
+    env: { LOOKOUT_MQTT_PUBLIC_URL: `mqtt://127.0.0.1:${serve.mqtt}` },
+  });
+await cli(['device', 'add', 'cam1']);
+const token = (await cli(['token', 'create'])).stdout.trim();
+const edgeFile = path.join(tmp.dir, 'cam1.json');
+const edge = JSON.parse(readFileSync(edgeFile, 'utf8'));
+edge.stream.video = { ...edge.stream.video, width: 1280, height: 720, fps: 15, keyframeIntervalSeconds: 2 };
+writeFileSync(edgeFile, JSON.stringify(edge));
+const agent = startCli(['agent', '--config', edgeFile, '--log-level', 'info'], { cwd: tmp.dir });
+const base = `http://127.0.0.1:${serve.http}`;
+const chromium = await launchChromium();
+const page = await chromium.browser.newPage();
+await page.goto(`${base}/`);
+await waitFor(async () => (await cli(['device', 'list'])).stdout.includes('online'), {
+  timeoutMs: 20_000,
+  what: 'agent online',
+});
+
+/** One try in the page: POST -> first decoded frame (requestVideoFrameCallback), in ms. */
+async function tryOnce(): Promise<number> {
+  return page.evaluate(
+    async ({ token }) => {
+      const g = globalThis as unknown as {
+        document: { createElement(tag: string): any; body: { append(el: unknown): void } };
+        RTCPeerConnection: new () => any;
+        MediaStream: new () => any;
+      };
+      const video = g.document.createElement('video');
+      video.muted = true;
+      video.autoplay = true;
+      g.document.body.append(video);
+      const pc = new g.RTCPeerConnection();
+      pc.addTransceiver('video', { direction: 'recvonly' });
+      pc.addTransceiver('audio', { direction: 'recvonly' });
+      const stream = new g.MediaStream();
+      pc.ontrack = (e: any) => {
+        stream.addTrack(e.track);
+        video.srcObject = stream;
+      };
+      await pc.setLocalDescription(await pc.createOffer());
+      await new Promise<void>((resolve) => {
+        if (pc.iceGatheringState === 'complete') return resolve();
+        pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
+        setTimeout(resolve, 1000);
+      });
+      const started = performance.now();
+      const res = await fetch('/whep/cam1', {
+        method: 'POST',
+        headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` },
+        body: pc.localDescription.sdp,
+      });
+      if (res.status !== 201) throw new Error(`WHEP ${res.status}`);
+      const location = res.headers.get('location');
+      await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+      const firstFrame = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no frame in 10 s')), 10_000);
+        video.requestVideoFrameCallback(() => {
+          clearTimeout(timer);
+          resolve(performance.now());
+        });
+      });
+      pc.close();
+      video.remove();
+      await fetch(location!, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+      return firstFrame - started;
+    },
+    { token },
+  );
+}
+
+async function series(kind: 'warm' | 'cold'): Promise<number[]> {
+  const results: number[] = [];
+  for (let i = 0; i < tries; i++) {
+    if (kind === 'cold') {
+      // Idle camera: wait until the linger has closed the previous session and the encoder stopped.
+      await new Promise((r) => setTimeout(r, LINGER_MS + 1500));
+    } else {
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const ms = await tryOnce();
+    results.push(ms);
+    console.log(`${kind} ${i + 1}/${tries}: ${ms.toFixed(0)} ms`);
+  }
+  return results;
+}
+
+try {
+  await tryOnce(); // warm-up: first peer connection in the browser, JIT
+  const cold = await series('cold');
+  const keeper = new WhepClient(base, token);
+  await keeper.play('cam1');
+  await waitFor(() => keeper.stats.keyframes > 0, { timeoutMs: 10_000, what: 'warm camera' });
+  const warm = await series('warm');
+  await keeper.stop();
+
+  const row = (name: string, v: number[], target: number) =>
+    `| ${name} | ${median(v).toFixed(0)} ms | ${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)} ms | ${percentile(v, 90).toFixed(0)} ms | <= ${target} ms | ${median(v) <= target ? 'met' : '**missed**'} |`;
+  const body = `## Time to first frame (\`npm run bench:ttff\`)
+
+From the viewer's WHEP \`POST\` to the first decoded frame (\`requestVideoFrameCallback\`) in headless Chromium, on
+loopback. Camera: \`lookout agent\` test source, 1280x720 at 15 fps, H.264 with a 2 s keyframe interval. ${tries} tries each.
+Warm: the camera already streams to another viewer. Cold: the camera is idle; the offer goes over MQTT and the agent
+starts its encoder.
+
+| Case | Median | Range | p90 | Target | |
+| --- | --- | --- | --- | --- | --- |
+${row('warm', warm, 500)}
+${row('cold', cold, 1500)}
+
+Machine: ${machine()}.`;
+  writeSection('ttff', body);
+  console.log(body);
+} finally {
+  await chromium.close();
+  await agent.stop();
+  await serve.stop();
+  tmp.remove();
+}
