@@ -59,7 +59,7 @@ async function tryOnce(): Promise<number> {
       pc.addTransceiver('video', { direction: 'recvonly' });
       pc.addTransceiver('audio', { direction: 'recvonly' });
       const stream = new g.MediaStream();
-      pc.ontrack = (e: any) => {
+      pc.ontrack = (e) => {
         stream.addTrack(e.track);
         video.srcObject = stream;
       };
