@@ -46,10 +46,29 @@ await waitFor(async () => (await cli(['device', 'list'])).stdout.includes('onlin
 async function tryOnce(): Promise<number> {
   return page.evaluate(
     async ({ token }) => {
+      // Just what this snippet touches of the DOM (the project compiles without DOM types).
+      type Video = {
+        muted: boolean;
+        autoplay: boolean;
+        srcObject: unknown;
+        remove(): void;
+        requestVideoFrameCallback(cb: () => void): void;
+      };
+      type Peer = {
+        addTransceiver(kind: string, init: object): void;
+        ontrack: ((event: { track: unknown }) => void) | null;
+        onicegatheringstatechange: (() => void) | null;
+        iceGatheringState: string;
+        localDescription: { sdp: string };
+        createOffer(): Promise<object>;
+        setLocalDescription(description: object): Promise<void>;
+        setRemoteDescription(description: object): Promise<void>;
+        close(): void;
+      };
       const g = globalThis as unknown as {
-        document: { createElement(tag: string): any; body: { append(el: unknown): void } };
-        RTCPeerConnection: new () => any;
-        MediaStream: new () => any;
+        document: { createElement(tag: 'video'): Video; body: { append(el: unknown): void } };
+        RTCPeerConnection: new () => Peer;
+        MediaStream: new () => { addTrack(track: unknown): void };
       };
       const video = g.document.createElement('video');
       video.muted = true;
