@@ -135,6 +135,61 @@ describe.runIf(ready)('live video end to end: lookout serve + lookout agent + Ch
     });
   });
 
+  it('plays in a third-party WHEP player (medooze whip-whep) given only the URL and a token', async () => {
+    const page = await chromium.browser.newPage();
+    pages.push(page);
+    const whepJs = readFileSync(new URL('../../node_modules/whip-whep/whep.js', import.meta.url), 'utf8');
+    await page.route('**/vendor/whep.js', (route) =>
+      route.fulfill({ body: whepJs, contentType: 'text/javascript' }),
+    );
+    await page.goto(`${base}/`);
+    // Load the player as a page module would (a dynamic import() here would be rewritten by the test runner).
+    await page.addScriptTag({
+      type: 'module',
+      content: "import { WHEPClient } from '/vendor/whep.js'; globalThis.WHEPClient = WHEPClient;",
+    });
+    await page.waitForFunction(() => 'WHEPClient' in globalThis);
+    await page.evaluate(
+      async ({ url, token }) => {
+        type Peer = {
+          addTransceiver(kind: string, init: object): void;
+          getStats(): Promise<Map<string, unknown>>;
+        };
+        const g = globalThis as unknown as {
+          RTCPeerConnection: new () => Peer;
+          thirdParty?: Peer;
+          WHEPClient: new () => { view(pc: Peer, url: string, token: string): Promise<void> };
+        };
+        const { WHEPClient } = g;
+        const pc = new g.RTCPeerConnection();
+        pc.addTransceiver('video', { direction: 'recvonly' });
+        pc.addTransceiver('audio', { direction: 'recvonly' });
+        await new WHEPClient().view(pc, url, token);
+        g.thirdParty = pc;
+      },
+      { url: `${base}/whep/cam1`, token },
+    );
+    const decoded = () =>
+      page.evaluate(async () => {
+        const pc = (
+          globalThis as unknown as {
+            thirdParty: {
+              getStats(): Promise<Map<string, { type: string; kind?: string; framesDecoded?: number }>>;
+            };
+          }
+        ).thirdParty;
+        let n = 0;
+        (await pc.getStats()).forEach((r) => {
+          if (r.type === 'inbound-rtp' && r.kind === 'video') n += r.framesDecoded ?? 0;
+        });
+        return n;
+      });
+    await waitFor(async () => (await decoded()) > 20, {
+      timeoutMs: 20_000,
+      what: 'frames in the third-party player',
+    });
+  });
+
   it('tells the viewer an offline camera is offline', async () => {
     const res = await fetch(`${base}/whep/cam-off`, {
       method: 'POST',
