@@ -4,13 +4,10 @@
  * N with < 1% loss and the CPU per viewer. Run: npm run bench:fanout [-- --steps 5,10,20,40]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { runCli } from '../test/helpers/cli.js';
-import { startCli, startServe } from '../test/helpers/processes.js';
-import { tempDir } from '../test/helpers/tmp.js';
+import { startCameraRig } from '../test/helpers/camera-rig.js';
 import { waitFor } from '../test/helpers/wait-for.js';
 import { machine, writeSection } from './report.js';
 
@@ -33,27 +30,14 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
-const tmp = tempDir('lookout-bench-');
-const dataDir = path.join(tmp.dir, 'data');
-const serve = await startServe(dataDir, { LOOKOUT_MEDIA_LINGER_MS: '60000' });
-const cli = (args: string[]) =>
-  runCli([...args, '--data-dir', dataDir], {
-    cwd: tmp.dir,
-    env: { LOOKOUT_MQTT_PUBLIC_URL: `mqtt://127.0.0.1:${serve.mqtt}` },
-  });
-await cli(['device', 'add', 'cam1']);
-const token = (await cli(['token', 'create'])).stdout.trim();
-const edgeFile = path.join(tmp.dir, 'cam1.json');
-const edge = JSON.parse(readFileSync(edgeFile, 'utf8'));
-edge.stream.video = { ...edge.stream.video, width: 1280, height: 720, fps: 15, bitrateKbps: 2000 };
-edge.stream.audio = { codec: 'none' };
-writeFileSync(edgeFile, JSON.stringify(edge));
-const agent = startCli(['agent', '--config', edgeFile], { cwd: tmp.dir });
-const base = `http://127.0.0.1:${serve.http}`;
-await waitFor(async () => (await cli(['device', 'list'])).stdout.includes('online'), {
-  timeoutMs: 20_000,
-  what: 'agent online',
+const rig = await startCameraRig({
+  serveEnv: { LOOKOUT_MEDIA_LINGER_MS: '60000' },
+  video: { width: 1280, height: 720, fps: 15, bitrateKbps: 2000 },
+  audio: { codec: 'none' },
 });
+const { base, token, serve } = rig;
+rig.startAgent();
+await rig.waitOnline();
 
 interface Step {
   viewers: number;
@@ -156,7 +140,5 @@ Machine: ${machine()}.`;
   writeSection('fanout', body);
   console.log(body);
 } finally {
-  await agent.stop();
-  await serve.stop();
-  tmp.remove();
+  await rig.close();
 }

@@ -3,13 +3,9 @@
  * Chromium, warm (the camera already streams to another viewer) and cold (the camera is idle,
  * so the offer goes over MQTT and the agent starts its encoder). Run: npm run bench:ttff [-- --tries 10]
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { launchChromium } from '../test/helpers/browser.js';
-import { runCli } from '../test/helpers/cli.js';
-import { startCli, startServe } from '../test/helpers/processes.js';
-import { tempDir } from '../test/helpers/tmp.js';
+import { startCameraRig } from '../test/helpers/camera-rig.js';
 import { waitFor } from '../test/helpers/wait-for.js';
 import { WhepClient } from '../test/helpers/whep-client.js';
 import { machine, median, percentile, writeSection } from './report.js';
@@ -18,29 +14,16 @@ const { values } = parseArgs({ options: { tries: { type: 'string', default: '10'
 const tries = Number(values.tries);
 const LINGER_MS = 500;
 
-const tmp = tempDir('lookout-bench-');
-const dataDir = path.join(tmp.dir, 'data');
-const serve = await startServe(dataDir, { LOOKOUT_MEDIA_LINGER_MS: String(LINGER_MS) });
-const cli = (args: string[]) =>
-  runCli([...args, '--data-dir', dataDir], {
-    cwd: tmp.dir,
-    env: { LOOKOUT_MQTT_PUBLIC_URL: `mqtt://127.0.0.1:${serve.mqtt}` },
-  });
-await cli(['device', 'add', 'cam1']);
-const token = (await cli(['token', 'create'])).stdout.trim();
-const edgeFile = path.join(tmp.dir, 'cam1.json');
-const edge = JSON.parse(readFileSync(edgeFile, 'utf8'));
-edge.stream.video = { ...edge.stream.video, width: 1280, height: 720, fps: 15, keyframeIntervalSeconds: 2 };
-writeFileSync(edgeFile, JSON.stringify(edge));
-const agent = startCli(['agent', '--config', edgeFile, '--log-level', 'info'], { cwd: tmp.dir });
-const base = `http://127.0.0.1:${serve.http}`;
+const rig = await startCameraRig({
+  serveEnv: { LOOKOUT_MEDIA_LINGER_MS: String(LINGER_MS) },
+  video: { width: 1280, height: 720, fps: 15, keyframeIntervalSeconds: 2 },
+});
+const { base, token } = rig;
+rig.startAgent();
 const chromium = await launchChromium();
 const page = await chromium.browser.newPage();
 await page.goto(`${base}/`);
-await waitFor(async () => (await cli(['device', 'list'])).stdout.includes('online'), {
-  timeoutMs: 20_000,
-  what: 'agent online',
-});
+await rig.waitOnline();
 
 /** One try in the page: POST -> first decoded frame (requestVideoFrameCallback), in ms. */
 async function tryOnce(): Promise<number> {
@@ -157,7 +140,5 @@ Machine: ${machine()}.`;
   console.log(body);
 } finally {
   await chromium.close();
-  await agent.stop();
-  await serve.stop();
-  tmp.remove();
+  await rig.close();
 }

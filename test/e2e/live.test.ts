@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/browser.js';
-import { runCli } from '../helpers/cli.js';
-import { childProcesses, type RunningProcess, startCli, startServe } from '../helpers/processes.js';
-import { tempDir } from '../helpers/tmp.js';
+import { type CameraRig, startCameraRig } from '../helpers/camera-rig.js';
+import { childProcesses, type RunningProcess } from '../helpers/processes.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -23,49 +21,33 @@ interface BrowserGlobals {
 const ready = requireTool('ffmpeg', ['-version']) && requireTool('chromium', ['--version']);
 
 describe.runIf(ready)('live video end to end: lookout serve + lookout agent + Chromium over WHEP', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  let serve: Awaited<ReturnType<typeof startServe>>;
-  let agent: RunningProcess | undefined;
+  let rig: CameraRig;
+  let agent: RunningProcess;
   let chromium: Awaited<ReturnType<typeof launchChromium>>;
   let token: string;
   let base: string;
   const pages: Page[] = [];
 
-  const cli = (args: string[]) =>
-    runCli([...args, '--data-dir', path.join(tmp.dir, 'data')], {
-      cwd: tmp.dir,
-      env: { LOOKOUT_MQTT_PUBLIC_URL: `mqtt://127.0.0.1:${serve.mqtt}` },
-    });
-  const startAgent = () => startCli(['agent', '--config', path.join(tmp.dir, 'cam1.json')], { cwd: tmp.dir });
-
   beforeAll(async () => {
-    tmp = tempDir();
-    serve = await startServe(path.join(tmp.dir, 'data'), {
-      LOOKOUT_MEDIA_LINGER_MS: '2000',
-      LOOKOUT_MEDIA_VIEWER_TIMEOUT_MS: '4000',
+    rig = await startCameraRig({
+      serveEnv: { LOOKOUT_MEDIA_LINGER_MS: '2000', LOOKOUT_MEDIA_VIEWER_TIMEOUT_MS: '4000' },
+      // A small picture keeps CPU low on small CI machines.
+      video: { width: 640, height: 360, bitrateKbps: 800 },
     });
-    base = `http://127.0.0.1:${serve.http}`;
-    expect((await cli(['device', 'add', 'cam1', '--name', 'Test pattern'])).code).toBe(0);
-    expect((await cli(['device', 'add', 'cam-off', '--name', 'Never connects'])).code).toBe(0);
-    token = (await cli(['token', 'create'])).stdout.trim();
-    // Shrink the agent's picture to keep CPU low on small CI machines.
-    const edgeFile = path.join(tmp.dir, 'cam1.json');
-    const edge = JSON.parse(readFileSync(edgeFile, 'utf8'));
-    edge.stream.video = { ...edge.stream.video, width: 640, height: 360, bitrateKbps: 800 };
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(edgeFile, JSON.stringify(edge));
-    agent = startAgent();
+    ({ base, token } = rig);
+    expect((await rig.cli(['device', 'add', 'cam-off', '--name', 'Never connects'])).code).toBe(0);
+    agent = rig.startAgent();
     chromium = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
     await chromium?.close();
     const agentCode = await agent?.stop();
-    const serveCode = await serve?.stop();
+    const serveCode = await rig?.serve.stop();
     expect(agentCode).toBe(0);
     expect(serveCode).toBe(0);
-    expect(serve.logs()).not.toContain('handles still open');
-    tmp?.remove();
+    expect(rig.serve.logs()).not.toContain('handles still open');
+    await rig?.close();
   }, 30_000);
 
   async function openViewer(deviceId: string): Promise<Page> {
@@ -93,16 +75,7 @@ describe.runIf(ready)('live video end to end: lookout serve + lookout agent + Ch
     }, deviceId);
 
   it('plays the camera in the web app: frames are decoded', async () => {
-    await waitFor(
-      async () =>
-        (await runCli(['device', 'list', '--data-dir', path.join(tmp.dir, 'data')])).stdout.includes(
-          'online',
-        ),
-      {
-        timeoutMs: 15_000,
-        what: 'agent online',
-      },
-    );
+    await rig.waitOnline();
     const page = await openViewer('cam1');
     await waitFor(async () => (await frames(page)) > 20, { timeoutMs: 20_000, what: 'decoded frames' });
     expect(await page.locator('figure[data-device="cam1"] .state').textContent()).toMatch(/live/);
@@ -128,7 +101,7 @@ describe.runIf(ready)('live video end to end: lookout serve + lookout agent + Ch
     await agent!.stop();
     await new Promise((r) => setTimeout(r, 1500));
     const stalled = await frames(page);
-    agent = startAgent();
+    agent = rig.startAgent();
     await waitFor(async () => (await frames(page)) > stalled + 20, {
       timeoutMs: 30_000,
       what: 'frames after the camera came back',
@@ -226,7 +199,7 @@ describe.runIf(ready)('live video end to end: lookout serve + lookout agent + Ch
       timeoutMs: 20_000,
       what: 'bye no-demand',
     });
-    expect(serve.logs()).toContain('viewer timed out (no RTCP)');
+    expect(rig.serve.logs()).toContain('viewer timed out (no RTCP)');
     await waitFor(() => childProcesses(agent!.child.pid!, 'ffmpeg').length === 0, { what: 'ffmpeg stopped' });
   });
 });
