@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { RtpPacket } from 'werift';
 import type { Logger } from '../core/log.js';
+import { spawnTied, stopTied } from '../core/tied-process.js';
 import type { EdgeConfig } from '../edge-config/index.js';
 import { ffmpegPath } from '../media/ffmpeg-path.js';
 import { RtpContinuity } from '../media/rtp-continuity.js';
@@ -19,7 +20,7 @@ const KEYFRAME_RESTART_INTERVAL_MS = 500;
  * The camera's media: a supervised ffmpeg writing RTP to two loopback UDP sockets. The
  * stream stays continuous (sequence numbers, timestamps) across ffmpeg restarts, which is
  * also how a keyframe is forced for encoded sources: a fresh encoder starts with an IDR.
- * ffmpeg is restarted with back-off when it dies; only the PID we spawned is signalled.
+ * ffmpeg is restarted with back-off when it dies, and is tied to this process (core/tied-process.ts).
  */
 export class RtpSource extends EventEmitter<RtpSourceEvents> {
   readonly #video: dgram.Socket;
@@ -107,7 +108,8 @@ export class RtpSource extends EventEmitter<RtpSourceEvents> {
       video: this.#video.address().port,
       audio: this.#audio.address().port,
     });
-    const child = spawn(ffmpegPath(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Tied: ffmpeg ends with the agent even if the agent is killed with SIGKILL.
+    const child = spawnTied(ffmpegPath(), args);
     this.#child = child;
     const started = Date.now();
     child.stderr!.setEncoding('utf8');
@@ -132,7 +134,8 @@ export class RtpSource extends EventEmitter<RtpSourceEvents> {
   #kill(): void {
     const child = this.#child;
     this.#child = undefined;
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    // At once: a restart must not leave the old encoder sending beside the new one.
+    if (child) stopTied(child, { now: true }).catch(() => {});
   }
 
   #onPacket(kind: 'video' | 'audio', buf: Buffer): void {

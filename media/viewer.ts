@@ -30,6 +30,7 @@ export class Viewer {
   readonly #log: Logger;
   readonly #outlets: Record<MediaKind, Outlet>;
   #waitingForKeyframe = true;
+  #connected = false;
   #closed = false;
   /** When the viewer last showed it is alive (RTCP from its browser), performance.now() ms. */
   #lastHeardAt = performance.now();
@@ -59,6 +60,11 @@ export class Viewer {
     }
     this.#pc.connectionStateChange.subscribe((state) => {
       if (this.#closed) return;
+      if (state === 'connected') {
+        // werift drops what is written before DTLS is up, so keyframe gating starts only now.
+        this.#connected = true;
+        this.#waitingForKeyframe = true;
+      }
       if (state === 'connected' || state === 'failed' || state === 'closed') handlers.state(state);
     });
   }
@@ -106,7 +112,7 @@ export class Viewer {
 
   /** Forwards one camera packet. `mimeType` is the camera's codec for this kind. */
   forward(kind: MediaKind, mimeType: string, packet: RtpPacket): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.#connected) return;
     const outlet = this.#outlets[kind];
     if (!outlet.mimeType || outlet.mimeType.toLowerCase() !== mimeType.toLowerCase()) return; // not negotiated with this viewer
     if (kind === 'video' && this.#waitingForKeyframe) {

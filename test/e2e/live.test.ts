@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/browser.js';
 import { type CameraRig, startCameraRig } from '../helpers/camera-rig.js';
-import { childProcesses, type RunningProcess } from '../helpers/processes.js';
+import { childProcesses, isAlive, type RunningProcess } from '../helpers/processes.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -97,8 +97,12 @@ describe.runIf(ready)('live video end to end: lookout serve + lookout agent + Ch
 
   it('resumes the picture without a reload when the camera is killed and restarted', async () => {
     const page = pages[0]!;
-    agent!.child.kill('SIGKILL');
-    await agent!.stop();
+    const encoders = childProcesses(agent.child.pid!, 'ffmpeg');
+    expect(encoders.length).toBeGreaterThan(0);
+    agent.child.kill('SIGKILL');
+    await agent.stop();
+    // The agent ran no cleanup, yet its ffmpeg must not outlive it.
+    await waitFor(() => encoders.every((pid) => !isAlive(pid)), { what: "the killed agent's ffmpeg to end" });
     await new Promise((r) => setTimeout(r, 1500));
     const stalled = await frames(page);
     agent = rig.startAgent();

@@ -54,19 +54,42 @@ export async function startServe(
         .split('\n')
         .find((l) => l.includes('ready: web app')),
     { timeoutMs: 20_000, what: 'lookout serve ready' },
-  );
+  ).catch(async (err: Error) => {
+    await proc.stop(); // never leave a half-started server behind
+    throw new Error(`${err.message}; its log:\n${proc.logs()}`);
+  });
   const line = JSON.parse(ready) as { http: string; mqtt: string };
   return { ...proc, http: Number(line.http.split(':').at(-1)), mqtt: Number(line.mqtt.split(':').at(-1)) };
 }
 
-/** PIDs of the direct children of `pid` running `name` (e.g. ffmpeg under an agent). */
+/** PIDs of the processes named `name` anywhere below `pid` (e.g. ffmpeg under an agent's wrapper shell). */
 export function childProcesses(pid: number, name: string): number[] {
+  const found: number[] = [];
+  const walk = (parent: number) => {
+    for (const line of pgrep(['-P', String(parent), '-l'])) {
+      const [child, comm] = line.split(' ');
+      if (comm === name) found.push(Number(child));
+      walk(Number(child));
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+function pgrep(args: string[]): string[] {
   try {
-    return execFileSync('pgrep', ['-P', String(pid), '-x', name], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
+    return execFileSync('pgrep', args, { encoding: 'utf8' }).split('\n').filter(Boolean);
   } catch {
     return [];
+  }
+}
+
+/** Whether a process is still alive. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -1,0 +1,50 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+
+/**
+ * Spawns `command args` so that it cannot outlive this process, even when this process is
+ * killed with SIGKILL and runs no cleanup. A small POSIX shell wrapper starts the command
+ * and a watcher blocked reading the wrapper's stdin, a pipe only we hold open: when we die
+ * or call stopTied(), the pipe closes (or says `kill`), the watcher wakes and ends the
+ * command. The wrapper exits with the command's status. Nothing is ever killed by name, and
+ * we signal no PID but through that pipe.
+ */
+const WRAPPER = [
+  // POSIX gives background jobs /dev/null as stdin: keep our pipe on fd 3 for the watcher.
+  'exec 3<&0',
+  '"$0" "$@" </dev/null 3<&- &',
+  'child=$!',
+  '(',
+  '  read -r how <&3',
+  '  if [ "$how" = kill ]; then kill -KILL "$child" 2>/dev/null; exit 0; fi',
+  '  kill -TERM "$child" 2>/dev/null',
+  '  for _ in 1 2 3 4 5; do kill -0 "$child" 2>/dev/null || exit 0; sleep 1; done',
+  '  kill -KILL "$child" 2>/dev/null',
+  ') &',
+  'watcher=$!',
+  'wait "$child"',
+  'status=$?',
+  'kill "$watcher" 2>/dev/null',
+  'exit "$status"',
+].join('\n');
+
+export function spawnTied(
+  command: string,
+  args: string[],
+  stdout: 'ignore' | 'pipe' = 'ignore',
+): ChildProcess {
+  const child = spawn('/bin/sh', ['-c', WRAPPER, command, ...args], { stdio: ['pipe', stdout, 'pipe'] });
+  child.stdin!.on('error', () => {}); // EPIPE once the wrapper is gone: nothing left to stop
+  return child;
+}
+
+/**
+ * Ends a tied process: SIGTERM (SIGKILL after 5 s) so it can finish cleanly, or at once with
+ * `{ now: true }`. Resolves when it has exited.
+ */
+export function stopTied(child: ChildProcess, options: { now?: boolean } = {}): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.stdin?.end(options.now ? 'kill\n' : undefined);
+  });
+}

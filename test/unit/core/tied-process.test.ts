@@ -1,0 +1,60 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { spawnTied, stopTied } from '../../../core/tied-process.js';
+import { waitFor } from '../../helpers/wait-for.js';
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+function grandchildOf(shellPid: number): number {
+  return Number(
+    execFileSync('pgrep', ['-P', String(shellPid), '-x', 'sleep'], { encoding: 'utf8' })
+      .trim()
+      .split('\n')[0],
+  );
+}
+
+describe('spawnTied', () => {
+  it('passes the exit status through and stops on request', async () => {
+    const ok = spawnTied('/bin/sh', ['-c', 'exit 3']);
+    const code = await new Promise((r) => ok.once('exit', r));
+    expect(code).toBe(3);
+    const long = spawnTied('sleep', ['30']);
+    await waitFor(() => grandchildOf(long.pid!) > 0);
+    const target = grandchildOf(long.pid!);
+    await stopTied(long);
+    await waitFor(() => !alive(target), { what: 'the command to end' });
+    const stubborn = spawnTied('/bin/sh', ['-c', 'trap "" TERM; exec sleep 30']);
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    await stopTied(stubborn, { now: true });
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('ends the command when its owner is killed with SIGKILL', async () => {
+    // An owner process that spawns a tied `sleep 60` and prints the wrapper's pid, then is SIGKILLed.
+    const owner = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        "const { spawnTied } = await import('./core/tied-process.ts'); const c = spawnTied('sleep', ['60']); console.log(c.pid); setInterval(() => {}, 1000);",
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const wrapperPid = await new Promise<number>((resolve) =>
+      owner.stdout!.once('data', (d) => resolve(Number(String(d).trim()))),
+    );
+    await waitFor(() => grandchildOf(wrapperPid) > 0, { what: 'sleep started' });
+    const sleeper = grandchildOf(wrapperPid);
+    owner.kill('SIGKILL');
+    await waitFor(() => !alive(sleeper), { timeoutMs: 5000, what: 'the orphan to be ended' });
+  });
+});
