@@ -199,6 +199,8 @@ export class CameraAgent {
         iceServers,
         additionalHostAddresses: this.#options.additionalHostAddresses,
         forceRelay: this.#options.forceRelay,
+        video: this.#config.stream.video.codec,
+        audio: this.#config.stream.audio.codec,
       },
       {
         keyframeRequest: () => this.#source.forceKeyframe(),

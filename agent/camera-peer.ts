@@ -19,7 +19,13 @@ export class CameraPeer {
 
   constructor(
     readonly session: string,
-    options: { iceServers: IceServer[]; additionalHostAddresses: string[]; forceRelay: boolean },
+    options: {
+      iceServers: IceServer[];
+      additionalHostAddresses: string[];
+      forceRelay: boolean;
+      video: string;
+      audio: string;
+    },
     handlers: CameraPeerHandlers,
     log: Logger,
   ) {
@@ -31,7 +37,11 @@ export class CameraPeer {
       ),
       iceTransportPolicy: options.forceRelay ? 'relay' : 'all',
       iceAdditionalHostAddresses: options.additionalHostAddresses,
-      codecs: { video: videoCodecs().slice(0, 1), audio: audioCodecs().slice(0, 1) },
+      // Offer to send exactly what the encoder produces (edge config stream.video/audio.codec).
+      codecs: {
+        video: pick(videoCodecs(), `video/${options.video}`),
+        audio: pick(audioCodecs(), `audio/${options.audio}`),
+      },
       headerExtensions: { video: [], audio: [] },
       bundlePolicy: 'max-bundle', // see media/peer-options.ts
     });
@@ -84,4 +94,9 @@ export class CameraPeer {
     this.#closed = true;
     await this.#pc.close().catch((err) => this.#log.debug({ err: (err as Error).message }, 'close failed'));
   }
+}
+
+function pick<C extends { mimeType: string }>(codecs: C[], mimeType: string): C[] {
+  const match = codecs.filter((c) => c.mimeType.toLowerCase() === mimeType.toLowerCase()).slice(0, 1);
+  return match.length > 0 ? match : codecs.slice(0, 1);
 }

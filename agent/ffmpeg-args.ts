@@ -13,10 +13,32 @@ export function parseSource(text: string): SourceSpec {
 
 const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf';
 
+/** Audio encoders and their RTP payload types (RFC 3551 static types for G.711). */
+const AUDIO_ENCODERS = {
+  opus: [
+    '-c:a',
+    'libopus',
+    '-ac',
+    '2',
+    '-ar',
+    '48000',
+    '-b:a',
+    '32k',
+    '-application',
+    'lowdelay',
+    '-f',
+    'rtp',
+    '-payload_type',
+    '111',
+  ],
+  pcmu: ['-c:a', 'pcm_mulaw', '-ac', '1', '-ar', '8000', '-f', 'rtp', '-payload_type', '0'],
+  pcma: ['-c:a', 'pcm_alaw', '-ac', '1', '-ar', '8000', '-f', 'rtp', '-payload_type', '8'],
+} as const;
+
 /**
  * ffmpeg arguments that turn a source into RTP on loopback: H.264 (packetization mode 1,
- * SPS/PPS repeated before every IDR) on `videoPort`, Opus on `audioPort` when the source
- * has audio. The test source burns the wall clock into the picture so a viewer can see it tick.
+ * SPS/PPS repeated before every IDR) or VP8 on `videoPort`, Opus or G.711 on `audioPort` when
+ * the source has audio. An RTSP camera's H.264 is copied, never re-encoded. The test source burns the wall clock into the picture so a viewer can see it tick.
  */
 export function ffmpegArgs(
   source: SourceSpec,

@@ -124,14 +124,16 @@ function isContentType(header: string | undefined, expected: string): boolean {
   return (header ?? '').split(';')[0]!.trim().toLowerCase() === expected;
 }
 
+const WHEP_STATUS: Record<string, number> = {
+  DEVICE_OFFLINE: 503,
+  SHUTTING_DOWN: 503,
+  NO_COMMON_CODEC: 400,
+  WHEP_SESSION_NOT_FOUND: 404,
+};
+
 function whepError(reply: FastifyReply, err: unknown): FastifyReply {
   if (!(err instanceof LookoutError)) throw err;
-  const status =
-    err.code === 'DEVICE_OFFLINE'
-      ? 503
-      : err.code === 'WHEP_SESSION_NOT_FOUND'
-        ? 404
-        : statusForCode(err.code);
+  const status = WHEP_STATUS[err.code] ?? statusForCode(err.code);
   if (status === 503) reply.header('retry-after', '5');
   return sendProblem(reply, { status, title: err.code, code: err.code, detail: err.message });
 }

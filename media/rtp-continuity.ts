@@ -20,7 +20,8 @@ export class RtpContinuity {
   #lastAt = 0;
 
   constructor(
-    private readonly clockRate: number,
+    /** Ticks per second; used to carry wall-clock time across a source change. Settable: a codec switch may change it. */
+    public clockRate: number,
     private readonly now: () => number = () => performance.now(),
     initialSeq = Math.floor(Math.random() * 0x10000),
     initialTs = Math.floor(Math.random() * 0x100000000),

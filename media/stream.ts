@@ -52,6 +52,7 @@ export class Stream extends EventEmitter<StreamEvents> {
   #online = false;
   /** The camera's codecs as last seen (H.264 and Opus until it has streamed). */
   #codecs: Record<MediaKind, string> = { video: 'video/H264', audio: 'audio/opus' };
+  #codecsKnown = false;
   #lastKeyframeRequest = 0;
   #pendingKeyframe: NodeJS.Timeout | undefined;
   #sweep: NodeJS.Timeout | undefined;
@@ -123,7 +124,7 @@ export class Stream extends EventEmitter<StreamEvents> {
     );
     let answerSdp: string;
     try {
-      answerSdp = await viewer.answer(offerSdp, this.#codecs);
+      answerSdp = await viewer.answer(offerSdp, this.#codecs, this.#codecsKnown);
     } catch (err) {
       await viewer.close();
       if (err instanceof LookoutError) throw err;
@@ -291,6 +292,7 @@ export class Stream extends EventEmitter<StreamEvents> {
       {
         rtp: (kind, mimeType, packet) => {
           if (this.#codecs[kind] !== mimeType && mimeType) this.#codecs[kind] = mimeType;
+          if (kind === 'video') this.#codecsKnown = true;
           for (const viewer of this.#viewers.values()) viewer.forward(kind, mimeType, packet);
           this.emit('rtp', kind, mimeType, packet);
         },

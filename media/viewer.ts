@@ -1,4 +1,4 @@
-import { MediaStreamTrack, type RTCPeerConnection, type RtpPacket } from 'werift';
+import { MediaStreamTrack, type RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket } from 'werift';
 import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { clockRateOf } from './codecs.js';
@@ -13,10 +13,16 @@ export interface ViewerHandlers {
   state(state: 'connected' | 'failed' | 'closed'): void;
 }
 
+type Codec = RTCRtpTransceiver['codecs'][number];
+
 interface Outlet {
   track: MediaStreamTrack;
+  sender: { codec?: unknown };
   continuity: RtpContinuity | undefined;
-  mimeType: string | undefined;
+  /** Codecs negotiated with the viewer that packets can be forwarded in, best first. */
+  codecs: Codec[];
+  /** The codec being sent now. */
+  current: Codec | undefined;
 }
 
 /**
@@ -45,13 +51,25 @@ export class Viewer {
     this.#pc = createPeerConnection(options);
     const video = new MediaStreamTrack({ kind: 'video' });
     const audio = new MediaStreamTrack({ kind: 'audio' });
-    this.#outlets = {
-      video: { track: video, continuity: undefined, mimeType: undefined },
-      audio: { track: audio, continuity: undefined, mimeType: undefined },
-    };
     // Added before the remote offer, werift pairs these with the viewer's m-lines by kind.
     const videoTx = this.#pc.addTransceiver(video, { direction: 'sendonly' });
     const audioTx = this.#pc.addTransceiver(audio, { direction: 'sendonly' });
+    this.#outlets = {
+      video: {
+        track: video,
+        sender: videoTx.sender as unknown as Outlet['sender'],
+        continuity: undefined,
+        codecs: [],
+        current: undefined,
+      },
+      audio: {
+        track: audio,
+        sender: audioTx.sender as unknown as Outlet['sender'],
+        continuity: undefined,
+        codecs: [],
+        current: undefined,
+      },
+    };
     videoTx.sender.onPictureLossIndication.subscribe(() => handlers.keyframeRequest());
     for (const tx of [videoTx, audioTx]) {
       tx.sender.onRtcp.subscribe(() => {
@@ -71,38 +89,43 @@ export class Viewer {
 
   /**
    * Applies the viewer's offer and returns the complete answer (all candidates included).
-   * The answer carries only the camera's codec (`prefer`), since packets are forwarded as they
-   * come: werift would otherwise answer in the viewer's order and send with its first codec.
+   * The answer keeps only codecs packets can be forwarded in (no transcoding), the camera's
+   * current one (`prefer`) first. werift picks its sending codec while applying the offer, in
+   * the viewer's order (Chromium: VP8 first), so the sending codec is chosen here instead, and
+   * switched in forward() if the camera changes codec. `known`: the camera has streamed, so its
+   * video codec is a requirement rather than a guess.
    */
-  async answer(offerSdp: string, prefer: Record<MediaKind, string>): Promise<string> {
+  async answer(offerSdp: string, prefer: Record<MediaKind, string>, known: boolean): Promise<string> {
     await this.#pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
     for (const transceiver of this.#pc.getTransceivers()) {
       const kind = transceiver.kind as MediaKind;
-      const wanted = prefer[kind];
-      if (!wanted) continue;
-      const usable = preferredCodecs(transceiver.codecs, wanted);
-      if (usable.length === 0 && kind === 'video') {
+      const outlet = this.#outlets[kind];
+      if (!outlet) continue;
+      const usable = forwardableCodecs(transceiver.codecs, kind, prefer[kind]);
+      if (
+        kind === 'video' &&
+        (usable.length === 0 || (known && usable[0]!.mimeType.toLowerCase() !== prefer.video.toLowerCase()))
+      ) {
+        const need = known ? prefer.video : 'H.264 (packetization-mode 1) or VP8';
         throw new LookoutError(
           'NO_COMMON_CODEC',
-          `the viewer does not accept ${wanted}, which the camera sends`,
+          `the viewer does not accept ${need}, which the camera sends`,
         );
       }
-      if (usable.length > 0) {
-        transceiver.codecs = usable;
-        // werift picked the sending codec while applying the offer, in the viewer's order: re-pick.
-        const sender = transceiver.sender as unknown as { codec?: unknown; track?: { codec?: unknown } };
-        sender.codec = usable[0];
-        if (sender.track) sender.track.codec = usable[0];
-      }
+      if (usable.length === 0) continue;
+      transceiver.codecs = usable;
+      outlet.codecs = usable;
+      this.#select(outlet, usable[0]!);
     }
     await this.#pc.setLocalDescription(await this.#pc.createAnswer());
-    const answer = this.#pc.localDescription!.sdp;
-    for (const transceiver of this.#pc.getTransceivers()) {
-      const kind = transceiver.kind as MediaKind;
-      const codec = transceiver.codecs[0];
-      if (codec && this.#outlets[kind]) this.#outlets[kind].mimeType = codec.mimeType;
-    }
-    return answer;
+    return this.#pc.localDescription!.sdp;
+  }
+
+  #select(outlet: Outlet, codec: Codec): void {
+    outlet.current = codec;
+    outlet.sender.codec = codec;
+    outlet.track.codec = codec;
+    if (outlet.continuity) outlet.continuity.clockRate = codec.clockRate;
   }
 
   /** Trickle ICE from the viewer (candidates of an `application/trickle-ice-sdpfrag`). */
@@ -114,7 +137,12 @@ export class Viewer {
   forward(kind: MediaKind, mimeType: string, packet: RtpPacket): void {
     if (this.#closed || !this.#connected) return;
     const outlet = this.#outlets[kind];
-    if (!outlet.mimeType || outlet.mimeType.toLowerCase() !== mimeType.toLowerCase()) return; // not negotiated with this viewer
+    if (outlet.current?.mimeType.toLowerCase() !== mimeType.toLowerCase()) {
+      const codec = outlet.codecs.find((c) => c.mimeType.toLowerCase() === mimeType.toLowerCase());
+      if (!codec) return; // the camera's codec was not negotiated with this viewer
+      this.#select(outlet, codec);
+      if (kind === 'video') this.#waitingForKeyframe = true; // a new codec starts on its keyframe
+    }
     if (kind === 'video' && this.#waitingForKeyframe) {
       if (!isKeyframeStart(mimeType, packet.payload)) return;
       this.#waitingForKeyframe = false;
@@ -152,19 +180,39 @@ export class Viewer {
   }
 }
 
-/** The codecs of `mimeType` a viewer offered, best first (H.264: packetization-mode 1 only, constrained baseline first). */
-export function preferredCodecs<C extends { mimeType: string; parameters?: string | undefined }>(
+const FORWARDABLE: Record<MediaKind, string[]> = {
+  video: ['video/h264', 'video/vp8'],
+  audio: ['audio/opus', 'audio/pcmu', 'audio/pcma'],
+};
+
+/**
+ * The codecs a viewer offered that camera packets can be forwarded in, best first: the
+ * camera's current codec (`prefer`), then the rest; for H.264 only packetization-mode 1,
+ * constrained baseline first, and one entry per codec name.
+ */
+export function forwardableCodecs<C extends { mimeType: string; parameters?: string | undefined }>(
   codecs: C[],
-  mimeType: string,
+  kind: MediaKind,
+  prefer: string | undefined,
 ): C[] {
-  const same = codecs.filter((c) => c.mimeType.toLowerCase() === mimeType.toLowerCase());
-  if (mimeType.toLowerCase() !== 'video/h264') return same;
-  const mode1 = same.filter((c) => /packetization-mode=1/.test(c.parameters ?? ''));
-  const rank = (c: C) =>
-    /profile-level-id=42e0/i.test(c.parameters ?? '')
-      ? 0
-      : /profile-level-id=42/i.test(c.parameters ?? '')
-        ? 1
-        : 2;
-  return mode1.sort((a, b) => rank(a) - rank(b));
+  const preferred = prefer?.toLowerCase();
+  const names = [...FORWARDABLE[kind]].sort((a, b) => Number(b === preferred) - Number(a === preferred));
+  const out: C[] = [];
+  for (const name of names) {
+    let same = codecs.filter((c) => c.mimeType.toLowerCase() === name);
+    if (name === 'video/h264') {
+      same = same
+        .filter((c) => /packetization-mode=1/.test(c.parameters ?? ''))
+        .sort((a, b) => h264Rank(a) - h264Rank(b));
+    }
+    if (same[0]) out.push(same[0]);
+  }
+  return out;
+}
+
+/** Constrained baseline (42e0..) first, other baseline next, then the rest. */
+function h264Rank(codec: { parameters?: string | undefined }): number {
+  const params = codec.parameters ?? '';
+  if (/profile-level-id=42e0/i.test(params)) return 0;
+  return /profile-level-id=42/i.test(params) ? 1 : 2;
 }

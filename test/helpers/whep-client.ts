@@ -5,6 +5,9 @@ import { isKeyframeStart } from '../../media/keyframe.js';
 export interface WhepStats {
   video: number;
   audio: number;
+  /** mime types of the codecs the packets arrived in. */
+  videoCodec: string | undefined;
+  audioCodec: string | undefined;
   keyframes: number;
   firstKeyframeMs: number | undefined;
   lastPacketAt: number;
@@ -15,15 +18,12 @@ export interface WhepStats {
  * offer, applies the answer, counts packets and keyframes.
  */
 export class WhepClient {
-  readonly pc = new RTCPeerConnection({
-    iceServers: [],
-    codecs: { video: videoCodecs().slice(0, 1), audio: audioCodecs().slice(0, 1) },
-    headerExtensions: { video: [], audio: [] },
-    bundlePolicy: 'max-bundle',
-  });
+  readonly pc: RTCPeerConnection;
   readonly stats: WhepStats = {
     video: 0,
     audio: 0,
+    videoCodec: undefined,
+    audioCodec: undefined,
     keyframes: 0,
     firstKeyframeMs: undefined,
     lastPacketAt: 0,
@@ -31,21 +31,41 @@ export class WhepClient {
   location: string | undefined;
   #started = 0;
 
+  /** `accept` lists the codecs this player offers, in order (default: H.264 and Opus, like a browser would prefer). */
   constructor(
     private readonly baseUrl: string,
     private readonly token: string,
+    accept: { video?: string[]; audio?: string[] } = {},
   ) {
+    const pick = <C extends { mimeType: string }>(all: C[], names: string[] | undefined) =>
+      names
+        ? names.map((n) => all.find((c) => c.mimeType.toLowerCase() === n.toLowerCase())!).filter(Boolean)
+        : all.slice(0, 1);
+    this.pc = new RTCPeerConnection({
+      iceServers: [],
+      codecs: { video: pick(videoCodecs(), accept.video), audio: pick(audioCodecs(), accept.audio) },
+      headerExtensions: { video: [], audio: [] },
+      bundlePolicy: 'max-bundle',
+    });
     this.pc.addTransceiver('video', { direction: 'recvonly' });
     this.pc.addTransceiver('audio', { direction: 'recvonly' });
     this.pc.onTrack.subscribe((track) => {
       track.onReceiveRtp.subscribe((rtp) => {
         this.stats.lastPacketAt = performance.now();
+        // The payload type says which negotiated codec a packet is in (the track only knows the first one).
+        const codec =
+          this.pc
+            .getTransceivers()
+            .flatMap((t) => t.codecs)
+            .find((c) => c.payloadType === rtp.header.payloadType)?.mimeType ?? '';
         if (track.kind === 'audio') {
           this.stats.audio++;
+          this.stats.audioCodec = codec;
           return;
         }
         this.stats.video++;
-        if (isKeyframeStart('video/H264', rtp.payload)) {
+        this.stats.videoCodec = codec;
+        if (isKeyframeStart(codec, rtp.payload)) {
           this.stats.keyframes++;
           this.stats.firstKeyframeMs ??= performance.now() - this.#started;
         }

@@ -73,4 +73,43 @@ describe.runIf(hasFfmpeg)('media forwarding (in-process server and agent, werift
     // Linger (1 s) then bye: the agent stops streaming.
     await waitFor(() => !agent.streaming, { timeoutMs: 10_000, what: 'the camera session to close' });
   });
+
+  it("forwards VP8 and G.711 (PCMU) without transcoding, and refuses a viewer without the camera's codec", async () => {
+    const secret = t.addDevice('cam-vp8');
+    const edge = renderEdgeConfig({
+      deviceId: 'cam-vp8',
+      name: 'vp8',
+      secret,
+      mqttUrl: t.mqttUrl,
+      topicPrefix: 'lookout',
+    });
+    edge.stream.video = { ...edge.stream.video, codec: 'vp8', width: 320, height: 180, bitrateKbps: 300 };
+    edge.stream.audio = { codec: 'pcmu' };
+    const vp8Agent = await startAgent(edge, { source: 'test' }, silentLogger());
+    try {
+      await waitFor(() => t.server.media.isOnline('cam-vp8'), { what: 'cam-vp8 online' });
+      // Offers H.264 first, like Chromium: the cold camera is assumed H.264 until it streams.
+      const viewer = new WhepClient(t.httpUrl, token, {
+        video: ['video/H264', 'video/VP8'],
+        audio: ['audio/opus', 'audio/PCMU'],
+      });
+      expect((await viewer.play('cam-vp8')).status).toBe(201);
+      await waitFor(() => viewer.stats.keyframes > 0 && viewer.stats.audio > 20, {
+        timeoutMs: 15_000,
+        what: 'VP8 keyframe and PCMU audio',
+      });
+      expect(viewer.stats.videoCodec).toBe('video/VP8');
+      expect(viewer.stats.audioCodec).toBe('audio/PCMU');
+      // Now that the camera's codec is known, a viewer that cannot take VP8 is told so.
+      const h264Only = new WhepClient(t.httpUrl, token, { video: ['video/H264'] });
+      const refused = await h264Only.play('cam-vp8');
+      const body = await refused.clone().text();
+      expect(refused.status, body).toBe(400);
+      expect(await refused.json()).toMatchObject({ code: 'NO_COMMON_CODEC' });
+      await h264Only.stop();
+      await viewer.stop();
+    } finally {
+      await vp8Agent.close();
+    }
+  });
 });
