@@ -77,34 +77,41 @@ export function ffmpegArgs(
       hasAudio = false;
       break;
   }
+  const rate = ['-b:v', `${bitrateKbps}k`, '-maxrate', `${bitrateKbps}k`, '-bufsize', `${bitrateKbps}k`];
+  const keyframes = ['-g', String(gop), '-keyint_min', String(gop)];
+  const encoders = {
+    h264: [
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-profile:v',
+      'baseline',
+      '-sc_threshold',
+      '0',
+      '-x264-params',
+      'repeat-headers=1',
+    ],
+    vp8: [
+      '-c:v',
+      'libvpx',
+      '-deadline',
+      'realtime',
+      '-cpu-used',
+      '8',
+      '-error-resilient',
+      '1',
+      '-auto-alt-ref',
+      '0',
+      '-lag-in-frames',
+      '0',
+    ],
+  };
   const video = copyVideo
     ? ['-c:v', 'copy', '-bsf:v', 'dump_extra']
-    : [
-        '-c:v',
-        'libx264',
-        '-preset',
-        'ultrafast',
-        '-tune',
-        'zerolatency',
-        '-profile:v',
-        'baseline',
-        '-pix_fmt',
-        'yuv420p',
-        '-g',
-        String(gop),
-        '-keyint_min',
-        String(gop),
-        '-sc_threshold',
-        '0',
-        '-b:v',
-        `${bitrateKbps}k`,
-        '-maxrate',
-        `${bitrateKbps}k`,
-        '-bufsize',
-        `${bitrateKbps}k`,
-        '-x264-params',
-        'repeat-headers=1',
-      ];
+    : [...encoders[stream.video.codec], '-pix_fmt', 'yuv420p', ...keyframes, ...rate];
   const args = [
     '-hide_banner',
     '-loglevel',
@@ -119,22 +126,8 @@ export function ffmpegArgs(
   args.push('-f', 'rtp', '-payload_type', '96', '-pkt_size', '1200', `rtp://127.0.0.1:${ports.video}`);
   if (hasAudio) {
     const audioInput = source.kind === 'test' ? '1:a:0' : '0:a:0?';
-    args.push(
-      '-map',
-      audioInput,
-      '-vn',
-      '-c:a',
-      'libopus',
-      '-ac',
-      '2',
-      '-ar',
-      '48000',
-      '-b:a',
-      '32k',
-      '-application',
-      'lowdelay',
-    );
-    args.push('-f', 'rtp', '-payload_type', '111', `rtp://127.0.0.1:${ports.audio}`);
+    const encoder = AUDIO_ENCODERS[stream.audio.codec as keyof typeof AUDIO_ENCODERS];
+    args.push('-map', audioInput, '-vn', ...encoder, `rtp://127.0.0.1:${ports.audio}`);
   }
   return args;
 }

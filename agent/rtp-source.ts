@@ -26,7 +26,7 @@ export class RtpSource extends EventEmitter<RtpSourceEvents> {
   readonly #video: dgram.Socket;
   readonly #audio: dgram.Socket;
   readonly #videoContinuity = new RtpContinuity(90_000);
-  readonly #audioContinuity = new RtpContinuity(48_000);
+  readonly #audioContinuity: RtpContinuity;
   readonly #log: Logger;
   #child: ChildProcess | undefined;
   #running = false;
@@ -45,6 +45,8 @@ export class RtpSource extends EventEmitter<RtpSourceEvents> {
     super();
     this.#video = video;
     this.#audio = audio;
+    // G.711 runs an 8 kHz RTP clock, Opus 48 kHz: carry encoder restarts across in the right units.
+    this.#audioContinuity = new RtpContinuity(stream.audio.codec === 'opus' ? 48_000 : 8000);
     this.#log = log;
     video.on('message', (buf) => this.#onPacket('video', buf));
     audio.on('message', (buf) => this.#onPacket('audio', buf));

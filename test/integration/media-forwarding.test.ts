@@ -93,6 +93,14 @@ describe.runIf(hasFfmpeg)('media forwarding (in-process server and agent, werift
         video: ['video/H264', 'video/VP8'],
         audio: ['audio/opus', 'audio/PCMU'],
       });
+      // G.711 carries one byte per sample at 8 kHz: the timestamp advances by exactly the payload size.
+      const audio: Array<{ ts: number; bytes: number }> = [];
+      viewer.pc.onTrack.subscribe((track) => {
+        if (track.kind === 'audio')
+          track.onReceiveRtp.subscribe((rtp) =>
+            audio.push({ ts: rtp.header.timestamp, bytes: rtp.payload.length }),
+          );
+      });
       expect((await viewer.play('cam-vp8')).status).toBe(201);
       await waitFor(() => viewer.stats.keyframes > 0 && viewer.stats.audio > 20, {
         timeoutMs: 15_000,
@@ -100,6 +108,11 @@ describe.runIf(hasFfmpeg)('media forwarding (in-process server and agent, werift
       });
       expect(viewer.stats.videoCodec).toBe('video/VP8');
       expect(viewer.stats.audioCodec).toBe('audio/PCMU');
+      const last = audio.slice(-10);
+      const steps = last.slice(1).map((p, i) => (p.ts - last[i]!.ts) >>> 0);
+      const sizes = last.slice(0, -1).map((p) => p.bytes);
+      // (An encoder restart for a keyframe may add one jump of real elapsed time.)
+      expect(steps.filter((step, i) => step === sizes[i]).length).toBeGreaterThanOrEqual(7);
       // Now that the camera's codec is known, a viewer that cannot take VP8 is told so.
       const h264Only = new WhepClient(t.httpUrl, token, { video: ['video/H264'] });
       const refused = await h264Only.play('cam-vp8');
