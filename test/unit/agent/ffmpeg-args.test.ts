@@ -3,7 +3,7 @@ import { ffmpegArgs, parseSource } from '../../../agent/ffmpeg-args.js';
 import { DEFAULT_STREAM } from '../../../edge-config/index.js';
 
 const ports = { video: 5000, audio: 5002 };
-const after = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
+const valueAfter = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
 
 describe('agent ffmpeg arguments', () => {
   it('parses sources and refuses unknown ones', () => {
@@ -15,19 +15,19 @@ describe('agent ffmpeg arguments', () => {
 
   it('encodes what the edge config asks for, with the matching RTP payload types', () => {
     const h264 = ffmpegArgs({ kind: 'test' }, DEFAULT_STREAM, ports);
-    expect(after(h264, '-c:v')).toBe('libx264');
-    expect(after(h264, '-g')).toBe('30'); // 15 fps x 2 s
-    expect(after(h264, '-c:a')).toBe('libopus');
+    expect(valueAfter(h264, '-c:v')).toBe('libx264');
+    expect(valueAfter(h264, '-g')).toBe('30'); // 15 fps x 2 s
+    expect(valueAfter(h264, '-c:a')).toBe('libopus');
     const vp8 = ffmpegArgs(
       { kind: 'test' },
       { video: { ...DEFAULT_STREAM.video, codec: 'vp8' }, audio: { codec: 'pcmu' } },
       ports,
     );
-    expect(after(vp8, '-c:v')).toBe('libvpx');
-    expect(after(vp8, '-c:a')).toBe('pcm_mulaw');
+    expect(valueAfter(vp8, '-c:v')).toBe('libvpx');
+    expect(valueAfter(vp8, '-c:a')).toBe('pcm_mulaw');
     expect(vp8.slice(vp8.indexOf('-c:a'))).toContain('0'); // payload type 0 (RFC 3551)
     const pcma = ffmpegArgs({ kind: 'test' }, { ...DEFAULT_STREAM, audio: { codec: 'pcma' } }, ports);
-    expect(after(pcma, '-c:a')).toBe('pcm_alaw');
+    expect(valueAfter(pcma, '-c:a')).toBe('pcm_alaw');
     const silent = ffmpegArgs({ kind: 'test' }, { ...DEFAULT_STREAM, audio: { codec: 'none' } }, ports);
     expect(silent).not.toContain('-c:a');
     expect(silent.at(-1)).toBe('rtp://127.0.0.1:5000');
@@ -35,7 +35,7 @@ describe('agent ffmpeg arguments', () => {
 
   it("copies an RTSP camera's video instead of re-encoding it", () => {
     const args = ffmpegArgs({ kind: 'rtsp', url: 'rtsp://cam/s' }, DEFAULT_STREAM, ports);
-    expect(after(args, '-c:v')).toBe('copy');
-    expect(after(args, '-rtsp_transport')).toBe('tcp');
+    expect(valueAfter(args, '-c:v')).toBe('copy');
+    expect(valueAfter(args, '-rtsp_transport')).toBe('tcp');
   });
 });
