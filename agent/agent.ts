@@ -201,6 +201,7 @@ export class CameraAgent {
         forceRelay: this.#options.forceRelay,
         video: this.#config.stream.video.codec,
         audio: this.#config.stream.audio.codec,
+        h264Profile: this.#config.stream.video.h264Profile,
       },
       {
         keyframeRequest: () => this.#source.forceKeyframe(),

@@ -25,6 +25,7 @@ export class CameraPeer {
       forceRelay: boolean;
       video: string;
       audio: string;
+      h264Profile?: 'baseline' | 'main' | 'high' | undefined;
     },
     handlers: CameraPeerHandlers,
     log: Logger,
@@ -39,7 +40,11 @@ export class CameraPeer {
       iceAdditionalHostAddresses: options.additionalHostAddresses,
       // Offer to send exactly what the encoder produces (edge config stream.video/audio.codec).
       codecs: {
-        video: pick(videoCodecs(), `video/${options.video}`),
+        video: pick(
+          videoCodecs(),
+          `video/${options.video}`,
+          PROFILE_LEVEL_IDS[options.h264Profile ?? 'baseline'],
+        ),
         audio: pick(audioCodecs(), `audio/${options.audio}`),
       },
       headerExtensions: { video: [], audio: [] },
@@ -96,7 +101,18 @@ export class CameraPeer {
   }
 }
 
-function pick<C extends { mimeType: string }>(codecs: C[], mimeType: string): C[] {
-  const match = codecs.filter((c) => c.mimeType.toLowerCase() === mimeType.toLowerCase()).slice(0, 1);
+/** profile-level-id (RFC 6184 §8.1) of each H.264 profile the agent can encode, at level 3.1. */
+const PROFILE_LEVEL_IDS = { baseline: '42e01f', main: '4d001f', high: '64001f' } as const;
+
+function pick<C extends { mimeType: string; parameters?: string | undefined }>(
+  codecs: C[],
+  mimeType: string,
+  profileLevelId?: string,
+): C[] {
+  const same = codecs.filter((c) => c.mimeType.toLowerCase() === mimeType.toLowerCase());
+  const exact = profileLevelId
+    ? same.filter((c) => (c.parameters ?? '').includes(`profile-level-id=${profileLevelId}`))
+    : [];
+  const match = (exact.length > 0 ? exact : same).slice(0, 1);
   return match.length > 0 ? match : codecs.slice(0, 1);
 }

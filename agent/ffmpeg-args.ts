@@ -88,7 +88,7 @@ export function ffmpegArgs(
       '-tune',
       'zerolatency',
       '-profile:v',
-      'baseline',
+      stream.video.h264Profile ?? 'baseline',
       '-sc_threshold',
       '0',
       '-x264-params',

@@ -46,6 +46,12 @@ const mqtt = z
 const video = z
   .object({
     codec: z.enum(['h264', 'vp8']).describe('Video codec the device should send.'),
+    h264Profile: z
+      .enum(['baseline', 'main', 'high'])
+      .optional()
+      .describe(
+        'H.264 profile (absent: constrained baseline). Viewers decode all three; baseline is cheapest for small cameras.',
+      ),
     width: z.number().int().min(16).max(7680),
     height: z.number().int().min(16).max(4320),
     fps: z.number().int().min(1).max(120),

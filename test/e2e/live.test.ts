@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/browser.js';
 import { type CameraRig, startCameraRig } from '../helpers/camera-rig.js';
-import { childProcesses, isAlive, type RunningProcess } from '../helpers/processes.js';
+import { childProcesses, isAlive, type RunningProcess, startCli } from '../helpers/processes.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -165,6 +166,31 @@ describe.runIf(ready)('live video end to end: lookout serve + lookout agent + Ch
       timeoutMs: 20_000,
       what: 'frames in the third-party player',
     });
+  });
+
+  it('plays an H.264 high-profile camera (the viewer negotiated constrained baseline)', async () => {
+    expect((await rig.cli(['device', 'add', 'cam-high', '--name', 'High profile'])).code).toBe(0);
+    const file = path.join(rig.dir, 'cam-high.json');
+    const edge = JSON.parse(readFileSync(file, 'utf8'));
+    edge.stream.video = {
+      ...edge.stream.video,
+      width: 640,
+      height: 360,
+      bitrateKbps: 800,
+      h264Profile: 'high',
+    };
+    writeFileSync(file, JSON.stringify(edge));
+    const highAgent = startCli(['agent', '--config', file], { cwd: rig.dir });
+    try {
+      const page = await openViewer('cam-high');
+      await waitFor(async () => (await frames(page, 'cam-high')) > 20, {
+        timeoutMs: 20_000,
+        what: 'high-profile frames',
+      });
+      for (const button of await page.locator('figure .close').all()) await button.click();
+    } finally {
+      expect(await highAgent.stop()).toBe(0);
+    }
   });
 
   it('tells the viewer an offline camera is offline', async () => {

@@ -26,6 +26,13 @@ describe('agent ffmpeg arguments', () => {
     expect(valueAfter(vp8, '-c:v')).toBe('libvpx');
     expect(valueAfter(vp8, '-c:a')).toBe('pcm_mulaw');
     expect(vp8.slice(vp8.indexOf('-c:a'))).toContain('0'); // payload type 0 (RFC 3551)
+    const high = ffmpegArgs(
+      { kind: 'test' },
+      { ...DEFAULT_STREAM, video: { ...DEFAULT_STREAM.video, h264Profile: 'high' } },
+      ports,
+    );
+    expect(valueAfter(high, '-profile:v')).toBe('high');
+    expect(valueAfter(h264, '-profile:v')).toBe('baseline');
     const pcma = ffmpegArgs({ kind: 'test' }, { ...DEFAULT_STREAM, audio: { codec: 'pcma' } }, ports);
     expect(valueAfter(pcma, '-c:a')).toBe('pcm_alaw');
     const silent = ffmpegArgs({ kind: 'test' }, { ...DEFAULT_STREAM, audio: { codec: 'none' } }, ports);
