@@ -1,6 +1,6 @@
 import { MediaStreamTrack, RTCPeerConnection, type RtpPacket } from 'werift';
 import type { Logger } from '../core/log.js';
-import { audioCodecs, videoCodecs } from '../media/codecs.js';
+import { audioCodecs, rtxFor, videoCodecs } from '../media/codecs.js';
 import type { IceCandidateInit, IceServer } from '../media/signaling/messages.js';
 
 export interface CameraPeerHandlers {
@@ -104,15 +104,16 @@ export class CameraPeer {
 /** profile-level-id (RFC 6184 §8.1) of each H.264 profile the agent can encode, at level 3.1. */
 const PROFILE_LEVEL_IDS = { baseline: '42e01f', main: '4d001f', high: '64001f' } as const;
 
-function pick<C extends { mimeType: string; parameters?: string | undefined }>(
-  codecs: C[],
-  mimeType: string,
-  profileLevelId?: string,
-): C[] {
+function pick<
+  C extends { mimeType: string; payloadType?: number | undefined; parameters?: string | undefined },
+>(codecs: C[], mimeType: string, profileLevelId?: string): C[] {
   const same = codecs.filter((c) => c.mimeType.toLowerCase() === mimeType.toLowerCase());
   const exact = profileLevelId
     ? same.filter((c) => (c.parameters ?? '').includes(`profile-level-id=${profileLevelId}`))
     : [];
   const match = (exact.length > 0 ? exact : same).slice(0, 1);
-  return match.length > 0 ? match : codecs.slice(0, 1);
+  const chosen = match.length > 0 ? match : codecs.slice(0, 1);
+  // Keep the chosen codec's RTX (RFC 4588), so retransmissions on NACK travel as RTX when the server agrees.
+  const retransmission = chosen[0] && rtxFor(codecs, chosen[0]);
+  return retransmission ? [...chosen, retransmission] : chosen;
 }

@@ -1,7 +1,7 @@
 import { MediaStreamTrack, type RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket } from 'werift';
 import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { clockRateOf } from './codecs.js';
+import { clockRateOf, rtxFor } from './codecs.js';
 import { isKeyframeStart } from './keyframe.js';
 import { createPeerConnection, type PeerOptions } from './peer-options.js';
 import { RtpContinuity } from './rtp-continuity.js';
@@ -17,7 +17,9 @@ type Codec = RTCRtpTransceiver['codecs'][number];
 
 interface Outlet {
   track: MediaStreamTrack;
-  sender: { codec?: unknown };
+  sender: { codec?: unknown; rtxPayloadType?: number | undefined };
+  /** RTX codecs negotiated with the viewer (RFC 4588), matched to a media codec by apt. */
+  rtx: Codec[];
   continuity: RtpContinuity | undefined;
   /** Codecs negotiated with the viewer that packets can be forwarded in, best first. */
   codecs: Codec[];
@@ -60,6 +62,7 @@ export class Viewer {
         sender: videoTx.sender as unknown as Outlet['sender'],
         continuity: undefined,
         codecs: [],
+        rtx: [],
         current: undefined,
       },
       audio: {
@@ -67,6 +70,7 @@ export class Viewer {
         sender: audioTx.sender as unknown as Outlet['sender'],
         continuity: undefined,
         codecs: [],
+        rtx: [],
         current: undefined,
       },
     };
@@ -113,8 +117,10 @@ export class Viewer {
         );
       }
       if (usable.length === 0) continue;
-      transceiver.codecs = usable;
+      const retransmission = usable.flatMap((codec) => rtxFor(transceiver.codecs, codec) ?? []);
+      transceiver.codecs = [...usable, ...retransmission];
       outlet.codecs = usable;
+      outlet.rtx = retransmission;
       this.#select(outlet, usable[0]!);
     }
     await this.#pc.setLocalDescription(await this.#pc.createAnswer());
@@ -124,6 +130,8 @@ export class Viewer {
   #select(outlet: Outlet, codec: Codec): void {
     outlet.current = codec;
     outlet.sender.codec = codec;
+    // werift chose the RTX payload type for its own first pick too: follow the codec actually sent.
+    outlet.sender.rtxPayloadType = rtxFor(outlet.rtx, codec)?.payloadType;
     outlet.track.codec = codec;
     if (outlet.continuity) outlet.continuity.clockRate = codec.clockRate;
   }

@@ -80,6 +80,17 @@ describe.runIf(ready)('live video end to end: lookout serve + lookout agent + Ch
     const page = await openViewer('cam1');
     await waitFor(async () => (await frames(page)) > 20, { timeoutMs: 20_000, what: 'decoded frames' });
     expect(await page.locator('figure[data-device="cam1"] .state').textContent()).toMatch(/live/);
+    // The server answered with RTX for the sent codec (RFC 4588), so retransmissions to the browser use it.
+    const answer = await page.evaluate(
+      () =>
+        (
+          globalThis as unknown as {
+            lookout: { players: Map<string, { pc?: { remoteDescription: { sdp: string } } }> };
+          }
+        ).lookout.players.get('cam1')?.pc?.remoteDescription.sdp ?? '',
+    );
+    expect(answer).toMatch(/a=rtpmap:\d+ rtx\/90000/);
+    expect(answer).toMatch(/a=ssrc-group:FID \d+ \d+/);
   });
 
   it('serves three viewers of one camera at once', async () => {

@@ -86,8 +86,19 @@ describe.runIf(ready)('media under packet loss (iptables drops 5% of what reache
         highest = Math.max(highest, offset);
       });
     });
+    // Watch the camera's answer: retransmissions should be negotiated as RTX (RFC 4588).
+    const service = await t.serviceClient();
+    const answers: string[] = [];
+    service.on('message', (_topic, payload) => {
+      const message = JSON.parse(payload.toString()) as { type: string; sdp?: string };
+      if (message.type === 'answer' && message.sdp) answers.push(message.sdp);
+    });
+    await service.subscribeAsync('lookout/cam1/up/signal');
     expect((await viewer.play('cam1')).status).toBe(201);
     await waitFor(() => viewer.stats.keyframes > 0, { timeoutMs: 15_000, what: 'first keyframe' });
+    expect(answers.at(-1)).toMatch(/a=rtpmap:\d+ rtx\/90000/);
+    expect(answers.at(-1)).toMatch(/a=ssrc-group:FID \d+ \d+/);
+    await service.endAsync();
     execFileSync('iptables', ['-I', ...RULE]);
     ruleAdded = true;
     const from = highest + 1;
