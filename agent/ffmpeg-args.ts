@@ -2,11 +2,17 @@ import { existsSync } from 'node:fs';
 import type { EdgeConfig } from '../edge-config/index.js';
 
 /** Where the agent's video comes from: `test` (a generated pattern), an RTSP URL, or a V4L2 device. */
-export type SourceSpec = { kind: 'test' } | { kind: 'rtsp'; url: string } | { kind: 'v4l2'; device: string };
+export type RtspTransport = 'tcp' | 'udp' | 'auto';
 
-export function parseSource(text: string): SourceSpec {
+export type SourceSpec =
+  | { kind: 'test' }
+  | { kind: 'rtsp'; url: string; transport: RtspTransport }
+  | { kind: 'v4l2'; device: string };
+
+/** `rtspTransport`: RTP over the RTSP TCP connection (the default, robust through NAT and Wi-Fi), UDP, or ffmpeg's choice (UDP, then TCP). */
+export function parseSource(text: string, rtspTransport: RtspTransport = 'tcp'): SourceSpec {
   if (text === 'test') return { kind: 'test' };
-  if (/^rtsps?:\/\//.test(text)) return { kind: 'rtsp', url: text };
+  if (/^rtsps?:\/\//.test(text)) return { kind: 'rtsp', url: text, transport: rtspTransport };
   if (text.startsWith('/dev/')) return { kind: 'v4l2', device: text };
   throw new Error(`unknown source '${text}': use test, rtsp://host/path or /dev/videoN`);
 }
@@ -60,7 +66,8 @@ export function ffmpegArgs(
       break;
     }
     case 'rtsp':
-      input.push('-rtsp_transport', 'tcp', '-i', source.url);
+      if (source.transport !== 'auto') input.push('-rtsp_transport', source.transport);
+      input.push('-i', source.url);
       copyVideo = true; // cameras already send H.264: no re-encoding
       break;
     case 'v4l2':

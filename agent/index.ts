@@ -7,19 +7,19 @@ import type { Logger } from '../core/log.js';
 import type { EdgeConfig } from '../edge-config/index.js';
 import { ffmpegPath } from '../media/ffmpeg-path.js';
 import { type AgentOptions, CameraAgent } from './agent.js';
-import { parseSource } from './ffmpeg-args.js';
+import { parseSource, type RtspTransport } from './ffmpeg-args.js';
 import { RtpSource } from './rtp-source.js';
 
 export type { CameraAgent } from './agent.js';
-export { parseSource } from './ffmpeg-args.js';
+export { parseSource, type RtspTransport } from './ffmpeg-args.js';
 
 /** Starts an agent; it reconnects forever until close(). Throws FFMPEG_NOT_FOUND or on a bad source. */
 export async function startAgent(
   config: EdgeConfig,
-  options: Partial<AgentOptions> & { source: string },
+  options: Partial<AgentOptions> & { source: string; rtspTransport?: RtspTransport },
   log: Logger,
 ): Promise<CameraAgent> {
-  const spec = parseSource(options.source);
+  const spec = parseSource(options.source, options.rtspTransport);
   ffmpegPath(); // fail now, clearly, rather than at the first offer
   const source = await RtpSource.open(spec, config.stream, log.child({ part: 'source' }));
   const agent = new CameraAgent(

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { startAgent } from '../../agent/index.js';
 import { createLogger } from '../../core/log.js';
 import { loadEdgeConfig } from '../../edge-config/index.js';
@@ -7,6 +7,7 @@ import { lookoutVersion } from '../version.js';
 interface AgentCliOptions {
   config: string;
   source: string;
+  rtspTransport: 'tcp' | 'udp' | 'auto';
   iceHostAddress: string[];
   forceRelay?: boolean;
   logLevel: string;
@@ -21,6 +22,14 @@ export function agentCommand(): Command {
       '-s, --source <source>',
       'test (generated pattern with a clock), rtsp://host/path, or /dev/videoN',
       'test',
+    )
+    .addOption(
+      new Option(
+        '--rtsp-transport <transport>',
+        'for rtsp:// sources: RTP over TCP, UDP, or auto (UDP, then TCP)',
+      )
+        .choices(['tcp', 'udp', 'auto'])
+        .default('tcp'),
     )
     .option(
       '--ice-host-address <ip>',
@@ -40,6 +49,7 @@ export function agentCommand(): Command {
         config,
         {
           source: options.source,
+          rtspTransport: options.rtspTransport,
           additionalHostAddresses: options.iceHostAddress,
           forceRelay: options.forceRelay ?? false,
           agentName: `lookout-agent/${lookoutVersion()}`,

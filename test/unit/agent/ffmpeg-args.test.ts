@@ -8,7 +8,16 @@ const valueAfter = (args: string[], flag: string) => args[args.indexOf(flag) + 1
 describe('agent ffmpeg arguments', () => {
   it('parses sources and refuses unknown ones', () => {
     expect(parseSource('test')).toEqual({ kind: 'test' });
-    expect(parseSource('rtsp://cam/stream')).toEqual({ kind: 'rtsp', url: 'rtsp://cam/stream' });
+    expect(parseSource('rtsp://cam/stream')).toEqual({
+      kind: 'rtsp',
+      url: 'rtsp://cam/stream',
+      transport: 'tcp',
+    });
+    expect(parseSource('rtsp://cam/stream', 'udp')).toEqual({
+      kind: 'rtsp',
+      url: 'rtsp://cam/stream',
+      transport: 'udp',
+    });
     expect(parseSource('/dev/video0')).toEqual({ kind: 'v4l2', device: '/dev/video0' });
     expect(() => parseSource('http://x')).toThrow(/unknown source/);
   });
@@ -41,7 +50,7 @@ describe('agent ffmpeg arguments', () => {
   });
 
   it("copies an RTSP camera's video instead of re-encoding it", () => {
-    const args = ffmpegArgs({ kind: 'rtsp', url: 'rtsp://cam/s' }, DEFAULT_STREAM, ports);
+    const args = ffmpegArgs({ kind: 'rtsp', url: 'rtsp://cam/s', transport: 'tcp' }, DEFAULT_STREAM, ports);
     expect(valueAfter(args, '-c:v')).toBe('copy');
     expect(valueAfter(args, '-rtsp_transport')).toBe('tcp');
   });

@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CameraAgent } from '../../agent/index.js';
+import { startAgent } from '../../agent/index.js';
+import { silentLogger } from '../../core/log.js';
+import { spawnTied, stopTied } from '../../core/tied-process.js';
+import { renderEdgeConfig } from '../../edge-config/index.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { requireTool } from '../helpers/tools.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { WhepClient } from '../helpers/whep-client.js';
+
+const hasFfmpeg = requireTool('ffmpeg', ['-version']);
+const BASE = 18_000 + (process.pid % 100) * 10;
+
+describe.runIf(hasFfmpeg)('agent with an RTSP camera as its source', () => {
+  let t: TestServer;
+  let agent: CameraAgent | undefined;
+  let rtsp: { close(): void };
+  let publisher: ReturnType<typeof spawnTied>;
+
+  beforeAll(async () => {
+    // A real RTSP server (npm rtsp-streaming-server) fed by ffmpeg: what an IP camera looks like to the agent.
+    type Listener = { server: { close(): void } };
+    const { default: RtspServer } = (await import('rtsp-streaming-server')) as unknown as {
+      default: new (o: object) => { start(): Promise<void>; ClientServer: Listener; PublishServer: Listener };
+    };
+    const server = new RtspServer({
+      serverPort: BASE,
+      clientPort: BASE + 1,
+      rtpPortStart: 31_000 + (process.pid % 100) * 40,
+      rtpPortCount: 40,
+    });
+    await server.start();
+    // It has no stop(): close its two RTSP listeners ourselves.
+    rtsp = { close: () => [server.ClientServer, server.PublishServer].forEach((l) => l.server.close()) };
+    publisher = spawnTied('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x180:rate=15',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-profile:v',
+      'baseline',
+      '-g',
+      '15',
+      '-pix_fmt',
+      'yuv420p',
+      '-f',
+      'rtsp',
+      `rtsp://127.0.0.1:${BASE}/cam`,
+    ]);
+    t = await startTestServer();
+  });
+  afterAll(async () => {
+    await agent?.close();
+    await t?.close();
+    if (publisher) await stopTied(publisher);
+    rtsp?.close();
+  });
+
+  it("copies the camera's H.264 (no re-encoding) to a viewer", { timeout: 40_000 }, async () => {
+    const secret = t.addDevice('ipcam');
+    const edge = renderEdgeConfig({
+      deviceId: 'ipcam',
+      name: 'ipcam',
+      secret,
+      mqttUrl: t.mqttUrl,
+      topicPrefix: 'lookout',
+    });
+    edge.stream.audio = { codec: 'none' };
+    // This RTSP server relays RTP over UDP only; real cameras get the default, TCP.
+    agent = await startAgent(
+      edge,
+      { source: `rtsp://127.0.0.1:${BASE + 1}/cam`, rtspTransport: 'udp' },
+      silentLogger(),
+    );
+    await waitFor(() => t.server.media.isOnline('ipcam'), { what: 'ipcam online' });
+    const token = t.server.registry.tokens.create('test').token;
+    const viewer = new WhepClient(t.httpUrl, token);
+    expect((await viewer.play('ipcam')).status).toBe(201);
+    await waitFor(() => viewer.stats.keyframes > 0 && viewer.stats.video > 50, {
+      timeoutMs: 30_000,
+      what: 'video from the RTSP camera',
+    });
+    expect(viewer.stats.videoCodec).toBe('video/H264');
+    await viewer.stop();
+  });
+});
