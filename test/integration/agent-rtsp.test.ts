@@ -32,7 +32,11 @@ describe.runIf(hasFfmpeg)('agent with an RTSP camera as its source', () => {
     });
     await server.start();
     // It has no stop(): close its two RTSP listeners ourselves.
-    rtsp = { close: () => [server.ClientServer, server.PublishServer].forEach((l) => l.server.close()) };
+    rtsp = {
+      close: () => {
+        for (const listener of [server.ClientServer, server.PublishServer]) listener.server.close();
+      },
+    };
     publisher = spawnTied('ffmpeg', [
       '-hide_banner',
       '-loglevel',
