@@ -1,9 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { type CameraAgent, type RtspTransport, startAgent } from '../../agent/index.js';
 import { type RunningServer, startServer } from '../../cli/server.js';
 import { loadConfig } from '../../config/index.js';
 import { silentLogger } from '../../core/log.js';
+import { type EdgeConfig, renderEdgeConfig } from '../../edge-config/index.js';
 import { tempDir } from './tmp.js';
+import { waitFor } from './wait-for.js';
 
 export interface TestServer {
   server: RunningServer;
@@ -17,6 +20,16 @@ export interface TestServer {
   connect(options: IClientOptions): Promise<MqttClient>;
   /** A connected service-side client (full topic access), like the media node. */
   serviceClient(): Promise<MqttClient>;
+  /** Registers `id` and starts the reference agent for it in this process; resolves once it is online. Closed by close(). */
+  startCamera(
+    id: string,
+    options?: {
+      video?: Partial<EdgeConfig['stream']['video']>;
+      audio?: EdgeConfig['stream']['audio'];
+      source?: string;
+      rtspTransport?: RtspTransport;
+    },
+  ): Promise<CameraAgent>;
   close(): Promise<void>;
 }
 
@@ -37,6 +50,7 @@ export async function startTestServer(overrides: Record<string, unknown> = {}): 
   const mqttPort = (server.broker.address('tcp') as AddressInfo).port;
   const httpPort = server.http.address().port;
   const clients = new Set<MqttClient>();
+  const agents = new Set<CameraAgent>();
   const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
   const connect = (options: IClientOptions) =>
     new Promise<MqttClient>((resolve, reject) => {
@@ -61,7 +75,35 @@ export async function startTestServer(overrides: Record<string, unknown> = {}): 
       const creds = server.broker.serviceCredentials('test');
       return connect({ username: creds.username, password: creds.password, clientId: creds.clientId });
     },
+    async startCamera(id, options = {}) {
+      const secret = server.registry.devices.add(id).secret;
+      const edge = renderEdgeConfig({
+        deviceId: id,
+        name: id,
+        secret,
+        mqttUrl,
+        topicPrefix: config.mqtt.topicPrefix,
+      });
+      // Small pictures keep CPU low on small CI machines.
+      edge.stream.video = {
+        ...edge.stream.video,
+        width: 320,
+        height: 180,
+        bitrateKbps: 300,
+        ...options.video,
+      };
+      if (options.audio) edge.stream.audio = options.audio;
+      const agent = await startAgent(
+        edge,
+        { source: options.source ?? 'test', rtspTransport: options.rtspTransport },
+        silentLogger(),
+      );
+      agents.add(agent);
+      await waitFor(() => server.media.isOnline(id), { what: `${id} online` });
+      return agent;
+    },
     async close() {
+      await Promise.all([...agents].map((a) => a.close()));
       await Promise.all([...clients].map((c) => c.endAsync(true).catch(() => {})));
       await server.close();
       tmp.remove();

@@ -1,9 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CameraAgent } from '../../agent/index.js';
-import { startAgent } from '../../agent/index.js';
-import { silentLogger } from '../../core/log.js';
 import { spawnTied, stopTied } from '../../core/tied-process.js';
-import { renderEdgeConfig } from '../../edge-config/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -14,7 +10,6 @@ const BASE = 18_000 + (process.pid % 100) * 10;
 
 describe.runIf(hasFfmpeg)('agent with an RTSP camera as its source', () => {
   let t: TestServer;
-  let agent: CameraAgent | undefined;
   let rtsp: { close(): void };
   let publisher: ReturnType<typeof spawnTied>;
 
@@ -65,29 +60,18 @@ describe.runIf(hasFfmpeg)('agent with an RTSP camera as its source', () => {
     t = await startTestServer();
   });
   afterAll(async () => {
-    await agent?.close();
     await t?.close();
     if (publisher) await stopTied(publisher);
     rtsp?.close();
   });
 
   it("copies the camera's H.264 (no re-encoding) to a viewer", { timeout: 40_000 }, async () => {
-    const secret = t.addDevice('ipcam');
-    const edge = renderEdgeConfig({
-      deviceId: 'ipcam',
-      name: 'ipcam',
-      secret,
-      mqttUrl: t.mqttUrl,
-      topicPrefix: 'lookout',
-    });
-    edge.stream.audio = { codec: 'none' };
     // This RTSP server relays RTP over UDP only; real cameras get the default, TCP.
-    agent = await startAgent(
-      edge,
-      { source: `rtsp://127.0.0.1:${BASE + 1}/cam`, rtspTransport: 'udp' },
-      silentLogger(),
-    );
-    await waitFor(() => t.server.media.isOnline('ipcam'), { what: 'ipcam online' });
+    await t.startCamera('ipcam', {
+      audio: { codec: 'none' },
+      source: `rtsp://127.0.0.1:${BASE + 1}/cam`,
+      rtspTransport: 'udp',
+    });
     const token = t.server.registry.tokens.create('test').token;
     const viewer = new WhepClient(t.httpUrl, token);
     expect((await viewer.play('ipcam')).status).toBe(201);

@@ -1,8 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CameraAgent } from '../../agent/index.js';
-import { startAgent } from '../../agent/index.js';
-import { silentLogger } from '../../core/log.js';
-import { renderEdgeConfig } from '../../edge-config/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -17,23 +14,10 @@ describe.runIf(hasFfmpeg)('media forwarding (in-process server and agent, werift
 
   beforeAll(async () => {
     t = await startTestServer({ 'media.lingerMs': 1000 });
-    const secret = t.addDevice('cam1');
     token = t.server.registry.tokens.create('test').token;
-    const edge = renderEdgeConfig({
-      deviceId: 'cam1',
-      name: 'cam1',
-      secret,
-      mqttUrl: t.mqttUrl,
-      topicPrefix: 'lookout',
-    });
-    edge.stream.video = { ...edge.stream.video, width: 320, height: 180, bitrateKbps: 300 };
-    agent = await startAgent(edge, { source: 'test' }, silentLogger());
-    await waitFor(() => t.server.media.isOnline('cam1'), { what: 'camera online' });
+    agent = await t.startCamera('cam1');
   });
-  afterAll(async () => {
-    await agent?.close();
-    await t?.close();
-  });
+  afterAll(() => t?.close());
 
   it('gives each viewer its own stream: own SSRC, no camera header extensions, continuous sequence numbers, keyframe first', async () => {
     const viewers = [new WhepClient(t.httpUrl, token), new WhepClient(t.httpUrl, token)];
@@ -75,19 +59,8 @@ describe.runIf(hasFfmpeg)('media forwarding (in-process server and agent, werift
   });
 
   it("forwards VP8 and G.711 (PCMU) without transcoding, and refuses a viewer without the camera's codec", async () => {
-    const secret = t.addDevice('cam-vp8');
-    const edge = renderEdgeConfig({
-      deviceId: 'cam-vp8',
-      name: 'vp8',
-      secret,
-      mqttUrl: t.mqttUrl,
-      topicPrefix: 'lookout',
-    });
-    edge.stream.video = { ...edge.stream.video, codec: 'vp8', width: 320, height: 180, bitrateKbps: 300 };
-    edge.stream.audio = { codec: 'pcmu' };
-    const vp8Agent = await startAgent(edge, { source: 'test' }, silentLogger());
+    const vp8Agent = await t.startCamera('cam-vp8', { video: { codec: 'vp8' }, audio: { codec: 'pcmu' } });
     try {
-      await waitFor(() => t.server.media.isOnline('cam-vp8'), { what: 'cam-vp8 online' });
       // Offers H.264 first, like Chromium: the cold camera is assumed H.264 until it streams.
       const viewer = new WhepClient(t.httpUrl, token, {
         video: ['video/H264', 'video/VP8'],

@@ -1,9 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CameraAgent } from '../../agent/index.js';
-import { startAgent } from '../../agent/index.js';
-import { silentLogger } from '../../core/log.js';
-import { renderEdgeConfig } from '../../edge-config/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -43,29 +39,16 @@ const RULE = [
 
 describe.runIf(ready)('media under packet loss (iptables drops 5% of what reaches the media node)', () => {
   let t: TestServer;
-  let agent: CameraAgent;
   let token: string;
   let ruleAdded = false;
 
   beforeAll(async () => {
     t = await startTestServer({ 'media.icePortMin': PORTS[0], 'media.icePortMax': PORTS[1] });
-    const secret = t.addDevice('cam1');
     token = t.server.registry.tokens.create('test').token;
-    const edge = renderEdgeConfig({
-      deviceId: 'cam1',
-      name: 'cam1',
-      secret,
-      mqttUrl: t.mqttUrl,
-      topicPrefix: 'lookout',
-    });
-    edge.stream.video = { ...edge.stream.video, width: 320, height: 180, bitrateKbps: 400 };
-    edge.stream.audio = { codec: 'none' };
-    agent = await startAgent(edge, { source: 'test' }, silentLogger());
-    await waitFor(() => t.server.media.isOnline('cam1'), { what: 'camera online' });
+    await t.startCamera('cam1', { video: { bitrateKbps: 400 }, audio: { codec: 'none' } });
   });
   afterAll(async () => {
     if (ruleAdded) execFileSync('iptables', ['-D', ...RULE]);
-    await agent?.close();
     await t?.close();
   });
 
