@@ -66,11 +66,15 @@ export class MqttSignaling extends EventEmitter<SignalingEvents> {
       connectTimeout: 10_000,
     });
     const signaling = new MqttSignaling(client, connection.topicPrefix, log);
+    // The constructor's 'connect' handler subscribes, then emits 'connected'.
     await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
-      client.once('error', reject);
+      const fail = (err: Error) => reject(err);
+      client.once('error', fail);
+      signaling.once('connected', () => {
+        client.off('error', fail);
+        resolve();
+      });
     });
-    await signaling.#subscribe();
     return signaling;
   }
 
