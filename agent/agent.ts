@@ -4,6 +4,7 @@ import type { EdgeConfig } from '../edge-config/index.js';
 import {
   type DeviceMessage,
   encodeMessage,
+  type IceServer,
   PROTOCOL_VERSION,
   parseServerMessage,
 } from '../media/signaling/messages.js';
@@ -56,10 +57,6 @@ export class CameraAgent {
 
   start(): void {
     this.#connect();
-  }
-
-  get connected(): boolean {
-    return this.#client?.connected ?? false;
   }
 
   get streaming(): boolean {
@@ -124,8 +121,8 @@ export class CameraAgent {
     });
   }
 
-  #send(message: DeviceMessage | { v: 1; type: 'hello'; agent: string; trickle: boolean }): void {
-    this.#client?.publish(this.#up, encodeMessage(message as DeviceMessage), { qos: 1 });
+  #send(message: DeviceMessage): void {
+    this.#client?.publish(this.#up, encodeMessage(message), { qos: 1 });
   }
 
   #onMessage(payload: Buffer): void {
@@ -175,13 +172,9 @@ export class CameraAgent {
     }
   }
 
-  async #onOffer(
-    session: string,
-    sdp: string,
-    iceServers: Parameters<typeof this.startPeer>[1],
-  ): Promise<void> {
+  async #onOffer(session: string, sdp: string, iceServers: IceServer[]): Promise<void> {
     await this.#endSession(); // one session at a time: a new offer replaces the old one
-    const peer = this.startPeer(session, iceServers);
+    const peer = this.#startPeer(session, iceServers);
     const answer = await peer.answer(sdp);
     if (this.#peer !== peer) return;
     this.#send({ v: PROTOCOL_VERSION, type: 'answer', session, sdp: answer });
@@ -189,10 +182,7 @@ export class CameraAgent {
     this.#log.info({ session }, 'answered; streaming');
   }
 
-  private startPeer(
-    session: string,
-    iceServers: Array<{ urls: string[]; username?: string | undefined; credential?: string | undefined }>,
-  ): CameraPeer {
+  #startPeer(session: string, iceServers: IceServer[]): CameraPeer {
     const peer = new CameraPeer(
       session,
       {

@@ -61,10 +61,6 @@ export class RtpSource extends EventEmitter<RtpSourceEvents> {
     return new RtpSource(source, stream, await bind(), await bind(), log);
   }
 
-  get running(): boolean {
-    return this.#running;
-  }
-
   /** Starts ffmpeg (idempotent). */
   start(): void {
     if (this.#running) return;

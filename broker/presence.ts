@@ -37,10 +37,6 @@ export class Presence {
     return this.#online.has(deviceId);
   }
 
-  get onlineCount(): number {
-    return this.#online.size;
-  }
-
   deviceConnected(deviceId: string): void {
     this.#online.add(deviceId);
     this.#set(deviceId, true);

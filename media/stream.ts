@@ -49,7 +49,6 @@ export class Stream extends EventEmitter<StreamEvents> {
   readonly #log: Logger;
   #peer: UpstreamPeer | undefined;
   readonly #closingPeers = new Set<Promise<void>>();
-  #online = false;
   /** The camera's codecs as last seen (H.264 and Opus until it has streamed). */
   #codecs: Record<MediaKind, string> = { video: 'video/H264', audio: 'audio/opus' };
   #codecsKnown = false;
@@ -67,20 +66,7 @@ export class Stream extends EventEmitter<StreamEvents> {
     this.#machine = new UpstreamSession(deps.timings, () => randomBytes(12).toString('base64url'));
   }
 
-  get online(): boolean {
-    return this.#online;
-  }
-
-  get live(): boolean {
-    return this.#machine.phase === 'live';
-  }
-
-  get viewerCount(): number {
-    return this.#viewers.size;
-  }
-
   presence(online: boolean): void {
-    this.#online = online;
     this.#feed({ kind: 'presence', online });
   }
 

@@ -175,10 +175,6 @@ export class Viewer {
     return performance.now() - this.#lastHeardAt;
   }
 
-  get waitingForKeyframe(): boolean {
-    return this.#waitingForKeyframe;
-  }
-
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
