@@ -1,24 +1,11 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { spawnTied, stopTied } from '../../../core/tied-process.js';
+import { childProcesses, isAlive } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-function grandchildOf(shellPid: number): number {
-  return Number(
-    execFileSync('pgrep', ['-P', String(shellPid), '-x', 'sleep'], { encoding: 'utf8' })
-      .trim()
-      .split('\n')[0],
-  );
-}
+/** The `sleep` the wrapper shell started (0 while there is none). */
+const sleeperUnder = (shellPid: number) => childProcesses(shellPid, 'sleep')[0] ?? 0;
 
 describe('spawnTied', () => {
   it('passes the exit status through and stops on request', async () => {
@@ -26,10 +13,10 @@ describe('spawnTied', () => {
     const code = await new Promise((r) => ok.once('exit', r));
     expect(code).toBe(3);
     const long = spawnTied('sleep', ['30']);
-    await waitFor(() => grandchildOf(long.pid!) > 0);
-    const target = grandchildOf(long.pid!);
+    await waitFor(() => sleeperUnder(long.pid!) > 0);
+    const target = sleeperUnder(long.pid!);
     await stopTied(long);
-    await waitFor(() => !alive(target), { what: 'the command to end' });
+    await waitFor(() => !isAlive(target), { what: 'the command to end' });
     const stubborn = spawnTied('/bin/sh', ['-c', 'trap "" TERM; exec sleep 30']);
     await new Promise((r) => setTimeout(r, 200));
     const started = Date.now();
@@ -52,9 +39,9 @@ describe('spawnTied', () => {
     const wrapperPid = await new Promise<number>((resolve) =>
       owner.stdout!.once('data', (d) => resolve(Number(String(d).trim()))),
     );
-    await waitFor(() => grandchildOf(wrapperPid) > 0, { what: 'sleep started' });
-    const sleeper = grandchildOf(wrapperPid);
+    await waitFor(() => sleeperUnder(wrapperPid) > 0, { what: 'sleep started' });
+    const sleeper = sleeperUnder(wrapperPid);
     owner.kill('SIGKILL');
-    await waitFor(() => !alive(sleeper), { timeoutMs: 5000, what: 'the orphan to be ended' });
+    await waitFor(() => !isAlive(sleeper), { timeoutMs: 5000, what: 'the orphan to be ended' });
   });
 });
