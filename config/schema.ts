@@ -1,6 +1,8 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** 0 asks the OS for a free port (handy for tests and for running several instances). */
+const ip = z.string().refine((s) => isIP(s) !== 0, { message: 'expected an IPv4 or IPv6 address' });
 const port = z.number().int().min(0).max(65535);
 const millis = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -159,16 +161,94 @@ const media = z
     },
   );
 
+const cidrList = (what: string) =>
+  z
+    .array(z.string().min(1).max(64))
+    .max(64)
+    .default([])
+    .describe(`${what} Comma-separated in the environment.`);
+
 const turn = z
   .object({
-    port: port
-      .default(3478)
+    mode: z
+      .enum(['embedded', 'external', 'off'])
+      .default('embedded')
       .describe(
-        'TURN/STUN port (UDP and TCP). Reserved: the embedded TURN server arrives with NAT traversal.',
+        '`embedded`: `lookout serve` runs its own TURN/STUN server; `external`: use an existing TURN deployment (coturn) named by `urls`, sharing `secret`; `off`: no relay (cameras behind carrier-grade NAT cannot stream).',
       ),
+    host: z
+      .string()
+      .min(1)
+      .default('0.0.0.0')
+      .describe('Address the embedded TURN server listens on (UDP and TCP).'),
+    port: port.default(3478).describe('Port of the embedded TURN server (UDP and TCP).'),
+    secret: z
+      .string()
+      .min(16)
+      .max(256)
+      .optional()
+      .describe(
+        'Shared secret of the TURN REST API credentials (coturn `static-auth-secret`). Required for `external`; for `embedded` it is generated once into `<dataDir>/turn.secret` when unset.',
+      ),
+    realm: z.string().min(1).max(128).default('lookout').describe('TURN realm (coturn `realm`).'),
+    urls: z
+      .array(z.string().regex(/^turns?:[^\s]+$/))
+      .max(8)
+      .default([])
+      .describe(
+        'TURN URLs handed to cameras and the media node, e.g. `turn:turn.example.com:3478?transport=udp`. Required for `external`; for `embedded` they are derived from `externalAddress`, else the host of `mqtt.publicUrl`, else a LAN address. Comma-separated in the environment.',
+      ),
+    credentialTtlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86_400)
+      .default(86_400)
+      .describe(
+        'Lifetime of the TURN credentials issued with each session. A relayed session cannot refresh its allocation after they expire, so keep it longer than a viewing session.',
+      ),
+    externalAddress: ip
+      .optional()
+      .describe(
+        'Public IP the embedded server advertises as its relay address, for hosts behind 1:1 NAT (cloud VMs).',
+      ),
+    relayAddress: ip
+      .optional()
+      .describe(
+        'Local IP relay sockets bind to (default: `host` when it is not a wildcard, else all addresses).',
+      ),
+    relayPortMin: port.optional().describe('Lowest UDP port for relay sockets (set with `relayPortMax`).'),
+    relayPortMax: port.optional().describe('Highest UDP port for relay sockets.'),
+    allowedPeerIps: cidrList(
+      'CIDR ranges the embedded server relays to even though they are denied by default (loopback, private, link-local...); allow wins over deny.',
+    ),
+    deniedPeerIps: cidrList('Extra CIDR ranges the embedded server never relays to.'),
+    maxAllocationsPerDevice: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(10)
+      .describe('Most simultaneous relay allocations one device (one TURN username) may hold.'),
+    maxAllocations: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(1000)
+      .describe('Most simultaneous relay allocations the embedded server holds in total.'),
   })
   .strict()
-  .prefault({});
+  .prefault({})
+  .refine(
+    (t) =>
+      (t.relayPortMin === undefined) === (t.relayPortMax === undefined) &&
+      (t.relayPortMin ?? 0) <= (t.relayPortMax ?? 0),
+    { message: 'set both `relayPortMin` and `relayPortMax` (min <= max), or neither' },
+  )
+  .refine((t) => t.mode !== 'external' || (t.secret !== undefined && t.urls.length > 0), {
+    message: '`turn.mode: external` needs `turn.urls` and `turn.secret`',
+  });
 
 export const configSchema = z
   .object({

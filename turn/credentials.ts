@@ -1,0 +1,49 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * TURN REST API credentials (draft-uberti-behave-turn-rest-00, as coturn implements
+ * `use-auth-secret`): username `<expiry unix seconds>:<deviceId>`, password
+ * base64(HMAC-SHA1(secret, username)). Pure: no clock, no I/O.
+ */
+export interface TurnCredentials {
+  username: string;
+  credential: string;
+  /** Unix seconds after which a TURN server refuses the credentials. */
+  expiresAt: number;
+}
+
+export function issueTurnCredentials(options: {
+  secret: string;
+  deviceId: string;
+  ttlSeconds: number;
+  nowMs: number;
+}): TurnCredentials {
+  const expiresAt = Math.floor(options.nowMs / 1000) + options.ttlSeconds;
+  const username = `${expiresAt}:${options.deviceId}`;
+  return { username, credential: turnPassword(options.secret, username), expiresAt };
+}
+
+export function turnPassword(secret: string, username: string): string {
+  return createHmac('sha1', secret).update(username).digest('base64');
+}
+
+/** Splits a REST API username; undefined when it is not `<expiry>:<user>`. */
+export function parseTurnUsername(username: string): { expiresAt: number; user: string } | undefined {
+  const match = /^(\d{1,12}):(.{1,128})$/.exec(username);
+  if (!match) return undefined;
+  return { expiresAt: Number(match[1]), user: match[2]! };
+}
+
+/** True when `password` is the secret's password for `username` and it has not expired. */
+export function verifyTurnCredentials(
+  secret: string,
+  username: string,
+  password: string,
+  nowMs: number,
+): boolean {
+  const parsed = parseTurnUsername(username);
+  if (!parsed || parsed.expiresAt * 1000 <= nowMs) return false;
+  const expected = Buffer.from(turnPassword(secret, username));
+  const given = Buffer.from(password);
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}

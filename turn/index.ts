@@ -1,0 +1,7 @@
+export {
+  issueTurnCredentials,
+  parseTurnUsername,
+  type TurnCredentials,
+  turnPassword,
+  verifyTurnCredentials,
+} from './credentials.js';
