@@ -13,10 +13,22 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return match ? match[1] : undefined;
 }
 
-/** A preHandler that lets through only requests with a valid API token. */
-export function requireToken(tokens: TokenVerifier) {
+/**
+ * `?access_token=` (RFC 6750 §2.3), accepted only where a browser cannot send headers
+ * (a `<video src>` or a download link). The request log never shows query strings.
+ */
+function queryToken(request: FastifyRequest): string | undefined {
+  const value = (request.query as Record<string, unknown> | undefined)?.access_token;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * A preHandler that lets through only requests with a valid API token; `allowQuery`
+ * also accepts it as `?access_token=` (media downloads only).
+ */
+export function requireToken(tokens: TokenVerifier, options: { allowQuery?: boolean } = {}) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const token = bearerToken(request);
+    const token = bearerToken(request) ?? (options.allowQuery ? queryToken(request) : undefined);
     if (!token) {
       reply.header('www-authenticate', 'Bearer realm="lookout"');
       return sendProblem(reply, {

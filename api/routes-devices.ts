@@ -17,6 +17,11 @@ export function deviceJson(device: Device) {
     lastSeenAt: device.lastSeenAt === null ? null : new Date(device.lastSeenAt).toISOString(),
     createdAt: new Date(device.createdAt).toISOString(),
     revoked: device.revokedAt !== null,
+    recording: {
+      mode: device.recording.mode,
+      active: device.recording.mode === 'continuous' || device.recording.active,
+      maxAgeHours: device.recording.maxAgeHours,
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import type { Logger } from '../core/log.js';
 import type { TokenVerifier } from './auth.js';
 import { sendProblem, statusForCode } from './problem.js';
 import { type DeviceReader, deviceRoutes } from './routes-devices.js';
+import { type RecordingRoutesDeps, recordingRoutes } from './routes-recordings.js';
 import { type WhepService, whepRoutes } from './routes-whep.js';
 import { webRoot } from './web-root.js';
 
@@ -23,6 +24,7 @@ export interface MqttWebSocketHandler {
 export interface HttpDeps {
   devices: DeviceReader;
   whep?: WhepService;
+  recordings?: Omit<RecordingRoutesDeps, 'tokens'>;
   tokens: TokenVerifier;
   mqttWebSocket?: MqttWebSocketHandler;
   log: Logger;
@@ -52,7 +54,10 @@ export class HttpServer {
       bodyLimit: 1_048_576,
     });
     this.#app.addHook('onResponse', async (request, reply) => {
-      request.log.debug({ method: request.method, url: request.url, status: reply.statusCode }, 'request');
+      request.log.debug(
+        { method: request.method, url: request.url.split('?')[0], status: reply.statusCode },
+        'request',
+      );
     });
     this.#app.setErrorHandler((err, _request, reply) => {
       if (err instanceof LookoutError) {
@@ -84,6 +89,7 @@ export class HttpServer {
     this.#app.get('/healthz', async () => ({ status: 'ok', version: deps.version }));
     deviceRoutes(this.#app, { devices: deps.devices, tokens: deps.tokens });
     if (deps.whep) whepRoutes(this.#app, { whep: deps.whep, tokens: deps.tokens });
+    if (deps.recordings) recordingRoutes(this.#app, { ...deps.recordings, tokens: deps.tokens });
     this.#app.register(fastifyStatic, { root: webRoot(), index: 'index.html' });
 
     const ws = deps.mqttWebSocket;

@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import { openRegistry, type Registry } from '../devices/index.js';
 import { createMediaNode, type MediaNode } from '../media/index.js';
+import { RecordingService, recordingsDir } from '../recordings/index.js';
 
 /** A running `lookout serve`: every component, owned here and closed in reverse order. */
 export interface RunningServer {
@@ -11,6 +12,7 @@ export interface RunningServer {
   readonly registry: Registry;
   readonly broker: Broker;
   readonly media: MediaNode;
+  readonly recordings: RecordingService;
   readonly http: HttpServer;
   /** Idempotent; resolves when every listener, socket and handle is released. */
   close(): Promise<void>;
@@ -40,7 +42,6 @@ export async function startServer(
       log: log.child({ component: 'broker' }),
     });
     closers.push(() => broker.close());
-    closers.push(registry.watchCredentials((deviceId) => broker.recheckCredentials(deviceId)));
     const brokerAddress = broker.address('tcp')!;
     const credentials = broker.serviceCredentials('media');
     const media = await createMediaNode(config.media, {
@@ -56,10 +57,32 @@ export async function startServer(
       log: log.child({ component: 'media' }),
     });
     closers.push(() => media.close());
+    const recordings = await RecordingService.start(
+      { ...config.recording, dir: recordingsDir(config) },
+      {
+        store: registry.recordings,
+        devices: registry.devices,
+        streams: media.node,
+        log: log.child({ component: 'recordings' }),
+      },
+    );
+    closers.push(() => recordings.close());
+    // Credential and recording-policy changes, made here or by the CLI in another process.
+    closers.push(
+      registry.watchCredentials((deviceId) => {
+        broker.recheckCredentials(deviceId);
+        recordings.refresh(deviceId);
+      }),
+    );
     const http = await createHttpServer(config.http, {
       devices: registry.devices,
       tokens: registry.tokens,
       whep: media.node,
+      recordings: {
+        archive: recordings.archive,
+        devices: registry.devices,
+        policyChanged: (id) => recordings.refresh(id),
+      },
       mqttWebSocket: {
         handleWebSocket: (ws, req) => broker.handleWebSocket(ws, req),
         // A WebSocket message carries at most one MQTT packet in practice; allow framing slack.
@@ -75,6 +98,7 @@ export async function startServer(
       registry,
       broker,
       media: media.node,
+      recordings,
       http,
       close: () => {
         closing ??= closeAll();

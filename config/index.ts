@@ -4,4 +4,4 @@
  */
 export { type ConfigKey, configKeys } from './keys.js';
 export { CONFIG_FILE_ENV, type LoadConfigInput, loadConfig } from './load.js';
-export type { Config, HttpConfig, MediaConfig, MqttConfig, TurnConfig } from './schema.js';
+export type { Config, HttpConfig, MediaConfig, MqttConfig, RecordingConfig, TurnConfig } from './schema.js';

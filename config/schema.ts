@@ -250,6 +250,48 @@ const turn = z
     message: '`turn.mode: external` needs `turn.urls` and `turn.secret`',
   });
 
+const recording = z
+  .object({
+    dir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Directory for recorded segments (default `<dataDir>/recordings`).'),
+    segmentSeconds: z
+      .number()
+      .int()
+      .min(5)
+      .max(3600)
+      .default(60)
+      .describe('Length of one recorded file; files are cut on the first keyframe after it.'),
+    fragmentMs: millis(200, 10_000)
+      .default(1000)
+      .describe(
+        'Fragment length inside a file: a crash or power cut loses at most about this much of the file being written.',
+      ),
+    maxAgeHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(87_600)
+      .default(720)
+      .describe(
+        'Recordings older than this are deleted (per camera override: `lookout device update <id> --retention <hours>`).',
+      ),
+    maxDiskMb: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000_000)
+      .default(20_480)
+      .describe('Disk quota for all recordings together; the oldest segments are deleted first.'),
+    retentionIntervalMs: millis(1000, 3_600_000)
+      .default(60_000)
+      .describe('How often retention runs (it also runs after every finished segment).'),
+  })
+  .strict()
+  .prefault({});
+
 export const configSchema = z
   .object({
     dataDir: z
@@ -257,12 +299,13 @@ export const configSchema = z
       .min(1)
       .default('./data')
       .describe(
-        'Directory for the SQLite registry, its key file and (later) recordings; relative paths are relative to the working directory.',
+        'Directory for the SQLite registry, its key file and (by default) recordings; relative paths are relative to the working directory.',
       ),
     log,
     http,
     mqtt,
     media,
+    recording,
     turn,
   })
   .strict();
@@ -273,3 +316,4 @@ export type HttpConfig = Config['http'];
 export type MqttConfig = Config['mqtt'];
 export type TurnConfig = Config['turn'];
 export type MediaConfig = Config['media'];
+export type RecordingConfig = Config['recording'];

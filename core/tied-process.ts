@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 
 /**
  * Spawns `command args` so that it cannot outlive this process, even when this process is
@@ -8,10 +10,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
  * command. The wrapper exits with the command's status. Nothing is ever killed by name, and
  * we signal no PID but through that pipe.
  */
-const WRAPPER = [
+const wrapperLines = (command: string) => [
   // POSIX gives background jobs /dev/null as stdin: keep our pipe on fd 3 for the watcher.
   'exec 3<&0',
-  '"$0" "$@" </dev/null 3<&- &',
+  `${command} "$@" </dev/null 3<&- &`,
   'child=$!',
   '(',
   '  read -r how <&3',
@@ -25,7 +27,8 @@ const WRAPPER = [
   'status=$?',
   'kill "$watcher" 2>/dev/null',
   'exit "$status"',
-].join('\n');
+];
+const WRAPPER = wrapperLines('"$0"').join('\n');
 
 export function spawnTied(
   command: string,
@@ -35,6 +38,21 @@ export function spawnTied(
   const child = spawn('/bin/sh', ['-c', WRAPPER, command, ...args], { stdio: ['pipe', stdout, 'pipe'] });
   child.stdin!.on('error', () => {}); // EPIPE once the wrapper is gone: nothing left to stop
   return child;
+}
+
+/**
+ * Writes an executable script that runs `command` tied the same way, for libraries that
+ * spawn their own process from a path (fluent-ffmpeg). Whoever spawns it must keep the
+ * script's stdin a pipe it holds, and stop it by ending that pipe (stopTied), never by
+ * signalling the script. Returns the script's path.
+ */
+export function writeTiedScript(dir: string, name: string, command: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name);
+  const quoted = `'${command.replaceAll("'", `'\\''`)}'`;
+  writeFileSync(file, ['#!/bin/sh', ...wrapperLines(quoted), ''].join('\n'), { mode: 0o755 });
+  chmodSync(file, 0o755);
+  return file;
 }
 
 /**

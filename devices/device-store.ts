@@ -13,6 +13,24 @@ export interface Device {
   revokedAt: number | null;
   /** Bumped on every rotate; a session authenticated under an older one is stale. */
   secretGeneration: number;
+  recording: RecordingPolicy;
+}
+
+export type RecordMode = 'off' | 'continuous' | 'on-demand';
+export const RECORD_MODES: readonly RecordMode[] = ['off', 'continuous', 'on-demand'];
+
+/** What the recorder should do for a device. */
+export interface RecordingPolicy {
+  mode: RecordMode;
+  /** on-demand: a user has started recording and not stopped it yet. */
+  active: boolean;
+  /** Retention override in hours; null means the global `recording.maxAgeHours`. */
+  maxAgeHours: number | null;
+}
+
+/** Whether the device should be recorded now. */
+export function wantsRecording(policy: RecordingPolicy): boolean {
+  return policy.mode === 'continuous' || (policy.mode === 'on-demand' && policy.active);
 }
 
 /** A device and its secret: the only time a secret is ever available in clear. */
@@ -39,9 +57,13 @@ interface DeviceRow {
   last_seen_at: number | null;
   online: number;
   revoked_at: number | null;
+  record_mode: RecordMode;
+  record_active: number;
+  record_max_age_hours: number | null;
 }
 
-const COLUMNS = 'id, name, secret_hash, secret_generation, created_at, last_seen_at, online, revoked_at';
+const COLUMNS =
+  'id, name, secret_hash, secret_generation, created_at, last_seen_at, online, revoked_at, record_mode, record_active, record_max_age_hours';
 const NAME_MAX = 200;
 
 /** Devices and their secrets. All SQL for the `devices` table lives here. */
@@ -66,6 +88,9 @@ export class DeviceStore {
       ),
       revoke: db.prepare('UPDATE devices SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL'),
       rename: db.prepare('UPDATE devices SET name = @name WHERE id = @id'),
+      recording: db.prepare(
+        'UPDATE devices SET record_mode = @mode, record_active = @active, record_max_age_hours = @maxAge WHERE id = @id',
+      ),
       event: db.prepare('INSERT INTO credential_events (device_id, kind, at) VALUES (?, ?, ?)'),
       presence: db.prepare('UPDATE devices SET online = @online, last_seen_at = @now WHERE id = @id'),
       allOffline: db.prepare('UPDATE devices SET online = 0 WHERE online = 1'),
@@ -112,6 +137,36 @@ export class DeviceStore {
   rename(id: string, name: string): Device {
     this.require(id);
     this.#stmt.rename.run({ id, name: checkName(name) });
+    return this.require(id);
+  }
+
+  /**
+   * Changes the recording policy. A running server (this process or another) picks the
+   * change up through the device event log within a second. Switching to `on-demand`
+   * or `off` clears an active on-demand recording; `active` applies only to `on-demand`.
+   */
+  setRecording(
+    id: string,
+    change: { mode?: RecordMode; active?: boolean; maxAgeHours?: number | null },
+  ): Device {
+    this.#db.transaction(() => {
+      const current = this.require(id).recording;
+      const mode = change.mode ?? current.mode;
+      if (change.active !== undefined && mode !== 'on-demand') {
+        throw new LookoutError(
+          'RECORD_MODE_CONFLICT',
+          `device '${id}' records '${mode}'; start and stop apply to 'on-demand' (set it with --record on-demand)`,
+          { id, mode },
+        );
+      }
+      const maxAge = change.maxAgeHours === undefined ? current.maxAgeHours : change.maxAgeHours;
+      if (maxAge !== null && (!Number.isInteger(maxAge) || maxAge < 1 || maxAge > 87_600)) {
+        throw new LookoutError('RECORD_MAX_AGE_INVALID', 'retention must be 1-87600 hours', { maxAge });
+      }
+      const active = mode === 'on-demand' && (change.active ?? (mode === current.mode && current.active));
+      this.#stmt.recording.run({ id, mode, active: active ? 1 : 0, maxAge });
+      this.#stmt.event.run(id, 'recording', this.#now());
+    })();
     return this.require(id);
   }
 
@@ -187,5 +242,10 @@ function toDevice(row: DeviceRow): Device {
     online: row.online === 1,
     revokedAt: row.revoked_at,
     secretGeneration: row.secret_generation,
+    recording: {
+      mode: row.record_mode,
+      active: row.record_active === 1,
+      maxAgeHours: row.record_max_age_hours,
+    },
   };
 }

@@ -5,6 +5,7 @@
 import { type CredentialListener, CredentialWatch } from './credential-watch.js';
 import { type Db, openDatabase } from './db.js';
 import { DeviceStore } from './device-store.js';
+import { RecordingStore } from './recording-store.js';
 import { loadOrCreateKey, SecretHasher } from './secrets.js';
 import { TokenStore } from './token-store.js';
 
@@ -14,8 +15,12 @@ export type {
   Device,
   DeviceStore,
   IssuedCredentials,
+  RecordingPolicy,
+  RecordMode,
   VerifyResult,
 } from './device-store.js';
+export { RECORD_MODES, wantsRecording } from './device-store.js';
+export type { Gap, GapReason, RecordingStore, Segment, SegmentState } from './recording-store.js';
 export type { ApiToken, TokenStore } from './token-store.js';
 
 export interface RegistryOptions {
@@ -27,8 +32,9 @@ export interface RegistryOptions {
 export interface Registry {
   readonly devices: DeviceStore;
   readonly tokens: TokenStore;
+  readonly recordings: RecordingStore;
   /**
-   * Calls `listener(deviceId)` whenever a device is rotated or revoked, by this process
+   * Calls `listener(deviceId)` whenever a device is rotated, revoked or its recording policy changes, by this process
    * or another one sharing the data directory. Stops with the returned function or close().
    */
   watchCredentials(listener: CredentialListener, intervalMs?: number): () => void;
@@ -46,6 +52,7 @@ export function openRegistry(options: RegistryOptions): Registry {
 class SqliteRegistry implements Registry {
   readonly devices: DeviceStore;
   readonly tokens: TokenStore;
+  readonly recordings: RecordingStore;
   readonly #db: Db;
   readonly #watches = new Set<CredentialWatch>();
   #closed = false;
@@ -54,6 +61,7 @@ class SqliteRegistry implements Registry {
     this.#db = db;
     this.devices = new DeviceStore(db, hasher, now);
     this.tokens = new TokenStore(db, hasher, now);
+    this.recordings = new RecordingStore(db);
   }
 
   watchCredentials(listener: CredentialListener, intervalMs = 250): () => void {

@@ -34,4 +34,38 @@ export const migrations: readonly string[] = [
     at        INTEGER NOT NULL
   ) STRICT;
   `,
+  // 2: recording policy per device; the recordings index (segments and explicit gaps).
+  `
+  ALTER TABLE devices ADD COLUMN record_mode TEXT NOT NULL DEFAULT 'off'
+    CHECK (record_mode IN ('off', 'continuous', 'on-demand'));
+  -- on-demand: 1 while a user has asked for recording.
+  ALTER TABLE devices ADD COLUMN record_active INTEGER NOT NULL DEFAULT 0;
+  -- Per-device retention override, in hours (NULL: the global recording.maxAgeHours).
+  ALTER TABLE devices ADD COLUMN record_max_age_hours INTEGER;
+
+  CREATE TABLE segments (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id   TEXT NOT NULL,
+    start_ms    INTEGER NOT NULL,
+    end_ms      INTEGER,
+    duration_ms INTEGER,
+    bytes       INTEGER NOT NULL DEFAULT 0,
+    video_codec TEXT,
+    audio_codec TEXT,
+    path        TEXT NOT NULL UNIQUE,
+    state       TEXT NOT NULL CHECK (state IN ('writing', 'complete', 'missing'))
+  ) STRICT;
+  CREATE INDEX segments_by_device_time ON segments (device_id, start_ms);
+  CREATE INDEX segments_by_start ON segments (start_ms);
+
+  -- Time a device should have been recorded but was not, and why.
+  CREATE TABLE recording_gaps (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id TEXT NOT NULL,
+    start_ms  INTEGER NOT NULL,
+    end_ms    INTEGER,
+    reason    TEXT NOT NULL CHECK (reason IN ('camera-offline', 'recorder-fault', 'server-down'))
+  ) STRICT;
+  CREATE INDEX gaps_by_device_time ON recording_gaps (device_id, start_ms);
+  `,
 ];

@@ -1,0 +1,220 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { LookoutError } from '../core/errors.js';
+import type { Device, Gap, RecordMode, Segment } from '../devices/index.js';
+import type { Archive, ExportPlan } from '../recordings/index.js';
+import { parseRange } from '../recordings/index.js';
+import { requireToken, type TokenVerifier } from './auth.js';
+import { deviceJson } from './routes-devices.js';
+
+/** What the recording routes need of the registry. */
+export interface RecordingPolicyWriter {
+  get(id: string): Device | undefined;
+  setRecording(
+    id: string,
+    change: { mode?: RecordMode; active?: boolean; maxAgeHours?: number | null },
+  ): Device;
+}
+
+export interface RecordingRoutesDeps {
+  archive: Archive;
+  devices: RecordingPolicyWriter;
+  tokens: TokenVerifier;
+  /** Called after a policy change so the server applies it at once. */
+  policyChanged(deviceId: string): void;
+}
+
+const rangeQuery = z.object({
+  from: z.string().max(64).optional(),
+  to: z.string().max(64).optional(),
+  access_token: z.string().max(256).optional(),
+});
+
+const policyBody = z
+  .object({
+    mode: z.enum(['off', 'continuous', 'on-demand']).optional(),
+    maxAgeHours: z.number().int().min(1).max(87_600).nullable().optional(),
+  })
+  .strict();
+
+function segmentJson(deviceId: string, segment: Segment) {
+  return {
+    id: segment.id,
+    start: new Date(segment.startMs).toISOString(),
+    end: segment.endMs === null ? null : new Date(segment.endMs).toISOString(),
+    durationMs: segment.durationMs,
+    bytes: segment.bytes,
+    videoCodec: segment.videoCodec,
+    audioCodec: segment.audioCodec,
+    state: segment.state,
+    url: segment.state === 'complete' ? `/api/devices/${deviceId}/recordings/${segment.id}.mp4` : null,
+  };
+}
+
+function gapJson(gap: Gap) {
+  return {
+    start: new Date(gap.startMs).toISOString(),
+    end: gap.endMs === null ? null : new Date(gap.endMs).toISOString(),
+    reason: gap.reason,
+  };
+}
+
+const EXPORT_KEEP_MS = 60_000;
+
+interface CachedExport {
+  output: string;
+  plan: Promise<ExportPlan>;
+  timer?: NodeJS.Timeout;
+}
+
+function requireDevice(devices: RecordingPolicyWriter, id: string): Device {
+  const device = devices.get(id);
+  if (!device) throw new LookoutError('DEVICE_NOT_FOUND', `no device '${id}'`);
+  return device;
+}
+
+function parseQuery(query: unknown) {
+  const parsed = rangeQuery.safeParse(query);
+  if (!parsed.success) throw new LookoutError('QUERY_INVALID', 'from and to must be short strings');
+  return parseRange(parsed.data.from, parsed.data.to, Date.now());
+}
+
+/**
+ * The archive over HTTP: a device's recording policy, its segments and gaps for a time
+ * range, one segment's file (with Range), and a range exported as one MP4.
+ */
+export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps): void {
+  const auth = requireToken(deps.tokens);
+  const mediaAuth = requireToken(deps.tokens, { allowQuery: true });
+
+  app.patch<{ Params: { id: string } }>(
+    '/api/devices/:id/recording',
+    { preHandler: auth },
+    async (request) => {
+      const body = policyBody.safeParse(request.body);
+      if (!body.success) {
+        throw new LookoutError(
+          'BODY_INVALID',
+          `expected {"mode": "off"|"continuous"|"on-demand", "maxAgeHours": 1-87600|null}`,
+        );
+      }
+      const device = deps.devices.setRecording(request.params.id, body.data);
+      deps.policyChanged(device.id);
+      return deviceJson(device);
+    },
+  );
+
+  for (const action of ['start', 'stop'] as const) {
+    app.post<{ Params: { id: string } }>(
+      `/api/devices/:id/recording/${action}`,
+      { preHandler: auth },
+      async (request) => {
+        const device = deps.devices.setRecording(request.params.id, { active: action === 'start' });
+        deps.policyChanged(device.id);
+        return deviceJson(device);
+      },
+    );
+  }
+
+  app.get<{ Params: { id: string } }>(
+    '/api/devices/:id/recordings',
+    { preHandler: auth },
+    async (request) => {
+      const device = requireDevice(deps.devices, request.params.id);
+      const { fromMs, toMs } = parseQuery(request.query);
+      const { segments, gaps } = deps.archive.list(device.id, fromMs, toMs);
+      return {
+        device: device.id,
+        from: new Date(fromMs).toISOString(),
+        to: new Date(toMs).toISOString(),
+        segments: segments.map((s) => segmentJson(device.id, s)),
+        gaps: gaps.map(gapJson),
+      };
+    },
+  );
+
+  app.get<{ Params: { id: string; segment: string } }>(
+    '/api/devices/:id/recordings/:segment',
+    { preHandler: mediaAuth },
+    async (request, reply) => {
+      const device = requireDevice(deps.devices, request.params.id);
+      const match = /^(\d{1,15})\.mp4$/.exec(request.params.segment);
+      if (!match) throw new LookoutError('SEGMENT_NOT_FOUND', `no segment '${request.params.segment}'`);
+      const { file, segment } = deps.archive.segmentFile(device.id, Number(match[1]));
+      reply.header(
+        'content-disposition',
+        `inline; filename="${device.id}-${fileStamp(segment.startMs)}.mp4"`,
+      );
+      reply.header('cache-control', 'private, max-age=3600');
+      return reply.sendFile(path.basename(file), path.dirname(file), {
+        acceptRanges: true,
+        cacheControl: false,
+      });
+    },
+  );
+
+  // A browser's <video> reads an export in several Range requests: keep each export for
+  // a minute after its last use instead of remuxing it again for every request.
+  const exports = new Map<string, CachedExport>();
+  const release = (key: string) => {
+    const entry = exports.get(key);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => {
+      exports.delete(key);
+      rmSync(entry.output, { force: true });
+    }, EXPORT_KEEP_MS);
+    entry.timer.unref();
+  };
+  app.addHook('onClose', async () => {
+    for (const entry of exports.values()) {
+      clearTimeout(entry.timer);
+      rmSync(entry.output, { force: true });
+    }
+    exports.clear();
+  });
+
+  app.get<{ Params: { id: string } }>(
+    '/api/devices/:id/export.mp4',
+    { preHandler: mediaAuth },
+    async (request, reply) => {
+      const device = requireDevice(deps.devices, request.params.id);
+      const { fromMs, toMs } = parseQuery(request.query);
+      const key = `${device.id}/${fromMs}/${toMs}`;
+      let entry = exports.get(key);
+      if (!entry) {
+        const output = deps.archive.tempExportPath();
+        const created: CachedExport = { output, plan: deps.archive.export(device.id, fromMs, toMs, output) };
+        entry = created;
+        exports.set(key, created);
+        created.plan.catch(() => {
+          exports.delete(key);
+          rmSync(output, { force: true });
+        });
+      }
+      clearTimeout(entry.timer);
+      const plan = await entry.plan;
+      reply.raw.on('close', () => release(key));
+      reply.header(
+        'content-disposition',
+        `attachment; filename="${device.id}-${fileStamp(plan.startMs)}.mp4"`,
+      );
+      reply.header('x-lookout-start', new Date(plan.startMs).toISOString());
+      reply.header('x-lookout-end', new Date(plan.endMs).toISOString());
+      reply.header('cache-control', 'no-store');
+      return reply.sendFile(path.basename(entry.output), path.dirname(entry.output), {
+        acceptRanges: true,
+        cacheControl: false,
+      });
+    },
+  );
+}
+
+function fileStamp(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+}

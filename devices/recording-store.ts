@@ -1,0 +1,245 @@
+import type { Db } from './db.js';
+
+export type SegmentState = 'writing' | 'complete' | 'missing';
+export type GapReason = 'camera-offline' | 'recorder-fault' | 'server-down';
+
+/** One recorded file. Times are epoch milliseconds; `path` is relative to the recordings directory. */
+export interface Segment {
+  id: number;
+  deviceId: string;
+  startMs: number;
+  endMs: number | null;
+  durationMs: number | null;
+  bytes: number;
+  videoCodec: string | null;
+  audioCodec: string | null;
+  path: string;
+  state: SegmentState;
+}
+
+/** Time a device should have been recorded but was not. `endMs` is null while it lasts. */
+export interface Gap {
+  id: number;
+  deviceId: string;
+  startMs: number;
+  endMs: number | null;
+  reason: GapReason;
+}
+
+interface SegmentRow {
+  id: number;
+  device_id: string;
+  start_ms: number;
+  end_ms: number | null;
+  duration_ms: number | null;
+  bytes: number;
+  video_codec: string | null;
+  audio_codec: string | null;
+  path: string;
+  state: SegmentState;
+}
+
+interface GapRow {
+  id: number;
+  device_id: string;
+  start_ms: number;
+  end_ms: number | null;
+  reason: GapReason;
+}
+
+const SEGMENT_COLUMNS =
+  'id, device_id, start_ms, end_ms, duration_ms, bytes, video_codec, audio_codec, path, state';
+
+/** The recordings index: segments and gaps. All SQL for those tables lives here. */
+export class RecordingStore {
+  readonly #stmt;
+
+  constructor(db: Db) {
+    this.#stmt = {
+      insert: db.prepare(
+        `INSERT INTO segments (device_id, start_ms, end_ms, duration_ms, bytes, video_codec, audio_codec, path, state)
+         VALUES (@deviceId, @startMs, @endMs, @durationMs, @bytes, @videoCodec, @audioCodec, @path, @state)`,
+      ),
+      finish: db.prepare(
+        `UPDATE segments SET end_ms = @endMs, duration_ms = @durationMs, bytes = @bytes, state = 'complete'
+         WHERE id = @id`,
+      ),
+      missing: db.prepare(`UPDATE segments SET state = 'missing', bytes = 0 WHERE id = ?`),
+      byId: db.prepare<[number], SegmentRow>(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE id = ?`),
+      byPath: db.prepare<[string], SegmentRow>(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE path = ?`),
+      between: db.prepare<[string, number, number], SegmentRow>(
+        `SELECT ${SEGMENT_COLUMNS} FROM segments
+         WHERE device_id = ? AND start_ms < ? AND COALESCE(end_ms, 9e15) > ? ORDER BY start_ms, id`,
+      ),
+      inState: db.prepare<[SegmentState], SegmentRow>(
+        `SELECT ${SEGMENT_COLUMNS} FROM segments WHERE state = ? ORDER BY id`,
+      ),
+      all: db.prepare<[], SegmentRow>(`SELECT ${SEGMENT_COLUMNS} FROM segments ORDER BY id`),
+      expired: db.prepare<[string, number], SegmentRow>(
+        `SELECT ${SEGMENT_COLUMNS} FROM segments
+         WHERE device_id = ? AND state != 'writing' AND COALESCE(end_ms, start_ms) < ? ORDER BY start_ms`,
+      ),
+      oldest: db.prepare<[number], SegmentRow>(
+        `SELECT ${SEGMENT_COLUMNS} FROM segments WHERE state != 'writing' ORDER BY start_ms LIMIT ?`,
+      ),
+      totalBytes: db.prepare<[], { total: number }>('SELECT COALESCE(SUM(bytes), 0) AS total FROM segments'),
+      delete: db.prepare('DELETE FROM segments WHERE id = ?'),
+      devices: db.prepare<[], { device_id: string }>(
+        'SELECT DISTINCT device_id FROM segments UNION SELECT DISTINCT device_id FROM recording_gaps',
+      ),
+      openGap: db.prepare(
+        'INSERT INTO recording_gaps (device_id, start_ms, end_ms, reason) VALUES (?, ?, NULL, ?)',
+      ),
+      insertGap: db.prepare(
+        'INSERT INTO recording_gaps (device_id, start_ms, end_ms, reason) VALUES (?, ?, ?, ?)',
+      ),
+      closeGap: db.prepare(
+        'UPDATE recording_gaps SET end_ms = MAX(start_ms, ?) WHERE id = ? AND end_ms IS NULL',
+      ),
+      openGaps: db.prepare<[], GapRow>(
+        'SELECT id, device_id, start_ms, end_ms, reason FROM recording_gaps WHERE end_ms IS NULL',
+      ),
+      gapsBetween: db.prepare<[string, number, number], GapRow>(
+        `SELECT id, device_id, start_ms, end_ms, reason FROM recording_gaps
+         WHERE device_id = ? AND start_ms < ? AND COALESCE(end_ms, 9e15) > ? ORDER BY start_ms`,
+      ),
+      pruneGaps: db.prepare(
+        'DELETE FROM recording_gaps WHERE device_id = ? AND end_ms IS NOT NULL AND end_ms < ?',
+      ),
+      lastEnd: db.prepare<[string], { last: number | null }>(
+        'SELECT MAX(COALESCE(end_ms, start_ms)) AS last FROM segments WHERE device_id = ?',
+      ),
+    };
+  }
+
+  /** Indexes a segment ffmpeg has just opened. */
+  open(segment: {
+    deviceId: string;
+    startMs: number;
+    path: string;
+    videoCodec: string | null;
+    audioCodec: string | null;
+  }): number {
+    const info = this.#stmt.insert.run({
+      ...segment,
+      endMs: null,
+      durationMs: null,
+      bytes: 0,
+      state: 'writing',
+    });
+    return Number(info.lastInsertRowid);
+  }
+
+  /** Indexes a finished file found on disk (startup recovery). */
+  insertComplete(segment: Omit<Segment, 'id' | 'state'>): number {
+    const info = this.#stmt.insert.run({ ...segment, state: 'complete' });
+    return Number(info.lastInsertRowid);
+  }
+
+  finish(id: number, result: { endMs: number; durationMs: number; bytes: number }): void {
+    this.#stmt.finish.run({ id, ...result });
+  }
+
+  markMissing(id: number): void {
+    this.#stmt.missing.run(id);
+  }
+
+  get(id: number): Segment | undefined {
+    const row = this.#stmt.byId.get(id);
+    return row && toSegment(row);
+  }
+
+  byPath(path: string): Segment | undefined {
+    const row = this.#stmt.byPath.get(path);
+    return row && toSegment(row);
+  }
+
+  /** Segments of a device overlapping [fromMs, toMs), oldest first. */
+  between(deviceId: string, fromMs: number, toMs: number): Segment[] {
+    return this.#stmt.between.all(deviceId, toMs, fromMs).map(toSegment);
+  }
+
+  inState(state: SegmentState): Segment[] {
+    return this.#stmt.inState.all(state).map(toSegment);
+  }
+
+  all(): Segment[] {
+    return this.#stmt.all.all().map(toSegment);
+  }
+
+  /** Finished or missing segments of a device that ended before `beforeMs`. */
+  expired(deviceId: string, beforeMs: number): Segment[] {
+    return this.#stmt.expired.all(deviceId, beforeMs).map(toSegment);
+  }
+
+  /** The oldest segments not being written, across devices. */
+  oldest(limit: number): Segment[] {
+    return this.#stmt.oldest.all(limit).map(toSegment);
+  }
+
+  totalBytes(): number {
+    return this.#stmt.totalBytes.get()!.total;
+  }
+
+  delete(id: number): void {
+    this.#stmt.delete.run(id);
+  }
+
+  /** Every device that has segments or gaps. */
+  devices(): string[] {
+    return this.#stmt.devices.all().map((row) => row.device_id);
+  }
+
+  lastEnd(deviceId: string): number | null {
+    return this.#stmt.lastEnd.get(deviceId)!.last;
+  }
+
+  openGap(deviceId: string, startMs: number, reason: GapReason): number {
+    return Number(this.#stmt.openGap.run(deviceId, startMs, reason).lastInsertRowid);
+  }
+
+  insertGap(deviceId: string, startMs: number, endMs: number, reason: GapReason): void {
+    this.#stmt.insertGap.run(deviceId, startMs, endMs, reason);
+  }
+
+  closeGap(id: number, endMs: number): void {
+    this.#stmt.closeGap.run(endMs, id);
+  }
+
+  openGaps(): Gap[] {
+    return this.#stmt.openGaps.all().map(toGap);
+  }
+
+  gapsBetween(deviceId: string, fromMs: number, toMs: number): Gap[] {
+    return this.#stmt.gapsBetween.all(deviceId, toMs, fromMs).map(toGap);
+  }
+
+  pruneGaps(deviceId: string, beforeMs: number): void {
+    this.#stmt.pruneGaps.run(deviceId, beforeMs);
+  }
+}
+
+function toSegment(row: SegmentRow): Segment {
+  return {
+    id: row.id,
+    deviceId: row.device_id,
+    startMs: row.start_ms,
+    endMs: row.end_ms,
+    durationMs: row.duration_ms,
+    bytes: row.bytes,
+    videoCodec: row.video_codec,
+    audioCodec: row.audio_codec,
+    path: row.path,
+    state: row.state,
+  };
+}
+
+function toGap(row: GapRow): Gap {
+  return {
+    id: row.id,
+    deviceId: row.device_id,
+    startMs: row.start_ms,
+    endMs: row.end_ms,
+    reason: row.reason,
+  };
+}

@@ -1,0 +1,18 @@
+/**
+ * recordings/: the archive. Recorders (ffmpeg, `-c copy`, fragmented MP4 segments) fed by
+ * the media node's RTP, the segment index in the registry, startup recovery, retention,
+ * and range export. The only component that runs ffmpeg for recordings.
+ */
+import path from 'node:path';
+import type { Config } from '../config/index.js';
+
+export { Archive } from './archive.js';
+export type { ExportPlan } from './export-plan.js';
+export type { RecordedStream, Recorder } from './recorder.js';
+export { type RecordingDeps, RecordingService } from './service.js';
+export { parseRange, parseTime } from './time-range.js';
+
+/** Where recordings live for a config: `recording.dir`, else `<dataDir>/recordings`. */
+export function recordingsDir(config: Pick<Config, 'dataDir' | 'recording'>): string {
+  return path.resolve(config.recording.dir ?? path.join(config.dataDir, 'recordings'));
+}

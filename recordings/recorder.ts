@@ -1,0 +1,357 @@
+import dgram from 'node:dgram';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { RtpPacket } from 'werift';
+import type { Logger } from '../core/log.js';
+import type { GapReason, RecordingStore } from '../devices/index.js';
+import { isKeyframeStart } from '../media/keyframe.js';
+import { Segmenter } from './ffmpeg.js';
+import { freeUdpPorts, isUdpPortTaken } from './ports.js';
+import { recoverSegment } from './recovery.js';
+import {
+  type AudioCodec,
+  audioCodecOf,
+  audioPayloadType,
+  ParameterSetCollector,
+  recorderSdp,
+  VIDEO_PT,
+  type VideoCodec,
+  videoCodecOf,
+  withPayloadType,
+} from './rtp-input.js';
+
+/** What the recorder needs from a camera's Stream (media/stream.ts). */
+export interface RecordedStream {
+  on(event: 'rtp', listener: (kind: 'video' | 'audio', mimeType: string, packet: RtpPacket) => void): unknown;
+  on(event: 'ended', listener: () => void): unknown;
+  off(
+    event: 'rtp',
+    listener: (kind: 'video' | 'audio', mimeType: string, packet: RtpPacket) => void,
+  ): unknown;
+  off(event: 'ended', listener: () => void): unknown;
+  addDemand(holder: string): void;
+  removeDemand(holder: string): void;
+  requestKeyframe(): void;
+}
+
+export interface RecorderOptions {
+  deviceId: string;
+  /** The recordings directory; this camera's files go in `<dir>/<deviceId>/`. */
+  dir: string;
+  segmentSeconds: number;
+  fragmentMs: number;
+  store: RecordingStore;
+  log: Logger;
+  /** Called after every finished segment (retention runs then). */
+  onSegment?: () => void;
+  now?: () => number;
+  /** Restart back-off after an ffmpeg failure. */
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+type State =
+  | { kind: 'idle' }
+  | { kind: 'waiting-keyframe' }
+  | { kind: 'starting'; session: Session }
+  | { kind: 'recording'; session: Session }
+  | { kind: 'backoff'; timer: NodeJS.Timeout }
+  | { kind: 'closed' };
+
+interface Session {
+  segmenter: Segmenter;
+  videoPort: number;
+  audioPort: number | undefined;
+  audio: AudioCodec | undefined;
+  video: VideoCodec;
+  startMs: number;
+  stamp: string;
+  /** Index and row of the segment ffmpeg is writing. */
+  current: { index: number; rowId: number } | undefined;
+  buffer: Array<{ kind: 'video' | 'audio'; bytes: Buffer }>;
+  stopping: boolean;
+}
+
+const BUFFER_LIMIT = 4000;
+const DEMAND = 'recorder';
+
+/**
+ * Records one camera: adds demand to its Stream so it streams, waits for a keyframe,
+ * starts ffmpeg (Segmenter) on loopback RTP, forwards packets, indexes segments as they
+ * finish, and keeps gaps explicit: `camera-offline` while the camera is not streaming,
+ * `recorder-fault` while ffmpeg is down. ffmpeg is restarted with back-off when it dies.
+ */
+export class Recorder {
+  #state: State = { kind: 'idle' };
+  #gap: number | undefined;
+  #failures = 0;
+  readonly #socket = dgram.createSocket('udp4');
+  readonly #params = new ParameterSetCollector();
+  #lastAudio: { codec: AudioCodec; at: number } | undefined;
+  readonly #now: () => number;
+  readonly #log: Logger;
+  readonly #deviceDir: string;
+  readonly #onRtp = (kind: 'video' | 'audio', mimeType: string, packet: RtpPacket) =>
+    this.#rtp(kind, mimeType, packet);
+  readonly #onEnded = () => this.#cameraEnded();
+
+  constructor(
+    private readonly stream: RecordedStream,
+    private readonly options: RecorderOptions,
+  ) {
+    this.#now = options.now ?? Date.now;
+    this.#log = options.log;
+    this.#deviceDir = path.join(options.dir, options.deviceId);
+    this.#socket.on('error', (err) => this.#log.warn({ err }, 'recorder socket error'));
+    mkdirSync(this.#deviceDir, { recursive: true });
+    this.#openGap('camera-offline');
+    stream.on('rtp', this.#onRtp);
+    stream.on('ended', this.#onEnded);
+    stream.addDemand(DEMAND);
+    stream.requestKeyframe();
+    this.#log.info({ dir: this.#deviceDir }, 'recording started');
+  }
+
+  /** Stops recording: ffmpeg finishes the segment it writes. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#state.kind === 'closed') return;
+    const previous = this.#state;
+    this.#state = { kind: 'closed' };
+    this.stream.off('rtp', this.#onRtp);
+    this.stream.off('ended', this.#onEnded);
+    this.stream.removeDemand(DEMAND);
+    if (previous.kind === 'backoff') clearTimeout(previous.timer);
+    if (previous.kind === 'starting' || previous.kind === 'recording')
+      await this.#stopSession(previous.session);
+    this.#closeGap();
+    this.#socket.close();
+    this.#log.info('recording stopped');
+  }
+
+  /** Test and fault hook: the running ffmpeg's tied wrapper process. */
+  get segmenter(): Segmenter | undefined {
+    const state = this.#state;
+    return state.kind === 'starting' || state.kind === 'recording' ? state.session.segmenter : undefined;
+  }
+
+  #rtp(kind: 'video' | 'audio', mimeType: string, packet: RtpPacket): void {
+    const state = this.#state;
+    if (kind === 'audio') {
+      const codec = audioCodecOf(mimeType);
+      if (codec) this.#lastAudio = { codec, at: this.#now() };
+    }
+    switch (state.kind) {
+      case 'idle':
+        if (kind !== 'video') return;
+        this.#state = { kind: 'waiting-keyframe' };
+        this.stream.requestKeyframe();
+        this.#rtp(kind, mimeType, packet);
+        return;
+      case 'waiting-keyframe': {
+        if (kind !== 'video' || !isKeyframeStart(mimeType, packet.payload)) return;
+        const video = videoCodecOf(mimeType);
+        if (!video) {
+          this.#log.error({ mimeType }, 'cannot record this video codec');
+          return;
+        }
+        this.#beginSession(video, packet);
+        this.#rtp(kind, mimeType, packet);
+        return;
+      }
+      case 'starting': {
+        const session = state.session;
+        if (kind === 'video' && session.video === 'h264') this.#params.add(packet.payload);
+        const bytes = this.#packetFor(session, kind, packet);
+        if (!bytes) return;
+        if (session.buffer.length >= BUFFER_LIMIT) {
+          this.#log.warn('ffmpeg is slow to start; dropping the buffered start');
+          session.buffer.length = 0;
+        }
+        session.buffer.push({ kind, bytes });
+        return;
+      }
+      case 'recording': {
+        const bytes = this.#packetFor(state.session, kind, packet);
+        if (bytes) this.#send(state.session, kind, bytes);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** The packet's bytes for ffmpeg, or undefined when this kind is not recorded in the session. */
+  #packetFor(session: Session, kind: 'video' | 'audio', packet: RtpPacket): Buffer | undefined {
+    if (kind === 'video') return withPayloadType(packet.serialize(), VIDEO_PT);
+    if (session.audio === undefined) return undefined;
+    return withPayloadType(packet.serialize(), audioPayloadType(session.audio));
+  }
+
+  #send(session: Session, kind: 'video' | 'audio', bytes: Buffer): void {
+    const port = kind === 'video' ? session.videoPort : session.audioPort;
+    if (port) this.#socket.send(bytes, port, '127.0.0.1');
+  }
+
+  #beginSession(video: VideoCodec, keyframe: RtpPacket): void {
+    const now = this.#now();
+    const audio = this.#lastAudio && now - this.#lastAudio.at < 2000 ? this.#lastAudio.codec : undefined;
+    if (video === 'h264') this.#params.add(keyframe.payload);
+    const stamp = new Date(now)
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
+    // The segmenter and ports are set by #launch once ports are found.
+    const session: Session = {
+      segmenter: undefined as unknown as Segmenter,
+      videoPort: 0,
+      audioPort: undefined,
+      audio,
+      video,
+      startMs: now,
+      stamp,
+      current: undefined,
+      buffer: [],
+      stopping: false,
+    };
+    this.#state = { kind: 'starting', session };
+    this.#launch(session).catch((err) => this.#fault(session, (err as Error).message));
+  }
+
+  async #launch(session: Session): Promise<void> {
+    const base = await freeUdpPorts(session.audio ? 4 : 2);
+    if (this.#state.kind !== 'starting' || this.#state.session !== session) return;
+    session.videoPort = base;
+    session.audioPort = session.audio ? base + 2 : undefined;
+    const sdpFile = path.join(this.#deviceDir, `.${session.stamp}.sdp`);
+    const parameterSets =
+      session.video === 'h264' && this.#params.complete
+        ? { sps: this.#params.sps!, pps: this.#params.pps! }
+        : undefined;
+    writeFileSync(
+      sdpFile,
+      recorderSdp({
+        video: { codec: session.video, port: session.videoPort, ...(parameterSets ? { parameterSets } : {}) },
+        ...(session.audio ? { audio: { codec: session.audio, port: session.audioPort! } } : {}),
+      }),
+    );
+    const segmenter = new Segmenter({
+      sdpFile,
+      outputPattern: path.join(this.#deviceDir, `${session.stamp}-%05d.mp4`),
+      startNumber: 0,
+      segmentSeconds: this.options.segmentSeconds,
+      fragmentMs: this.options.fragmentMs,
+      audio: session.audio === undefined ? 'none' : session.audio === 'opus' ? 'copy' : 'aac',
+      log: this.#log.child({ part: 'ffmpeg' }),
+    });
+    session.segmenter = segmenter;
+    segmenter.on('segment', (file, start, end) => this.#segmentDone(session, file, start, end));
+    segmenter.on('exit', (info) => {
+      if (!info.requested) this.#fault(session, info.error ?? 'ffmpeg exited');
+    });
+    const deadline = this.#now() + 10_000;
+    while (!(await isUdpPortTaken(session.videoPort))) {
+      if (!segmenter.running || this.#state.kind !== 'starting' || this.#state.session !== session) return;
+      if (this.#now() > deadline) throw new Error('ffmpeg did not open its RTP port within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    if (session.audioPort !== undefined) {
+      while (!(await isUdpPortTaken(session.audioPort))) {
+        if (!segmenter.running || this.#state.kind !== 'starting') return;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    }
+    if (this.#state.kind !== 'starting' || this.#state.session !== session) return;
+    this.#state = { kind: 'recording', session };
+    this.#openSegment(session, 0, session.startMs);
+    this.#closeGap();
+    this.#failures = 0;
+    for (const { kind, bytes } of session.buffer.splice(0)) this.#send(session, kind, bytes);
+    this.#log.info(
+      { video: session.video, audio: session.audio ?? 'none', pid: await segmenter.pidReady },
+      'recorder running',
+    );
+  }
+
+  #openSegment(session: Session, index: number, startMs: number): void {
+    const file = `${session.stamp}-${String(index).padStart(5, '0')}.mp4`;
+    const rowId = this.options.store.open({
+      deviceId: this.options.deviceId,
+      startMs,
+      path: path.posix.join(this.options.deviceId, file),
+      videoCodec: session.video,
+      audioCodec: session.audio === undefined ? null : session.audio === 'opus' ? 'opus' : 'aac',
+    });
+    session.current = { index, rowId };
+  }
+
+  #segmentDone(session: Session, file: string, startSeconds: number, endSeconds: number): void {
+    const current = session.current;
+    if (!current) return;
+    let bytes = 0;
+    try {
+      bytes = statSync(path.join(this.#deviceDir, path.basename(file))).size;
+    } catch {
+      // Reported but not on disk: keep the row; recovery marks it missing.
+    }
+    const row = this.options.store.get(current.rowId);
+    const startMs = row?.startMs ?? session.startMs + startSeconds * 1000;
+    const durationMs = Math.round((endSeconds - startSeconds) * 1000);
+    this.options.store.finish(current.rowId, { endMs: startMs + durationMs, durationMs, bytes });
+    session.current = undefined;
+    if (!session.stopping && session.segmenter.running)
+      this.#openSegment(session, current.index + 1, startMs + durationMs);
+    this.options.onSegment?.();
+  }
+
+  async #stopSession(session: Session): Promise<void> {
+    session.stopping = true;
+    if (session.segmenter) await session.segmenter.stop();
+    if (session.current) {
+      // ffmpeg died or was stopped before reporting its last segment: recover it from disk.
+      const row = this.options.store.get(session.current.rowId);
+      if (row) await recoverSegment(this.options.store, this.options.dir, row, this.#log);
+      session.current = undefined;
+    }
+  }
+
+  #cameraEnded(): void {
+    const state = this.#state;
+    if (state.kind === 'closed') return;
+    if (state.kind === 'starting' || state.kind === 'recording') {
+      this.#stopSession(state.session).catch((err) => this.#log.error({ err }, 'could not stop ffmpeg'));
+    }
+    if (state.kind === 'backoff') return; // the fault gap stays until ffmpeg runs again
+    this.#state = { kind: 'idle' };
+    this.#openGap('camera-offline');
+  }
+
+  #fault(session: Session, reason: string): void {
+    const state = this.#state;
+    if ((state.kind !== 'starting' && state.kind !== 'recording') || state.session !== session) return;
+    this.#failures++;
+    const delay = Math.min(
+      this.options.backoff?.maxMs ?? 30_000,
+      (this.options.backoff?.initialMs ?? 1000) * 2 ** (this.#failures - 1),
+    );
+    this.#log.error({ reason, retryInMs: delay, failures: this.#failures }, 'recorder failed; restarting');
+    this.#openGap('recorder-fault');
+    const timer = setTimeout(() => {
+      if (this.#state.kind === 'backoff') {
+        this.#state = { kind: 'idle' };
+        this.stream.requestKeyframe();
+      }
+    }, delay);
+    this.#state = { kind: 'backoff', timer };
+    this.#stopSession(session).catch((err) => this.#log.error({ err }, 'could not clean up after ffmpeg'));
+  }
+
+  #openGap(reason: GapReason): void {
+    this.#closeGap();
+    this.#gap = this.options.store.openGap(this.options.deviceId, this.#now(), reason);
+  }
+
+  #closeGap(): void {
+    if (this.#gap === undefined) return;
+    this.options.store.closeGap(this.#gap, this.#now());
+    this.#gap = undefined;
+  }
+}

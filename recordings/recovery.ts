@@ -1,0 +1,153 @@
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  statSync,
+  truncateSync,
+} from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../core/log.js';
+import type { RecordingStore, Segment } from '../devices/index.js';
+import { probeFile } from './ffmpeg.js';
+import { playableLength } from './fmp4.js';
+
+export const QUARANTINE_DIR = 'quarantine';
+
+/** Cuts a crash-truncated fragmented MP4 after its last whole fragment. Returns the new size (0: unplayable). */
+export function trimToPlayable(file: string): number {
+  const size = statSync(file).size;
+  const fd = openSync(file, 'r');
+  let playable: number;
+  try {
+    playable = playableLength(size, (offset, length) => {
+      const buffer = Buffer.alloc(length);
+      const read = readSync(fd, buffer, 0, length, offset);
+      return buffer.subarray(0, read);
+    });
+  } finally {
+    closeSync(fd);
+  }
+  if (playable > 0 && playable < size) truncateSync(file, playable);
+  return playable;
+}
+
+function quarantine(dir: string, relative: string, log: Logger, reason: string): void {
+  const target = path.join(dir, QUARANTINE_DIR, relative);
+  mkdirSync(path.dirname(target), { recursive: true });
+  renameSync(path.join(dir, relative), target);
+  log.warn({ file: relative, quarantined: target, reason }, 'recording moved to quarantine');
+}
+
+/**
+ * Makes an interrupted segment's row true again: its file trimmed to the last whole
+ * fragment and indexed with its real, probed duration; moved to quarantine when nothing
+ * in it plays; the row dropped when ffmpeg never created the file.
+ */
+export async function recoverSegment(
+  store: RecordingStore,
+  dir: string,
+  row: Segment,
+  log: Logger,
+): Promise<void> {
+  const file = path.join(dir, row.path);
+  if (!existsSync(file)) {
+    if (row.state === 'writing') store.delete(row.id);
+    else store.markMissing(row.id);
+    return;
+  }
+  try {
+    const size = trimToPlayable(file);
+    if (size === 0) throw new Error('no complete fragment');
+    const probe = await probeFile(file);
+    if (probe.durationSeconds <= 0) throw new Error('no media');
+    const durationMs = Math.round(probe.durationSeconds * 1000);
+    store.finish(row.id, { endMs: row.startMs + durationMs, durationMs, bytes: size });
+    log.info({ file: row.path, durationMs, bytes: size }, 'recovered an interrupted segment');
+  } catch (err) {
+    store.delete(row.id);
+    quarantine(dir, row.path, log, (err as Error).message);
+  }
+}
+
+/**
+ * Startup recovery after a crash or kill: every segment left `writing` is recovered;
+ * rows whose file vanished are marked `missing`; `.mp4` files the index does not know are
+ * probed and indexed, or quarantined; gaps left open are closed and the downtime is
+ * recorded as a `server-down` gap. Returns counts for the log.
+ */
+export async function recoverRecordings(options: {
+  store: RecordingStore;
+  dir: string;
+  log: Logger;
+  now: number;
+}): Promise<{ recovered: number; missing: number; adopted: number; quarantined: number }> {
+  const { store, dir, log } = options;
+  const counts = { recovered: 0, missing: 0, adopted: 0, quarantined: 0 };
+  const interrupted = new Map<string, number>();
+  for (const row of store.inState('writing')) {
+    await recoverSegment(store, dir, row, log);
+    counts.recovered++;
+    const end = store.get(row.id)?.endMs ?? row.startMs;
+    interrupted.set(row.deviceId, Math.max(interrupted.get(row.deviceId) ?? 0, end));
+  }
+  for (const row of store.inState('complete')) {
+    if (!existsSync(path.join(dir, row.path))) {
+      store.markMissing(row.id);
+      counts.missing++;
+      log.warn({ file: row.path }, 'indexed recording is missing on disk');
+    }
+  }
+  for (const relative of listMp4(dir)) {
+    if (store.byPath(relative)) continue;
+    const file = path.join(dir, relative);
+    try {
+      const size = trimToPlayable(file);
+      if (size === 0) throw new Error('no complete fragment');
+      const probe = await probeFile(file);
+      if (probe.durationSeconds <= 0) throw new Error('no media');
+      const durationMs = Math.round(probe.durationSeconds * 1000);
+      const endMs = Math.round(statSync(file).mtimeMs);
+      store.insertComplete({
+        deviceId: relative.split('/')[0]!,
+        startMs: endMs - durationMs,
+        endMs,
+        durationMs,
+        bytes: size,
+        videoCodec: probe.videoCodec,
+        audioCodec: probe.audioCodec,
+        path: relative,
+      });
+      counts.adopted++;
+      log.info({ file: relative, durationMs }, 'indexed a recording found on disk');
+    } catch (err) {
+      quarantine(dir, relative, log, (err as Error).message);
+      counts.quarantined++;
+    }
+  }
+  for (const gap of store.openGaps()) {
+    const end = Math.max(gap.startMs, store.lastEnd(gap.deviceId) ?? gap.startMs);
+    store.closeGap(gap.id, end);
+    interrupted.set(gap.deviceId, Math.max(interrupted.get(gap.deviceId) ?? 0, end));
+  }
+  for (const [deviceId, since] of interrupted) {
+    if (since < options.now) store.insertGap(deviceId, since, options.now, 'server-down');
+  }
+  return counts;
+}
+
+/** `<device>/<file>.mp4` paths under `dir`, quarantine excluded. */
+function listMp4(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const found: string[] = [];
+  for (const device of readdirSync(dir, { withFileTypes: true })) {
+    if (!device.isDirectory() || device.name === QUARANTINE_DIR) continue;
+    for (const entry of readdirSync(path.join(dir, device.name), { withFileTypes: true })) {
+      if (entry.isFile() && entry.name.endsWith('.mp4')) found.push(`${device.name}/${entry.name}`);
+    }
+  }
+  return found;
+}

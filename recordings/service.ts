@@ -1,0 +1,131 @@
+import type { RecordingConfig } from '../config/index.js';
+import type { Logger } from '../core/log.js';
+import { type Device, type RecordingStore, wantsRecording } from '../devices/index.js';
+import { Archive } from './archive.js';
+import { type RecordedStream, Recorder } from './recorder.js';
+import { recoverRecordings } from './recovery.js';
+import { applyRetention } from './retention.js';
+
+export interface RecordingDeps {
+  store: RecordingStore;
+  devices: { get(id: string): Device | undefined; list(): Device[] };
+  streams: { stream(deviceId: string): RecordedStream };
+  log: Logger;
+  now?: () => number;
+}
+
+/**
+ * Recording in a running server: one Recorder per camera whose policy says so, startup
+ * recovery, retention on a timer and after every finished segment, and the Archive for
+ * reading. Owns its recorders (and so every recording ffmpeg) and closes them.
+ */
+export class RecordingService {
+  readonly archive: Archive;
+  readonly #recorders = new Map<string, Recorder>();
+  readonly #log: Logger;
+  readonly #now: () => number;
+  #timer: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+  #retentionQueued = false;
+
+  private constructor(
+    private readonly config: RecordingConfig & { dir: string },
+    private readonly deps: RecordingDeps,
+  ) {
+    this.#log = deps.log;
+    this.#now = deps.now ?? Date.now;
+    this.archive = new Archive(deps.store, config.dir);
+  }
+
+  /** Recovers what a crash left, then starts recording every camera whose policy says so. */
+  static async start(
+    config: RecordingConfig & { dir: string },
+    deps: RecordingDeps,
+  ): Promise<RecordingService> {
+    const service = new RecordingService(config, deps);
+    service.archive.clearExports();
+    const counts = await recoverRecordings({
+      store: deps.store,
+      dir: config.dir,
+      log: deps.log,
+      now: service.#now(),
+    });
+    if (counts.recovered + counts.missing + counts.adopted + counts.quarantined > 0) {
+      deps.log.warn(counts, 'recordings recovered after an unclean stop');
+    }
+    service.runRetention();
+    service.#timer = setInterval(() => service.runRetention(), config.retentionIntervalMs);
+    service.#timer.unref();
+    for (const device of deps.devices.list()) service.refresh(device.id);
+    return service;
+  }
+
+  /** Starts or stops a camera's recorder to match its policy (call after any change). */
+  refresh(deviceId: string): void {
+    if (this.#closing) return;
+    const device = this.deps.devices.get(deviceId);
+    const wanted = device !== undefined && device.revokedAt === null && wantsRecording(device.recording);
+    const recorder = this.#recorders.get(deviceId);
+    if (wanted && !recorder) {
+      this.#recorders.set(
+        deviceId,
+        new Recorder(this.deps.streams.stream(deviceId), {
+          deviceId,
+          dir: this.config.dir,
+          segmentSeconds: this.config.segmentSeconds,
+          fragmentMs: this.config.fragmentMs,
+          store: this.deps.store,
+          log: this.#log.child({ device: deviceId }),
+          onSegment: () => this.#queueRetention(),
+          now: this.#now,
+        }),
+      );
+    } else if (!wanted && recorder) {
+      this.#recorders.delete(deviceId);
+      recorder.close().catch((err) => this.#log.error({ err, device: deviceId }, 'could not stop recorder'));
+    }
+  }
+
+  /** The camera's recorder, if it is being recorded. */
+  recorder(deviceId: string): Recorder | undefined {
+    return this.#recorders.get(deviceId);
+  }
+
+  runRetention(): void {
+    try {
+      applyRetention({
+        store: this.deps.store,
+        dir: this.config.dir,
+        now: this.#now(),
+        log: this.#log,
+        policy: {
+          maxAgeHours: this.config.maxAgeHours,
+          maxAgeHoursFor: (id) => this.deps.devices.get(id)?.recording.maxAgeHours,
+          maxDiskBytes: this.config.maxDiskMb * 1_048_576,
+        },
+      });
+    } catch (err) {
+      this.#log.error({ err }, 'retention failed');
+    }
+  }
+
+  #queueRetention(): void {
+    if (this.#retentionQueued) return;
+    this.#retentionQueued = true;
+    setImmediate(() => {
+      this.#retentionQueued = false;
+      if (!this.#closing) this.runRetention();
+    });
+  }
+
+  /** Stops every recorder (each ffmpeg finishes its segment). Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#timer);
+      const recorders = [...this.#recorders.values()];
+      this.#recorders.clear();
+      await Promise.all(recorders.map((r) => r.close()));
+    })();
+    return this.#closing;
+  }
+}

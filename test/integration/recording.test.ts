@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeErrors, probe } from '../helpers/media-probe.js';
+import { childProcesses } from '../helpers/processes.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { requireTool } from '../helpers/tools.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const haveTools = requireTool('ffmpeg', ['-version']) && requireTool('ffprobe', ['-version']);
+
+describe.skipIf(!haveTools)('recording a camera', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ 'recording.segmentSeconds': 5, 'media.lingerMs': 0 });
+    await t.startCamera('cam1', { video: { fps: 15, keyframeIntervalSeconds: 1 }, audio: { codec: 'opus' } });
+  }, 30_000);
+  afterAll(() => t?.close());
+
+  it('records continuous fragmented MP4 segments with -c copy and indexes them', async () => {
+    t.server.registry.devices.setRecording('cam1', { mode: 'continuous' });
+    t.server.recordings.refresh('cam1');
+    const store = t.server.registry.recordings;
+    await waitFor(
+      () => store.between('cam1', 0, Date.now() + 1000).filter((s) => s.state === 'complete').length >= 2,
+      {
+        what: 'two complete segments',
+        timeoutMs: 30_000,
+      },
+    );
+    const segments = store.between('cam1', 0, Date.now() + 1000);
+    const complete = segments.filter((s) => s.state === 'complete');
+    expect(segments.at(-1)!.state).toBe('writing');
+    const dir = path.join(t.dataDir, 'recordings');
+    for (const [i, segment] of complete.entries()) {
+      const file = path.join(dir, segment.path);
+      const info = probe(file);
+      expect(info.streams.map((s) => s.codec_name).sort()).toEqual(['h264', 'opus']);
+      expect(info.streams.find((s) => s.codec_type === 'video')).toMatchObject({ width: 320, height: 180 });
+      expect(Math.abs(info.durationSeconds * 1000 - segment.durationMs!)).toBeLessThan(1500);
+      expect(segment.durationMs!).toBeGreaterThan(4000);
+      expect(info.keyframes[0]).toBeLessThan(0.1);
+      // Continuous timestamps: no jump larger than a few frames.
+      const steps = info.videoPts.slice(1).map((pts, k) => pts - info.videoPts[k]!);
+      expect(Math.max(...steps)).toBeLessThan(0.5);
+      expect(decodeErrors(file)).toBe('');
+      if (i > 0) expect(segment.startMs).toBe(complete[i - 1]!.endMs);
+    }
+    const { gaps } = t.server.recordings.archive.list('cam1', 0, Date.now() + 1000);
+    expect(gaps.every((g) => g.reason === 'camera-offline' && g.endMs !== null)).toBe(true);
+  }, 60_000);
+
+  it('survives an ffmpeg crash: restarts, records the gap as a recorder fault', async () => {
+    const recorder = t.server.recordings.recorder('cam1')!;
+    const wrapper = recorder.segmenter!.process!;
+    const [ffmpeg] = childProcesses(wrapper.pid!, 'ffmpeg');
+    expect(ffmpeg).toBeDefined();
+    process.kill(ffmpeg!, 'SIGKILL');
+    const killedAt = Date.now();
+    const store = t.server.registry.recordings;
+    await waitFor(
+      () =>
+        store
+          .between('cam1', killedAt, Date.now() + 1000)
+          .some((s) => s.state === 'writing' && s.startMs > killedAt),
+      { what: 'a new segment after the crash', timeoutMs: 20_000 },
+    );
+    const { gaps } = t.server.recordings.archive.list('cam1', killedAt - 1000, Date.now() + 1000);
+    const fault = gaps.find((g) => g.reason === 'recorder-fault');
+    expect(fault).toBeDefined();
+    expect(fault!.endMs).not.toBeNull();
+    // The interrupted segment was recovered, playable.
+    const interrupted = store
+      .between('cam1', killedAt - 6000, killedAt)
+      .filter((s) => s.state === 'complete')
+      .at(-1)!;
+    expect(interrupted).toBeDefined();
+    expect(decodeErrors(path.join(t.dataDir, 'recordings', interrupted.path))).toBe('');
+  }, 60_000);
+
+  it('stops recording when the policy is off and leaves no ffmpeg', async () => {
+    const wrapper = t.server.recordings.recorder('cam1')!.segmenter!.process!;
+    t.server.registry.devices.setRecording('cam1', { mode: 'off' });
+    t.server.recordings.refresh('cam1');
+    await waitFor(() => wrapper.exitCode !== null || wrapper.signalCode !== null, { what: 'ffmpeg exit' });
+    expect(t.server.recordings.recorder('cam1')).toBeUndefined();
+    const store = t.server.registry.recordings;
+    await waitFor(() => store.inState('writing').length === 0, { what: 'last segment finished' });
+    for (const segment of store.all()) {
+      expect(existsSync(path.join(t.dataDir, 'recordings', segment.path))).toBe(true);
+    }
+  }, 30_000);
+});
