@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { LookoutError } from '../core/errors.js';
 import { agentCommand } from './commands/agent.js';
 import { deviceCommand } from './commands/device.js';
+import { recordingsCommand } from './commands/recordings.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenCommand } from './commands/token.js';
 import { lookoutVersion } from './version.js';
@@ -13,6 +14,7 @@ const program = new Command('lookout')
   .showHelpAfterError('(add --help for usage)')
   .addCommand(serveCommand())
   .addCommand(deviceCommand())
+  .addCommand(recordingsCommand())
   .addCommand(tokenCommand())
   .addCommand(agentCommand())
   .addHelpText(
@@ -21,6 +23,8 @@ const program = new Command('lookout')
 Examples:
   lookout serve                         run the server on the defaults (./data, HTTP 8080, MQTT 1883)
   lookout device add front-door         register a camera, write front-door.json to flash onto it
+  lookout device update front-door --record continuous   record it around the clock
+  lookout recordings pull front-door --from -10m -o clip.mp4   save the last ten minutes
   lookout token create --name laptop    create an API token for the web app and scripts
   lookout agent --config front-door.json   stream a test pattern as camera front-door
 

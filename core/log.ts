@@ -34,7 +34,9 @@ export function createLogger(options: LogOptions): Logger {
 
 /** A logger that drops everything: for tests and library users who bring none. */
 export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+  // LOOKOUT_TEST_LOG=debug shows what tests' in-process servers log (on stderr).
+  const level = process.env.LOOKOUT_TEST_LOG;
+  return level ? pino({ level }, pino.destination(2)) : pino({ level: 'silent' });
 }
 
 function isTty(stream: NodeJS.WritableStream): boolean {

@@ -19,7 +19,9 @@ const wrapperLines = (command: string) => [
   '  read -r how <&3',
   '  if [ "$how" = kill ]; then kill -KILL "$child" 2>/dev/null; exit 0; fi',
   '  kill -TERM "$child" 2>/dev/null',
-  '  for _ in 1 2 3 4 5; do kill -0 "$child" 2>/dev/null || exit 0; sleep 1; done',
+  // ffmpeg finishes its output on the first signal but only leaves a blocking read (an
+  // RTP input with no packets) on the second: repeat it once after a second.
+  '  for n in 1 2 3 4 5; do kill -0 "$child" 2>/dev/null || exit 0; sleep 1; [ "$n" = 1 ] && kill -TERM "$child" 2>/dev/null; done',
   '  kill -KILL "$child" 2>/dev/null',
   ') &',
   'watcher=$!',
@@ -56,7 +58,7 @@ export function writeTiedScript(dir: string, name: string, command: string): str
 }
 
 /**
- * Ends a tied process: SIGTERM (SIGKILL after 5 s) so it can finish cleanly, or at once with
+ * Ends a tied process: SIGTERM (again after 1 s, SIGKILL after 5 s) so it can finish cleanly, or at once with
  * `{ now: true }`. Resolves when it has exited.
  */
 export function stopTied(child: ChildProcess, options: { now?: boolean } = {}): Promise<void> {

@@ -52,6 +52,7 @@ export interface RecorderOptions {
 type State =
   | { kind: 'idle' }
   | { kind: 'waiting-keyframe' }
+  | { kind: 'collecting'; video: VideoCodec; buffer: Session['buffer']; timer: NodeJS.Timeout }
   | { kind: 'starting'; session: Session }
   | { kind: 'recording'; session: Session }
   | { kind: 'backoff'; timer: NodeJS.Timeout }
@@ -72,6 +73,7 @@ interface Session {
 }
 
 const BUFFER_LIMIT = 4000;
+const AUDIO_WAIT_MS = 500;
 const DEMAND = 'recorder';
 
 /**
@@ -87,6 +89,8 @@ export class Recorder {
   readonly #socket = dgram.createSocket('udp4');
   readonly #params = new ParameterSetCollector();
   #lastAudio: { codec: AudioCodec; at: number } | undefined;
+  /** Sessions being stopped (camera gone, ffmpeg failed); close() waits for them. */
+  readonly #stopping = new Set<Promise<void>>();
   readonly #now: () => number;
   readonly #log: Logger;
   readonly #deviceDir: string;
@@ -120,8 +124,10 @@ export class Recorder {
     this.stream.off('ended', this.#onEnded);
     this.stream.removeDemand(DEMAND);
     if (previous.kind === 'backoff') clearTimeout(previous.timer);
+    if (previous.kind === 'collecting') clearTimeout(previous.timer);
     if (previous.kind === 'starting' || previous.kind === 'recording')
-      await this.#stopSession(previous.session);
+      this.#stopInBackground(previous.session);
+    await Promise.all(this.#stopping);
     this.#closeGap();
     this.#socket.close();
     this.#log.info('recording stopped');
@@ -135,10 +141,8 @@ export class Recorder {
 
   #rtp(kind: 'video' | 'audio', mimeType: string, packet: RtpPacket): void {
     const state = this.#state;
-    if (kind === 'audio') {
-      const codec = audioCodecOf(mimeType);
-      if (codec) this.#lastAudio = { codec, at: this.#now() };
-    }
+    const audioCodec = kind === 'audio' ? audioCodecOf(mimeType) : undefined;
+    if (audioCodec) this.#lastAudio = { codec: audioCodec, at: this.#now() };
     switch (state.kind) {
       case 'idle':
         if (kind !== 'video') return;
@@ -153,48 +157,66 @@ export class Recorder {
           this.#log.error({ mimeType }, 'cannot record this video codec');
           return;
         }
-        this.#beginSession(video, packet);
-        this.#rtp(kind, mimeType, packet);
+        this.#params.add(packet.payload);
+        const buffer = [{ kind, bytes: packet.serialize() }];
+        if (this.#audioRecent()) {
+          this.#beginSession(video, this.#lastAudio!.codec, buffer);
+          return;
+        }
+        // A camera's audio may start just after its video (the reference agent restarts
+        // both on a keyframe request): hold the start a moment so the file has sound.
+        const timer = setTimeout(() => {
+          const current = this.#state;
+          if (current.kind === 'collecting') this.#beginSession(current.video, undefined, current.buffer);
+        }, AUDIO_WAIT_MS);
+        this.#state = { kind: 'collecting', video, buffer, timer };
         return;
       }
+      case 'collecting':
+        if (kind === 'video') this.#params.add(packet.payload);
+        state.buffer.push({ kind, bytes: packet.serialize() });
+        if (audioCodec) {
+          clearTimeout(state.timer);
+          this.#beginSession(state.video, audioCodec, state.buffer);
+        }
+        return;
       case 'starting': {
         const session = state.session;
-        if (kind === 'video' && session.video === 'h264') this.#params.add(packet.payload);
-        const bytes = this.#packetFor(session, kind, packet);
-        if (!bytes) return;
+        if (kind === 'video') this.#params.add(packet.payload);
         if (session.buffer.length >= BUFFER_LIMIT) {
           this.#log.warn('ffmpeg is slow to start; dropping the buffered start');
           session.buffer.length = 0;
         }
-        session.buffer.push({ kind, bytes });
+        session.buffer.push({ kind, bytes: packet.serialize() });
         return;
       }
-      case 'recording': {
-        const bytes = this.#packetFor(state.session, kind, packet);
-        if (bytes) this.#send(state.session, kind, bytes);
+      case 'recording':
+        this.#send(state.session, kind, packet.serialize());
         return;
-      }
       default:
         return;
     }
   }
 
-  /** The packet's bytes for ffmpeg, or undefined when this kind is not recorded in the session. */
-  #packetFor(session: Session, kind: 'video' | 'audio', packet: RtpPacket): Buffer | undefined {
-    if (kind === 'video') return withPayloadType(packet.serialize(), VIDEO_PT);
-    if (session.audio === undefined) return undefined;
-    return withPayloadType(packet.serialize(), audioPayloadType(session.audio));
-  }
-
+  /** Sends a packet's bytes to ffmpeg with the payload type its SDP declares (if this kind is recorded). */
   #send(session: Session, kind: 'video' | 'audio', bytes: Buffer): void {
-    const port = kind === 'video' ? session.videoPort : session.audioPort;
-    if (port) this.#socket.send(bytes, port, '127.0.0.1');
+    if (kind === 'video') {
+      this.#socket.send(withPayloadType(bytes, VIDEO_PT), session.videoPort, '127.0.0.1');
+    } else if (session.audio !== undefined && session.audioPort !== undefined) {
+      this.#socket.send(
+        withPayloadType(bytes, audioPayloadType(session.audio)),
+        session.audioPort,
+        '127.0.0.1',
+      );
+    }
   }
 
-  #beginSession(video: VideoCodec, keyframe: RtpPacket): void {
+  #audioRecent(): boolean {
+    return this.#lastAudio !== undefined && this.#now() - this.#lastAudio.at < 2000;
+  }
+
+  #beginSession(video: VideoCodec, audio: AudioCodec | undefined, buffer: Session['buffer']): void {
     const now = this.#now();
-    const audio = this.#lastAudio && now - this.#lastAudio.at < 2000 ? this.#lastAudio.codec : undefined;
-    if (video === 'h264') this.#params.add(keyframe.payload);
     const stamp = new Date(now)
       .toISOString()
       .replace(/[-:]/g, '')
@@ -209,7 +231,7 @@ export class Recorder {
       startMs: now,
       stamp,
       current: undefined,
-      buffer: [],
+      buffer,
       stopping: false,
     };
     this.#state = { kind: 'starting', session };
@@ -262,7 +284,7 @@ export class Recorder {
     if (this.#state.kind !== 'starting' || this.#state.session !== session) return;
     this.#state = { kind: 'recording', session };
     this.#openSegment(session, 0, session.startMs);
-    this.#closeGap();
+    this.#closeGap(session.startMs);
     this.#failures = 0;
     for (const { kind, bytes } of session.buffer.splice(0)) this.#send(session, kind, bytes);
     this.#log.info(
@@ -316,10 +338,9 @@ export class Recorder {
   #cameraEnded(): void {
     const state = this.#state;
     if (state.kind === 'closed') return;
-    if (state.kind === 'starting' || state.kind === 'recording') {
-      this.#stopSession(state.session).catch((err) => this.#log.error({ err }, 'could not stop ffmpeg'));
-    }
+    if (state.kind === 'starting' || state.kind === 'recording') this.#stopInBackground(state.session);
     if (state.kind === 'backoff') return; // the fault gap stays until ffmpeg runs again
+    if (state.kind === 'collecting') clearTimeout(state.timer);
     this.#state = { kind: 'idle' };
     this.#openGap('camera-offline');
   }
@@ -341,7 +362,14 @@ export class Recorder {
       }
     }, delay);
     this.#state = { kind: 'backoff', timer };
-    this.#stopSession(session).catch((err) => this.#log.error({ err }, 'could not clean up after ffmpeg'));
+    this.#stopInBackground(session);
+  }
+
+  #stopInBackground(session: Session): void {
+    const stopping = this.#stopSession(session)
+      .catch((err) => this.#log.error({ err }, 'could not stop ffmpeg'))
+      .finally(() => this.#stopping.delete(stopping));
+    this.#stopping.add(stopping);
   }
 
   #openGap(reason: GapReason): void {
@@ -349,9 +377,9 @@ export class Recorder {
     this.#gap = this.options.store.openGap(this.options.deviceId, this.#now(), reason);
   }
 
-  #closeGap(): void {
+  #closeGap(at = this.#now()): void {
     if (this.#gap === undefined) return;
-    this.options.store.closeGap(this.#gap, this.#now());
+    this.options.store.closeGap(this.#gap, at);
     this.#gap = undefined;
   }
 }

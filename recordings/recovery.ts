@@ -6,6 +6,7 @@ import {
   readdirSync,
   readSync,
   renameSync,
+  rmSync,
   statSync,
   truncateSync,
 } from 'node:fs';
@@ -13,26 +14,33 @@ import path from 'node:path';
 import type { Logger } from '../core/log.js';
 import type { RecordingStore, Segment } from '../devices/index.js';
 import { probeFile } from './ffmpeg.js';
-import { playableLength } from './fmp4.js';
+import { hasMp4Header, playableLength } from './fmp4.js';
 
 export const QUARANTINE_DIR = 'quarantine';
 
-/** Cuts a crash-truncated fragmented MP4 after its last whole fragment. Returns the new size (0: unplayable). */
-export function trimToPlayable(file: string): number {
+/**
+ * Cuts a crash-truncated fragmented MP4 after its last whole fragment. Returns the new
+ * size (0: nothing plays) and whether the file has an MP4 header at all (a file with a
+ * header and no fragment is just empty: ffmpeg had opened it).
+ */
+export function trimToPlayable(file: string): { size: number; header: boolean } {
   const size = statSync(file).size;
   const fd = openSync(file, 'r');
   let playable: number;
+  let header: boolean;
   try {
-    playable = playableLength(size, (offset, length) => {
+    const read = (offset: number, length: number) => {
       const buffer = Buffer.alloc(length);
-      const read = readSync(fd, buffer, 0, length, offset);
-      return buffer.subarray(0, read);
-    });
+      const count = readSync(fd, buffer, 0, length, offset);
+      return buffer.subarray(0, count);
+    };
+    playable = playableLength(size, read);
+    header = hasMp4Header(size, read);
   } finally {
     closeSync(fd);
   }
   if (playable > 0 && playable < size) truncateSync(file, playable);
-  return playable;
+  return { size: playable, header };
 }
 
 function quarantine(dir: string, relative: string, log: Logger, reason: string): void {
@@ -60,7 +68,14 @@ export async function recoverSegment(
     return;
   }
   try {
-    const size = trimToPlayable(file);
+    const { size, header } = trimToPlayable(file);
+    if (size === 0 && header) {
+      // ffmpeg had just opened it: nothing was recorded into it.
+      store.delete(row.id);
+      rmSync(file, { force: true });
+      log.info({ file: row.path }, 'removed an empty segment');
+      return;
+    }
     if (size === 0) throw new Error('no complete fragment');
     const probe = await probeFile(file);
     if (probe.durationSeconds <= 0) throw new Error('no media');
@@ -105,7 +120,7 @@ export async function recoverRecordings(options: {
     if (store.byPath(relative)) continue;
     const file = path.join(dir, relative);
     try {
-      const size = trimToPlayable(file);
+      const { size } = trimToPlayable(file);
       if (size === 0) throw new Error('no complete fragment');
       const probe = await probeFile(file);
       if (probe.durationSeconds <= 0) throw new Error('no media');

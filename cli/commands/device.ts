@@ -1,10 +1,10 @@
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { deviceJson } from '../../api/index.js';
 import type { Config } from '../../config/index.js';
 import { LookoutError } from '../../core/errors.js';
-import type { Device, IssuedCredentials } from '../../devices/index.js';
+import { type Device, type IssuedCredentials, RECORD_MODES, type RecordMode } from '../../devices/index.js';
 import { type EdgeConfig, publicBrokerUrls, renderEdgeConfig } from '../../edge-config/index.js';
 import { addCommonOptions, type CommonOptions, withRegistry } from '../context.js';
 import { ago, printJson, printLine, printTable } from '../format.js';
@@ -51,8 +51,8 @@ export function deviceCommand(): Command {
       if (options.json) return printJson({ devices: devices.map(deviceJson) });
       if (devices.length === 0) return printLine('No devices yet. Add one with: lookout device add <id>');
       printTable(
-        ['ID', 'NAME', 'STATE', 'LAST SEEN'],
-        devices.map((d) => [d.id, d.name, stateOf(d), d.online ? 'now' : ago(d.lastSeenAt)]),
+        ['ID', 'NAME', 'STATE', 'LAST SEEN', 'RECORDING'],
+        devices.map((d) => [d.id, d.name, stateOf(d), d.online ? 'now' : ago(d.lastSeenAt), recordingOf(d)]),
       );
     });
   });
@@ -76,10 +76,57 @@ export function deviceCommand(): Command {
           ['last seen', d.online ? 'now' : ago(d.lastSeenAt)],
           ['created', new Date(d.createdAt).toISOString()],
           ['secret generation', String(d.secretGeneration)],
+          ['recording', recordingOf(d)],
         ],
       );
     });
   });
+
+  addCommonOptions(
+    device
+      .command('update')
+      .description('change a device: its name, recording policy or recording retention')
+      .argument('<id>', 'device id')
+      .option('-n, --name <name>', 'new display name')
+      .addOption(
+        new Option(
+          '--record <mode>',
+          'recording: continuous, off, or on-demand (lookout recordings start/stop)',
+        ).choices(RECORD_MODES),
+      )
+      .option(
+        '--retention <hours>',
+        "keep this device's recordings this many hours ('default': recording.maxAgeHours)",
+      )
+      .option('--json', 'print the device as JSON'),
+  ).action(
+    (
+      id: string,
+      options: CommonOptions & { name?: string; record?: RecordMode; retention?: string; json?: boolean },
+    ) => {
+      if (options.name === undefined && options.record === undefined && options.retention === undefined) {
+        throw new LookoutError('NOTHING_TO_UPDATE', 'give at least one of --name, --record, --retention');
+      }
+      const maxAgeHours = parseRetention(options.retention);
+      withRegistry(options, (registry) => {
+        if (options.name !== undefined) registry.devices.rename(id, options.name);
+        let d = registry.devices.require(id);
+        if (options.record !== undefined || maxAgeHours !== undefined) {
+          d = registry.devices.setRecording(id, {
+            ...(options.record !== undefined ? { mode: options.record } : {}),
+            ...(maxAgeHours !== undefined ? { maxAgeHours } : {}),
+          });
+        }
+        if (options.json) return printJson(deviceJson(d));
+        printLine(`Updated ${d.id}: name '${d.name}', recording ${recordingOf(d)}.`);
+        if (d.recording.mode === 'continuous') {
+          printLine(
+            `  A running server starts recording within a second; see: lookout recordings list ${d.id}`,
+          );
+        }
+      });
+    },
+  );
 
   addCommonOptions(
     device
@@ -156,6 +203,26 @@ function deliver(
       '  The broker address was guessed from this machine; set mqtt.publicUrl if cameras reach it by another name.',
     );
   }
+}
+
+function parseRetention(text: string | undefined): number | null | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'default') return null;
+  const hours = Number(text);
+  if (!Number.isInteger(hours) || hours < 1 || hours > 87_600) {
+    throw new LookoutError(
+      'RETENTION_INVALID',
+      `--retention takes 1-87600 hours or 'default', not '${text}'`,
+    );
+  }
+  return hours;
+}
+
+/** "continuous", "on-demand (recording)", "off"; plus a retention override. */
+export function recordingOf(device: Device): string {
+  const { mode, active, maxAgeHours } = device.recording;
+  const state = mode === 'on-demand' ? `on-demand (${active ? 'recording' : 'idle'})` : mode;
+  return maxAgeHours === null ? state : `${state}, keep ${maxAgeHours} h`;
 }
 
 function stateOf(device: Device): string {

@@ -1,0 +1,305 @@
+import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { SingleBar } from 'cli-progress';
+import { Command } from 'commander';
+import type { deviceJson } from '../../api/index.js';
+import type { Config } from '../../config/index.js';
+import { LookoutError } from '../../core/errors.js';
+import { openRegistry, type Registry } from '../../devices/index.js';
+import { Archive, parseRange, recordingsDir } from '../../recordings/index.js';
+import { addCommonOptions, type CommonOptions, resolveConfig, withRegistry } from '../context.js';
+import { printJson, printLine, printTable } from '../format.js';
+import { recordingOf } from './device.js';
+
+interface RemoteOptions extends CommonOptions {
+  server?: string;
+  token?: string;
+}
+
+interface RangeOptions extends RemoteOptions {
+  from?: string;
+  to?: string;
+}
+
+/** `--server`/`--token` (or LOOKOUT_SERVER/LOOKOUT_TOKEN): work against a running server over HTTP. */
+function addRemoteOptions(command: Command): Command {
+  return addCommonOptions(command)
+    .option(
+      '-s, --server <url>',
+      'a running Lookout server, e.g. http://nvr:8080 (default: $LOOKOUT_SERVER; else the local data directory)',
+    )
+    .option('-t, --token <token>', 'API token for --server (default: $LOOKOUT_TOKEN)');
+}
+
+function remote(options: RemoteOptions): { base: string; token: string } | undefined {
+  const server = options.server ?? process.env.LOOKOUT_SERVER;
+  if (!server) return undefined;
+  const token = options.token ?? process.env.LOOKOUT_TOKEN;
+  if (!token)
+    throw new LookoutError(
+      'TOKEN_MISSING',
+      '--server needs --token (or LOOKOUT_TOKEN): create one with `lookout token create`',
+    );
+  return { base: server.replace(/\/+$/, ''), token };
+}
+
+async function api(
+  target: { base: string; token: string },
+  pathAndQuery: string,
+  init: RequestInit = {},
+): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(`${target.base}${pathAndQuery}`, {
+      ...init,
+      headers: { authorization: `Bearer ${target.token}`, ...(init.headers ?? {}) },
+    });
+  } catch (err) {
+    throw new LookoutError(
+      'SERVER_UNREACHABLE',
+      `cannot reach ${target.base}: ${(err as Error).cause ?? (err as Error).message}`,
+    );
+  }
+  if (!response.ok) {
+    const problem = (await response.json().catch(() => ({}))) as { code?: string; detail?: string };
+    throw new LookoutError(
+      problem.code ?? 'HTTP_ERROR',
+      problem.detail ?? `${response.status} ${response.statusText}`,
+    );
+  }
+  return response;
+}
+
+function rangeQuery(fromMs: number, toMs: number): string {
+  return `from=${encodeURIComponent(new Date(fromMs).toISOString())}&to=${encodeURIComponent(new Date(toMs).toISOString())}`;
+}
+
+interface ListedSegment {
+  id: number;
+  start: string;
+  end: string | null;
+  durationMs: number | null;
+  bytes: number;
+  videoCodec: string | null;
+  audioCodec: string | null;
+  state: string;
+}
+
+interface Listing {
+  device: string;
+  from: string;
+  to: string;
+  segments: ListedSegment[];
+  gaps: Array<{ start: string; end: string | null; reason: string }>;
+}
+
+export function recordingsCommand(): Command {
+  const recordings = new Command('recordings').description(
+    'list, pull, start and stop recordings (the archive)',
+  );
+
+  addRemoteOptions(
+    recordings
+      .command('list')
+      .description("list a camera's recorded segments and the gaps between them")
+      .argument('<id>', 'device id')
+      .option('--from <time>', 'start: ISO 8601 (2026-11-24T10:00:00Z) or relative (-1h, -90s, -2d)', '-24h')
+      .option('--to <time>', 'end, same forms', 'now')
+      .option('--json', 'print JSON (the same document as the HTTP API)'),
+  ).action(async (id: string, options: RangeOptions & { json?: boolean }) => {
+    const { fromMs, toMs } = parseRange(options.from, options.to, Date.now());
+    const target = remote(options);
+    let listing: Listing;
+    if (target) {
+      listing = (await (
+        await api(target, `/api/devices/${encodeURIComponent(id)}/recordings?${rangeQuery(fromMs, toMs)}`)
+      ).json()) as Listing;
+    } else {
+      const config = resolveConfig(options);
+      listing = withRegistry(options, (registry) => {
+        registry.devices.require(id);
+        const archive = new Archive(registry.recordings, recordingsDir(config));
+        const { segments, gaps } = archive.list(id, fromMs, toMs);
+        const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+        return {
+          device: id,
+          from: new Date(fromMs).toISOString(),
+          to: new Date(toMs).toISOString(),
+          segments: segments.map((s) => ({
+            id: s.id,
+            start: iso(s.startMs)!,
+            end: iso(s.endMs),
+            durationMs: s.durationMs,
+            bytes: s.bytes,
+            videoCodec: s.videoCodec,
+            audioCodec: s.audioCodec,
+            state: s.state,
+          })),
+          gaps: gaps.map((g) => ({ start: iso(g.startMs)!, end: iso(g.endMs), reason: g.reason })),
+        };
+      });
+    }
+    if (options.json) return printJson(listing);
+    const rows = [
+      ...listing.segments.map((s) => ({
+        start: s.start,
+        cells: [
+          s.start,
+          s.end ?? '(now)',
+          seconds(s.durationMs),
+          mib(s.bytes),
+          [s.videoCodec, s.audioCodec].filter(Boolean).join('+'),
+          s.state,
+        ],
+      })),
+      ...listing.gaps.map((g) => ({
+        start: g.start,
+        cells: [
+          g.start,
+          g.end ?? '(now)',
+          g.end ? seconds(Date.parse(g.end) - Date.parse(g.start)) : '',
+          '',
+          '',
+          `gap: ${g.reason}`,
+        ],
+      })),
+    ].sort((a, b) => a.start.localeCompare(b.start));
+    if (rows.length === 0) {
+      printLine(`Nothing recorded for ${id} between ${listing.from} and ${listing.to}.`);
+      printLine(`  Record it with: lookout device update ${id} --record continuous`);
+      return;
+    }
+    printTable(
+      ['START', 'END', 'LENGTH', 'SIZE', 'CODECS', 'STATE'],
+      rows.map((r) => r.cells),
+    );
+    const total = listing.segments.reduce((sum, s) => sum + s.bytes, 0);
+    printLine(`${listing.segments.length} segments, ${mib(total)}, ${listing.gaps.length} gaps.`);
+  });
+
+  addRemoteOptions(
+    recordings
+      .command('pull')
+      .description('save a time range of a camera as one MP4 (stitched without re-encoding)')
+      .argument('<id>', 'device id')
+      .requiredOption('--from <time>', 'start: ISO 8601 or relative (-90s, -1h)')
+      .option('--to <time>', 'end, same forms', 'now')
+      .requiredOption('-o, --out <file>', 'the MP4 to write')
+      .option('-f, --force', 'overwrite an existing file'),
+  ).action(async (id: string, options: RangeOptions & { out: string; force?: boolean }) => {
+    const { fromMs, toMs } = parseRange(options.from, options.to, Date.now());
+    const out = path.resolve(options.out);
+    if (existsSync(out) && !options.force) {
+      throw new LookoutError('OUTPUT_EXISTS', `${out} already exists; choose another --out or pass --force`);
+    }
+    const partial = `${out}.part`;
+    const bar = new SingleBar({
+      format: ' {task} [{bar}] {percentage}% | {value}/{total} {unit}',
+      hideCursor: true,
+      stream: process.stderr,
+    });
+    try {
+      const target = remote(options);
+      let start: string;
+      let end: string;
+      if (target) {
+        process.stderr.write(
+          `Preparing ${id} ${new Date(fromMs).toISOString()} .. ${new Date(toMs).toISOString()} on ${target.base}...\n`,
+        );
+        const response = await api(
+          target,
+          `/api/devices/${encodeURIComponent(id)}/export.mp4?${rangeQuery(fromMs, toMs)}`,
+        );
+        start = response.headers.get('x-lookout-start') ?? new Date(fromMs).toISOString();
+        end = response.headers.get('x-lookout-end') ?? new Date(toMs).toISOString();
+        const total = Number(response.headers.get('content-length') ?? 0);
+        bar.start(Math.max(1, Math.round(total / 1024)), 0, { task: 'download', unit: 'KiB' });
+        let received = 0;
+        const counter = new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            received += chunk.length;
+            bar.update(Math.round(received / 1024));
+            done(null, chunk);
+          },
+        });
+        await pipeline(Readable.fromWeb(response.body as never), counter, createWriteStream(partial));
+      } else {
+        const plan = await withRegistryAsync(options, async (registry, config) => {
+          registry.devices.require(id);
+          const archive = new Archive(registry.recordings, recordingsDir(config));
+          const planned = archive.plan(id, fromMs, toMs);
+          bar.start(Math.max(1, Math.round(planned.seconds)), 0, { task: 'export', unit: 's' });
+          return archive.export(id, fromMs, toMs, partial, (done) => bar.update(Math.round(done)));
+        });
+        start = new Date(plan.startMs).toISOString();
+        end = new Date(plan.endMs).toISOString();
+      }
+      bar.stop();
+      renameSync(partial, out);
+      printLine(`Wrote ${out}: ${id} from ${start} to ${end}.`);
+    } catch (err) {
+      bar.stop();
+      rmSync(partial, { force: true });
+      throw err;
+    }
+  });
+
+  for (const action of ['start', 'stop'] as const) {
+    addRemoteOptions(
+      recordings
+        .command(action)
+        .description(
+          action === 'start'
+            ? 'start recording an on-demand camera (until stop)'
+            : 'stop recording an on-demand camera (the current segment is finished)',
+        )
+        .argument('<id>', 'device id'),
+    ).action(async (id: string, options: RemoteOptions) => {
+      const target = remote(options);
+      if (target) {
+        const response = await api(target, `/api/devices/${encodeURIComponent(id)}/recording/${action}`, {
+          method: 'POST',
+        });
+        const device = (await response.json()) as ReturnType<typeof deviceJson>;
+        printLine(`${id}: recording ${device.recording.active ? 'on' : 'off'}.`);
+        return;
+      }
+      withRegistry(options, (registry) => {
+        const device = registry.devices.setRecording(id, { active: action === 'start' });
+        printLine(`${id}: recording ${recordingOf(device)}. A running server applies it within a second.`);
+      });
+    });
+  }
+
+  return recordings;
+}
+
+/** Like withRegistry, but keeps the registry open until `run`'s promise settles. */
+async function withRegistryAsync<T>(
+  options: CommonOptions,
+  run: (registry: Registry, config: Readonly<Config>) => Promise<T>,
+): Promise<T> {
+  const config = resolveConfig(options);
+  const registry = openRegistry({ dataDir: config.dataDir });
+  try {
+    return await run(registry, config);
+  } finally {
+    registry.close();
+  }
+}
+
+function seconds(ms: number | null): string {
+  if (ms === null) return '';
+  const s = Math.round(ms / 1000);
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+      : `${s}s`;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1_048_576).toFixed(1)} MiB`;
+}
