@@ -1,5 +1,6 @@
 import { RTCPeerConnection } from 'werift';
 import { audioCodecs, videoCodecs } from './codecs.js';
+import type { IceServer } from './signaling/messages.js';
 
 /** ICE settings shared by every peer connection the media node creates. */
 export interface PeerOptions {
@@ -23,4 +24,54 @@ export function createPeerConnection(options: PeerOptions): RTCPeerConnection {
     // werift 0.24 leaks the second m-line's UDP socket on close() unless everything is bundled.
     bundlePolicy: 'max-bundle',
   });
+}
+
+/**
+ * Signaling's ICE servers as werift takes them: one entry per URL. werift 0.24 uses only the
+ * first `turn:` URL it finds (falling back from UDP to TCP on the same address when the UDP
+ * allocation times out), so the order of `urls` matters.
+ */
+export function weriftIceServers(
+  servers: readonly IceServer[],
+): Array<{ urls: string; username?: string; credential?: string }> {
+  return servers.flatMap((s) =>
+    s.urls.map((urls) => ({
+      urls,
+      ...(s.username !== undefined ? { username: s.username } : {}),
+      ...(s.credential !== undefined ? { credential: s.credential } : {}),
+    })),
+  );
+}
+
+/** One end of the candidate pair ICE selected, e.g. `relay udp 10.0.0.1:50000`. */
+export interface SelectedPair {
+  local: string;
+  remote: string;
+}
+
+/**
+ * The candidate pair a connected peer connection uses, for logs ("is this camera relayed?").
+ * Undefined before ICE connects.
+ */
+export function selectedCandidatePair(pc: RTCPeerConnection): SelectedPair | undefined {
+  const pair = pc.iceTransports[0]?.getSelectedCandidatePair();
+  if (!pair) return undefined;
+  return { local: describeCandidate(pair.local.candidate), remote: describeCandidate(pair.remote.candidate) };
+}
+
+/** `candidate:<foundation> <component> <transport> <priority> <ip> <port> typ <type> ...` (RFC 8839 §5.1). */
+export function describeCandidate(candidate: string): string {
+  const fields = candidate.replace(/^(a=)?candidate:/, '').split(/\s+/);
+  const [, , transport, , ip, port, typ, type] = fields;
+  if (typ !== 'typ' || !ip || !port || !type || !transport) return candidate;
+  return `${type} ${transport.toLowerCase()} ${ip}:${port}`;
+}
+
+/** The host candidates (address, port) a peer connection listens on. */
+export function localHostCandidates(pc: RTCPeerConnection): Array<{ address: string; port: number }> {
+  return pc.iceTransports.flatMap((t) =>
+    t.localCandidates
+      .filter((c) => c.type === 'host' && c.protocol.toLowerCase() === 'udp')
+      .map((c) => ({ address: c.ip, port: c.port })),
+  );
 }

@@ -1,6 +1,11 @@
 import type { MediaStreamTrack, RTCPeerConnection, RtpPacket } from 'werift';
 import type { Logger } from '../core/log.js';
-import { createPeerConnection, type PeerOptions } from './peer-options.js';
+import {
+  createPeerConnection,
+  localHostCandidates,
+  type PeerOptions,
+  selectedCandidatePair,
+} from './peer-options.js';
 import type { IceCandidateInit } from './signaling/messages.js';
 
 export type MediaKind = 'video' | 'audio';
@@ -42,8 +47,11 @@ export class UpstreamPeer {
     });
     this.#pc.connectionStateChange.subscribe((state) => {
       if (this.#closed) return;
-      if (state === 'connected') handlers.state('connected');
-      else if (state === 'failed') handlers.state('failed');
+      if (state === 'connected') {
+        // Which path the camera's media takes: `relay` on either end means a TURN server carries it.
+        this.#log.info({ ice: selectedCandidatePair(this.#pc) }, 'camera ICE connected');
+        handlers.state('connected');
+      } else if (state === 'failed') handlers.state('failed');
     });
   }
 
@@ -71,6 +79,11 @@ export class UpstreamPeer {
       sdpMid: candidate.sdpMid ?? undefined,
       sdpMLineIndex: candidate.sdpMLineIndex ?? undefined,
     });
+  }
+
+  /** The UDP host candidates this peer connection listens on (for a TURN server's peer allow-list). */
+  localHostCandidates(): Array<{ address: string; port: number }> {
+    return this.#closed ? [] : localHostCandidates(this.#pc);
   }
 
   /** Sends a PLI for the camera's video (RFC 4585 §6.3.1). */
