@@ -1,6 +1,7 @@
 import { MediaStreamTrack, RTCPeerConnection, type RtpPacket } from 'werift';
 import type { Logger } from '../core/log.js';
 import { audioCodecs, rtxFor, videoCodecs } from '../media/codecs.js';
+import { selectedCandidatePair, weriftIceServers } from '../media/peer-options.js';
 import type { IceCandidateInit, IceServer } from '../media/signaling/messages.js';
 
 export interface CameraPeerHandlers {
@@ -33,9 +34,7 @@ export class CameraPeer {
     this.#log = log;
     this.#pc = new RTCPeerConnection({
       // Our own ICE servers only: werift's default would ask a public STUN server.
-      iceServers: options.iceServers.flatMap((s) =>
-        s.urls.map((urls) => ({ urls, username: s.username, credential: s.credential })),
-      ),
+      iceServers: weriftIceServers(options.iceServers),
       iceTransportPolicy: options.forceRelay ? 'relay' : 'all',
       iceAdditionalHostAddresses: options.additionalHostAddresses,
       // Offer to send exactly what the encoder produces (edge config stream.video/audio.codec).
@@ -67,8 +66,10 @@ export class CameraPeer {
       );
     });
     this.#pc.connectionStateChange.subscribe((state) => {
-      if (!this.#closed && (state === 'connected' || state === 'failed' || state === 'closed'))
-        handlers.state(state);
+      if (this.#closed) return;
+      // `relay` on the local end: our media goes through the TURN server.
+      if (state === 'connected') this.#log.info({ ice: selectedCandidatePair(this.#pc) }, 'ICE connected');
+      if (state === 'connected' || state === 'failed' || state === 'closed') handlers.state(state);
     });
   }
 
