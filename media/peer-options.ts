@@ -50,21 +50,17 @@ export interface SelectedPair {
 }
 
 /**
- * The candidate pair a connected peer connection uses, for logs ("is this camera relayed?").
- * Undefined before ICE connects.
+ * The candidate pair a connected peer connection sends on, for logs ("is this camera
+ * relayed?"). werift's getSelectedCandidatePair() returns the first pair flagged nominated,
+ * which is not always the one it sends on; `connection.nominated` is. Undefined before ICE
+ * connects.
  */
 export function selectedCandidatePair(pc: RTCPeerConnection): SelectedPair | undefined {
-  const pair = pc.iceTransports[0]?.getSelectedCandidatePair();
+  const pair = pc.iceTransports[0]?.connection.nominated;
   if (!pair) return undefined;
-  return { local: describeCandidate(pair.local.candidate), remote: describeCandidate(pair.remote.candidate) };
-}
-
-/** `candidate:<foundation> <component> <transport> <priority> <ip> <port> typ <type> ...` (RFC 8839 §5.1). */
-export function describeCandidate(candidate: string): string {
-  const fields = candidate.replace(/^(a=)?candidate:/, '').split(/\s+/);
-  const [, , transport, , ip, port, typ, type] = fields;
-  if (typ !== 'typ' || !ip || !port || !type || !transport) return candidate;
-  return `${type} ${transport.toLowerCase()} ${ip}:${port}`;
+  const describe = (c: { type: string; transport: string; host: string; port: number }) =>
+    `${c.type} ${c.transport.toLowerCase()} ${c.host}:${c.port}`;
+  return { local: describe(pair.localCandidate), remote: describe(pair.remoteCandidate) };
 }
 
 /** The host candidates (address, port) a peer connection listens on. */
