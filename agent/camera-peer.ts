@@ -1,7 +1,7 @@
 import { MediaStreamTrack, RTCPeerConnection, type RtpPacket } from 'werift';
 import type { Logger } from '../core/log.js';
 import { audioCodecs, rtxFor, videoCodecs } from '../media/codecs.js';
-import { selectedCandidatePair, weriftIceServers } from '../media/peer-options.js';
+import { closeAfterGathering, selectedCandidatePair, weriftIceServers } from '../media/peer-options.js';
 import type { IceCandidateInit, IceServer } from '../media/signaling/messages.js';
 
 export interface CameraPeerHandlers {
@@ -16,6 +16,7 @@ export class CameraPeer {
   readonly #video = new MediaStreamTrack({ kind: 'video' });
   readonly #audio = new MediaStreamTrack({ kind: 'audio' });
   readonly #log: Logger;
+  #gathering: Promise<unknown> | undefined;
   #closed = false;
 
   constructor(
@@ -75,8 +76,12 @@ export class CameraPeer {
 
   /** Applies the server's offer and returns the answer (complete: werift gathers before resolving). */
   async answer(offerSdp: string): Promise<string> {
-    await this.#pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
-    await this.#pc.setLocalDescription(await this.#pc.createAnswer());
+    const gathering = (async () => {
+      await this.#pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+      await this.#pc.setLocalDescription(await this.#pc.createAnswer());
+    })();
+    this.#gathering = gathering;
+    await gathering;
     return this.#pc.localDescription!.sdp;
   }
 
@@ -98,7 +103,9 @@ export class CameraPeer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#pc.close().catch((err) => this.#log.debug({ err: (err as Error).message }, 'close failed'));
+    await closeAfterGathering(this.#pc, this.#gathering).catch((err) =>
+      this.#log.debug({ err: (err as Error).message }, 'close failed'),
+    );
   }
 }
 

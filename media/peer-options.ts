@@ -71,3 +71,30 @@ export function localHostCandidates(pc: RTCPeerConnection): Array<{ address: str
       .map((c) => ({ address: c.ip, port: c.port })),
   );
 }
+
+/** Longest a close waits for gathering: werift's UDP TURN allocation gives up after ~6.4 s. */
+const GATHERING_WAIT_MS = 7000;
+
+/**
+ * Closes a werift peer connection once the ICE gathering in progress (if any) has settled, at
+ * most `maxWaitMs` later. werift 0.24 opens the TURN client's socket when its allocation
+ * completes and never closes it if the peer connection was closed meanwhile: without this
+ * wait, every session cancelled while gathering a relay candidate leaks a UDP socket.
+ */
+export async function closeAfterGathering(
+  pc: RTCPeerConnection,
+  gathering: Promise<unknown> | undefined,
+  maxWaitMs = GATHERING_WAIT_MS,
+): Promise<void> {
+  if (gathering) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      gathering.catch(() => {}),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, maxWaitMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+  await pc.close();
+}

@@ -1,6 +1,7 @@
 import type { MediaStreamTrack, RTCPeerConnection, RtpPacket } from 'werift';
 import type { Logger } from '../core/log.js';
 import {
+  closeAfterGathering,
   createPeerConnection,
   localHostCandidates,
   type PeerOptions,
@@ -24,6 +25,7 @@ export class UpstreamPeer {
   readonly #log: Logger;
   readonly #videoSsrcs = new Set<number>();
   #videoReceiver: { sendRtcpPLI(ssrc: number): Promise<void> } | undefined;
+  #gathering: Promise<unknown> | undefined;
   #closed = false;
 
   constructor(
@@ -57,7 +59,9 @@ export class UpstreamPeer {
 
   /** Creates the offer; werift resolves setLocalDescription once gathering is complete. */
   async createOffer(): Promise<string> {
-    await this.#pc.setLocalDescription(await this.#pc.createOffer());
+    const gathering = this.#pc.createOffer().then((offer) => this.#pc.setLocalDescription(offer));
+    this.#gathering = gathering;
+    await gathering;
     return this.#pc.localDescription!.sdp;
   }
 
@@ -98,8 +102,8 @@ export class UpstreamPeer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#pc
-      .close()
-      .catch((err) => this.#log.debug({ err: (err as Error).message }, 'upstream close failed'));
+    await closeAfterGathering(this.#pc, this.#gathering).catch((err) =>
+      this.#log.debug({ err: (err as Error).message }, 'upstream close failed'),
+    );
   }
 }
