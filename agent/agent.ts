@@ -42,6 +42,8 @@ export class CameraAgent {
   #peer: CameraPeer | undefined;
   #attempt = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
+  /** Peers of ended sessions still closing (a close waits for gathering, see closeAfterGathering). */
+  readonly #closingPeers = new Set<Promise<void>>();
   #closed = false;
 
   constructor(config: EdgeConfig, source: RtpSource, options: AgentOptions, log: Logger) {
@@ -71,6 +73,7 @@ export class CameraAgent {
     if (this.#peer)
       this.#send({ v: PROTOCOL_VERSION, type: 'bye', session: this.#peer.session, reason: 'shutdown' });
     await this.#endSession();
+    await Promise.all(this.#closingPeers);
     await this.#client?.endAsync(false).catch(() => {});
     this.#source.close();
   }
@@ -173,7 +176,9 @@ export class CameraAgent {
   }
 
   async #onOffer(session: string, sdp: string, iceServers: IceServer[]): Promise<void> {
-    await this.#endSession(); // one session at a time: a new offer replaces the old one
+    // One session at a time: a new offer replaces the old one at once, even while the old peer's
+    // close still waits for its gathering to settle.
+    this.#endSession().catch(() => {});
     const peer = this.#startPeer(session, iceServers);
     const answer = await peer.answer(sdp);
     if (this.#peer !== peer) return;
@@ -216,6 +221,13 @@ export class CameraAgent {
     const peer = this.#peer;
     this.#peer = undefined;
     this.#source.stop();
-    await peer?.close();
+    if (!peer) return;
+    const closing = peer.close();
+    this.#closingPeers.add(closing);
+    try {
+      await closing;
+    } finally {
+      this.#closingPeers.delete(closing);
+    }
   }
 }

@@ -1,6 +1,7 @@
 import { MediaStreamTrack, RTCPeerConnection, type RtpPacket } from 'werift';
 import type { Logger } from '../core/log.js';
 import { audioCodecs, rtxFor, videoCodecs } from '../media/codecs.js';
+import { closeAfterGathering, selectedCandidatePair, weriftIceServers } from '../media/peer-options.js';
 import type { IceCandidateInit, IceServer } from '../media/signaling/messages.js';
 
 export interface CameraPeerHandlers {
@@ -15,6 +16,7 @@ export class CameraPeer {
   readonly #video = new MediaStreamTrack({ kind: 'video' });
   readonly #audio = new MediaStreamTrack({ kind: 'audio' });
   readonly #log: Logger;
+  #gathering: Promise<unknown> | undefined;
   #closed = false;
 
   constructor(
@@ -33,9 +35,7 @@ export class CameraPeer {
     this.#log = log;
     this.#pc = new RTCPeerConnection({
       // Our own ICE servers only: werift's default would ask a public STUN server.
-      iceServers: options.iceServers.flatMap((s) =>
-        s.urls.map((urls) => ({ urls, username: s.username, credential: s.credential })),
-      ),
+      iceServers: weriftIceServers(options.iceServers),
       iceTransportPolicy: options.forceRelay ? 'relay' : 'all',
       iceAdditionalHostAddresses: options.additionalHostAddresses,
       // Offer to send exactly what the encoder produces (edge config stream.video/audio.codec).
@@ -67,15 +67,21 @@ export class CameraPeer {
       );
     });
     this.#pc.connectionStateChange.subscribe((state) => {
-      if (!this.#closed && (state === 'connected' || state === 'failed' || state === 'closed'))
-        handlers.state(state);
+      if (this.#closed) return;
+      // `relay` on the local end: our media goes through the TURN server.
+      if (state === 'connected') this.#log.info({ ice: selectedCandidatePair(this.#pc) }, 'ICE connected');
+      if (state === 'connected' || state === 'failed' || state === 'closed') handlers.state(state);
     });
   }
 
   /** Applies the server's offer and returns the answer (complete: werift gathers before resolving). */
   async answer(offerSdp: string): Promise<string> {
-    await this.#pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
-    await this.#pc.setLocalDescription(await this.#pc.createAnswer());
+    const gathering = (async () => {
+      await this.#pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+      await this.#pc.setLocalDescription(await this.#pc.createAnswer());
+    })();
+    this.#gathering = gathering;
+    await gathering;
     return this.#pc.localDescription!.sdp;
   }
 
@@ -97,7 +103,9 @@ export class CameraPeer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#pc.close().catch((err) => this.#log.debug({ err: (err as Error).message }, 'close failed'));
+    await closeAfterGathering(this.#pc, this.#gathering).catch((err) =>
+      this.#log.debug({ err: (err as Error).message }, 'close failed'),
+    );
   }
 }
 

@@ -27,7 +27,8 @@ export async function startAgent(
     source,
     {
       additionalHostAddresses: options.additionalHostAddresses ?? [],
-      forceRelay: options.forceRelay ?? false,
+      // The edge config's ice.forceRelay or the --force-relay flag: either one forces relay.
+      forceRelay: (options.forceRelay ?? false) || (config.ice?.forceRelay ?? false),
       agentName: options.agentName ?? 'lookout-agent',
     },
     log,

@@ -5,6 +5,7 @@ import type { Logger } from '../core/log.js';
 import { openRegistry, type Registry } from '../devices/index.js';
 import { createMediaNode, type MediaNode } from '../media/index.js';
 import { RecordingService, recordingsDir } from '../recordings/index.js';
+import { createTurnService, type TurnService } from './turn-service.js';
 
 /** A running `lookout serve`: every component, owned here and closed in reverse order. */
 export interface RunningServer {
@@ -14,6 +15,7 @@ export interface RunningServer {
   readonly media: MediaNode;
   readonly recordings: RecordingService;
   readonly http: HttpServer;
+  readonly turn: TurnService;
   /** Idempotent; resolves when every listener, socket and handle is released. */
   close(): Promise<void>;
 }
@@ -42,6 +44,31 @@ export async function startServer(
       log: log.child({ component: 'broker' }),
     });
     closers.push(() => broker.close());
+    const deviceActive = (id: string) => {
+      const device = registry.devices.get(id);
+      return device !== undefined && device.revokedAt === null;
+    };
+    // TODO(turn): the embedded TURN server (turn/, another branch) starts here, before the
+    // media node, and is closed after it:
+    //   const relay = turnService.mode === 'embedded'
+    //     ? await createTurnServer(config.turn, { log: log.child({ component: 'turn' }),
+    //         secret: turnService.secret!, deviceAllowed: deviceActive,
+    //         // relay only to where the media node listens for cameras (the node is created
+    //         // below; the callback runs later, per permission/channel):
+    //         allowPeer: (ip, port) => mediaNode?.upstreamHostCandidates()
+    //           .some((c) => c.address === ip && c.port === port) ?? false })
+    //     : undefined;
+    //   closers.push(() => relay?.close());
+    // and `embeddedServerRunning` below becomes `relay !== undefined`.
+    const turnService = createTurnService(
+      {
+        turn: config.turn,
+        mqtt: config.mqtt,
+        dataDir: config.dataDir,
+        embeddedServerRunning: false,
+      },
+      log.child({ component: 'turn' }),
+    );
     const brokerAddress = broker.address('tcp')!;
     const credentials = broker.serviceCredentials('media');
     const media = await createMediaNode(config.media, {
@@ -50,10 +77,9 @@ export async function startServer(
         url: `mqtt://${loopbackFor(brokerAddress.address)}:${brokerAddress.port}`,
         topicPrefix: config.mqtt.topicPrefix,
       },
-      deviceExists: (id) => {
-        const device = registry.devices.get(id);
-        return device !== undefined && device.revokedAt === null;
-      },
+      deviceExists: deviceActive,
+      deviceIceServers: (id) => (deviceActive(id) ? turnService.deviceIceServers(id) : []),
+      mediaIceServers: () => turnService.mediaIceServers(),
       log: log.child({ component: 'media' }),
     });
     closers.push(() => media.close());
@@ -70,6 +96,12 @@ export async function startServer(
     // Credential and recording-policy changes, made here or by the CLI in another process.
     closers.push(
       registry.watchCredentials((deviceId) => {
+        // Rotated or revoked: the broker drops the old session, so its media session ends and
+        // no offer (hence no TURN credential) reaches the device until it logs in again; a
+        // revoked device never gets one again (deviceIceServers checks deviceActive).
+        // TODO(turn): end its relay allocations now, on rotation too (REST credentials are not
+        // bound to the device secret): `relay?.revokeDevice(deviceId)`. External coturn cannot
+        // be told: its allocations live until they expire or the credentials do (docs/turn.md).
         broker.recheckCredentials(deviceId);
         recordings.refresh(deviceId);
       }),
@@ -100,6 +132,7 @@ export async function startServer(
       media: media.node,
       recordings,
       http,
+      turn: turnService,
       close: () => {
         closing ??= closeAll();
         return closing;

@@ -196,7 +196,7 @@ const turn = z
       .max(8)
       .default([])
       .describe(
-        'TURN URLs handed to cameras and the media node, e.g. `turn:turn.example.com:3478?transport=udp`. Required for `external`; for `embedded` they are derived from `externalAddress`, else the host of `mqtt.publicUrl`, else a LAN address. Comma-separated in the environment.',
+        'TURN URLs handed to cameras and the media node, e.g. `turn:turn.example.com:3478?transport=udp`. Required for `external`; for `embedded` they are derived (UDP then TCP on `port`) from `externalAddress`, else the host of `mqtt.publicUrl`, else `host` when not a wildcard, else a LAN address. Comma-separated in the environment.',
       ),
     credentialTtlSeconds: z
       .number()

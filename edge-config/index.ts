@@ -4,5 +4,5 @@
  */
 export { DEFAULT_STREAM, type EdgeConfigInput, renderEdgeConfig } from './generate.js';
 export { loadEdgeConfig, parseEdgeConfig } from './load.js';
-export { publicBrokerUrls } from './public-urls.js';
+export { publicBrokerUrls, publicTurnUrls } from './public-urls.js';
 export { type EdgeConfig, edgeConfigJsonSchema, edgeConfigSchema } from './schema.js';

@@ -1,5 +1,5 @@
 import { networkInterfaces } from 'node:os';
-import type { HttpConfig, MqttConfig } from '../config/index.js';
+import type { HttpConfig, MqttConfig, TurnConfig } from '../config/index.js';
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
 
@@ -17,6 +17,35 @@ export function publicBrokerUrls(
   const url = mqtt.publicUrl ?? `mqtt://${bracket(host(mqtt.host))}:${mqtt.port}`;
   const wsUrl = mqtt.publicWsUrl ?? `ws://${bracket(host(http.host))}:${http.port}/mqtt`;
   return { url, wsUrl, guessed: mqtt.publicUrl === undefined };
+}
+
+/**
+ * The TURN URLs a camera should use: `turn.urls` when set; else, for the embedded server,
+ * UDP and TCP on `turn.port` at the first of `turn.externalAddress`, the host of
+ * `mqtt.publicUrl` (cameras already reach the server there), the bound `turn.host`, or
+ * this machine's first LAN address. UDP comes first: clients that take only one URL
+ * (werift) take the cheaper transport. Empty when `turn.mode` is `off`.
+ */
+export function publicTurnUrls(turn: TurnConfig, mqtt: MqttConfig): string[] {
+  if (turn.mode === 'off') return [];
+  if (turn.urls.length > 0) return [...turn.urls];
+  if (turn.mode === 'external') return []; // the config schema requires urls; nothing to guess
+  const host =
+    turn.externalAddress ??
+    hostOf(mqtt.publicUrl) ??
+    (WILDCARD_HOSTS.has(turn.host) ? firstLanAddress() : turn.host);
+  const authority = `${bracket(host)}:${turn.port}`;
+  return [`turn:${authority}?transport=udp`, `turn:${authority}?transport=tcp`];
+}
+
+function hostOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    // URL keeps IPv6 brackets in hostname; strip them so bracket() adds exactly one pair.
+    return new URL(url).hostname.replace(/^\[(.*)\]$/, '$1') || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function firstLanAddress(): string {

@@ -70,6 +70,20 @@ const audio = z
   })
   .strict();
 
+const ice = z
+  .object({
+    forceRelay: z
+      .boolean()
+      .optional()
+      .describe(
+        'Use only TURN relay candidates (ICE transport policy `relay`), for networks where direct UDP is blocked or must not be used. Absent: false.',
+      ),
+  })
+  .strict()
+  .describe(
+    "ICE behaviour. The TURN servers themselves are not configured here: the server sends them, with per-session credentials, in each offer's `iceServers`.",
+  );
+
 export const edgeConfigSchema = z
   .object({
     version: z.literal(1).describe('Edge config format version.'),
@@ -77,6 +91,7 @@ export const edgeConfigSchema = z
     name: z.string().min(1).max(200).describe('Display name, for logs and people.'),
     mqtt,
     stream: z.object({ video, audio }).strict().describe('Stream defaults; the server may ask for less.'),
+    ice: ice.optional(),
   })
   .strict()
   .describe('Lookout edge config: everything a camera needs to join a Lookout server.');

@@ -9,6 +9,7 @@ import type { IceServer } from './signaling/messages.js';
 import { MqttSignaling, type SignalingConnection } from './signaling/mqtt-signaling.js';
 
 export type { MediaNode } from './media-node.js';
+export type { IceServer } from './signaling/messages.js';
 export type { SignalingConnection } from './signaling/mqtt-signaling.js';
 export type { Stream } from './stream.js';
 
@@ -18,6 +19,11 @@ export interface MediaDeps {
   deviceExists(deviceId: string): boolean;
   /** STUN/TURN servers (with credentials) handed to a camera in each offer. */
   deviceIceServers?(deviceId: string): IceServer[];
+  /**
+   * STUN/TURN servers the media node's own peer connection to a camera uses, asked once per
+   * session (credentials are fresh each time). Viewers' peer connections use none.
+   */
+  mediaIceServers?(): IceServer[];
   log: Logger;
 }
 
@@ -51,6 +57,7 @@ export async function createMediaNode(
       signaling,
       deviceExists: deps.deviceExists,
       deviceIceServers: deps.deviceIceServers ?? (() => []),
+      mediaIceServers: deps.mediaIceServers ?? (() => []),
       log: deps.log,
     },
   );

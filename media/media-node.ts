@@ -18,6 +18,7 @@ export interface MediaNodeDeps {
   /** Whether a device is registered (and not revoked). */
   deviceExists(deviceId: string): boolean;
   deviceIceServers(deviceId: string): IceServer[];
+  mediaIceServers(): IceServer[];
   log: Logger;
 }
 
@@ -78,6 +79,7 @@ export class MediaNode {
       stream = new Stream(deviceId, {
         send: (id, message) => this.deps.signaling.send(id, message),
         deviceIceServers: (id) => this.deps.deviceIceServers(id),
+        upstreamIceServers: () => this.deps.mediaIceServers(),
         peerOptions: this.options.peerOptions,
         timings: this.options.timings,
         keyframeIntervalMs: this.options.keyframeIntervalMs,
@@ -88,6 +90,15 @@ export class MediaNode {
       stream.presence(this.#presence.get(deviceId) ?? false);
     }
     return stream;
+  }
+
+  /**
+   * The UDP host candidates (address, port) of every camera session now open or being set up.
+   * An embedded TURN server that denies private peers by default asks this before relaying to
+   * an address: cameras' relayed media may reach exactly these and nothing else.
+   */
+  upstreamHostCandidates(): Array<{ address: string; port: number }> {
+    return [...this.#streams.values()].flatMap((s) => s.upstreamHostCandidates());
   }
 
   isOnline(deviceId: string): boolean {

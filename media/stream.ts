@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { RtpPacket } from 'werift';
 import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { PeerOptions } from './peer-options.js';
+import { type PeerOptions, weriftIceServers } from './peer-options.js';
 import type { DeviceMessage, IceServer, ParseResult, ServerMessage } from './signaling/messages.js';
 import { PROTOCOL_VERSION } from './signaling/messages.js';
 import {
@@ -20,6 +20,8 @@ export interface StreamDeps {
   send(deviceId: string, message: ServerMessage): void;
   /** ICE servers (with per-session credentials) the camera should use. */
   deviceIceServers(deviceId: string): IceServer[];
+  /** ICE servers of the media node's own upstream peer connection, asked per session. */
+  upstreamIceServers(): IceServer[];
   peerOptions: PeerOptions;
   timings: UpstreamTimings;
   /** Least time between two keyframe requests sent to the camera. */
@@ -124,6 +126,11 @@ export class Stream extends EventEmitter<StreamEvents> {
     );
     this.#log.info({ viewer: viewerId, viewers: this.#viewers.size }, 'viewer joined');
     return { viewerId, answerSdp };
+  }
+
+  /** Where the media node listens for this camera's media now (UDP host candidates of the current session). */
+  upstreamHostCandidates(): Array<{ address: string; port: number }> {
+    return this.#peer?.localHostCandidates() ?? [];
   }
 
   viewer(viewerId: string): Viewer | undefined {
@@ -274,7 +281,13 @@ export class Stream extends EventEmitter<StreamEvents> {
   #start(session: string, trickle: boolean): void {
     const peer = new UpstreamPeer(
       session,
-      this.deps.peerOptions,
+      {
+        ...this.deps.peerOptions,
+        iceServers: [
+          ...this.deps.peerOptions.iceServers,
+          ...weriftIceServers(this.deps.upstreamIceServers()),
+        ],
+      },
       {
         rtp: (kind, mimeType, packet) => {
           if (this.#codecs[kind] !== mimeType && mimeType) this.#codecs[kind] = mimeType;

@@ -1,6 +1,12 @@
 import type { MediaStreamTrack, RTCPeerConnection, RtpPacket } from 'werift';
 import type { Logger } from '../core/log.js';
-import { createPeerConnection, type PeerOptions } from './peer-options.js';
+import {
+  closeAfterGathering,
+  createPeerConnection,
+  localHostCandidates,
+  type PeerOptions,
+  selectedCandidatePair,
+} from './peer-options.js';
 import type { IceCandidateInit } from './signaling/messages.js';
 
 export type MediaKind = 'video' | 'audio';
@@ -19,6 +25,7 @@ export class UpstreamPeer {
   readonly #log: Logger;
   readonly #videoSsrcs = new Set<number>();
   #videoReceiver: { sendRtcpPLI(ssrc: number): Promise<void> } | undefined;
+  #gathering: Promise<unknown> | undefined;
   #closed = false;
 
   constructor(
@@ -42,14 +49,19 @@ export class UpstreamPeer {
     });
     this.#pc.connectionStateChange.subscribe((state) => {
       if (this.#closed) return;
-      if (state === 'connected') handlers.state('connected');
-      else if (state === 'failed') handlers.state('failed');
+      if (state === 'connected') {
+        // Which path the camera's media takes: `relay` on either end means a TURN server carries it.
+        this.#log.info({ ice: selectedCandidatePair(this.#pc) }, 'camera ICE connected');
+        handlers.state('connected');
+      } else if (state === 'failed') handlers.state('failed');
     });
   }
 
   /** Creates the offer; werift resolves setLocalDescription once gathering is complete. */
   async createOffer(): Promise<string> {
-    await this.#pc.setLocalDescription(await this.#pc.createOffer());
+    const gathering = this.#pc.createOffer().then((offer) => this.#pc.setLocalDescription(offer));
+    this.#gathering = gathering;
+    await gathering;
     return this.#pc.localDescription!.sdp;
   }
 
@@ -73,6 +85,11 @@ export class UpstreamPeer {
     });
   }
 
+  /** The UDP host candidates this peer connection listens on (for a TURN server's peer allow-list). */
+  localHostCandidates(): Array<{ address: string; port: number }> {
+    return this.#closed ? [] : localHostCandidates(this.#pc);
+  }
+
   /** Sends a PLI for the camera's video (RFC 4585 §6.3.1). */
   requestKeyframe(): void {
     for (const ssrc of this.#videoSsrcs) {
@@ -85,8 +102,8 @@ export class UpstreamPeer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#pc
-      .close()
-      .catch((err) => this.#log.debug({ err: (err as Error).message }, 'upstream close failed'));
+    await closeAfterGathering(this.#pc, this.#gathering).catch((err) =>
+      this.#log.debug({ err: (err as Error).message }, 'upstream close failed'),
+    );
   }
 }

@@ -37,7 +37,10 @@ export function agentCommand(): Command {
       (v: string, all: string[]) => [...all, v],
       [],
     )
-    .option('--force-relay', 'use only TURN relay candidates (testing, networks that block UDP)')
+    .option(
+      '--force-relay',
+      'use only TURN relay candidates (testing, networks that block UDP); the edge config can also ask (ice.forceRelay)',
+    )
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace', 'info')
     .option('--log-format <format>', 'auto|json|pretty', 'auto')
     .action(async (options: AgentCliOptions) => {
@@ -56,7 +59,15 @@ export function agentCommand(): Command {
         },
         log.child({ device: config.deviceId }),
       );
-      log.info({ device: config.deviceId, broker: config.mqtt.url, source: options.source }, 'agent started');
+      log.info(
+        {
+          device: config.deviceId,
+          broker: config.mqtt.url,
+          source: options.source,
+          forceRelay: (options.forceRelay ?? false) || (config.ice?.forceRelay ?? false),
+        },
+        'agent started',
+      );
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) process.exit(1);

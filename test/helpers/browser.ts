@@ -1,4 +1,4 @@
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -30,4 +30,46 @@ export async function launchChromium(): Promise<{ browser: Browser; close(): Pro
       await browser.close();
     },
   };
+}
+
+/** The slice of the web app's globals tests read (this project compiles without DOM types). */
+interface WebAppGlobals {
+  localStorage: { setItem(key: string, value: string): void };
+  lookout: {
+    players: Map<
+      string,
+      { pc?: { getStats(): Promise<Map<string, { type: string; kind?: string; framesDecoded?: number }>> } }
+    >;
+  };
+}
+
+/** Opens the web app at `base` with `token` and starts playing `deviceId`. */
+export async function openViewer(
+  browser: Browser,
+  base: string,
+  token: string,
+  deviceId: string,
+): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(base);
+  await page.evaluate(
+    (t) => (globalThis as unknown as WebAppGlobals).localStorage.setItem('lookout.token', t),
+    token,
+  );
+  await page.reload();
+  await page.locator(`button[data-device="${deviceId}"]`).click();
+  return page;
+}
+
+/** Video frames the web app's player of `deviceId` has decoded so far. */
+export function decodedFrames(page: Page, deviceId: string): Promise<number> {
+  return page.evaluate(async (id) => {
+    const player = (globalThis as unknown as WebAppGlobals).lookout.players.get(id);
+    if (!player?.pc) return 0;
+    let n = 0;
+    (await player.pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') n += r.framesDecoded ?? 0;
+    });
+    return n;
+  }, deviceId);
 }

@@ -17,8 +17,11 @@ export interface CameraRig {
   cli(args: string[]): Promise<CliResult>;
   /** Edge config file of `cam1`. */
   edgeFile: string;
-  /** Starts (another) `lookout agent` for cam1; the caller stops it, or close() does. */
-  startAgent(): RunningProcess;
+  /**
+   * Starts (another) `lookout agent` for cam1 (or `options.edgeFile`), inside network namespace
+   * `options.netns` if given; the caller stops it, or close() does.
+   */
+  startAgent(options?: { netns?: string; edgeFile?: string; args?: string[] }): RunningProcess;
   /** Resolves once `cam1` shows online. */
   waitOnline(): Promise<void>;
   /** Stops every agent started here and the server; removes the directory. */
@@ -35,15 +38,18 @@ export async function startCameraRig(
     serveEnv?: NodeJS.ProcessEnv;
     video?: Partial<EdgeConfig['stream']['video']>;
     audio?: EdgeConfig['stream']['audio'];
+    /** Address the broker binds and cameras' edge configs name (default loopback). */
+    mqttHost?: string;
   } = {},
 ): Promise<CameraRig> {
   const tmp = tempDir('lookout-rig-');
   const dataDir = path.join(tmp.dir, 'data');
-  const serve = await startServe(dataDir, options.serveEnv);
+  const mqttHost = options.mqttHost ?? '127.0.0.1';
+  const serve = await startServe(dataDir, options.serveEnv, mqttHost);
   const cli = (args: string[]) =>
     runCli([...args, '--data-dir', dataDir], {
       cwd: tmp.dir,
-      env: { LOOKOUT_MQTT_PUBLIC_URL: `mqtt://127.0.0.1:${serve.mqtt}` },
+      env: { LOOKOUT_MQTT_PUBLIC_URL: `mqtt://${mqttHost}:${serve.mqtt}` },
     });
   const added = await cli(['device', 'add', 'cam1', '--name', 'Test pattern']);
   if (added.code !== 0) throw new Error(`device add failed: ${added.stderr}`);
@@ -62,8 +68,11 @@ export async function startCameraRig(
     token,
     cli,
     edgeFile,
-    startAgent() {
-      const agent = startCli(['agent', '--config', edgeFile], { cwd: tmp.dir });
+    startAgent(agentOptions = {}) {
+      const agent = startCli(
+        ['agent', '--config', agentOptions.edgeFile ?? edgeFile, ...(agentOptions.args ?? [])],
+        { cwd: tmp.dir, ...(agentOptions.netns ? { netns: agentOptions.netns } : {}) },
+      );
       agents.push(agent);
       return agent;
     },

@@ -31,12 +31,17 @@ export function runCli(
   });
 }
 
-/** Starts `lookout <args>` and returns the process (the caller owns it and must end it). */
+/**
+ * Starts `lookout <args>` and returns the process (the caller owns it and must end it). With
+ * `netns`, inside that network namespace (`ip netns exec` execs, so the child is node itself).
+ */
 export function spawnCli(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; netns?: string } = {},
 ): ChildProcess {
-  return spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+  const argv = [process.execPath, '--import', TSX, MAIN, ...args];
+  const [command, ...rest] = options.netns ? ['ip', 'netns', 'exec', options.netns, ...argv] : argv;
+  return spawn(command!, rest, {
     cwd: options.cwd ?? ROOT,
     env: { ...cleanEnv(), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -14,7 +14,7 @@ export interface RunningProcess {
 /** Starts `lookout <args>` with JSON logs captured. */
 export function startCli(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; netns?: string } = {},
 ): RunningProcess {
   const child = spawnCli([...args, '--log-format', 'json'], options);
   let logs = '';
@@ -36,13 +36,17 @@ export function startCli(
   };
 }
 
-/** Starts `lookout serve` on free ports; resolves with its HTTP and MQTT ports once ready. */
+/**
+ * Starts `lookout serve` on free ports (HTTP on loopback, MQTT on `mqttHost`, loopback by
+ * default); resolves with its HTTP and MQTT ports once ready.
+ */
 export async function startServe(
   dataDir: string,
   env: NodeJS.ProcessEnv = {},
+  mqttHost = '127.0.0.1',
 ): Promise<RunningProcess & { http: number; mqtt: number }> {
   const proc = startCli(
-    ['serve', '--data-dir', dataDir, '--http-host', '127.0.0.1', '--mqtt-host', '127.0.0.1'],
+    ['serve', '--data-dir', dataDir, '--http-host', '127.0.0.1', '--mqtt-host', mqttHost],
     {
       env: { LOOKOUT_HTTP_PORT: '0', LOOKOUT_MQTT_PORT: '0', ...env },
     },

@@ -69,6 +69,19 @@ describe('edge config', () => {
     );
   });
 
+  it('takes an optional ice.forceRelay within version 1 and rejects unknown ice keys', () => {
+    const edge = renderEdgeConfig(input);
+    expect(edge.ice).toBeUndefined();
+    expect(loadEdgeConfig(write({ ...edge, ice: { forceRelay: true } })).ice).toEqual({ forceRelay: true });
+    expect(loadEdgeConfig(write({ ...edge, ice: {} })).ice).toEqual({});
+    expect(() => loadEdgeConfig(write({ ...edge, ice: { forceRelay: 'yes' } }))).toThrowError(
+      /'ice\.forceRelay'/,
+    );
+    expect(() => loadEdgeConfig(write({ ...edge, ice: { turnUrls: [] } }))).toThrowError(
+      /unknown keys turnUrls/,
+    );
+  });
+
   it('writes the configured public URLs, not localhost', () => {
     const config = loadConfig({
       flags: {
