@@ -22,7 +22,8 @@ let tiedFfmpeg: string | undefined;
 function tiedFfmpegPath(): string {
   if (!tiedFfmpeg) {
     const dir = path.join(os.tmpdir(), `lookout-${process.pid}`);
-    tiedFfmpeg = writeTiedScript(dir, 'ffmpeg', ffmpegPath());
+    // Not named `ffmpeg`, so process listings tell the wrapper from ffmpeg itself.
+    tiedFfmpeg = writeTiedScript(dir, 'lookout-ffmpeg', ffmpegPath());
   }
   return tiedFfmpeg;
 }
@@ -103,6 +104,11 @@ export class Segmenter extends EventEmitter<SegmenterEvents> {
         '8388608',
         '-reorder_queue_size',
         '256',
+        // The SDP already names the codecs (and the H.264 parameter sets): probe briefly.
+        '-analyzeduration',
+        '1000000',
+        '-probesize',
+        '1000000',
       ])
       .outputOptions([
         '-map',
@@ -120,7 +126,9 @@ export class Segmenter extends EventEmitter<SegmenterEvents> {
         '-segment_format',
         'mp4',
         '-segment_format_options',
-        `movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=${options.fragmentMs * 1000}`,
+        // flush_packets on the inner MP4 muxer writes each fragment to disk as it is cut;
+        // without it fragments wait in a 256 KiB buffer and a crash loses them.
+        `movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=${options.fragmentMs * 1000}:flush_packets=1`,
         '-reset_timestamps',
         '1',
         '-segment_start_number',

@@ -55,12 +55,6 @@ export function playableLength(totalSize: number, read: ByteReader): number {
   return fragmentsEnd(boxes);
 }
 
-/** Whether the data starts like an MP4 ffmpeg wrote (`ftyp` then `moov`), fragments or not. */
-export function hasMp4Header(totalSize: number, read: ByteReader): boolean {
-  const { boxes } = topLevelBoxes(totalSize, read);
-  return boxes[0]?.type === 'ftyp' && boxes[1]?.type === 'moov';
-}
-
 function fragmentsEnd(boxes: Box[]): number {
   let end = 0;
   let sawMoof = false;

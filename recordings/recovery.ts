@@ -14,20 +14,18 @@ import path from 'node:path';
 import type { Logger } from '../core/log.js';
 import type { RecordingStore, Segment } from '../devices/index.js';
 import { probeFile } from './ffmpeg.js';
-import { hasMp4Header, playableLength } from './fmp4.js';
+import { playableLength } from './fmp4.js';
 
 export const QUARANTINE_DIR = 'quarantine';
 
 /**
  * Cuts a crash-truncated fragmented MP4 after its last whole fragment. Returns the new
- * size (0: nothing plays) and whether the file has an MP4 header at all (a file with a
- * header and no fragment is just empty: ffmpeg had opened it).
+ * size (0: nothing in it plays).
  */
-export function trimToPlayable(file: string): { size: number; header: boolean } {
+export function trimToPlayable(file: string): { size: number } {
   const size = statSync(file).size;
   const fd = openSync(file, 'r');
   let playable: number;
-  let header: boolean;
   try {
     const read = (offset: number, length: number) => {
       const buffer = Buffer.alloc(length);
@@ -35,12 +33,11 @@ export function trimToPlayable(file: string): { size: number; header: boolean } 
       return buffer.subarray(0, count);
     };
     playable = playableLength(size, read);
-    header = hasMp4Header(size, read);
   } finally {
     closeSync(fd);
   }
   if (playable > 0 && playable < size) truncateSync(file, playable);
-  return { size: playable, header };
+  return { size: playable };
 }
 
 function quarantine(dir: string, relative: string, log: Logger, reason: string): void {
@@ -68,9 +65,9 @@ export async function recoverSegment(
     return;
   }
   try {
-    const { size, header } = trimToPlayable(file);
-    if (size === 0 && header) {
-      // ffmpeg had just opened it: nothing was recorded into it.
+    const { size } = trimToPlayable(file);
+    if (size === 0 && row.state === 'writing') {
+      // Ours, and ffmpeg had not finished a single fragment in it: nothing was recorded.
       store.delete(row.id);
       rmSync(file, { force: true });
       log.info({ file: row.path }, 'removed an empty segment');
