@@ -1,7 +1,3 @@
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
-
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRegistry } from '../../devices/index.js';
@@ -31,6 +27,26 @@ const ready =
   requireTool('chromium', ['--version']);
 
 const KEYFRAME_S = 1;
+
+/** The slice of the DOM the page script uses (this project compiles without DOM types). */
+interface PageVideo {
+  muted: boolean;
+  src: string;
+  duration: number;
+  currentTime: number;
+  ended: boolean;
+  paused: boolean;
+  error: { code: number; message: string } | null;
+  onloadeddata: (() => void) | null;
+  onerror: (() => void) | null;
+  play(): Promise<void>;
+  addEventListener(event: string, listener: () => void): void;
+  getVideoPlaybackQuality(): { totalVideoFrames: number };
+}
+interface PageDocument {
+  createElement(tag: 'video'): PageVideo;
+  body: { append(node: PageVideo): void };
+}
 
 /**
  * How far before `fromIso` the export must start: from the keyframe at or before it, in
@@ -170,8 +186,7 @@ describe.runIf(ready)('recording end to end: lookout serve, lookout agent, the C
       await page.goto(rig.base);
       const src = `/api/devices/cam1/export.mp4?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&access_token=${rig.token}`;
       const result = await page.evaluate(async (url) => {
-        const doc = (globalThis as unknown as { document: { createElement(tag: string): any; body: any } })
-          .document;
+        const doc = (globalThis as unknown as { document: PageDocument }).document;
         const video = doc.createElement('video');
         video.muted = true;
         video.src = url;
@@ -180,7 +195,7 @@ describe.runIf(ready)('recording end to end: lookout serve, lookout agent, the C
           video.addEventListener(e, () => events.push(`${e}@${video.currentTime.toFixed(2)}`));
         doc.body.append(video);
         await new Promise((resolve, reject) => {
-          video.onloadeddata = resolve;
+          video.onloadeddata = () => resolve(undefined);
           video.onerror = () => reject(new Error(`video error ${video.error?.code}`));
         });
         await video.play();
