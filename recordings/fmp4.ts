@@ -45,13 +45,15 @@ export function topLevelBoxes(totalSize: number, read: ByteReader): { boxes: Box
 }
 
 /**
- * How many leading bytes of a possibly truncated fragmented MP4 form a playable file: up
- * to the end of the last `mdat` that follows a `moof`, or 0 when there is no header
- * (`moov`) or no whole fragment.
+ * How many leading bytes of a possibly truncated fragmented MP4 form a playable file: all
+ * of a whole unfragmented MP4; else up to the end of the last `mdat` that follows a
+ * `moof`; 0 when there is no header (`moov`) or no whole fragment.
  */
 export function playableLength(totalSize: number, read: ByteReader): number {
-  const { boxes } = topLevelBoxes(totalSize, read);
+  const { boxes, complete } = topLevelBoxes(totalSize, read);
   if (!boxes.some((box) => box.type === 'moov')) return 0;
+  // A whole classic MP4 (its index in moov, no fragments) is left as it is.
+  if (complete && !boxes.some((box) => box.type === 'moof')) return totalSize;
   return fragmentsEnd(boxes);
 }
 
