@@ -1,4 +1,5 @@
 // Lookout web app: uses only the public HTTP API and WHEP.
+import { recordingsPanel } from './recordings.js';
 import { framesDecoded, playWhep, WhepError } from './whep.js';
 
 const TOKEN_KEY = 'lookout.token';
@@ -54,9 +55,19 @@ async function loadDevices() {
         watch.dataset.device = d.id;
         watch.disabled = d.revoked;
         watch.addEventListener('click', () => openPlayer(d.id, d.name));
+        const recordings = document.createElement('button');
+        recordings.type = 'button';
+        recordings.textContent = 'Recordings';
+        recordings.dataset.recordings = d.id;
+        recordings.addEventListener('click', () => openRecordings(d));
         const action = document.createElement('td');
-        action.append(watch);
-        tr.append(cell(d.name), cell(d.id), cell(state, state), cell(seen), action);
+        action.className = 'actions';
+        action.append(watch, recordings);
+        const rec = d.recording ?? { mode: 'off', active: false };
+        const recording = rec.mode === 'off' ? 'off' : `${rec.mode} · ${rec.active ? 'recording' : 'idle'}`;
+        const recCell = cell(recording, rec.active ? 'recording' : undefined);
+        recCell.dataset.recordingMode = rec.mode;
+        tr.append(cell(d.name), cell(d.id), cell(state, state), cell(seen), recCell, action);
         return tr;
       }),
     );
@@ -121,6 +132,8 @@ function openPlayer(deviceId, name) {
   });
   connect();
 }
+
+const openRecordings = recordingsPanel({ token, onPolicyChange: () => loadDevices() });
 
 $('save').addEventListener('click', () => {
   localStorage.setItem(TOKEN_KEY, $('token').value.trim());
