@@ -86,7 +86,7 @@ describe('lookout CLI', () => {
   it('lists and shows devices, in text and JSON', async () => {
     const list = await cli(['device', 'list']);
     expect(list.stdout).toMatch(
-      /^ID\s+NAME\s+STATE\s+LAST SEEN\ncam1\s+Porch camera\s+offline\s+never\ncam2/m,
+      /^ID\s+NAME\s+STATE\s+LAST SEEN\s+RECORDING\ncam1\s+Porch camera\s+offline\s+never\s+off\ncam2/m,
     );
     const json = JSON.parse((await cli(['device', 'list', '--json'])).stdout);
     expect(json.devices.map((d: { id: string }) => d.id)).toEqual(['cam1', 'cam2']);
@@ -95,6 +95,34 @@ describe('lookout CLI', () => {
     const missing = await cli(['device', 'show', 'nope']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no device 'nope'.*\[DEVICE_NOT_FOUND\]/);
+  });
+
+  it('sets the recording policy and explains what it cannot do', async () => {
+    const update = await cli(['device', 'update', 'cam1', '--record', 'on-demand', '--retention', '48']);
+    expect(update.code, update.stderr).toBe(0);
+    expect(update.stdout).toContain('recording on-demand (idle), keep 48 h');
+    expect((await cli(['recordings', 'start', 'cam1'])).stdout).toContain('on-demand (recording)');
+    const show = JSON.parse((await cli(['device', 'show', 'cam1', '--json'])).stdout);
+    expect(show.recording).toEqual({ mode: 'on-demand', active: true, maxAgeHours: 48 });
+    expect((await cli(['device', 'update', 'cam1', '--record', 'sometimes'])).stderr).toMatch(
+      /argument 'sometimes' is invalid. Allowed choices are off, continuous, on-demand/,
+    );
+    expect((await cli(['device', 'update', 'cam1'])).stderr).toMatch(/\[NOTHING_TO_UPDATE\]/);
+    expect((await cli(['device', 'update', 'cam1', '--retention', '0'])).stderr).toMatch(
+      /\[RETENTION_INVALID\]/,
+    );
+    expect((await cli(['recordings', 'start', 'cam2'])).stderr).toMatch(
+      /start and stop apply to 'on-demand'.*\[RECORD_MODE_CONFLICT\]/,
+    );
+    expect((await cli(['recordings', 'list', 'cam1'])).stdout).toMatch(/Nothing recorded for cam1/);
+    const pull = await cli(['recordings', 'pull', 'cam1', '--from', 'yesterday', '-o', 'x.mp4']);
+    expect(pull.stderr).toMatch(/cannot read 'yesterday' as a time.*\[TIME_INVALID\]/);
+    expect((await cli(['recordings', 'pull', 'cam1', '--from', '-1h', '-o', 'x.mp4'])).stderr).toMatch(
+      /\[NO_RECORDINGS\]/,
+    );
+    expect((await cli(['device', 'update', 'cam1', '--record', 'off', '--retention', 'default'])).code).toBe(
+      0,
+    );
   });
 
   it('rejects a bad config file naming the key, with exit code 2', async () => {

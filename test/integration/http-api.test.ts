@@ -50,6 +50,7 @@ describe('HTTP API', () => {
         lastSeenAt: expect.any(String),
         createdAt: expect.any(String),
         revoked: false,
+        recording: { mode: 'off', active: false, maxAgeHours: null },
       },
       {
         id: 'cam2',
@@ -58,6 +59,7 @@ describe('HTTP API', () => {
         lastSeenAt: null,
         createdAt: expect.any(String),
         revoked: false,
+        recording: { mode: 'off', active: false, maxAgeHours: null },
       },
     ]);
     expect(JSON.stringify(body)).not.toMatch(/secret|hash|lkd_/);
