@@ -1,11 +1,16 @@
 /**
- * ChannelData messages (RFC 8656 §12.4): 2-byte channel number (0x4000-0x4FFF), 2-byte
- * length, application data. Over TCP the message is padded to a multiple of 4 (§12.5);
- * over UDP padding is optional and ignored.
+ * ChannelData messages (RFC 8656 §12.4): 2-byte channel number, 2-byte length, application
+ * data. Over TCP the message is padded to a multiple of 4 (§12.5); over UDP padding is
+ * optional and ignored.
  */
 
 export const MIN_CHANNEL = 0x4000;
-export const MAX_CHANNEL = 0x4fff;
+/**
+ * RFC 8656 narrowed channels to 0x4000-0x4FFF; RFC 5766 allowed up to 0x7FFE and clients
+ * still use it (coturn's turnutils_uclient picks e.g. 0x56D9), so we accept the old range,
+ * as coturn does. All of it demultiplexes as ChannelData (first bits 01).
+ */
+export const MAX_CHANNEL = 0x7ffe;
 
 /** True when the first two bits are 0b01: a ChannelData message, not STUN (RFC 7983 demux). */
 export function looksLikeChannelData(buf: Buffer): boolean {

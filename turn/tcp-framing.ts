@@ -27,8 +27,8 @@ export class TcpFramer {
           return 'error';
         }
         size = HEADER_LENGTH + declared;
-      } else if ((first & 0xf0) === 0x40) {
-        size = 4 + ((declared + 3) & ~3); // channels 0x4000-0x4FFF only (RFC 8656 §12)
+      } else if ((first & 0xc0) === 0x40) {
+        size = 4 + ((declared + 3) & ~3);
       } else return 'error';
       if (this.#pending.length - offset < size) break;
       frames.push(this.#pending.subarray(offset, offset + size));

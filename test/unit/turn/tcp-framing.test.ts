@@ -23,7 +23,7 @@ describe('TcpFramer (RFC 8656 §5, §12.5)', () => {
   });
 
   it('reports a stream that is neither STUN nor ChannelData', () => {
-    expect(new TcpFramer().push(Buffer.from('POST / HTTP/1.1\r\n'))).toBe('error');
+    expect(new TcpFramer().push(Buffer.from([0x80, 0x00, 0x00, 0x04]))).toBe('error');
     expect(new TcpFramer().push(Buffer.from('160301020001000000000000', 'hex'))).toBe('error');
     expect(new TcpFramer().push(Buffer.from([0x00, 0x01, 0x00, 0x03]))).toBe('error'); // length not a multiple of 4
   });

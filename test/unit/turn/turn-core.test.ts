@@ -257,7 +257,7 @@ describe('TurnCore relaying', () => {
         [Attr.xorPeerAddress, encodeXorAddress({ ip: PUBLIC_PEER, port }, id)],
       ]);
     expect((await bind(0x3fff, 1)).code).toBe(400);
-    expect((await bind(0x5000, 1)).code).toBe(400);
+    expect((await bind(0x7fff, 1)).code).toBe(400);
     expect((await bind(0x4000, 1)).code).toBe(0);
     expect((await bind(0x4000, 1)).code).toBe(0); // refresh
     expect((await bind(0x4000, 2)).code).toBe(400);
