@@ -80,6 +80,11 @@ export async function handleAllocate(
     ctx.table.release(link.key);
     throw err;
   }
+  if (relay && !link.isOpen()) {
+    relay.close(); // the TCP client left while its relay was binding
+    ctx.table.release(link.key);
+    return;
+  }
   if (!relay) {
     ctx.table.release(link.key);
     ctx.warn.warn('relay-ports', {}, 'no relay port free');

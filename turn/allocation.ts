@@ -12,6 +12,8 @@ export interface ClientLink {
   readonly ip: string;
   readonly port: number;
   send(data: Buffer): void;
+  /** False once a TCP connection has closed (always true for UDP). */
+  isOpen(): boolean;
 }
 
 /** A relay socket owned by one allocation. */

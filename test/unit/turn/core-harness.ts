@@ -131,6 +131,7 @@ export class FakeClient {
       ip: '198.51.100.7',
       port,
       send: (d) => this.inbox.push(Buffer.from(d)),
+      isOpen: () => true,
     };
   }
 
