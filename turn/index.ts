@@ -119,7 +119,7 @@ export async function createTurnServer(config: TurnServerConfig, deps: TurnServe
     reply: (link, data) => link.send(data),
   };
   core = new TurnCore(ctx);
-  const listeners = await TurnListeners.listen(config, core, log, (key) => table.get(key) !== undefined);
+  const listeners = await TurnListeners.listen(config, core, log, (key) => table.get(key)?.client);
   const sweeper = setInterval(() => table.sweep(), SWEEP_MS);
   sweeper.unref();
   log.info({ ...listeners.address().udp, relayedIp, bindAddress }, 'TURN server listening (UDP and TCP)');

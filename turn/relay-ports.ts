@@ -2,6 +2,8 @@ import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from '../core/log.js';
 import type { RelaySocket } from './allocation.js';
 
+/** Relay socket buffers: room for a keyframe burst (kernel-capped at net.core.[rw]mem_max). */
+const RELAY_BUFFER_BYTES = 1 << 20;
 /** Most ports tried for one allocation before answering 508. */
 const MAX_ATTEMPTS = 64;
 
@@ -95,7 +97,11 @@ export class RelayPortPool {
 
 function bindUdp(address: string, port: number): Promise<Socket | undefined> {
   return new Promise((resolve) => {
-    const socket = createSocket({ type: 'udp4' });
+    const socket = createSocket({
+      type: 'udp4',
+      recvBufferSize: RELAY_BUFFER_BYTES,
+      sendBufferSize: RELAY_BUFFER_BYTES,
+    });
     const onError = () => {
       try {
         socket.close();

@@ -11,6 +11,11 @@ import type { TurnCore } from './turn-core.js';
 const MAX_TCP_BACKLOG = 1 << 20;
 /** A TCP connection that holds no allocation is closed after this much silence. */
 const TCP_IDLE_MS = 60_000;
+/**
+ * Socket buffers of the shared UDP listener: a video keyframe is a burst of packets, and the
+ * default ~200 KB holds fewer than 100 of them; the kernel caps this at net.core.rmem_max.
+ */
+const LISTENER_BUFFER_BYTES = 4 << 20;
 
 /**
  * The sockets of the TURN server: one UDP socket and one TCP listener on the same port
@@ -25,17 +30,19 @@ export class TurnListeners {
     readonly tcp: Server,
     private readonly core: TurnCore,
     private readonly log: Logger,
-    private readonly hasAllocation: (linkKey: string) => boolean,
+    /** The link of the allocation held by a 5-tuple, if any (reused on the hot path). */
+    private readonly allocatedLink: (linkKey: string) => ClientLink | undefined,
   ) {
     udp.on('message', (packet, rinfo) => {
       const ip = unmapIp(rinfo.address);
       const port = rinfo.port;
-      const link: ClientLink = {
-        key: `udp:${ip}:${port}`,
+      const key = `udp:${ip}:${port}`;
+      const link = allocatedLink(key) ?? {
+        key,
         transport: 'udp',
         ip,
         port,
-        send: (data) => this.#sendUdp(data, rinfo.address, port),
+        send: (data: Buffer) => this.#sendUdp(data, rinfo.address, port),
         isOpen: () => true,
       };
       core.handleClientPacket(link, packet);
@@ -50,11 +57,15 @@ export class TurnListeners {
     options: { host: string; port: number },
     core: TurnCore,
     log: Logger,
-    hasAllocation: (linkKey: string) => boolean,
+    allocatedLink: (linkKey: string) => ClientLink | undefined,
   ): Promise<TurnListeners> {
     const type = isIPv6(options.host) ? 'udp6' : 'udp4';
     for (let attempt = 0; attempt < 20; attempt++) {
-      const udp = createSocket({ type });
+      const udp = createSocket({
+        type,
+        recvBufferSize: LISTENER_BUFFER_BYTES,
+        sendBufferSize: LISTENER_BUFFER_BYTES,
+      });
       const udpError = await bindUdp(udp, options.host, options.port);
       if (udpError) {
         closeQuietly(udp);
@@ -63,7 +74,7 @@ export class TurnListeners {
       const port = (udp.address() as AddressInfo).port;
       const tcp = createServer();
       const tcpError = await listenTcp(tcp, options.host, port);
-      if (!tcpError) return new TurnListeners(udp, tcp, core, log, hasAllocation);
+      if (!tcpError) return new TurnListeners(udp, tcp, core, log, allocatedLink);
       closeQuietly(udp);
       if (options.port !== 0 || tcpError.code !== 'EADDRINUSE') throw bindFailed('TCP', options, tcpError);
     }
@@ -113,7 +124,7 @@ export class TurnListeners {
     this.#connections.add(socket);
     socket.setNoDelay(true);
     socket.setTimeout(TCP_IDLE_MS, () => {
-      if (!this.hasAllocation(key)) socket.destroy();
+      if (!this.allocatedLink(key)) socket.destroy();
     });
     socket.on('data', (chunk) => {
       const frames = framer.push(chunk);

@@ -52,6 +52,8 @@ export interface Received {
  */
 export class TurnTestClient {
   readonly received: Received[] = [];
+  /** Sends the kernel refused (a full socket buffer under a flood). */
+  sendErrors = 0;
   realm = '';
   nonce = '';
   readonly #pending = new Map<string, (reply: StunMessage) => void>();
@@ -63,6 +65,9 @@ export class TurnTestClient {
     private readonly socket: UdpSocket | Socket,
     public credentials: { username: string; password: string } | undefined,
   ) {
+    socket.on('error', () => {
+      this.sendErrors++;
+    });
     if (transport === 'udp') (socket as UdpSocket).on('message', (packet) => this.#onPacket(packet));
     else {
       socket.on('data', (chunk: Buffer) => {
