@@ -1,4 +1,4 @@
-import { Allocation, type ClientLink } from './allocation.js';
+import { Allocation, type ClientLink, type RelaySocket } from './allocation.js';
 import {
   encodeUint32,
   encodeXorAddress,
@@ -14,6 +14,13 @@ import { failure, REASONS, success } from './responses.js';
 import { Attr, getAttribute, type StunMessage } from './stun-message.js';
 import type { Requester } from './turn-core.js';
 
+/** What an Allocate asks for, once its attributes passed the checks of RFC 8656 §7.2. */
+interface AllocateRequest {
+  evenPort: boolean;
+  reserveNext: boolean;
+  token: Buffer | undefined;
+}
+
 /** Allocate (RFC 8656 §7.2). */
 export async function handleAllocate(
   ctx: TurnContext,
@@ -26,74 +33,49 @@ export async function handleAllocate(
   const existing = ctx.table.get(link.key);
   if (existing) {
     // A retransmitted Allocate gets the same answer; any other is a mismatch.
-    if (existing.transactionId === message.transactionId.toString('hex') && existing.response) {
-      return ctx.reply(link, existing.response);
-    }
-    fail(437);
+    const retransmit = existing.transactionId === message.transactionId.toString('hex');
+    if (retransmit && existing.response) ctx.reply(link, existing.response);
+    else fail(437);
     return;
   }
   if (ctx.table.isPending(link.key)) return; // the first Allocate is still binding; it will answer
-  const transport = readRequestedTransport(message);
-  if (transport === undefined) {
-    fail(400, 'REQUESTED-TRANSPORT missing');
-    return;
-  }
-  if (transport !== TRANSPORT_UDP) {
-    fail(442);
-    return;
-  }
-  const hasToken = getAttribute(message, Attr.reservationToken) !== undefined;
-  const family = readRequestedFamily(message);
-  const evenPort = readEvenPort(message);
-  if (hasToken && (evenPort || family !== undefined)) {
-    fail(400);
-    return;
-  }
-  // We never hand out reservation tokens, so any token is unknown (§7.2 step 6: 508).
-  if (hasToken) {
-    fail(508, 'Unknown reservation token');
-    return;
-  }
-  if (family !== undefined && family !== FAMILY_IPV4) {
-    fail(440);
+  const request = readAllocateRequest(message);
+  if (typeof request === 'number') {
+    fail(request);
     return;
   }
   if (!ctx.deviceAllowed(requester.deviceId)) {
     fail(403, 'Device not allowed');
     return;
   }
-
   const quota = ctx.table.reserve(link.key, requester.deviceId);
   if (quota !== 'ok') {
     ctx.warn.warn(`quota:${requester.deviceId}`, { device: requester.deviceId, quota }, 'allocation refused');
     fail(quota === 'device-quota' ? 486 : 508);
     return;
   }
-  let allocation: Allocation | undefined;
-  let relay: Awaited<ReturnType<TurnContext['openRelay']>>;
+  let sockets: Awaited<ReturnType<TurnContext['openRelay']>>;
   try {
-    // EVEN-PORT is honoured; its R bit (reserve the next port too) is not: no token is returned.
-    relay = await ctx.openRelay({ evenPort: evenPort !== undefined }, (data, ip, port) => {
-      if (allocation) ctx.onPeerPacket(allocation, data, ip, port);
-    });
+    sockets = request.token
+      ? wrapReserved(ctx.reservations.take(request.token))
+      : await ctx.openRelay({ evenPort: request.evenPort, reserveNext: request.reserveNext });
   } catch (err) {
     ctx.table.release(link.key);
     throw err;
   }
-  if (relay && !link.isOpen()) {
-    relay.close(); // the TCP client left while its relay was binding
+  if (!sockets || !link.isOpen()) {
+    // No port (508), or the TCP client left while its relay was binding.
+    sockets?.relay.close();
+    sockets?.reserved?.close();
     ctx.table.release(link.key);
+    if (!sockets) ctx.warn.warn('relay-ports', {}, 'no relay port free or unknown reservation');
+    if (!sockets) fail(508, request.token ? 'Unknown reservation token' : REASONS[508]);
     return;
   }
-  if (!relay) {
-    ctx.table.release(link.key);
-    ctx.warn.warn('relay-ports', {}, 'no relay port free');
-    fail(508);
-    return;
-  }
+  const { relay, reserved } = sockets;
+  const token = reserved ? ctx.reservations.add(reserved) : undefined;
   const lifetime = grantedLifetime(ctx, readUint32(message, Attr.lifetime), true);
-  const now = ctx.now();
-  const created = new Allocation(
+  const allocation = new Allocation(
     link,
     requester.username,
     requester.deviceId,
@@ -101,19 +83,40 @@ export async function handleAllocate(
     ctx.relayedIp,
     message.transactionId.toString('hex'),
     lifetime,
-    now,
+    ctx.now(),
   );
-  created.response = success(message, requester.key, (w) => {
+  relay.receive((data, ip, port) => ctx.onPeerPacket(allocation, data, ip, port));
+  allocation.response = success(message, requester.key, (w) => {
     w.add(
       Attr.xorRelayedAddress,
       encodeXorAddress({ ip: ctx.relayedIp, port: relay.port }, message.transactionId),
     );
     w.add(Attr.lifetime, encodeUint32(lifetime));
+    if (token) w.add(Attr.reservationToken, token);
     w.add(Attr.xorMappedAddress, encodeXorAddress(link, message.transactionId));
   });
-  allocation = created;
-  ctx.table.add(created);
-  ctx.reply(link, created.response);
+  ctx.table.add(allocation);
+  ctx.reply(link, allocation.response);
+}
+
+/** The request's options, or the error code that refuses it. */
+function readAllocateRequest(message: StunMessage): AllocateRequest | number {
+  const transport = readRequestedTransport(message);
+  if (transport === undefined) return 400;
+  if (transport !== TRANSPORT_UDP) return 442;
+  const token = getAttribute(message, Attr.reservationToken);
+  const family = readRequestedFamily(message);
+  const evenPort = readEvenPort(message);
+  // §7.2: RESERVATION-TOKEN excludes EVEN-PORT and REQUESTED-ADDRESS-FAMILY.
+  if (token && (evenPort || family !== undefined)) return 400;
+  if (token && token.length !== 8) return 400;
+  // The relay is IPv4 only: 440 for IPv6 (RFC 8656 §7.2, step 4).
+  if (family !== undefined && family !== FAMILY_IPV4) return 440;
+  return { evenPort: evenPort !== undefined, reserveNext: evenPort?.reserve === true, token };
+}
+
+function wrapReserved(relay: RelaySocket | undefined): { relay: RelaySocket } | undefined {
+  return relay ? { relay } : undefined;
 }
 
 /** Refresh (RFC 8656 §7.3): extends the allocation, or deletes it when LIFETIME is 0. */

@@ -16,10 +16,12 @@ export interface ClientLink {
   isOpen(): boolean;
 }
 
-/** A relay socket owned by one allocation. */
+/** A relay socket owned by one allocation (or held by a reservation until claimed). */
 export interface RelaySocket {
   readonly port: number;
   send(data: Buffer, ip: string, port: number): void;
+  /** Where packets from peers go; dropped until set. */
+  receive(handler: (data: Buffer, ip: string, port: number) => void): void;
   close(): void;
 }
 

@@ -4,6 +4,7 @@ import type { AllocationTable } from './allocation-table.js';
 import type { NonceIssuer } from './nonce.js';
 import type { PeerFilter } from './peer-filter.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
+import type { Reservations } from './reservations.js';
 
 /** Counters reported by `stats()`. */
 export interface TurnCounters {
@@ -29,11 +30,16 @@ export interface TurnContext {
   /** Advertised relay IP (XOR-RELAYED-ADDRESS): `externalAddress` or the relay bind address. */
   readonly relayedIp: string;
   deviceAllowed(deviceId: string): boolean;
-  /** Binds a relay socket (an even port when asked); undefined when none is free (508). */
-  openRelay(
-    options: { evenPort: boolean },
-    onPacket: (data: Buffer, ip: string, port: number) => void,
-  ): Promise<RelaySocket | undefined>;
+  /** Relay sockets reserved for a later Allocate with RESERVATION-TOKEN. */
+  readonly reservations: Reservations;
+  /**
+   * Binds a relay socket (an even port when asked; with `reserveNext` also the next port);
+   * undefined when none is free (508).
+   */
+  openRelay(options: {
+    evenPort: boolean;
+    reserveNext: boolean;
+  }): Promise<{ relay: RelaySocket; reserved?: RelaySocket } | undefined>;
   /** Delivers a packet a relay socket received (wired to `TurnCore.handlePeerPacket`). */
   onPeerPacket(allocation: Allocation, data: Buffer, ip: string, port: number): void;
   /** Sends a response to the client. */

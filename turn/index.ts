@@ -10,6 +10,7 @@ import { NonceIssuer } from './nonce.js';
 import { PeerFilter } from './peer-filter.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 import { RelayPortPool } from './relay-ports.js';
+import { Reservations } from './reservations.js';
 import { firstLanIpv4, TurnListeners } from './server.js';
 import { TurnCore } from './turn-core.js';
 
@@ -93,6 +94,7 @@ export async function createTurnServer(config: TurnServerConfig, deps: TurnServe
     config.externalAddress ?? (bindAddress !== '0.0.0.0' ? bindAddress : (firstLanIpv4() ?? '127.0.0.1'));
   const relays = new RelayPortPool({ bindAddress, min: config.relayPortMin, max: config.relayPortMax }, log);
   const table = new AllocationTable(config, log, now);
+  const reservations = new Reservations(now);
   const counters: TurnCounters = {
     packetsToPeers: 0,
     packetsFromPeers: 0,
@@ -114,13 +116,17 @@ export async function createTurnServer(config: TurnServerConfig, deps: TurnServe
     counters,
     relayedIp,
     deviceAllowed: (id) => deps.deviceAllowed(id),
-    openRelay: (request, onPacket) => relays.open(request, onPacket),
+    reservations,
+    openRelay: (request) => relays.open(request),
     onPeerPacket: (allocation, data, ip, port) => core?.handlePeerPacket(allocation, data, ip, port),
     reply: (link, data) => link.send(data),
   };
   core = new TurnCore(ctx);
   const listeners = await TurnListeners.listen(config, core, log, (key) => table.get(key)?.client);
-  const sweeper = setInterval(() => table.sweep(), SWEEP_MS);
+  const sweeper = setInterval(() => {
+    table.sweep();
+    reservations.sweep();
+  }, SWEEP_MS);
   sweeper.unref();
   log.info({ ...listeners.address().udp, relayedIp, bindAddress }, 'TURN server listening (UDP and TCP)');
 
@@ -130,6 +136,7 @@ export async function createTurnServer(config: TurnServerConfig, deps: TurnServe
       closing ??= (async () => {
         clearInterval(sweeper);
         table.removeWhere(() => true, 'server-closed');
+        reservations.closeAll();
         relays.shutdown(); // also relays of Allocates still binding
         await listeners.close();
       })();

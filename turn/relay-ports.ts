@@ -26,23 +26,36 @@ export class RelayPortPool {
       min !== undefined && max !== undefined ? min + Math.floor(Math.random() * (max - min + 1)) : 0;
   }
 
-  /** Binds a relay socket; undefined when no port could be bound (508 Insufficient Capacity). */
-  async open(
-    request: { evenPort: boolean },
-    onPacket: (data: Buffer, ip: string, port: number) => void,
-  ): Promise<RelaySocket | undefined> {
+  /**
+   * Binds a relay socket (on an even port when asked; with `reserveNext`, also the next port,
+   * for RTCP: RFC 8656 §7.2); undefined when no port could be bound (508 Insufficient Capacity).
+   */
+  async open(request: {
+    evenPort: boolean;
+    reserveNext: boolean;
+  }): Promise<{ relay: RelaySocket; reserved?: RelaySocket } | undefined> {
+    const even = request.evenPort || request.reserveNext;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const port = this.#candidate(request.evenPort);
-      if (port === undefined) return undefined;
       if (this.#shutDown) return undefined;
+      const port = this.#candidate(even, request.reserveNext);
+      if (port === undefined) return undefined;
       const socket = await bindUdp(this.options.bindAddress, port);
       if (!socket) continue;
       const bound = socket.address().port;
-      if (this.#shutDown || (request.evenPort && bound % 2 !== 0) || this.#inUse.has(bound)) {
+      if (this.#shutDown || (even && bound % 2 !== 0) || this.#inUse.has(bound)) {
         socket.close();
         continue;
       }
-      return this.#wrap(socket, bound, onPacket);
+      if (!request.reserveNext) return { relay: this.#wrap(socket, bound) };
+      const next = this.#inUse.has(bound + 1)
+        ? undefined
+        : await bindUdp(this.options.bindAddress, bound + 1);
+      if (!next || this.#shutDown) {
+        socket.close();
+        next?.close();
+        continue;
+      }
+      return { relay: this.#wrap(socket, bound), reserved: this.#wrap(next, bound + 1) };
     }
     return undefined;
   }
@@ -57,25 +70,23 @@ export class RelayPortPool {
     return this.#inUse.size;
   }
 
-  #candidate(even: boolean): number | undefined {
+  #candidate(even: boolean, pair: boolean): number | undefined {
     const { min, max } = this.options;
     if (min === undefined || max === undefined) return 0;
     const size = max - min + 1;
     for (let i = 0; i < size; i++) {
       const port = min + ((this.#next - min + i) % size);
       if (this.#inUse.has(port) || (even && port % 2 !== 0)) continue;
+      if (pair && (port + 1 > max || this.#inUse.has(port + 1))) continue;
       this.#next = port + 1 > max ? min : port + 1;
       return port;
     }
     return undefined;
   }
 
-  #wrap(
-    socket: Socket,
-    port: number,
-    onPacket: (data: Buffer, ip: string, port: number) => void,
-  ): RelaySocket {
+  #wrap(socket: Socket, port: number): RelaySocket {
     let open = true;
+    let receiver: ((data: Buffer, ip: string, port: number) => void) | undefined;
     const close = () => {
       if (!open) return;
       open = false;
@@ -83,12 +94,15 @@ export class RelayPortPool {
       socket.close();
     };
     this.#inUse.set(port, close);
-    socket.on('message', (data, rinfo) => onPacket(data, rinfo.address, rinfo.port));
+    socket.on('message', (data, rinfo) => receiver?.(data, rinfo.address, rinfo.port));
     socket.on('error', (err) => this.log.debug({ err, port }, 'relay socket error'));
     return {
       port,
       send: (data, ip, peerPort) => {
         if (open) socket.send(data, peerPort, ip);
+      },
+      receive: (handler) => {
+        receiver = handler;
       },
       close,
     };

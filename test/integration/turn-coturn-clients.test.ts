@@ -10,8 +10,8 @@ const hasCoturn =
   requireTool('turnutils_uclient') && requireTool('turnutils_peer') && requireTool('turnutils_stunclient');
 const SECRET = 'coturn-clients-secret-0123456789';
 // A relay port range of our own, so the test can prove every port is released afterwards.
-const RELAY_MIN = 41_000 + Math.floor(Math.random() * 200) * 20;
-const RELAY_MAX = RELAY_MIN + 19;
+const RELAY_MIN = 40_000 + Math.floor(Math.random() * 40) * 100;
+const RELAY_MAX = RELAY_MIN + 99;
 
 function run(command: string, args: string[], timeout = 20_000): Promise<string> {
   return new Promise((resolve) => {
@@ -101,6 +101,14 @@ describe.runIf(hasCoturn)("coturn's turnutils clients against the embedded TURN 
   it.concurrent('relays every message with Send and Data indications (-s)', async () => {
     const result = summary(await uclient(['-s', '-n', '30', '-m', '2', '-l', '101']));
     expect(result).toEqual({ sent: 60, received: 60, lost: 0 });
+  });
+
+  it.concurrent('relays RTP and RTCP allocations (EVEN-PORT with R, RESERVATION-TOKEN) without -c', async () => {
+    const output = await run('turnutils_uclient', [
+      ...['-p', port, '-e', '127.0.0.1', '-r', String(peerPort), '-W', SECRET, '-u', 'cam2', '-z', '5'],
+      ...['-n', '30', '-m', '2', '-l', '120', '127.0.0.1'],
+    ]);
+    expect(summary(output)).toEqual({ sent: 60, received: 60, lost: 0 });
   });
 
   it('refuses a client with the wrong secret', async () => {

@@ -14,6 +14,7 @@ import { longTermKey } from '../../../turn/long-term-auth.js';
 import { NonceIssuer } from '../../../turn/nonce.js';
 import { PeerFilter } from '../../../turn/peer-filter.js';
 import { RateLimitedLog } from '../../../turn/rate-limited-log.js';
+import { Reservations } from '../../../turn/reservations.js';
 import {
   Attr,
   decodeStun,
@@ -65,21 +66,31 @@ export function createHarness(
     counters: { packetsToPeers: 0, packetsFromPeers: 0, bytesToPeers: 0, bytesFromPeers: 0, malformed: 0 },
     relayedIp: '203.0.113.1',
     deviceAllowed: (id) => !revoked.has(id),
-    openRelay: async (_request, onPacket) => {
-      const relay: FakeRelay = {
-        port: nextPort++,
-        sent: [],
-        closed: false,
-        send(data, ip, port) {
-          this.sent.push({ data: Buffer.from(data), ip, port });
-        },
-        close() {
-          this.closed = true;
-        },
-        deliver: (data, ip, port) => onPacket(data, ip, port),
+    reservations: new Reservations(now),
+    openRelay: async (request) => {
+      const open = (port: number): FakeRelay => {
+        let receiver: ((data: Buffer, ip: string, port: number) => void) | undefined;
+        const relay: FakeRelay = {
+          port,
+          sent: [],
+          closed: false,
+          send(data, ip, peerPort) {
+            this.sent.push({ data: Buffer.from(data), ip, port: peerPort });
+          },
+          receive: (handler) => {
+            receiver = handler;
+          },
+          close() {
+            this.closed = true;
+          },
+          deliver: (data, ip, peerPort) => receiver?.(data, ip, peerPort),
+        };
+        relays.push(relay);
+        return relay;
       };
-      relays.push(relay);
-      return relay;
+      nextPort += nextPort % 2; // even
+      const relay = open(nextPort++);
+      return request.reserveNext ? { relay, reserved: open(nextPort++) } : { relay };
     },
     onPeerPacket: (allocation, data, ip, port) => core?.handlePeerPacket(allocation, data, ip, port),
     reply: (link, data) => link.send(data),
@@ -94,6 +105,7 @@ export function createHarness(
     advance(ms: number) {
       clock += ms;
       table.sweep();
+      ctx.reservations.sweep();
     },
     now,
     client(deviceId = 'cam1', port = 40_000): FakeClient {

@@ -137,6 +137,33 @@ describe('TurnCore Allocate (RFC 8656 §7.2)', () => {
     expect(h.table.size).toBe(1);
   });
 
+  it('reserves the next port for EVEN-PORT with R and hands it to the RESERVATION-TOKEN, once', async () => {
+    const h = createHarness();
+    const rtp = await h.client('cam1', 1).allocate([[Attr.evenPort, Buffer.from([0x80, 0, 0, 0])]]);
+    const token = getAttribute(rtp.message, Attr.reservationToken)!;
+    const rtpPort = decodeXorAddress(
+      getAttribute(rtp.message, Attr.xorRelayedAddress)!,
+      rtp.message.transactionId,
+    ).port;
+    expect([rtp.code, token.length, rtpPort % 2]).toEqual([0, 8, 0]);
+    const rtcp = await h.client('cam1', 2).allocate([[Attr.reservationToken, token]]);
+    const rtcpPort = decodeXorAddress(
+      getAttribute(rtcp.message, Attr.xorRelayedAddress)!,
+      rtcp.message.transactionId,
+    ).port;
+    expect([rtcp.code, rtcpPort]).toEqual([0, rtpPort + 1]);
+    expect((await h.client('cam1', 3).allocate([[Attr.reservationToken, token]])).code).toBe(508);
+  });
+
+  it('closes a reservation nobody claims within 30 s', async () => {
+    const h = createHarness();
+    const rtp = await h.client('cam1', 1).allocate([[Attr.evenPort, Buffer.from([0x80, 0, 0, 0])]]);
+    const token = getAttribute(rtp.message, Attr.reservationToken)!;
+    h.advance(31_000);
+    expect(h.relays.map((r) => r.closed)).toEqual([false, true]);
+    expect((await h.client('cam1', 2).allocate([[Attr.reservationToken, token]])).code).toBe(508);
+  });
+
   it('enforces the per-device quota (486) and the total (508)', async () => {
     const h = createHarness({ maxPerDevice: 2, maxAllocations: 3 });
     expect((await h.client('cam1', 1).allocate()).code).toBe(0);
