@@ -60,6 +60,8 @@ export interface TurnStats extends TurnCounters {
   permissions: number;
   channels: number;
   relaySockets: number;
+  /** Ports held for a RESERVATION-TOKEN (EVEN-PORT with R). */
+  reservations: number;
   tcpConnections: number;
 }
 
@@ -158,6 +160,7 @@ export async function createTurnServer(config: TurnServerConfig, deps: TurnServe
         permissions,
         channels,
         relaySockets: relays.openCount,
+        reservations: reservations.size,
         tcpConnections: listeners.tcpConnections,
       };
     },

@@ -135,6 +135,11 @@ export class TurnCore {
   #authenticate(link: ClientLink, message: StunMessage): Requester | undefined {
     const result = authenticate(message, link.ip, this.ctx);
     if (result.ok) return result;
+    if (result.code === 401 && message.attributes.some((a) => a.type === Attr.messageIntegrity)) {
+      // Credentials were given and are wrong or expired (the first, bare 401 is routine).
+      const username = message.attributes.find((a) => a.type === Attr.username)?.value.toString('utf8');
+      this.ctx.warn.warn(`auth:${link.ip}`, { client: link.ip, username }, 'TURN credentials refused');
+    }
     const challenge = result.challenge
       ? { realm: this.ctx.realm, nonce: this.ctx.nonces.issue(link.ip) }
       : undefined;
