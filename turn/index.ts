@@ -124,7 +124,14 @@ export async function createTurnServer(config: TurnServerConfig, deps: TurnServe
     reply: (link, data) => link.send(data),
   };
   core = new TurnCore(ctx);
-  const listeners = await TurnListeners.listen(config, core, log, (key) => table.get(key)?.client);
+  // Every allocation may hold a TCP connection, plus room for clients still authenticating.
+  const maxTcpConnections = config.maxAllocations * 2 + 100;
+  const listeners = await TurnListeners.listen(
+    { ...config, maxTcpConnections },
+    core,
+    log,
+    (key) => table.get(key)?.client,
+  );
   const sweeper = setInterval(() => {
     table.sweep();
     reservations.sweep();

@@ -54,7 +54,7 @@ export class TurnListeners {
 
   /** Binds UDP then TCP on the same port; with port 0, retries until both get one port. */
   static async listen(
-    options: { host: string; port: number },
+    options: { host: string; port: number; maxTcpConnections: number },
     core: TurnCore,
     log: Logger,
     allocatedLink: (linkKey: string) => ClientLink | undefined,
@@ -73,12 +73,15 @@ export class TurnListeners {
       }
       const port = (udp.address() as AddressInfo).port;
       const tcp = createServer();
+      tcp.maxConnections = options.maxTcpConnections; // beyond it, new connections are refused
       const tcpError = await listenTcp(tcp, options.host, port);
       if (!tcpError) return new TurnListeners(udp, tcp, core, log, allocatedLink);
       closeQuietly(udp);
       if (options.port !== 0 || tcpError.code !== 'EADDRINUSE') throw bindFailed('TCP', options, tcpError);
     }
-    throw new LookoutError('TURN_BIND_FAILED', 'could not bind UDP and TCP on one free port', options);
+    throw new LookoutError('TURN_BIND_FAILED', 'could not bind UDP and TCP on one free port', {
+      host: options.host,
+    });
   }
 
   address(): { udp: AddressInfo; tcp: AddressInfo } {
@@ -181,10 +184,11 @@ function listenTcp(server: Server, host: string, port: number): Promise<NodeJS.E
 }
 
 function bindFailed(what: string, options: { host: string; port: number }, cause: Error): LookoutError {
+  const { host, port } = options;
   return new LookoutError(
     'TURN_BIND_FAILED',
-    `TURN ${what} cannot listen on ${options.host}:${options.port}: ${cause.message}`,
-    options,
+    `TURN ${what} cannot listen on ${host}:${port}: ${cause.message}`,
+    { host, port },
     { cause },
   );
 }

@@ -182,3 +182,33 @@ describe('embedded TURN server with default peer filtering', () => {
     expect(await canBindUdp(allocation.relayed!.port)).toBe(true);
   });
 });
+
+describe('createTurnServer configuration errors', () => {
+  const deps = { log: silentLogger(), secret: SECRET, deviceAllowed: () => true };
+  const limits = { maxAllocations: 10, maxAllocationsPerDevice: 2 };
+
+  it('names the key of a bad peer range or a non-IPv4 relay address', async () => {
+    await expect(
+      createTurnServer({ ...BASE, ...limits, allowedPeerIps: ['10.0.0.0/33'] }, deps),
+    ).rejects.toMatchObject({
+      code: 'TURN_BAD_CONFIG',
+      message: expect.stringContaining('turn.allowedPeerIps'),
+    });
+    await expect(createTurnServer({ ...BASE, ...limits, relayAddress: '::1' }, deps)).rejects.toMatchObject({
+      code: 'TURN_BAD_CONFIG',
+      message: expect.stringContaining('turn.relayAddress'),
+    });
+  });
+
+  it('fails with TURN_BIND_FAILED when the port is taken, holding nothing', async () => {
+    const first = await createTurnServer({ ...BASE, ...limits }, deps);
+    const { port } = first.address().udp;
+    await expect(createTurnServer({ ...BASE, ...limits, port }, deps)).rejects.toMatchObject({
+      code: 'TURN_BIND_FAILED',
+    });
+    await first.close();
+    const again = await createTurnServer({ ...BASE, ...limits, port }, deps); // the failed attempt released the port
+    expect(again.address().tcp.port).toBe(port);
+    await again.close();
+  });
+});
