@@ -92,6 +92,7 @@ export class TurnCore {
   }
 
   async #request(link: ClientLink, message: StunMessage): Promise<void> {
+    let requester: Requester | undefined;
     try {
       if (message.method === StunMethod.binding) {
         this.#binding(link, message);
@@ -102,7 +103,7 @@ export class TurnCore {
         this.ctx.reply(link, failure(message, 400, 'Unknown method'));
         return;
       }
-      const requester = this.#authenticate(link, message);
+      requester = this.#authenticate(link, message);
       if (!requester) return;
       const unknown = unknownAttributes(message);
       if (unknown.length) {
@@ -112,7 +113,8 @@ export class TurnCore {
       await handler(this.ctx, link, message, requester);
     } catch (err) {
       if (!(err instanceof StunAttributeError)) throw err;
-      this.ctx.reply(link, failure(message, 400, err.message));
+      // Signed when the request was authenticated (RFC 8489 §9.2.4).
+      this.ctx.reply(link, failure(message, 400, err.message, requester ? { key: requester.key } : {}));
     }
   }
 

@@ -164,6 +164,14 @@ describe('TurnCore Allocate (RFC 8656 §7.2)', () => {
     expect((await h.client('cam1', 2).allocate([[Attr.reservationToken, token]])).code).toBe(508);
   });
 
+  it('signs a 400 for a malformed attribute in an authenticated request', async () => {
+    const h = createHarness();
+    const c = h.client();
+    await c.allocate();
+    const reply = await c.request(StunMethod.refresh, () => [[Attr.lifetime, Buffer.alloc(3)]]);
+    expect([reply.code, reply.integrityOk]).toEqual([400, true]);
+  });
+
   it('enforces the per-device quota (486) and the total (508)', async () => {
     const h = createHarness({ maxPerDevice: 2, maxAllocations: 3 });
     expect((await h.client('cam1', 1).allocate()).code).toBe(0);
