@@ -212,3 +212,46 @@ describe('createTurnServer configuration errors', () => {
     await again.close();
   });
 });
+
+describe('relay port range', () => {
+  it('allocates inside relayPortMin..Max, answers 508 when it is full, and reuses a released port', async () => {
+    const probe = createSocket('udp4');
+    await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
+    const relayPort = probe.address().port; // a port that was free a moment ago
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const server = await createTurnServer(
+      {
+        ...BASE,
+        maxAllocations: 10,
+        maxAllocationsPerDevice: 10,
+        relayPortMin: relayPort,
+        relayPortMax: relayPort,
+      },
+      { log: silentLogger(), secret: SECRET, deviceAllowed: () => true },
+    );
+    const open = async () => {
+      const { username, credential } = issueTurnCredentials({
+        secret: SECRET,
+        deviceId: 'cam1',
+        ttlSeconds: 600,
+        nowMs: Date.now(),
+      });
+      return TurnTestClient.open({ ip: '127.0.0.1', port: server.address().udp.port }, 'udp', {
+        username,
+        password: credential,
+      });
+    };
+    const [a, b, c] = [await open(), await open(), await open()];
+    try {
+      const first = await a.allocate();
+      expect([first.code, first.relayed?.port]).toEqual([0, relayPort]);
+      expect((await b.allocate()).code).toBe(508);
+      expect((await a.refresh(0)).code).toBe(0);
+      const third = await c.allocate();
+      expect([third.code, third.relayed?.port]).toEqual([0, relayPort]);
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close()]);
+      await server.close();
+    }
+  });
+});
