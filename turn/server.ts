@@ -4,6 +4,7 @@ import { networkInterfaces } from 'node:os';
 import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ClientLink } from './allocation.js';
+import { RateLimitedLog } from './rate-limited-log.js';
 import { TcpFramer } from './tcp-framing.js';
 import type { TurnCore } from './turn-core.js';
 
@@ -47,7 +48,9 @@ export class TurnListeners {
       };
       core.handleClientPacket(link, packet);
     });
-    udp.on('error', (err) => log.warn({ err }, 'TURN UDP socket error'));
+    // After the bind, errors are failed sends (a flood of them must not flood the log).
+    const warn = new RateLimitedLog(log, Date.now);
+    udp.on('error', (err) => warn.warn('udp-error', { err }, 'TURN UDP socket error'));
     tcp.on('connection', (socket) => this.#accept(socket));
     tcp.on('error', (err) => log.warn({ err }, 'TURN TCP listener error'));
   }
