@@ -41,6 +41,8 @@ export type TurnServerConfig = Pick<
 > & {
   /** Protocol timers; the RFC 8656 values by default. Tests shorten them. */
   lifetimes?: Partial<TurnLifetimes>;
+  /** A TLS listener (`turns:`) on `host:port` with this PEM certificate chain and key. */
+  tls?: { port: number; cert: string | Buffer; key: string | Buffer };
 };
 
 export interface TurnServerDeps {
@@ -68,8 +70,8 @@ export interface TurnStats extends TurnCounters {
 export interface TurnServer {
   /** Releases every socket (listeners, relays, TCP connections). Idempotent. */
   close(): Promise<void>;
-  /** Where the listeners are bound (UDP and TCP share the port). */
-  address(): { udp: AddressInfo; tcp: AddressInfo };
+  /** Where the listeners are bound (UDP and TCP share the port; TLS when configured). */
+  address(): { udp: AddressInfo; tcp: AddressInfo; tls?: AddressInfo };
   /** Ends the device's allocations now (relay sockets closed); returns how many. */
   revokeDevice(deviceId: string): number;
   stats(): TurnStats;
@@ -132,6 +134,14 @@ export async function createTurnServer(config: TurnServerConfig, deps: TurnServe
     log,
     (key) => table.get(key)?.client,
   );
+  if (config.tls) {
+    try {
+      await listeners.listenTls({ host: config.host, ...config.tls });
+    } catch (err) {
+      await listeners.close();
+      throw err;
+    }
+  }
   const sweeper = setInterval(() => {
     table.sweep();
     reservations.sweep();

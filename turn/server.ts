@@ -1,6 +1,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { type AddressInfo, createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ClientLink } from './allocation.js';
@@ -25,6 +26,9 @@ const LISTENER_BUFFER_BYTES = 4 << 20;
 export class TurnListeners {
   readonly #connections = new Set<Socket>();
   #nextConnection = 0;
+
+  /** The TLS listener (`turns:`), when a certificate was given. */
+  tls: TlsServer | undefined;
 
   private constructor(
     readonly udp: UdpSocket,
@@ -87,8 +91,40 @@ export class TurnListeners {
     });
   }
 
-  address(): { udp: AddressInfo; tcp: AddressInfo } {
-    return { udp: this.udp.address() as AddressInfo, tcp: this.tcp.address() as AddressInfo };
+  /**
+   * Opens the TLS listener: the same STUN/ChannelData stream as TCP, inside TLS (RFC 8656 §3.1,
+   * `turns:`), on its own port (port 0 works).
+   */
+  async listenTls(options: {
+    host: string;
+    port: number;
+    cert: string | Buffer;
+    key: string | Buffer;
+  }): Promise<void> {
+    let server: TlsServer;
+    try {
+      server = createTlsServer({ cert: options.cert, key: options.key, handshakeTimeout: 10_000 });
+    } catch (cause) {
+      throw new LookoutError(
+        'TURN_BAD_CONFIG',
+        `TURN TLS certificate or key unusable: ${String(cause)}`,
+        {},
+        { cause },
+      );
+    }
+    server.maxConnections = this.tcp.maxConnections;
+    server.on('secureConnection', (socket) => this.#accept(socket));
+    server.on('tlsClientError', (err) => this.log.debug({ err }, 'TURN TLS handshake failed'));
+    server.on('error', (err) => this.log.warn({ err }, 'TURN TLS listener error'));
+    const error = await listenTcp(server, options.host, options.port);
+    if (error) throw bindFailed('TLS', options, error);
+    this.tls = server;
+  }
+
+  address(): { udp: AddressInfo; tcp: AddressInfo; tls?: AddressInfo } {
+    const udp = this.udp.address() as AddressInfo;
+    const tcp = this.tcp.address() as AddressInfo;
+    return this.tls ? { udp, tcp, tls: this.tls.address() as AddressInfo } : { udp, tcp };
   }
 
   get tcpConnections(): number {
@@ -100,6 +136,7 @@ export class TurnListeners {
     await Promise.all([
       new Promise<void>((resolve) => this.udp.close(() => resolve())),
       new Promise<void>((resolve) => this.tcp.close(() => resolve())),
+      new Promise<void>((resolve) => (this.tls ? this.tls.close(() => resolve()) : resolve())),
     ]);
   }
 
@@ -112,7 +149,7 @@ export class TurnListeners {
   }
 
   #accept(socket: Socket): void {
-    const key = `tcp:${++this.#nextConnection}`;
+    const key = `tcp:${++this.#nextConnection}`; // TLS connections are TCP links too
     const ip = unmapIp(socket.remoteAddress ?? '');
     const port = socket.remotePort ?? 0;
     const framer = new TcpFramer();

@@ -1,13 +1,19 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/log.js';
 import { createTurnServer, type TurnServer } from '../../turn/index.js';
+import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const hasCoturn =
-  requireTool('turnutils_uclient') && requireTool('turnutils_peer') && requireTool('turnutils_stunclient');
+  requireTool('turnutils_uclient') &&
+  requireTool('turnutils_peer') &&
+  requireTool('turnutils_stunclient') &&
+  requireTool('openssl', ['version']);
 const SECRET = 'coturn-clients-secret-0123456789';
 // A relay port range of our own, so the test can prove every port is released afterwards.
 const RELAY_MIN = 40_000 + Math.floor(Math.random() * 40) * 100;
@@ -37,6 +43,22 @@ async function canBindUdp(port: number): Promise<boolean> {
   return ok;
 }
 
+/** A throwaway self-signed certificate for the TLS listener. */
+function selfSignedCertificate(): { cert: Buffer; key: Buffer } {
+  const tmp = tempDir();
+  try {
+    const [cert, key] = [path.join(tmp.dir, 'cert.pem'), path.join(tmp.dir, 'key.pem')];
+    // biome-ignore format: openssl's arguments read best in pairs
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=localhost', '-keyout', key, '-out', cert,
+    ], { stdio: 'ignore' });
+    return { cert: readFileSync(cert), key: readFileSync(key) };
+  } finally {
+    tmp.remove();
+  }
+}
+
 /** Totals from turnutils_uclient's summary lines. */
 function summary(output: string): { sent: number; received: number; lost: number } {
   const totals = /tot_send_msgs=(\d+), tot_recv_msgs=(\d+)\s*$/m.exec(output);
@@ -63,6 +85,7 @@ describe.runIf(hasCoturn)("coturn's turnutils clients against the embedded TURN 
         deniedPeerIps: [],
         maxAllocations: 100,
         maxAllocationsPerDevice: 20,
+        tls: { port: 0, ...selfSignedCertificate() },
       },
       { log: silentLogger(), secret: SECRET, deviceAllowed: () => true },
     );
@@ -111,6 +134,29 @@ describe.runIf(hasCoturn)("coturn's turnutils clients against the embedded TURN 
     expect(summary(output)).toEqual({ sent: 60, received: 60, lost: 0 });
   });
 
+  it.concurrent('relays every message over TLS (turns:, -t -S)', async () => {
+    const tlsPort = String(server.address().tls!.port);
+    const output = await run('turnutils_uclient', [
+      ...[
+        '-t',
+        '-S',
+        '-p',
+        tlsPort,
+        '-e',
+        '127.0.0.1',
+        '-r',
+        String(peerPort),
+        '-W',
+        SECRET,
+        '-u',
+        'cam3',
+        '-c',
+      ],
+      ...['-z', '5', '-n', '30', '-m', '2', '-l', '99', '127.0.0.1'],
+    ]);
+    expect(summary(output)).toEqual({ sent: 60, received: 60, lost: 0 });
+  });
+
   it('refuses a client with the wrong secret', async () => {
     const output = await run('turnutils_uclient', [
       ...['-p', port, '-e', '127.0.0.1', '-r', String(peerPort), '-W', 'not-the-secret', '-u', 'cam1', '-c'],
@@ -125,5 +171,6 @@ describe.runIf(hasCoturn)("coturn's turnutils clients against the embedded TURN 
     await server.close(); // idempotent
     for (let p = RELAY_MIN; p <= RELAY_MAX; p++) expect([p, await canBindUdp(p)]).toEqual([p, true]);
     await waitFor(async () => canBindUdp(Number(port)));
+    expect(server.stats().tcpConnections).toBe(0);
   });
 });
