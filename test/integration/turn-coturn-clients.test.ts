@@ -16,7 +16,8 @@ const hasCoturn =
   requireTool('openssl', ['version']);
 const SECRET = 'coturn-clients-secret-0123456789';
 // A relay port range of our own, so the test can prove every port is released afterwards.
-const RELAY_MIN = 40_000 + Math.floor(Math.random() * 40) * 100;
+// Above the kernel's ephemeral range (32768-60999), so no other socket lands in it by chance.
+const RELAY_MIN = 61_000 + Math.floor(Math.random() * 40) * 100;
 const RELAY_MAX = RELAY_MIN + 99;
 
 function run(command: string, args: string[], timeout = 20_000): Promise<string> {
