@@ -112,22 +112,22 @@ describe.runIf(hasCoturn)("coturn's turnutils clients against the embedded TURN 
     expect(output).toMatch(/UDP reflexive addr: 127\.0\.0\.1:\d+/);
   });
 
-  it.concurrent('relays every message over UDP with channels (3 clients x 40 messages)', async () => {
+  it('relays every message over UDP with channels (3 clients x 40 messages)', async () => {
     const result = summary(await uclient(['-n', '40', '-m', '3', '-l', '200']));
     expect(result).toEqual({ sent: 120, received: 120, lost: 0 });
   });
 
-  it.concurrent('relays every message over TCP, with ChannelData padding (odd length)', async () => {
+  it('relays every message over TCP, with ChannelData padding (odd length)', async () => {
     const result = summary(await uclient(['-t', '-n', '40', '-m', '3', '-l', '171']));
     expect(result).toEqual({ sent: 120, received: 120, lost: 0 });
   });
 
-  it.concurrent('relays every message with Send and Data indications (-s)', async () => {
+  it('relays every message with Send and Data indications (-s)', async () => {
     const result = summary(await uclient(['-s', '-n', '30', '-m', '2', '-l', '101']));
     expect(result).toEqual({ sent: 60, received: 60, lost: 0 });
   });
 
-  it.concurrent('relays RTP and RTCP allocations (EVEN-PORT with R, RESERVATION-TOKEN) without -c', async () => {
+  it('relays RTP and RTCP allocations (EVEN-PORT with R, RESERVATION-TOKEN) without -c', async () => {
     const output = await run('turnutils_uclient', [
       ...['-p', port, '-e', '127.0.0.1', '-r', String(peerPort), '-W', SECRET, '-u', 'cam2', '-z', '5'],
       ...['-n', '30', '-m', '2', '-l', '120', '127.0.0.1'],
@@ -135,7 +135,7 @@ describe.runIf(hasCoturn)("coturn's turnutils clients against the embedded TURN 
     expect(summary(output)).toEqual({ sent: 60, received: 60, lost: 0 });
   });
 
-  it.concurrent('relays every message over TLS (turns:, -t -S)', async () => {
+  it('relays every message over TLS (turns:, -t -S)', async () => {
     const tlsPort = String(server.address().tls!.port);
     const output = await run('turnutils_uclient', [
       ...[
