@@ -46,6 +46,8 @@ export const DEFAULT_LIFETIMES: TurnLifetimes = {
   nonceSeconds: 600,
 };
 
+const CHANNEL_COOLDOWN_MS = 300_000;
+
 interface Channel {
   ip: string;
   port: number;
@@ -125,7 +127,9 @@ export class Allocation {
   prune(now: number): void {
     for (const [ip, expiresAt] of this.#permissions) if (now >= expiresAt) this.#permissions.delete(ip);
     for (const [channel, binding] of this.#channels) {
-      if (now >= binding.expiresAt) {
+      // RFC 8656 §12: an expired binding's number and peer stay unavailable for other
+      // bindings for 5 more minutes, so late packets cannot reach the wrong peer.
+      if (now >= binding.expiresAt + CHANNEL_COOLDOWN_MS) {
         this.#channels.delete(channel);
         this.#channelByPeer.delete(`${binding.ip}|${binding.port}`);
       }
@@ -136,7 +140,10 @@ export class Allocation {
     return this.#permissions.size;
   }
 
-  get channelCount(): number {
-    return this.#channels.size;
+  /** Live channel bindings (not those cooling down after expiry). */
+  channelCount(now: number): number {
+    let count = 0;
+    for (const binding of this.#channels.values()) if (now < binding.expiresAt) count++;
+    return count;
   }
 }

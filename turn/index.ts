@@ -168,7 +168,7 @@ export async function createTurnServer(config: TurnServerConfig, deps: TurnServe
       let channels = 0;
       for (const a of table.values()) {
         permissions += a.permissionCount;
-        channels += a.channelCount;
+        channels += a.channelCount(now());
       }
       const allocations = table.size;
       return {

@@ -299,6 +299,24 @@ describe('TurnCore relaying', () => {
     expect((await bind(0x4001, 1)).code).toBe(400);
   });
 
+  it('keeps an expired channel number and peer from other bindings for 5 minutes (RFC 8656 §12)', async () => {
+    const h = createHarness({ lifetimes: { allocationDefaultSeconds: 3600, nonceSeconds: 3600 } });
+    const c = h.client();
+    await c.allocate();
+    const bind = (channel: number, port: number) =>
+      c.request(StunMethod.channelBind, (id) => [
+        [Attr.channelNumber, encodeChannelNumber(channel)],
+        [Attr.xorPeerAddress, encodeXorAddress({ ip: PUBLIC_PEER, port }, id)],
+      ]);
+    expect((await bind(0x4000, 1)).code).toBe(0);
+    h.advance(601_000); // expired
+    expect(h.table.get(c.link.key)!.channelCount(h.now())).toBe(0);
+    expect((await bind(0x4000, 2)).code).toBe(400); // number still cooling down
+    expect((await bind(0x4001, 1)).code).toBe(400); // peer still cooling down
+    h.advance(300_000);
+    expect((await bind(0x4000, 2)).code).toBe(0);
+  });
+
   it('requires an allocation (437) for CreatePermission without one', async () => {
     const h = createHarness();
     expect((await h.client().createPermission(PUBLIC_PEER)).code).toBe(437);
