@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import {
   decodeErrorCode,
   decodeXorAddress,
@@ -60,7 +61,7 @@ export class TurnTestClient {
   readonly #framer = new TcpFramer();
 
   private constructor(
-    readonly transport: 'udp' | 'tcp',
+    readonly transport: 'udp' | 'tcp' | 'tls',
     private readonly server: Peer,
     private readonly socket: UdpSocket | Socket,
     public credentials: { username: string; password: string } | undefined,
@@ -79,13 +80,21 @@ export class TurnTestClient {
 
   static async open(
     server: Peer,
-    transport: 'udp' | 'tcp',
+    transport: 'udp' | 'tcp' | 'tls',
     credentials?: { username: string; password: string },
   ): Promise<TurnTestClient> {
     if (transport === 'udp') {
       const socket = createSocket('udp4');
       await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
       return new TurnTestClient('udp', server, socket, credentials);
+    }
+    if (transport === 'tls') {
+      // Test certificates are self-signed; this client checks the protocol, not the certificate.
+      const socket = connectTls({ host: server.ip, port: server.port, rejectUnauthorized: false });
+      await new Promise<void>((resolve, reject) =>
+        socket.once('secureConnect', resolve).once('error', reject),
+      );
+      return new TurnTestClient('tls', server, socket, credentials);
     }
     const socket = connect({ host: server.ip, port: server.port });
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
@@ -172,7 +181,7 @@ export class TurnTestClient {
   }
 
   sendChannelData(channel: number, data: Buffer): void {
-    this.raw(encodeChannelData(channel, data, this.transport === 'tcp'));
+    this.raw(encodeChannelData(channel, data, this.transport !== 'udp'));
   }
 
   /** Sends bytes as they are (fuzzing, hand-made messages). */

@@ -1,7 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/log.js';
 import { createTurnServer, issueTurnCredentials, type TurnServer } from '../../turn/index.js';
+import { tempDir } from '../helpers/tmp.js';
+import { requireTool } from '../helpers/tools.js';
 import { type Peer, TurnTestClient } from '../helpers/turn-client.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -252,6 +257,52 @@ describe('relay port range', () => {
     } finally {
       await Promise.all([a.close(), b.close(), c.close()]);
       await server.close();
+    }
+  });
+});
+
+describe.runIf(requireTool('openssl', ['version']))('TLS listener (turns:)', () => {
+  it('relays ChannelData both ways over TLS, one message after another and in bursts', async () => {
+    const tmp = tempDir();
+    const [certFile, keyFile] = [path.join(tmp.dir, 'cert.pem'), path.join(tmp.dir, 'key.pem')];
+    // biome-ignore format: openssl's arguments read best in pairs
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=localhost', '-keyout', keyFile, '-out', certFile,
+    ], { stdio: 'ignore' });
+    const tls = { port: 0, cert: readFileSync(certFile), key: readFileSync(keyFile) };
+    tmp.remove();
+    const peer = await echoPeer();
+    const server = await createTurnServer(
+      { ...BASE, maxAllocations: 10, maxAllocationsPerDevice: 10, tls },
+      {
+        log: silentLogger(),
+        secret: SECRET,
+        deviceAllowed: () => true,
+        allowPeer: (_ip, port) => port === peer.address.port,
+      },
+    );
+    const { username, credential } = issueTurnCredentials({
+      secret: SECRET,
+      deviceId: 'cam1',
+      ttlSeconds: 600,
+      nowMs: Date.now(),
+    });
+    const c = await TurnTestClient.open({ ip: '127.0.0.1', port: server.address().tls!.port }, 'tls', {
+      username,
+      password: credential,
+    });
+    try {
+      expect((await c.allocate()).code).toBe(0);
+      expect((await c.channelBind(0x4000, peer.address)).code).toBe(0);
+      // A burst: several messages may share one TLS record or segment; the client must frame the stream.
+      for (let i = 0; i < 200; i++) c.sendChannelData(0x4000, Buffer.from(`m${i}`));
+      await waitFor(() => c.received.length === 200, { what: '200 echoes over TLS' });
+      expect(new Set(c.received.map((r) => r.data.toString())).size).toBe(200);
+    } finally {
+      await c.close();
+      await server.close();
+      peer.socket.close();
     }
   });
 });
