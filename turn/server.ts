@@ -1,7 +1,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { type AddressInfo, createServer, isIPv6, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { createServer as createTlsServer, TLSSocket, type Server as TlsServer } from 'node:tls';
 import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ClientLink } from './allocation.js';
@@ -166,6 +166,13 @@ export class TurnListeners {
     };
     this.#connections.add(socket);
     socket.setNoDelay(true);
+    if (socket instanceof TLSSocket) {
+      // One STUN/ChannelData message per TLS record: without a _writev, Node's stream writes
+      // queued chunks one by one instead of sealing them into one record. TLS is a stream and
+      // clients must frame it, but some take one message per SSL_read (coturn's
+      // turnutils_uclient lost up to 40% of a run under load).
+      socket._writev = undefined;
+    }
     socket.setTimeout(TCP_IDLE_MS, () => {
       if (!this.allocatedLink(key)) socket.destroy();
     });
