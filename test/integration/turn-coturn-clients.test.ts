@@ -1,0 +1,177 @@
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../core/log.js';
+import { createTurnServer, type TurnServer } from '../../turn/index.js';
+import { tempDir } from '../helpers/tmp.js';
+import { requireTool } from '../helpers/tools.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const hasCoturn =
+  requireTool('turnutils_uclient') &&
+  requireTool('turnutils_peer') &&
+  requireTool('turnutils_stunclient') &&
+  requireTool('openssl', ['version']);
+const SECRET = 'coturn-clients-secret-0123456789';
+// A relay port range of our own, so the test can prove every port is released afterwards.
+// Above the kernel's ephemeral range (32768-60999), so no other socket lands in it by chance.
+const RELAY_MIN = 61_000 + Math.floor(Math.random() * 40) * 100;
+const RELAY_MAX = RELAY_MIN + 99;
+
+function run(command: string, args: string[], timeout = 20_000): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout }, (_err, stdout, stderr) => resolve(stdout + stderr));
+  });
+}
+
+async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+async function canBindUdp(port: number): Promise<boolean> {
+  const socket = createSocket('udp4');
+  const ok = await new Promise<boolean>((resolve) => {
+    socket.once('error', () => resolve(false));
+    socket.bind({ port, address: '127.0.0.1', exclusive: true }, () => resolve(true));
+  });
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return ok;
+}
+
+/** A throwaway self-signed certificate for the TLS listener. */
+function selfSignedCertificate(): { cert: Buffer; key: Buffer } {
+  const tmp = tempDir();
+  try {
+    const [cert, key] = [path.join(tmp.dir, 'cert.pem'), path.join(tmp.dir, 'key.pem')];
+    // biome-ignore format: openssl's arguments read best in pairs
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=localhost', '-keyout', key, '-out', cert,
+    ], { stdio: 'ignore' });
+    return { cert: readFileSync(cert), key: readFileSync(key) };
+  } finally {
+    tmp.remove();
+  }
+}
+
+/** Totals from turnutils_uclient's summary lines. */
+function summary(output: string): { sent: number; received: number; lost: number } {
+  const totals = /tot_send_msgs=(\d+), tot_recv_msgs=(\d+)\s*$/m.exec(output);
+  const lost = /Total lost packets (\d+)/.exec(output);
+  if (!totals || !lost) throw new Error(`no uclient summary in:\n${output}`);
+  return { sent: Number(totals[1]), received: Number(totals[2]), lost: Number(lost[1]) };
+}
+
+describe.runIf(hasCoturn)("coturn's turnutils clients against the embedded TURN server", () => {
+  let server: TurnServer;
+  let peer: ChildProcess;
+  let peerPort: number;
+  let port: string;
+
+  beforeAll(async () => {
+    server = await createTurnServer(
+      {
+        host: '127.0.0.1',
+        port: 0,
+        realm: 'lookout',
+        relayPortMin: RELAY_MIN,
+        relayPortMax: RELAY_MAX,
+        allowedPeerIps: ['127.0.0.0/8'], // turnutils_peer runs on loopback
+        deniedPeerIps: [],
+        maxAllocations: 100,
+        maxAllocationsPerDevice: 20,
+        tls: { port: 0, ...selfSignedCertificate() },
+      },
+      { log: silentLogger(), secret: SECRET, deviceAllowed: () => true },
+    );
+    port = String(server.address().udp.port);
+    peerPort = await freeUdpPort();
+    peer = spawn('turnutils_peer', ['-p', String(peerPort), '-L', '127.0.0.1'], { stdio: 'ignore' });
+  });
+  afterAll(async () => {
+    peer?.kill();
+    await server?.close();
+  });
+
+  // -W: TURN REST secret (uclient makes `<timestamp>:<-u>` and the HMAC password); -c: no RTCP allocation.
+  const uclient = (extra: string[]) =>
+    run('turnutils_uclient', [
+      ...extra,
+      ...['-p', port, '-e', '127.0.0.1', '-r', String(peerPort), '-W', SECRET, '-u', 'cam1', '-c', '-z', '5'],
+      '127.0.0.1',
+    ]);
+
+  it('turnutils_stunclient gets its reflexive address (STUN Binding)', async () => {
+    const output = await run('turnutils_stunclient', ['-p', port, '127.0.0.1']);
+    expect(output).toMatch(/UDP reflexive addr: 127\.0\.0\.1:\d+/);
+  });
+
+  it('relays every message over UDP with channels (3 clients x 40 messages)', async () => {
+    const result = summary(await uclient(['-n', '40', '-m', '3', '-l', '200']));
+    expect(result).toEqual({ sent: 120, received: 120, lost: 0 });
+  });
+
+  it('relays every message over TCP, with ChannelData padding (odd length)', async () => {
+    const result = summary(await uclient(['-t', '-n', '40', '-m', '3', '-l', '171']));
+    expect(result).toEqual({ sent: 120, received: 120, lost: 0 });
+  });
+
+  it('relays every message with Send and Data indications (-s)', async () => {
+    const result = summary(await uclient(['-s', '-n', '30', '-m', '2', '-l', '101']));
+    expect(result).toEqual({ sent: 60, received: 60, lost: 0 });
+  });
+
+  it('relays RTP and RTCP allocations (EVEN-PORT with R, RESERVATION-TOKEN) without -c', async () => {
+    const output = await run('turnutils_uclient', [
+      ...['-p', port, '-e', '127.0.0.1', '-r', String(peerPort), '-W', SECRET, '-u', 'cam2', '-z', '5'],
+      ...['-n', '30', '-m', '2', '-l', '120', '127.0.0.1'],
+    ]);
+    expect(summary(output)).toEqual({ sent: 60, received: 60, lost: 0 });
+  });
+
+  it('relays every message over TLS (turns:, -t -S)', async () => {
+    const tlsPort = String(server.address().tls!.port);
+    const output = await run('turnutils_uclient', [
+      ...[
+        '-t',
+        '-S',
+        '-p',
+        tlsPort,
+        '-e',
+        '127.0.0.1',
+        '-r',
+        String(peerPort),
+        '-W',
+        SECRET,
+        '-u',
+        'cam3',
+        '-c',
+      ],
+      ...['-z', '5', '-n', '30', '-m', '2', '-l', '99', '127.0.0.1'],
+    ]);
+    expect(summary(output)).toEqual({ sent: 60, received: 60, lost: 0 });
+  });
+
+  it('refuses a client with the wrong secret', async () => {
+    const output = await run('turnutils_uclient', [
+      ...['-p', port, '-e', '127.0.0.1', '-r', String(peerPort), '-W', 'not-the-secret', '-u', 'cam1', '-c'],
+      ...['-n', '2', '127.0.0.1'],
+    ]);
+    expect(output).toMatch(/Cannot complete Allocation/);
+  });
+
+  it('leaves no relay port bound after close()', async () => {
+    expect(server.stats().relaySockets).toBeGreaterThan(0); // uclient leaves its allocations to expire
+    await server.close();
+    await server.close(); // idempotent
+    for (let p = RELAY_MIN; p <= RELAY_MAX; p++) expect([p, await canBindUdp(p)]).toEqual([p, true]);
+    await waitFor(async () => canBindUdp(Number(port)));
+    expect(server.stats().tcpConnections).toBe(0);
+  });
+});

@@ -1,0 +1,169 @@
+import { Allocation, type ClientLink, type RelaySocket } from './allocation.js';
+import {
+  encodeUint32,
+  encodeXorAddress,
+  FAMILY_IPV4,
+  readEvenPort,
+  readRequestedFamily,
+  readRequestedTransport,
+  readUint32,
+  TRANSPORT_UDP,
+} from './attributes.js';
+import type { TurnContext } from './context.js';
+import { failure, REASONS, success } from './responses.js';
+import { Attr, getAttribute, type StunMessage } from './stun-message.js';
+import type { Requester } from './turn-core.js';
+
+/** What an Allocate asks for, once its attributes passed the checks of RFC 8656 §7.2. */
+interface AllocateRequest {
+  evenPort: boolean;
+  reserveNext: boolean;
+  token: Buffer | undefined;
+}
+
+/** Allocate (RFC 8656 §7.2). */
+export async function handleAllocate(
+  ctx: TurnContext,
+  link: ClientLink,
+  message: StunMessage,
+  requester: Requester,
+): Promise<void> {
+  const fail = (code: number, reason = REASONS[code]!) =>
+    ctx.reply(link, failure(message, code, reason, { key: requester.key }));
+  const existing = ctx.table.get(link.key);
+  if (existing) {
+    // A retransmitted Allocate gets the same answer; any other is a mismatch.
+    const retransmit = existing.transactionId === message.transactionId.toString('hex');
+    if (retransmit && existing.response) ctx.reply(link, existing.response);
+    else fail(437);
+    return;
+  }
+  if (ctx.table.isPending(link.key)) return; // the first Allocate is still binding; it will answer
+  const request = readAllocateRequest(message);
+  if (typeof request === 'number') {
+    fail(request);
+    return;
+  }
+  if (!ctx.deviceAllowed(requester.deviceId)) {
+    fail(403, 'Device not allowed');
+    return;
+  }
+  const quota = ctx.table.reserve(link.key, requester.deviceId);
+  if (quota !== 'ok') {
+    ctx.warn.warn(`quota:${requester.deviceId}`, { device: requester.deviceId, quota }, 'allocation refused');
+    fail(quota === 'device-quota' ? 486 : 508);
+    return;
+  }
+  let sockets: Awaited<ReturnType<TurnContext['openRelay']>>;
+  try {
+    sockets = request.token
+      ? wrapReserved(ctx.reservations.take(request.token))
+      : await ctx.openRelay({ evenPort: request.evenPort, reserveNext: request.reserveNext });
+  } catch (err) {
+    ctx.table.release(link.key);
+    throw err;
+  }
+  if (!sockets || !link.isOpen()) {
+    // No port (508), or the TCP client left while its relay was binding.
+    sockets?.relay.close();
+    sockets?.reserved?.close();
+    ctx.table.release(link.key);
+    if (!sockets) ctx.warn.warn('relay-ports', {}, 'no relay port free or unknown reservation');
+    if (!sockets) fail(508, request.token ? 'Unknown reservation token' : REASONS[508]);
+    return;
+  }
+  const { relay, reserved } = sockets;
+  const token = reserved ? ctx.reservations.add(reserved) : undefined;
+  const lifetime = grantedLifetime(ctx, readUint32(message, Attr.lifetime), true);
+  const allocation = new Allocation(
+    link,
+    requester.username,
+    requester.deviceId,
+    relay,
+    ctx.relayedIp,
+    message.transactionId.toString('hex'),
+    lifetime,
+    ctx.now(),
+  );
+  relay.receive((data, ip, port) => ctx.onPeerPacket(allocation, data, ip, port));
+  allocation.response = success(message, requester.key, (w) => {
+    w.add(
+      Attr.xorRelayedAddress,
+      encodeXorAddress({ ip: ctx.relayedIp, port: relay.port }, message.transactionId),
+    );
+    w.add(Attr.lifetime, encodeUint32(lifetime));
+    if (token) w.add(Attr.reservationToken, token);
+    w.add(Attr.xorMappedAddress, encodeXorAddress(link, message.transactionId));
+  });
+  ctx.table.add(allocation);
+  ctx.reply(link, allocation.response);
+}
+
+/** The request's options, or the error code that refuses it. */
+function readAllocateRequest(message: StunMessage): AllocateRequest | number {
+  const transport = readRequestedTransport(message);
+  if (transport === undefined) return 400;
+  if (transport !== TRANSPORT_UDP) return 442;
+  const token = getAttribute(message, Attr.reservationToken);
+  const family = readRequestedFamily(message);
+  const evenPort = readEvenPort(message);
+  // §7.2: RESERVATION-TOKEN excludes EVEN-PORT and REQUESTED-ADDRESS-FAMILY.
+  if (token && (evenPort || family !== undefined)) return 400;
+  if (token && token.length !== 8) return 400;
+  // The relay is IPv4 only: 440 for IPv6 (RFC 8656 §7.2, step 4).
+  if (family !== undefined && family !== FAMILY_IPV4) return 440;
+  return { evenPort: evenPort !== undefined, reserveNext: evenPort?.reserve === true, token };
+}
+
+function wrapReserved(relay: RelaySocket | undefined): { relay: RelaySocket } | undefined {
+  return relay ? { relay } : undefined;
+}
+
+/** Refresh (RFC 8656 §7.3): extends the allocation, or deletes it when LIFETIME is 0. */
+export function handleRefresh(
+  ctx: TurnContext,
+  link: ClientLink,
+  message: StunMessage,
+  requester: Requester,
+): void {
+  const fail = (code: number, reason = REASONS[code]!) =>
+    ctx.reply(link, failure(message, code, reason, { key: requester.key }));
+  const allocation = ctx.table.get(link.key);
+  if (!allocation) {
+    fail(437);
+    return;
+  }
+  if (allocation.username !== requester.username) {
+    fail(441);
+    return;
+  }
+  const family = readRequestedFamily(message);
+  if (family !== undefined && family !== FAMILY_IPV4) {
+    fail(443);
+    return;
+  }
+  if (!ctx.deviceAllowed(requester.deviceId)) {
+    ctx.table.remove(allocation, 'revoked');
+    fail(403, 'Device not allowed');
+    return;
+  }
+  const requested = readUint32(message, Attr.lifetime);
+  const lifetime = requested === 0 ? 0 : grantedLifetime(ctx, requested, false);
+  if (lifetime === 0) ctx.table.remove(allocation, 'refresh-0');
+  else allocation.refresh(lifetime, ctx.now());
+  ctx.reply(
+    link,
+    success(message, requester.key, (w) => w.add(Attr.lifetime, encodeUint32(lifetime))),
+  );
+}
+
+/**
+ * RFC 8656 §7.2: min(requested, max), but never below the default on Allocate; a Refresh
+ * without LIFETIME gets the default.
+ */
+function grantedLifetime(ctx: TurnContext, requested: number | undefined, allocate: boolean): number {
+  const { allocationDefaultSeconds: byDefault, allocationMaxSeconds: max } = ctx.lifetimes;
+  if (requested === undefined) return Math.min(byDefault, max);
+  const capped = Math.min(requested, max);
+  return allocate ? Math.max(capped, Math.min(byDefault, max)) : capped;
+}

@@ -1,0 +1,149 @@
+/**
+ * One TURN allocation (RFC 8656 §2.2, §7-§9): the client's 5-tuple, its relay socket, its
+ * permissions (per peer IP, §9) and channel bindings (§12). Pure state with an injected
+ * clock: expiry is a time compared against `now`, swept by the owner.
+ */
+
+/** The client side of a 5-tuple: a UDP source or one TCP connection to the server. */
+export interface ClientLink {
+  /** Unique per 5-tuple: `udp:ip:port` or `tcp:<connection id>`. */
+  readonly key: string;
+  readonly transport: 'udp' | 'tcp';
+  readonly ip: string;
+  readonly port: number;
+  send(data: Buffer): void;
+  /** False once a TCP connection has closed (always true for UDP). */
+  isOpen(): boolean;
+}
+
+/** A relay socket owned by one allocation (or held by a reservation until claimed). */
+export interface RelaySocket {
+  readonly port: number;
+  send(data: Buffer, ip: string, port: number): void;
+  /** Where packets from peers go; dropped until set. */
+  receive(handler: (data: Buffer, ip: string, port: number) => void): void;
+  close(): void;
+}
+
+export interface TurnLifetimes {
+  /** Allocation lifetime when the client asks for none or less (RFC 8656 §3.2: 600 s). */
+  allocationDefaultSeconds: number;
+  /** Longest allocation lifetime granted (3600 s). */
+  allocationMaxSeconds: number;
+  /** Permission lifetime, not negotiable (RFC 8656 §9: 300 s). */
+  permissionSeconds: number;
+  /** Channel binding lifetime (RFC 8656 §12: 600 s). */
+  channelSeconds: number;
+  /** How long a nonce stays valid before it earns a 438. */
+  nonceSeconds: number;
+}
+
+export const DEFAULT_LIFETIMES: TurnLifetimes = {
+  allocationDefaultSeconds: 600,
+  allocationMaxSeconds: 3600,
+  permissionSeconds: 300,
+  channelSeconds: 600,
+  nonceSeconds: 600,
+};
+
+const CHANNEL_COOLDOWN_MS = 300_000;
+
+interface Channel {
+  ip: string;
+  port: number;
+  expiresAt: number;
+}
+
+export class Allocation {
+  readonly createdAt: number;
+  expiresAt: number;
+  /** The Allocate success, resent verbatim on a retransmitted Allocate (RFC 8656 §7.2). */
+  response: Buffer | undefined;
+  readonly #permissions = new Map<string, number>();
+  readonly #channels = new Map<number, Channel>();
+  readonly #channelByPeer = new Map<string, number>();
+  /** Per `ip|port` verdicts of the peer filter, so a packet costs one map lookup. */
+  readonly peerVerdicts = new Map<string, boolean>();
+
+  constructor(
+    readonly client: ClientLink,
+    readonly username: string,
+    readonly deviceId: string,
+    readonly relay: RelaySocket,
+    readonly relayedIp: string,
+    readonly transactionId: string,
+    lifetimeSeconds: number,
+    now: number,
+  ) {
+    this.createdAt = now;
+    this.expiresAt = now + lifetimeSeconds * 1000;
+  }
+
+  refresh(lifetimeSeconds: number, now: number): void {
+    this.expiresAt = now + lifetimeSeconds * 1000;
+  }
+
+  isExpired(now: number): boolean {
+    return now >= this.expiresAt;
+  }
+
+  installPermission(ip: string, lifetimeSeconds: number, now: number): void {
+    this.#permissions.set(ip, now + lifetimeSeconds * 1000);
+  }
+
+  hasPermission(ip: string, now: number): boolean {
+    const expiresAt = this.#permissions.get(ip);
+    return expiresAt !== undefined && now < expiresAt;
+  }
+
+  /**
+   * Binds (or refreshes) `channel` to `ip:port`; false when either is already bound to
+   * something else (RFC 8656 §12.2: 400).
+   */
+  bindChannel(channel: number, ip: string, port: number, lifetimeSeconds: number, now: number): boolean {
+    const peer = `${ip}|${port}`;
+    const existing = this.#channels.get(channel);
+    const boundChannel = this.#channelByPeer.get(peer);
+    if (existing && (existing.ip !== ip || existing.port !== port)) return false;
+    if (boundChannel !== undefined && boundChannel !== channel) return false;
+    this.#channels.set(channel, { ip, port, expiresAt: now + lifetimeSeconds * 1000 });
+    this.#channelByPeer.set(peer, channel);
+    return true;
+  }
+
+  /** The peer of a live channel binding. */
+  channelPeer(channel: number, now: number): { ip: string; port: number } | undefined {
+    const binding = this.#channels.get(channel);
+    return binding && now < binding.expiresAt ? binding : undefined;
+  }
+
+  /** The live channel bound to `ip:port`, if any. */
+  channelFor(ip: string, port: number, now: number): number | undefined {
+    const channel = this.#channelByPeer.get(`${ip}|${port}`);
+    return channel !== undefined && this.channelPeer(channel, now) ? channel : undefined;
+  }
+
+  /** Drops expired permissions and channel bindings (RFC 8656 §9, §12). */
+  prune(now: number): void {
+    for (const [ip, expiresAt] of this.#permissions) if (now >= expiresAt) this.#permissions.delete(ip);
+    for (const [channel, binding] of this.#channels) {
+      // RFC 8656 §12: an expired binding's number and peer stay unavailable for other
+      // bindings for 5 more minutes, so late packets cannot reach the wrong peer.
+      if (now >= binding.expiresAt + CHANNEL_COOLDOWN_MS) {
+        this.#channels.delete(channel);
+        this.#channelByPeer.delete(`${binding.ip}|${binding.port}`);
+      }
+    }
+  }
+
+  get permissionCount(): number {
+    return this.#permissions.size;
+  }
+
+  /** Live channel bindings (not those cooling down after expiry). */
+  channelCount(now: number): number {
+    let count = 0;
+    for (const binding of this.#channels.values()) if (now < binding.expiresAt) count++;
+    return count;
+  }
+}

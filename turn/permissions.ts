@@ -1,0 +1,135 @@
+import type { Allocation, ClientLink } from './allocation.js';
+import { readChannelNumber, readPeerAddresses, type TransportAddress } from './attributes.js';
+import { isValidChannel } from './channel-data.js';
+import type { TurnContext } from './context.js';
+import { failure, REASONS, success } from './responses.js';
+import { Attr, getAttribute, type StunMessage } from './stun-message.js';
+import type { Requester } from './turn-core.js';
+
+/** CreatePermission (RFC 8656 §10): all peers are installed, or none. */
+export function handleCreatePermission(
+  ctx: TurnContext,
+  link: ClientLink,
+  message: StunMessage,
+  requester: Requester,
+): void {
+  const allocation = allocationOf(ctx, link, message, requester);
+  if (!allocation) return;
+  const peers = readPeerAddresses(message);
+  if (peers.length === 0) {
+    reject(ctx, link, message, requester, 400, 'XOR-PEER-ADDRESS missing');
+    return;
+  }
+  for (const peer of peers) {
+    const refusal = peerRefusal(ctx, allocation, peer);
+    if (refusal) {
+      reject(ctx, link, message, requester, refusal);
+      return;
+    }
+  }
+  const now = ctx.now();
+  for (const peer of peers) allocation.installPermission(peer.ip, ctx.lifetimes.permissionSeconds, now);
+  ctx.reply(link, success(message, requester.key));
+}
+
+/** ChannelBind (RFC 8656 §11.2): binds or refreshes a channel and installs its permission. */
+export function handleChannelBind(
+  ctx: TurnContext,
+  link: ClientLink,
+  message: StunMessage,
+  requester: Requester,
+): void {
+  const allocation = allocationOf(ctx, link, message, requester);
+  if (!allocation) return;
+  const channel = readChannelNumber(message);
+  const peers = readPeerAddresses(message);
+  const peer = peers[0];
+  if (channel === undefined || !isValidChannel(channel) || !peer || peers.length > 1) {
+    reject(ctx, link, message, requester, 400, 'Bad CHANNEL-NUMBER or XOR-PEER-ADDRESS');
+    return;
+  }
+  const refusal = peerRefusal(ctx, allocation, peer);
+  if (refusal) {
+    reject(ctx, link, message, requester, refusal);
+    return;
+  }
+  const now = ctx.now();
+  if (!allocation.bindChannel(channel, peer.ip, peer.port, ctx.lifetimes.channelSeconds, now)) {
+    reject(ctx, link, message, requester, 400, 'Channel or peer bound differently');
+    return;
+  }
+  allocation.installPermission(peer.ip, ctx.lifetimes.permissionSeconds, now);
+  ctx.reply(link, success(message, requester.key));
+}
+
+/** Send indication (RFC 8656 §11.3): relayed when a permission exists, silently dropped otherwise. */
+export function handleSend(ctx: TurnContext, link: ClientLink, message: StunMessage): void {
+  const allocation = ctx.table.get(link.key);
+  if (!allocation) return;
+  const data = getAttribute(message, Attr.data);
+  const peer = readPeerAddresses(message)[0];
+  if (!data || !peer || peer.family !== 4) return;
+  if (!allocation.hasPermission(peer.ip, ctx.now()) || !peerAllowed(ctx, allocation, peer.ip, peer.port))
+    return;
+  ctx.counters.packetsToPeers++;
+  ctx.counters.bytesToPeers += data.length;
+  allocation.relay.send(data, peer.ip, peer.port);
+}
+
+/**
+ * Whether the filter allows `ip:port`, remembered per allocation. Permissions are per IP
+ * (RFC 8656 §9), but the `allowPeer` hook may allow only some ports of a host, so the
+ * verdict is checked for every peer port a packet goes to or comes from.
+ */
+export function peerAllowed(ctx: TurnContext, allocation: Allocation, ip: string, port: number): boolean {
+  const key = `${ip}|${port}`;
+  let verdict = allocation.peerVerdicts.get(key);
+  if (verdict === undefined) {
+    verdict = ctx.filter.allows(ip, port);
+    if (allocation.peerVerdicts.size >= 256) allocation.peerVerdicts.clear();
+    allocation.peerVerdicts.set(key, verdict);
+  }
+  return verdict;
+}
+
+/** 403 for a forbidden peer, 443 for an IPv6 peer (the relay is IPv4), else undefined. */
+function peerRefusal(
+  ctx: TurnContext,
+  allocation: Allocation,
+  peer: TransportAddress,
+): 403 | 443 | undefined {
+  if (!peerAllowed(ctx, allocation, peer.ip, peer.port)) {
+    ctx.warn.warn(
+      `forbidden-peer:${allocation.deviceId}`,
+      { device: allocation.deviceId, peer: peer.ip },
+      'relay to a forbidden peer refused',
+    );
+    return 403;
+  }
+  return peer.family === 4 ? undefined : 443;
+}
+
+/** The requester's allocation, or undefined after answering 437/441. */
+function allocationOf(
+  ctx: TurnContext,
+  link: ClientLink,
+  message: StunMessage,
+  requester: Requester,
+): Allocation | undefined {
+  const allocation = ctx.table.get(link.key);
+  if (!allocation) reject(ctx, link, message, requester, 437);
+  else if (allocation.username !== requester.username) reject(ctx, link, message, requester, 441);
+  else return allocation;
+  return undefined;
+}
+
+function reject(
+  ctx: TurnContext,
+  link: ClientLink,
+  message: StunMessage,
+  requester: Requester,
+  code: number,
+  reason = REASONS[code]!,
+): void {
+  ctx.reply(link, failure(message, code, reason, { key: requester.key }));
+}
