@@ -5,7 +5,8 @@ import type { Logger } from '../core/log.js';
 import { openRegistry, type Registry } from '../devices/index.js';
 import { createMediaNode, type MediaNode } from '../media/index.js';
 import { RecordingService, recordingsDir } from '../recordings/index.js';
-import { createTurnService, type TurnService } from './turn-service.js';
+import { createTurnServer, type TurnServer } from '../turn/index.js';
+import { createTurnService, loadOrCreateTurnSecret, type TurnService } from './turn-service.js';
 
 /** A running `lookout serve`: every component, owned here and closed in reverse order. */
 export interface RunningServer {
@@ -16,6 +17,8 @@ export interface RunningServer {
   readonly recordings: RecordingService;
   readonly http: HttpServer;
   readonly turn: TurnService;
+  /** The embedded TURN server, when `turn.mode` is `embedded`. */
+  readonly relay: TurnServer | undefined;
   /** Idempotent; resolves when every listener, socket and handle is released. */
   close(): Promise<void>;
 }
@@ -48,24 +51,36 @@ export async function startServer(
       const device = registry.devices.get(id);
       return device !== undefined && device.revokedAt === null;
     };
-    // TODO(turn): the embedded TURN server (turn/, another branch) starts here, before the
-    // media node, and is closed after it:
-    //   const relay = turnService.mode === 'embedded'
-    //     ? await createTurnServer(config.turn, { log: log.child({ component: 'turn' }),
-    //         secret: turnService.secret!, deviceAllowed: deviceActive,
-    //         // relay only to where the media node listens for cameras (the node is created
-    //         // below; the callback runs later, per permission/channel):
-    //         allowPeer: (ip, port) => mediaNode?.upstreamHostCandidates()
-    //           .some((c) => c.address === ip && c.port === port) ?? false })
-    //     : undefined;
-    //   closers.push(() => relay?.close());
-    // and `embeddedServerRunning` below becomes `relay !== undefined`.
+    // The embedded TURN server starts before the media node and closes after it. It relays
+    // only to public addresses and to where the media node listens for cameras (the node is
+    // created below; the hook runs later, per permission and channel).
+    let mediaNode: MediaNode | undefined;
+    const relay =
+      config.turn.mode === 'embedded'
+        ? await createTurnServer(
+            {
+              ...config.turn,
+              lifetimes: {
+                allocationMaxSeconds: config.turn.maxAllocationLifetimeSeconds,
+                allocationDefaultSeconds: Math.min(600, config.turn.maxAllocationLifetimeSeconds),
+              },
+            },
+            {
+              log: log.child({ component: 'turn' }),
+              secret: config.turn.secret ?? loadOrCreateTurnSecret(config.dataDir),
+              deviceAllowed: deviceActive,
+              allowPeer: (ip, port) =>
+                mediaNode?.upstreamHostCandidates().some((c) => c.address === ip && c.port === port) ?? false,
+            },
+          )
+        : undefined;
+    if (relay) closers.push(() => relay.close());
     const turnService = createTurnService(
       {
         turn: config.turn,
         mqtt: config.mqtt,
         dataDir: config.dataDir,
-        embeddedServerRunning: false,
+        ...(relay ? { embeddedPort: relay.address().udp.port } : {}),
       },
       log.child({ component: 'turn' }),
     );
@@ -83,6 +98,7 @@ export async function startServer(
       log: log.child({ component: 'media' }),
     });
     closers.push(() => media.close());
+    mediaNode = media.node;
     const recordings = await RecordingService.start(
       { ...config.recording, dir: recordingsDir(config) },
       {
@@ -95,14 +111,17 @@ export async function startServer(
     closers.push(() => recordings.close());
     // Credential and recording-policy changes, made here or by the CLI in another process.
     closers.push(
-      registry.watchCredentials((deviceId) => {
+      registry.watchCredentials((deviceId, kinds) => {
         // Rotated or revoked: the broker drops the old session, so its media session ends and
         // no offer (hence no TURN credential) reaches the device until it logs in again; a
         // revoked device never gets one again (deviceIceServers checks deviceActive).
-        // TODO(turn): end its relay allocations now, on rotation too (REST credentials are not
-        // bound to the device secret): `relay?.revokeDevice(deviceId)`. External coturn cannot
-        // be told: its allocations live until they expire or the credentials do (docs/turn.md).
-        broker.recheckCredentials(deviceId);
+        // Its relay allocations end now, on rotation too (REST credentials are not bound to the
+        // device secret). External coturn cannot be told: its allocations live until they
+        // expire or the credentials do (docs/turn.md).
+        if (kinds.has('rotated') || kinds.has('revoked')) {
+          relay?.revokeDevice(deviceId);
+          broker.recheckCredentials(deviceId);
+        }
         recordings.refresh(deviceId);
       }),
     );
@@ -133,6 +152,7 @@ export async function startServer(
       recordings,
       http,
       turn: turnService,
+      relay,
       close: () => {
         closing ??= closeAll();
         return closing;

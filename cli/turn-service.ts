@@ -34,16 +34,17 @@ export interface TurnService {
 }
 
 /**
- * Builds the TURN service from `config.turn`. `embeddedServerRunning` says whether an embedded
- * TURN server was started: without one, `embedded` mode hands out nothing, since URLs that
- * lead nowhere only delay every camera's ICE gathering until its TURN request times out.
+ * Builds the TURN service from `config.turn`. `embeddedPort` is the port the embedded TURN
+ * server bound (it may differ from `turn.port` when that is 0): without one, `embedded` mode
+ * hands out nothing, since URLs that lead nowhere only delay every camera's ICE gathering
+ * until its TURN request times out.
  */
 export function createTurnService(
   options: {
     turn: TurnConfig;
     mqtt: MqttConfig;
     dataDir: string;
-    embeddedServerRunning: boolean;
+    embeddedPort?: number;
     now?: () => number;
   },
   log: Logger,
@@ -51,9 +52,12 @@ export function createTurnService(
   const { turn } = options;
   const now = options.now ?? Date.now;
   const secret = turn.mode === 'off' ? undefined : (turn.secret ?? loadOrCreateTurnSecret(options.dataDir));
-  const handedOut = turn.mode === 'external' || (turn.mode === 'embedded' && options.embeddedServerRunning);
-  const urls = handedOut ? publicTurnUrls(turn, options.mqtt) : [];
-  if (turn.mode === 'embedded' && !options.embeddedServerRunning)
+  const embeddedRunning = options.embeddedPort !== undefined;
+  const handedOut = turn.mode === 'external' || (turn.mode === 'embedded' && embeddedRunning);
+  const urls = handedOut
+    ? publicTurnUrls({ ...turn, port: options.embeddedPort ?? turn.port }, options.mqtt)
+    : [];
+  if (turn.mode === 'embedded' && !embeddedRunning)
     log.warn('turn.mode is embedded but no embedded TURN server runs: cameras get no TURN servers');
   else if (urls.length > 0) log.info({ mode: turn.mode, urls }, 'TURN servers handed to cameras');
   const serversFor = (user: string): IceServer[] => {

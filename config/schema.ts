@@ -223,6 +223,15 @@ const turn = z
       'CIDR ranges the embedded server relays to even though they are denied by default (loopback, private, link-local...); allow wins over deny.',
     ),
     deniedPeerIps: cidrList('Extra CIDR ranges the embedded server never relays to.'),
+    maxAllocationLifetimeSeconds: z
+      .number()
+      .int()
+      .min(5)
+      .max(3600)
+      .default(3600)
+      .describe(
+        'Longest allocation lifetime the embedded server grants (coturn `max-allocate-lifetime`); clients refresh before it ends. Default requests get 600 s, or this when shorter.',
+      ),
     maxAllocationsPerDevice: z
       .number()
       .int()

@@ -1,10 +1,13 @@
 import type { Db } from './db.js';
 
-export type CredentialListener = (deviceId: string) => void;
+/** What changed: `rotated`, `revoked` (credentials) or `recording` (the recording policy). */
+export type DeviceEventKind = 'rotated' | 'revoked' | 'recording';
+export type CredentialListener = (deviceId: string, kinds: ReadonlySet<DeviceEventKind>) => void;
 
 interface EventRow {
   seq: number;
   device_id: string;
+  kind: DeviceEventKind;
 }
 
 const RETAIN_EVENTS_MS = 24 * 3600_000;
@@ -28,7 +31,7 @@ export class CredentialWatch {
     this.#db = db;
     this.#listener = listener;
     this.#since = db.prepare<[number], EventRow>(
-      'SELECT seq, device_id FROM credential_events WHERE seq > ? ORDER BY seq LIMIT 1000',
+      'SELECT seq, device_id, kind FROM credential_events WHERE seq > ? ORDER BY seq LIMIT 1000',
     );
     this.#prune = db.prepare('DELETE FROM credential_events WHERE at < ?');
     const row = db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM credential_events').get() as {
@@ -39,16 +42,18 @@ export class CredentialWatch {
     this.#timer.unref();
   }
 
-  /** Reads new events now and notifies the listener once per changed device. */
+  /** Reads new events now and notifies the listener once per changed device, with what changed. */
   poll(): void {
     if (!this.#db.open) return;
     const rows = this.#since.all(this.#lastSeq);
-    const changed = new Set<string>();
+    const changed = new Map<string, Set<DeviceEventKind>>();
     for (const row of rows) {
-      changed.add(row.device_id);
+      const kinds = changed.get(row.device_id) ?? new Set<DeviceEventKind>();
+      kinds.add(row.kind);
+      changed.set(row.device_id, kinds);
       this.#lastSeq = row.seq;
     }
-    for (const id of changed) this.#listener(id);
+    for (const [id, kinds] of changed) this.#listener(id, kinds);
     if (++this.#ticks % 14_400 === 0) this.#prune.run(Date.now() - RETAIN_EVENTS_MS);
   }
 

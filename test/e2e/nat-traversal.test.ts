@@ -16,8 +16,8 @@ import { waitFor } from '../helpers/wait-for.js';
  * media took the relay: the agent's selected ICE pair is local `relay`, and the router dropped
  * the camera's direct attempts.
  */
-// TODO(turn): add 'embedded' once startTurnForTest('embedded') is filled in (it throws until then).
-const TURN_KINDS: TurnKind[] = ['coturn'];
+const TURN_KINDS: TurnKind[] = ['embedded', 'coturn'];
+const LIFETIME_S = 8;
 
 const ready =
   requireNetns() &&
@@ -52,6 +52,10 @@ for (const kind of TURN_KINDS) {
         mqttHost: lab.serverIp,
         serveEnv: {
           ...turn.serveEnv,
+          // Short allocations: every case lives through several refreshes (werift refreshes at 5/6).
+          ...(kind === 'embedded'
+            ? { LOOKOUT_TURN_MAX_ALLOCATION_LIFETIME_SECONDS: String(LIFETIME_S) }
+            : {}),
           LOOKOUT_MEDIA_LINGER_MS: '1000',
           // The TCP case spends ~6.4 s of the default 10 s answer budget on werift's UDP attempt;
           // on a loaded CI machine that is too tight to be a fair test of the relay itself.
@@ -144,5 +148,38 @@ for (const kind of TURN_KINDS) {
       expect(agentPair.local).toMatch(/^relay udp /);
       expect(lab.counters().open, 'the camera used the open router').toBeGreaterThan(0);
     }, 60_000);
+
+    // Only the embedded server's lifetime is set from lookout serve: the case exists once, never skipped.
+    if (kind === 'embedded')
+      it('keeps a relayed session playing through several allocation refreshes', async () => {
+        lab.firewall({ udp: [turn.port], tcp: [turn.port, rig.serve.mqtt] });
+        const agent = rig.startAgent({ netns: lab.cameraNs });
+        try {
+          await rig.waitOnline();
+          const page = await openViewer(chromium.browser, rig.base, rig.token, 'cam1');
+          await waitFor(async () => (await decodedFrames(page, 'cam1')) > 20, {
+            timeoutMs: 30_000,
+            what: 'relayed frames',
+          });
+          const logFrom = rig.serve.logs().length;
+          // Three allocation lifetimes: without working refreshes the relay would be gone twice over.
+          await new Promise((resolve) => setTimeout(resolve, 3 * LIFETIME_S * 1000 + 1000));
+          const before = await decodedFrames(page, 'cam1');
+          await waitFor(async () => (await decodedFrames(page, 'cam1')) > before + 20, {
+            timeoutMs: 10_000,
+            what: 'frames still arriving after three allocation lifetimes',
+          });
+          await page.close();
+          const ended = rig.serve
+            .logs()
+            .slice(logFrom)
+            .split('\n')
+            .filter((l) => l.includes('"msg":"allocation ended"') && l.includes('"reason":"expired"'));
+          expect(ended, 'no allocation expired while in use').toEqual([]);
+          expect(icePair(agent.logs(), 'ICE connected')?.local).toMatch(/^relay udp /);
+        } finally {
+          await agent.stop();
+        }
+      }, 90_000);
   });
 }

@@ -48,7 +48,13 @@ export async function startServe(
   const proc = startCli(
     ['serve', '--data-dir', dataDir, '--http-host', '127.0.0.1', '--mqtt-host', mqttHost],
     {
-      env: { LOOKOUT_HTTP_PORT: '0', LOOKOUT_MQTT_PORT: '0', ...env },
+      env: {
+        LOOKOUT_HTTP_PORT: '0',
+        LOOKOUT_MQTT_PORT: '0',
+        LOOKOUT_TURN_PORT: '0',
+        LOOKOUT_TURN_HOST: mqttHost,
+        ...env,
+      },
     },
   );
   const ready = await waitFor(

@@ -43,6 +43,9 @@ export async function startTestServer(overrides: Record<string, unknown> = {}): 
       'http.port': 0,
       'mqtt.host': '127.0.0.1',
       'mqtt.port': 0,
+      // The embedded TURN server on a free loopback port: test servers run side by side.
+      'turn.host': '127.0.0.1',
+      'turn.port': 0,
       ...overrides,
     },
   });

@@ -36,13 +36,22 @@ export interface TurnEndpoint {
  */
 export async function startTurnForTest(kind: TurnKind, addrs: TurnAddresses): Promise<TurnEndpoint> {
   if (kind === 'coturn') return startCoturn(addrs);
-  // TODO(turn): once turn/ (createTurnServer) is wired into cli/server.ts, return
-  //   { kind, port, serveEnv: { LOOKOUT_TURN_MODE: 'embedded', LOOKOUT_TURN_HOST: addrs.listenIp,
-  //     LOOKOUT_TURN_PORT: String(port), LOOKOUT_TURN_RELAY_ADDRESS: addrs.relayIp,
-  //     LOOKOUT_TURN_EXTERNAL_ADDRESS: addrs.listenIp }, logs: () => '', close: async () => {} }
-  // with `port` from freePort(addrs.listenIp); no LOOKOUT_TURN_ALLOWED_PEER_IPS: the embedded
-  // server must reach the media node through its allowPeer hook, not a static range.
-  throw new Error("TURN kind 'embedded' is not wired yet: fill startTurnForTest('embedded') (TODO(turn))");
+  // lookout serve's own server: no allowed-peer range, it reaches the media node through
+  // its allowPeer hook (exactly the media node's ICE sockets), as with the default config.
+  const port = await freePort(addrs.listenIp);
+  return {
+    kind,
+    port,
+    serveEnv: {
+      LOOKOUT_TURN_MODE: 'embedded',
+      LOOKOUT_TURN_HOST: addrs.listenIp,
+      LOOKOUT_TURN_PORT: String(port),
+      LOOKOUT_TURN_RELAY_ADDRESS: addrs.relayIp,
+      LOOKOUT_TURN_EXTERNAL_ADDRESS: addrs.listenIp,
+    },
+    logs: () => '',
+    close: async () => {},
+  };
 }
 
 async function startCoturn(addrs: TurnAddresses): Promise<TurnEndpoint> {

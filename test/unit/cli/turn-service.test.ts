@@ -17,13 +17,20 @@ afterEach(() => {
 const NOW = 1_767_225_600_000;
 const SECRET = 'a-shared-secret-of-some-length';
 
-function service(flags: Record<string, unknown>, embeddedServerRunning = true) {
+/** `embeddedPort` null: no embedded server runs. */
+function service(flags: Record<string, unknown>, embeddedPort: number | null = 3478) {
   const tmp = tempDir();
   cleanups.push(tmp.remove);
   const config = loadConfig({ flags: { dataDir: tmp.dir, ...flags } });
   const make = () =>
     createTurnService(
-      { turn: config.turn, mqtt: config.mqtt, dataDir: tmp.dir, embeddedServerRunning, now: () => NOW },
+      {
+        turn: config.turn,
+        mqtt: config.mqtt,
+        dataDir: tmp.dir,
+        embeddedPort: embeddedPort ?? undefined,
+        now: () => NOW,
+      },
       silentLogger(),
     );
   return { dir: tmp.dir, config, make };
@@ -90,11 +97,19 @@ describe('TURN service: ICE servers in offers', () => {
     expect(() => broken.make()).toThrow(/turn\.secret/);
   });
 
+  it('embedded: the URLs name the port the server bound (turn.port 0 asks for any)', () => {
+    const bound = service({ 'turn.port': 0, 'turn.externalAddress': '203.0.113.5' }, 40123).make();
+    expect(bound.urls).toEqual([
+      'turn:203.0.113.5:40123?transport=udp',
+      'turn:203.0.113.5:40123?transport=tcp',
+    ]);
+  });
+
   it('hands out nothing when off, or when embedded but no embedded server runs', () => {
     const off = service({ 'turn.mode': 'off' }).make();
     expect(off.deviceIceServers('cam1')).toEqual([]);
     expect(off.secret).toBeUndefined();
-    const notRunning = service({ 'turn.externalAddress': '203.0.113.5' }, false).make();
+    const notRunning = service({ 'turn.externalAddress': '203.0.113.5' }, null).make();
     expect(notRunning.deviceIceServers('cam1')).toEqual([]);
     expect(notRunning.mediaIceServers()).toEqual([]);
   });
