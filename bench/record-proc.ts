@@ -1,0 +1,79 @@
+/** What bench/record.ts reads from /proc (Linux): process trees, CPU time, memory, UDP drops. */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+function read(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process and everything below it, with their names. */
+export function processTree(pid: number): Array<{ pid: number; name: string }> {
+  const found: Array<{ pid: number; name: string }> = [];
+  const walk = (parent: number) => {
+    const name = read(`/proc/${parent}/comm`)?.trim();
+    if (name === undefined) return;
+    found.push({ pid: parent, name });
+    const children = (read(`/proc/${parent}/task/${parent}/children`) ?? '').trim().split(/\s+/);
+    for (const child of children.filter(Boolean).map(Number)) walk(child);
+  };
+  walk(pid);
+  return found;
+}
+
+/** CPU seconds (user + system) a process has used so far, or undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  const stat = read(`/proc/${pid}/stat`);
+  if (!stat) return undefined;
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** Resident memory of a process in bytes (VmRSS), 0 once it is gone. */
+export function rssBytes(pid: number): number {
+  const kb = /^VmRSS:\s+(\d+) kB/m.exec(read(`/proc/${pid}/status`) ?? '')?.[1];
+  return kb ? Number(kb) * 1024 : 0;
+}
+
+/** Proportional resident memory of a process in bytes (Pss: shared pages split among their users), 0 once it is gone. */
+export function pssBytes(pid: number): number {
+  const kb = /^Pss:\s+(\d+) kB/m.exec(read(`/proc/${pid}/smaps_rollup`) ?? '')?.[1];
+  return kb ? Number(kb) * 1024 : 0;
+}
+
+/** Datagrams the kernel dropped on the UDP sockets a process holds (full receive buffer). */
+export function udpDrops(pid: number): number {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+        if (inode) inodes.add(inode);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    return 0;
+  }
+  let drops = 0;
+  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+    for (const line of (read(table) ?? '').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length >= 13 && inodes.has(fields[9]!)) drops += Number(fields[12]);
+    }
+  }
+  return drops;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
