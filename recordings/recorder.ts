@@ -70,6 +70,7 @@ interface Session {
   current: { index: number; rowId: number } | undefined;
   buffer: Array<{ kind: 'video' | 'audio'; bytes: Buffer }>;
   stopping: boolean;
+  stopped?: Promise<void>;
 }
 
 const BUFFER_LIMIT = 4000;
@@ -89,6 +90,7 @@ export class Recorder {
   readonly #socket = dgram.createSocket('udp4');
   readonly #params = new ParameterSetCollector();
   #lastAudio: { codec: AudioCodec; at: number } | undefined;
+  #closing: Promise<void> | undefined;
   /** Sessions being stopped (camera gone, ffmpeg failed); close() waits for them. */
   readonly #stopping = new Set<Promise<void>>();
   readonly #now: () => number;
@@ -116,21 +118,29 @@ export class Recorder {
   }
 
   /** Stops recording: ffmpeg finishes the segment it writes. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#state.kind === 'closed') return;
-    const previous = this.#state;
-    this.#state = { kind: 'closed' };
-    this.stream.off('rtp', this.#onRtp);
-    this.stream.off('ended', this.#onEnded);
-    this.stream.removeDemand(DEMAND);
-    if (previous.kind === 'backoff') clearTimeout(previous.timer);
-    if (previous.kind === 'collecting') clearTimeout(previous.timer);
-    if (previous.kind === 'starting' || previous.kind === 'recording')
-      this.#stopInBackground(previous.session);
-    await Promise.all(this.#stopping);
-    this.#closeGap();
-    this.#socket.close();
-    this.#log.info('recording stopped');
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const previous = this.#state;
+      if (previous.kind === 'backoff') clearTimeout(previous.timer);
+      if (previous.kind === 'collecting') clearTimeout(previous.timer);
+      if (previous.kind === 'recording') {
+        // Keep feeding ffmpeg while it stops: it ends cleanly (last fragment, trailer, segment
+        // list entry) on the first signal only between packets; a starved one needs a second.
+        this.#stopInBackground(previous.session);
+      } else {
+        this.#state = { kind: 'closed' };
+        if (previous.kind === 'starting') this.#stopInBackground(previous.session);
+      }
+      await Promise.all(this.#stopping);
+      this.#state = { kind: 'closed' };
+      this.stream.off('rtp', this.#onRtp);
+      this.stream.off('ended', this.#onEnded);
+      this.stream.removeDemand(DEMAND);
+      this.#closeGap();
+      this.#socket.close();
+      this.#log.info('recording stopped');
+    })();
+    return this.#closing;
   }
 
   /** Test and fault hook: the running ffmpeg's tied wrapper process. */
@@ -269,10 +279,11 @@ export class Recorder {
     segmenter.on('exit', (info) => {
       if (!info.requested) this.#fault(session, info.error ?? 'ffmpeg exited');
     });
-    const deadline = this.#now() + 10_000;
+    // Generous: many recorders starting at once on a busy machine start their ffmpegs slowly.
+    const deadline = this.#now() + 20_000;
     while (!(await isUdpPortTaken(session.videoPort))) {
       if (!segmenter.running || this.#state.kind !== 'starting' || this.#state.session !== session) return;
-      if (this.#now() > deadline) throw new Error('ffmpeg did not open its RTP port within 10 s');
+      if (this.#now() > deadline) throw new Error('ffmpeg did not open its RTP port within 20 s');
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     if (session.audioPort !== undefined) {
@@ -324,20 +335,23 @@ export class Recorder {
     this.options.onSegment?.();
   }
 
-  async #stopSession(session: Session): Promise<void> {
-    session.stopping = true;
-    if (session.segmenter) await session.segmenter.stop();
-    if (session.current) {
-      // ffmpeg died or was stopped before reporting its last segment: recover it from disk.
-      const row = this.options.store.get(session.current.rowId);
-      if (row) await recoverSegment(this.options.store, this.options.dir, row, this.#log);
-      session.current = undefined;
-    }
+  #stopSession(session: Session): Promise<void> {
+    session.stopped ??= (async () => {
+      session.stopping = true;
+      if (session.segmenter) await session.segmenter.stop();
+      if (session.current) {
+        // ffmpeg died or was stopped before reporting its last segment: recover it from disk.
+        const row = this.options.store.get(session.current.rowId);
+        if (row) await recoverSegment(this.options.store, this.options.dir, row, this.#log);
+        session.current = undefined;
+      }
+    })();
+    return session.stopped;
   }
 
   #cameraEnded(): void {
     const state = this.#state;
-    if (state.kind === 'closed') return;
+    if (state.kind === 'closed' || this.#closing) return;
     if (state.kind === 'starting' || state.kind === 'recording') this.#stopInBackground(state.session);
     if (state.kind === 'backoff') return; // the fault gap stays until ffmpeg runs again
     if (state.kind === 'collecting') clearTimeout(state.timer);
@@ -347,6 +361,7 @@ export class Recorder {
 
   #fault(session: Session, reason: string): void {
     const state = this.#state;
+    if (this.#closing || session.stopping) return;
     if ((state.kind !== 'starting' && state.kind !== 'recording') || state.session !== session) return;
     this.#failures++;
     const delay = Math.min(

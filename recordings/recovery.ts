@@ -75,6 +75,12 @@ export async function recoverSegment(
     }
     if (size === 0) throw new Error('no complete fragment');
     const probe = await probeFile(file);
+    if (probe.durationSeconds <= 0 && row.state === 'writing') {
+      store.delete(row.id);
+      rmSync(file, { force: true });
+      log.info({ file: row.path }, 'removed an empty segment');
+      return;
+    }
     if (probe.durationSeconds <= 0) throw new Error('no media');
     const durationMs = Math.round(probe.durationSeconds * 1000);
     store.finish(row.id, { endMs: row.startMs + durationMs, durationMs, bytes: size });

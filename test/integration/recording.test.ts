@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeErrors, probe } from '../helpers/media-probe.js';
-import { childProcesses } from '../helpers/processes.js';
+import { childProcesses, isAlive } from '../helpers/processes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -80,14 +80,31 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     expect(decodeErrors(path.join(t.dataDir, 'recordings', interrupted.path))).toBe('');
   }, 60_000);
 
-  it('stops recording when the policy is off and leaves no ffmpeg', async () => {
+  it('stops recording when the policy is off: the last segment is finished, not lost, and no ffmpeg remains', async () => {
+    const store = t.server.registry.recordings;
+    // Stop 2.5-4.5 s into a 5 s segment.
+    const open = await waitFor(
+      () => {
+        const writing = store.inState('writing')[0];
+        const age = writing ? Date.now() - writing.startMs : 0;
+        return age > 2500 && age < 4500 ? writing : undefined;
+      },
+      { what: 'a segment 2.5 s into writing', timeoutMs: 20_000 },
+    );
+    const stoppedAt = Date.now();
     const wrapper = t.server.recordings.recorder('cam1')!.segmenter!.process!;
+    const [ffmpeg] = childProcesses(wrapper.pid!, 'ffmpeg');
     t.server.registry.devices.setRecording('cam1', { mode: 'off' });
     t.server.recordings.refresh('cam1');
     await waitFor(() => wrapper.exitCode !== null || wrapper.signalCode !== null, { what: 'ffmpeg exit' });
+    expect(isAlive(ffmpeg!)).toBe(false);
     expect(t.server.recordings.recorder('cam1')).toBeUndefined();
-    const store = t.server.registry.recordings;
     await waitFor(() => store.inState('writing').length === 0, { what: 'last segment finished' });
+    // ffmpeg finished the segment cleanly: everything up to the stop is in it.
+    const last = store.get(open.id)!;
+    expect(last.state).toBe('complete');
+    expect(last.durationMs!).toBeGreaterThan(stoppedAt - open.startMs - 600);
+    expect(decodeErrors(path.join(t.dataDir, 'recordings', last.path))).toBe('');
     for (const segment of store.all()) {
       expect(existsSync(path.join(t.dataDir, 'recordings', segment.path))).toBe(true);
     }
