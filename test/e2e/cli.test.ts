@@ -123,7 +123,8 @@ describe('lookout CLI', () => {
     expect((await cli(['device', 'update', 'cam1', '--record', 'off', '--retention', 'default'])).code).toBe(
       0,
     );
-  });
+    // A dozen CLI processes, each a cold Node start: seconds apiece on a loaded CI machine.
+  }, 90_000);
 
   it('rejects a bad config file naming the key, with exit code 2', async () => {
     const file = path.join(tmp.dir, 'bad.json');
