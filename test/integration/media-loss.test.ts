@@ -43,7 +43,12 @@ describe.runIf(ready)('media under packet loss (iptables drops 5% of what reache
   let ruleAdded = false;
 
   beforeAll(async () => {
-    t = await startTestServer({ 'media.icePortMin': PORTS[0], 'media.icePortMax': PORTS[1] });
+    // The direct camera-to-media-node path is what the iptables rule drops on: no TURN here.
+    t = await startTestServer({
+      'media.icePortMin': PORTS[0],
+      'media.icePortMax': PORTS[1],
+      'turn.mode': 'off',
+    });
     token = t.server.registry.tokens.create('test').token;
     await t.startCamera('cam1', { video: { bitrateKbps: 400 }, audio: { codec: 'none' } });
   });

@@ -61,7 +61,17 @@ describe('signaling from a misbehaving device', () => {
       v: 1,
       session: expect.any(String),
       sdp: expect.stringMatching(/^v=0/),
-      iceServers: [],
+      // The embedded TURN server, with credentials for this device only.
+      iceServers: [
+        {
+          urls: [
+            expect.stringMatching(/^turn:127\.0\.0\.1:\d+\?transport=udp$/),
+            expect.stringMatching(/^turn:127\.0\.0\.1:\d+\?transport=tcp$/),
+          ],
+          username: expect.stringMatching(/^\d+:cam1$/),
+          credential: expect.any(String),
+        },
+      ],
       trickle: false,
     });
     expect(offer.sdp).toMatch(/a=recvonly/);
