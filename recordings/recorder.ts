@@ -75,7 +75,7 @@ interface Session {
 
 const BUFFER_LIMIT = 4000;
 const AUDIO_WAIT_MS = 500;
-const DEMAND = 'recorder';
+let recorders = 0;
 
 /**
  * Records one camera: adds demand to its Stream so it streams, waits for a keyframe,
@@ -91,6 +91,8 @@ export class Recorder {
   readonly #params = new ParameterSetCollector();
   #lastAudio: { codec: AudioCodec; at: number } | undefined;
   #closing: Promise<void> | undefined;
+  /** Unique per recorder: a new one may start while the last one still finishes its ffmpeg. */
+  readonly #demand = `recorder:${++recorders}`;
   /** Sessions being stopped (camera gone, ffmpeg failed); close() waits for them. */
   readonly #stopping = new Set<Promise<void>>();
   readonly #now: () => number;
@@ -112,7 +114,7 @@ export class Recorder {
     this.#openGap('camera-offline');
     stream.on('rtp', this.#onRtp);
     stream.on('ended', this.#onEnded);
-    stream.addDemand(DEMAND);
+    stream.addDemand(this.#demand);
     stream.requestKeyframe();
     this.#log.info({ dir: this.#deviceDir }, 'recording started');
   }
@@ -135,7 +137,7 @@ export class Recorder {
       this.#state = { kind: 'closed' };
       this.stream.off('rtp', this.#onRtp);
       this.stream.off('ended', this.#onEnded);
-      this.stream.removeDemand(DEMAND);
+      this.stream.removeDemand(this.#demand);
       this.#closeGap();
       this.#socket.close();
       this.#log.info('recording stopped');

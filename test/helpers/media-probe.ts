@@ -39,8 +39,19 @@ export function probe(file: string): ProbedFile {
   };
 }
 
-/** Decodes the whole file; returns ffmpeg's error output (empty when it decodes cleanly). */
+/**
+ * Decodes the whole file; returns ffmpeg's error output (empty when it decodes cleanly).
+ * Frames keep their own timestamps (`-fps_mode passthrough`, `-enc_time_base -1`): the null
+ * muxer would otherwise round them to a guessed frame rate and call an irregular but valid
+ * stream (a camera whose encoder restarted) non-monotonic.
+ */
 export function decodeErrors(file: string): string {
-  const run = spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'], { encoding: 'utf8' });
+  const run = spawnSync(
+    'ffmpeg',
+    ['-v', 'error', '-i', file, '-enc_time_base', '-1', '-fps_mode', 'passthrough', '-f', 'null', '-'],
+    {
+      encoding: 'utf8',
+    },
+  );
   return run.status === 0 ? run.stderr.trim() : `exit ${run.status}: ${run.stderr}`;
 }
