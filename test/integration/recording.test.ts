@@ -23,11 +23,12 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     const store = t.server.registry.recordings;
     await waitFor(
       () => store.between('cam1', 0, Date.now() + 1000).filter((s) => s.state === 'complete').length >= 3,
-      {
-        what: 'three complete segments',
-        timeoutMs: 40_000,
-      },
-    );
+      { what: 'three complete segments', timeoutMs: 60_000 },
+    ).catch((err: Error) => {
+      const index = store.all().map((s) => `${s.path} ${s.state} ${s.durationMs}`);
+      const { gaps } = t.server.recordings.archive.list('cam1', 0, Date.now() + 1000);
+      throw new Error(`${err.message}; index: ${JSON.stringify(index)}; gaps: ${JSON.stringify(gaps)}`);
+    });
     const segments = store.between('cam1', 0, Date.now() + 1000);
     const complete = segments.filter((s) => s.state === 'complete');
     expect(segments.at(-1)!.state).toBe('writing');
@@ -50,7 +51,7 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     }
     const { gaps } = t.server.recordings.archive.list('cam1', 0, Date.now() + 1000);
     expect(gaps.every((g) => g.reason === 'camera-offline' && g.endMs !== null)).toBe(true);
-  }, 60_000);
+  }, 90_000);
 
   it('survives an ffmpeg crash: restarts, records the gap as a recorder fault', async () => {
     const recorder = t.server.recordings.recorder('cam1')!;
