@@ -48,6 +48,9 @@ describe.runIf(ready)('media under packet loss (iptables drops 5% of what reache
       'media.icePortMin': PORTS[0],
       'media.icePortMax': PORTS[1],
       'turn.mode': 'off',
+      // Loss makes the viewer ask for keyframes; the reference agent answers each by restarting its
+      // encoder, which on a loaded machine can starve the stream. This test is about NACK, not PLI.
+      'media.keyframeIntervalMs': 3000,
     });
     token = t.server.registry.tokens.create('test').token;
     await t.startCamera('cam1', { video: { bitrateKbps: 400 }, audio: { codec: 'none' } });
