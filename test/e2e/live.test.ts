@@ -179,7 +179,9 @@ describe.runIf(ready)('live video end to end: lookout serve + lookout agent + Ch
     });
   });
 
-  it('plays an H.264 high-profile camera (the viewer negotiated constrained baseline)', async () => {
+  it('plays an H.264 high-profile camera (the viewer negotiated constrained baseline)', {
+    timeout: 45_000,
+  }, async () => {
     expect((await rig.cli(['device', 'add', 'cam-high', '--name', 'High profile'])).code).toBe(0);
     const file = path.join(rig.dir, 'cam-high.json');
     const edge = JSON.parse(readFileSync(file, 'utf8'));
