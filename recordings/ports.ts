@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import { readFile } from 'node:fs/promises';
 
 function bindUdp(port: number): Promise<dgram.Socket | undefined> {
   return new Promise((resolve) => {
@@ -52,10 +53,31 @@ export async function freeUdpPorts(count: number): Promise<number> {
   throw new Error('no free UDP port range on 127.0.0.1');
 }
 
-/** True once someone (ffmpeg) has bound 127.0.0.1:port. */
+/**
+ * True once someone (ffmpeg) has bound UDP `port`. On Linux this reads the kernel's socket
+ * tables and touches nothing; elsewhere it tries to bind the port, which for that instant
+ * can make ffmpeg's own bind fail (the recorder then restarts it).
+ */
 export async function isUdpPortTaken(port: number): Promise<boolean> {
+  const bound = await boundUdpPorts();
+  if (bound) return bound.has(port);
   const socket = await bindUdp(port);
   if (!socket) return true;
   await new Promise<void>((resolve) => socket.close(() => resolve()));
   return false;
+}
+
+/** Local ports of every UDP socket in /proc/net/udp{,6}, or undefined where there is no /proc. */
+async function boundUdpPorts(): Promise<Set<number> | undefined> {
+  const tables = await Promise.all(
+    ['/proc/net/udp', '/proc/net/udp6'].map((file) => readFile(file, 'utf8').catch(() => undefined)),
+  );
+  if (tables.every((table) => table === undefined)) return undefined;
+  const ports = new Set<number>();
+  for (const line of tables.join('\n').split('\n')) {
+    // "  sl  local_address rem_address ...": local_address is <hex ip>:<hex port>.
+    const match = /^\s*\d+:\s+[0-9A-F]+:([0-9A-F]{4})\s/i.exec(line);
+    if (match) ports.add(Number.parseInt(match[1]!, 16));
+  }
+  return ports;
 }
