@@ -46,6 +46,28 @@ export function ffprobePath(): string {
   return candidate;
 }
 
+let localaddr: boolean | undefined;
+
+/**
+ * `-localaddr 127.0.0.1`: the SDP demuxer binds its RTP ports on loopback only (its default
+ * is every address), so nobody on the network can inject packets into a recording. ffmpeg
+ * before 5.0 (the bundled fallback binary) lacks the option: warn once and go without.
+ */
+function loopbackOnly(log: Logger): string[] {
+  if (localaddr === undefined) {
+    const help = spawnSync(ffmpegPath(), ['-hide_banner', '-h', 'demuxer=sdp'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    localaddr = `${help.stdout}`.includes('-localaddr');
+    if (!localaddr)
+      log.warn(
+        'this ffmpeg cannot bind RTP to loopback (no -localaddr; ffmpeg >= 5 can): recorder ports listen on every address',
+      );
+  }
+  return localaddr ? ['-localaddr', '127.0.0.1'] : [];
+}
+
 /** Whether this ffmpeg failure is just the exit after we asked it to stop (SIGTERM: status 255). */
 function isRequestedStop(err: Error): boolean {
   return /exited with code 255|killed with signal SIG(TERM|INT)/.test(err.message);
@@ -99,6 +121,7 @@ export class Segmenter extends EventEmitter<SegmenterEvents> {
         'warning',
         '-protocol_whitelist',
         'file,udp,rtp',
+        ...loopbackOnly(options.log),
         // Loopback UDP: a large receive buffer absorbs bursts (keyframes) while ffmpeg writes.
         '-buffer_size',
         '8388608',

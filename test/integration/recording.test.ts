@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeErrors, probe } from '../helpers/media-probe.js';
-import { childProcesses, isAlive } from '../helpers/processes.js';
+import { childProcesses, isAlive, udpBindings } from '../helpers/processes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -51,6 +51,11 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     }
     const { gaps } = t.server.recordings.archive.list('cam1', 0, Date.now() + 1000);
     expect(gaps.every((g) => g.reason === 'camera-offline' && g.endMs !== null)).toBe(true);
+    // ffmpeg listens for the media node's RTP on loopback only: nothing on the network can inject packets.
+    const [ffmpeg] = childProcesses(t.server.recordings.recorder('cam1')!.segmenter!.process!.pid!, 'ffmpeg');
+    const bound = udpBindings(ffmpeg!);
+    expect(bound.length).toBeGreaterThanOrEqual(4); // RTP and RTCP of video and audio
+    expect(bound.every((address) => address.startsWith('127.0.0.1:'))).toBe(true);
   }, 90_000);
 
   it('survives an ffmpeg crash: restarts, records the gap as a recorder fault', async () => {
