@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LookoutError } from '../core/errors.js';
 import type { Gap, RecordingStore, Segment } from '../devices/index.js';
 import { concatList, type ExportPlan, planExport } from './export-plan.js';
-import { remuxConcat } from './ffmpeg.js';
+import { probeFile, remuxConcat } from './ffmpeg.js';
+import { trimToPlayable } from './recovery.js';
 
 export const EXPORTS_DIR = '.exports';
 const MAX_RANGE_MS = 24 * 3_600_000;
@@ -22,10 +23,20 @@ export class Archive {
     private readonly limits: { concurrentExports: number } = { concurrentExports: 2 },
   ) {}
 
-  /** Segments and gaps of a device overlapping [fromMs, toMs). */
+  /**
+   * Segments and gaps of a device overlapping [fromMs, toMs). The segment being written
+   * shows its size on disk so far (the index learns its size when it is finished).
+   */
   list(deviceId: string, fromMs: number, toMs: number): { segments: Segment[]; gaps: Gap[] } {
     return {
-      segments: this.store.between(deviceId, fromMs, toMs),
+      segments: this.store.between(deviceId, fromMs, toMs).map((segment) => {
+        if (segment.state !== 'writing') return segment;
+        try {
+          return { ...segment, bytes: statSync(path.join(this.dir, segment.path)).size };
+        } catch {
+          return segment;
+        }
+      }),
       gaps: this.store.gapsBetween(deviceId, fromMs, toMs),
     };
   }
@@ -44,18 +55,12 @@ export class Archive {
     }
   }
 
-  /** Which segments a range export would use (throws NO_RECORDINGS, RANGE_TOO_LONG). */
-  plan(deviceId: string, fromMs: number, toMs: number): ExportPlan {
-    if (toMs - fromMs > MAX_RANGE_MS) {
-      throw new LookoutError('RANGE_TOO_LONG', 'export at most 24 hours at once');
-    }
-    return planExport(this.store.between(deviceId, fromMs, toMs), fromMs, toMs);
-  }
-
   /**
    * Writes [fromMs, toMs) of a device as one MP4 at `output`, stitched without
    * re-encoding. It starts at the keyframe at or before `fromMs` (within one keyframe
-   * interval). Throws EXPORT_BUSY when too many exports run at once.
+   * interval). The segment being written counts up to its last whole fragment (about a
+   * second ago). Throws RANGE_TOO_LONG, NO_RECORDINGS, and EXPORT_BUSY when too many
+   * exports run at once. `onProgress` first reports (0, total) once the plan is known.
    */
   async export(
     deviceId: string,
@@ -64,14 +69,32 @@ export class Archive {
     output: string,
     onProgress?: (done: number, total: number) => void,
   ): Promise<ExportPlan> {
-    const plan = this.plan(deviceId, fromMs, toMs);
+    if (toMs - fromMs > MAX_RANGE_MS) {
+      throw new LookoutError('RANGE_TOO_LONG', 'export at most 24 hours at once');
+    }
     if (this.#exporting >= this.limits.concurrentExports) {
       throw new LookoutError('EXPORT_BUSY', 'too many exports are running; try again shortly');
     }
     this.#exporting++;
-    const list = path.join(this.dir, EXPORTS_DIR, `${randomBytes(8).toString('hex')}.ffconcat`);
+    const scratch = path.join(this.dir, EXPORTS_DIR, randomBytes(8).toString('hex'));
+    const snapshots: string[] = [];
     try {
-      mkdirSync(path.dirname(list), { recursive: true });
+      mkdirSync(path.dirname(scratch), { recursive: true });
+      const segments = await Promise.all(
+        this.store
+          .between(deviceId, fromMs, toMs)
+          .map((segment) =>
+            segment.state === 'writing' ? this.#snapshot(segment, scratch, snapshots) : segment,
+          ),
+      );
+      const plan = planExport(
+        segments.filter((segment) => segment !== undefined),
+        fromMs,
+        toMs,
+      );
+      onProgress?.(0, plan.seconds);
+      const list = `${scratch}.ffconcat`;
+      snapshots.push(list);
       writeFileSync(
         list,
         concatList(plan, (relative) => path.join(this.dir, relative)),
@@ -83,8 +106,36 @@ export class Archive {
       return plan;
     } finally {
       this.#exporting--;
-      rmSync(list, { force: true });
+      for (const file of snapshots) rmSync(file, { force: true });
     }
+  }
+
+  /**
+   * A copy of a segment ffmpeg is still writing, cut after its last whole fragment, as a
+   * complete segment with its probed duration; undefined when nothing in it plays yet.
+   * The copy's path is pushed onto `created` for the caller to delete.
+   */
+  async #snapshot(segment: Segment, scratch: string, created: string[]): Promise<Segment | undefined> {
+    const copy = `${scratch}-${segment.id}.mp4`;
+    try {
+      copyFileSync(path.join(this.dir, segment.path), copy);
+    } catch {
+      return undefined; // not created yet, or just finished and renamed by recovery
+    }
+    created.push(copy);
+    const { size } = trimToPlayable(copy);
+    if (size === 0) return undefined;
+    const { durationSeconds } = await probeFile(copy);
+    if (durationSeconds <= 0) return undefined;
+    const durationMs = Math.round(durationSeconds * 1000);
+    return {
+      ...segment,
+      path: path.relative(this.dir, copy),
+      state: 'complete',
+      endMs: segment.startMs + durationMs,
+      durationMs,
+      bytes: size,
+    };
   }
 
   /** A fresh path for a server-side export; the caller deletes it. */

@@ -23,7 +23,7 @@ export interface ExportPlan {
 
 /**
  * Which files, and which parts of them, make up [fromMs, toMs). Only complete segments
- * are used; the segment still being written is left out (it is not final yet). Throws
+ * are used (the Archive turns the one being written into a complete copy first). Throws
  * NO_RECORDINGS when nothing in the range is recorded. Pure.
  */
 export function planExport(segments: readonly Segment[], fromMs: number, toMs: number): ExportPlan {

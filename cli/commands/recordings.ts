@@ -176,7 +176,9 @@ export function recordingsCommand(): Command {
       rows.map((r) => r.cells),
     );
     const total = listing.segments.reduce((sum, s) => sum + s.bytes, 0);
-    printLine(`${listing.segments.length} segments, ${mib(total)}, ${listing.gaps.length} gaps.`);
+    printLine(
+      `${count(listing.segments.length, 'segment')}, ${mib(total)}, ${count(listing.gaps.length, 'gap')}.`,
+    );
   });
 
   addRemoteOptions(
@@ -229,9 +231,12 @@ export function recordingsCommand(): Command {
         const plan = await withRegistryAsync(options, async (registry, config) => {
           registry.devices.require(id);
           const archive = new Archive(registry.recordings, recordingsDir(config));
-          const planned = archive.plan(id, fromMs, toMs);
-          bar.start(Math.max(1, Math.round(planned.seconds)), 0, { task: 'export', unit: 's' });
-          return archive.export(id, fromMs, toMs, partial, (done) => bar.update(Math.round(done)));
+          let started = false;
+          return archive.export(id, fromMs, toMs, partial, (done, total) => {
+            if (!started) bar.start(Math.max(1, Math.round(total)), 0, { task: 'export', unit: 's' });
+            started = true;
+            bar.update(Math.round(done));
+          });
         });
         start = new Date(plan.startMs).toISOString();
         end = new Date(plan.endMs).toISOString();
@@ -298,6 +303,10 @@ function seconds(ms: number | null): string {
     : s >= 60
       ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
       : `${s}s`;
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function mib(bytes: number): string {

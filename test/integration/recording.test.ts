@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeErrors, probe } from '../helpers/media-probe.js';
@@ -57,6 +57,30 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     expect(bound.length).toBeGreaterThanOrEqual(4); // RTP and RTCP of video and audio
     expect(bound.every((address) => address.startsWith('127.0.0.1:'))).toBe(true);
   }, 90_000);
+
+  it('exports a range reaching into the segment being written, up to its last whole fragment', async () => {
+    const store = t.server.registry.recordings;
+    const writing = await waitFor(
+      () => {
+        const open = store.inState('writing')[0];
+        return open && Date.now() - open.startMs > 3500 ? open : undefined;
+      },
+      { what: 'a segment 3.5 s into writing', timeoutMs: 20_000 },
+    );
+    const fromMs = writing.startMs - 2000;
+    const toMs = Date.now();
+    const out = path.join(t.dataDir, 'live-export.mp4');
+    const plan = await t.server.recordings.archive.export('cam1', fromMs, toMs, out);
+    // The last 2 s of the finished segment, then what the open one holds: all but its last
+    // fragment (1 s) and what the machine has not yet handed to ffmpeg.
+    expect(plan.parts.at(-1)!.path).toMatch(/^\.exports\//);
+    expect(plan.endMs).toBeGreaterThan(toMs - 3000);
+    expect(Math.abs(probe(out).durationSeconds - plan.seconds)).toBeLessThan(1.5);
+    expect(decodeErrors(out)).toBe('');
+    // The copy of the open segment is gone; ffmpeg still writes the original.
+    expect(readdirSync(path.join(t.dataDir, 'recordings', '.exports'))).toEqual([]);
+    expect(store.get(writing.id)!.state).toBe('writing');
+  }, 40_000);
 
   it('survives an ffmpeg crash: restarts, records the gap as a recorder fault', async () => {
     const recorder = t.server.recordings.recorder('cam1')!;
