@@ -68,12 +68,3 @@ export function udpDrops(pid: number): number {
   }
   return drops;
 }
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -17,9 +17,10 @@ import { openRegistry } from '../devices/index.js';
 import { ffmpegPath } from '../media/ffmpeg-path.js';
 import { ffprobePath } from '../recordings/ffmpeg.js';
 import { Recorder } from '../recordings/recorder.js';
+import { isAlive } from '../test/helpers/processes.js';
 import { waitFor } from '../test/helpers/wait-for.js';
 import { type Clip, encodeClip, SimulatedCamera } from './record-clip.js';
-import { cpuSeconds, isAlive, processTree, pssBytes, rssBytes, udpDrops } from './record-proc.js';
+import { cpuSeconds, processTree, pssBytes, rssBytes, udpDrops } from './record-proc.js';
 import { machine, median, writeSection } from './report.js';
 
 const HELP = `Usage: npm run bench:record [-- options]

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { MqttConfig, TurnConfig } from '../config/index.js';
 import { LookoutError } from '../core/errors.js';
+import { createFileOnce } from '../core/file-once.js';
 import type { Logger } from '../core/log.js';
 import { publicTurnUrls } from '../edge-config/index.js';
 import type { IceServer } from '../media/index.js';
@@ -88,16 +89,7 @@ export function loadOrCreateTurnSecret(dataDir: string): string {
   const file = path.join(dataDir, TURN_SECRET_FILE);
   const existing = readSecret(file);
   if (existing) return existing;
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(tmp, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
-  try {
-    linkSync(tmp, file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  } finally {
-    unlinkSync(tmp);
-  }
+  createFileOnce(file, `${randomBytes(32).toString('base64url')}\n`);
   const secret = readSecret(file);
   if (!secret) throw new LookoutError('TURN_SECRET_INVALID', `TURN secret ${file} is empty`, { file });
   return secret;

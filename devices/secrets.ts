@@ -1,7 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LookoutError } from '../core/errors.js';
+import { createFileOnce } from '../core/file-once.js';
 
 export const KEY_FILE = 'registry.key';
 
@@ -49,16 +50,7 @@ export function loadOrCreateKey(dataDir: string): Buffer {
   const file = path.join(dataDir, KEY_FILE);
   const existing = tryRead(file);
   if (existing) return existing;
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(tmp, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
-  try {
-    linkSync(tmp, file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  } finally {
-    unlinkSync(tmp);
-  }
+  createFileOnce(file, `${randomBytes(32).toString('hex')}\n`);
   const key = tryRead(file);
   if (!key)
     throw new LookoutError('REGISTRY_KEY_INVALID', `registry key ${file} is unreadable or malformed`, {

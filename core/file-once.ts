@@ -1,0 +1,21 @@
+import { randomBytes } from 'node:crypto';
+import { linkSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Creates `file` (mode 0600, its directory 0700) holding `contents`, unless it exists.
+ * Atomic: a temp file is hard-linked into place, so processes starting together (a CLI
+ * and a server) agree on one file; whoever loses the race keeps the winner's.
+ */
+export function createFileOnce(file: string, contents: string): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, contents, { mode: 0o600 });
+  try {
+    linkSync(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    unlinkSync(tmp);
+  }
+}
