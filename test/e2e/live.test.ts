@@ -2,22 +2,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.js';
+import { decodedFrames, launchChromium, openViewer as openWebViewer } from '../helpers/browser.js';
 import { type CameraRig, startCameraRig } from '../helpers/camera-rig.js';
 import { childProcesses, isAlive, type RunningProcess, startCli } from '../helpers/processes.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
-
-/** The slice of the page's globals the tests touch (this project compiles without DOM types). */
-interface BrowserGlobals {
-  localStorage: { setItem(key: string, value: string): void };
-  lookout: {
-    players: Map<
-      string,
-      { pc?: { getStats(): Promise<Map<string, { type: string; kind?: string; framesDecoded?: number }>> } }
-    >;
-  };
-}
 
 const ready = requireTool('ffmpeg', ['-version']) && requireTool('chromium', ['--version']);
 
@@ -52,28 +41,12 @@ describe.runIf(ready)('live video end to end: lookout serve + lookout agent + Ch
   }, 30_000);
 
   async function openViewer(deviceId: string): Promise<Page> {
-    const page = await chromium.browser.newPage();
+    const page = await openWebViewer(chromium.browser, base, token, deviceId);
     pages.push(page);
-    await page.goto(base);
-    await page.evaluate(
-      (t) => (globalThis as unknown as BrowserGlobals).localStorage.setItem('lookout.token', t),
-      token,
-    );
-    await page.reload();
-    await page.locator(`button[data-device="${deviceId}"]`).click();
     return page;
   }
 
-  const frames = (page: Page, deviceId = 'cam1') =>
-    page.evaluate(async (id) => {
-      const player = (globalThis as unknown as BrowserGlobals).lookout.players.get(id);
-      if (!player?.pc) return 0;
-      let n = 0;
-      (await player.pc.getStats()).forEach((r) => {
-        if (r.type === 'inbound-rtp' && r.kind === 'video') n += r.framesDecoded ?? 0;
-      });
-      return n;
-    }, deviceId);
+  const frames = (page: Page, deviceId = 'cam1') => decodedFrames(page, deviceId);
 
   it('plays the camera in the web app: frames are decoded', async () => {
     await rig.waitOnline();

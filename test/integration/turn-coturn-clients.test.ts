@@ -7,6 +7,7 @@ import { silentLogger } from '../../core/log.js';
 import { createTurnServer, type TurnServer } from '../../turn/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
+import { canBindUdp } from '../helpers/udp.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const hasCoturn =
@@ -32,16 +33,6 @@ async function freeUdpPort(): Promise<number> {
   const { port } = socket.address();
   await new Promise<void>((resolve) => socket.close(() => resolve()));
   return port;
-}
-
-async function canBindUdp(port: number): Promise<boolean> {
-  const socket = createSocket('udp4');
-  const ok = await new Promise<boolean>((resolve) => {
-    socket.once('error', () => resolve(false));
-    socket.bind({ port, address: '127.0.0.1', exclusive: true }, () => resolve(true));
-  });
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return ok;
 }
 
 /** A throwaway self-signed certificate for the TLS listener. */

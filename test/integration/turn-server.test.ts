@@ -8,20 +8,11 @@ import { createTurnServer, issueTurnCredentials, type TurnServer } from '../../t
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
 import { type Peer, TurnTestClient } from '../helpers/turn-client.js';
+import { canBindUdp } from '../helpers/udp.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const SECRET = 'integration-secret-0123456789';
 const BASE = { host: '127.0.0.1', port: 0, realm: 'lookout', allowedPeerIps: [], deniedPeerIps: [] };
-
-async function canBindUdp(port: number): Promise<boolean> {
-  const socket = createSocket('udp4');
-  const ok = await new Promise<boolean>((resolve) => {
-    socket.once('error', () => resolve(false));
-    socket.bind({ port, address: '127.0.0.1', exclusive: true }, () => resolve(true));
-  });
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return ok;
-}
 
 /** A UDP peer on loopback that echoes what it gets, prefixed with `echo:`. */
 async function echoPeer(): Promise<{ socket: Socket; address: Peer }> {
