@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /**
@@ -42,19 +43,61 @@ export function spawnTied(
   return child;
 }
 
+const SCRIPT_DIR_PREFIX = 'lookout-';
+
 /**
  * Writes an executable script that runs `command` tied the same way, for libraries that
  * spawn their own process from a path (fluent-ffmpeg). Whoever spawns it must keep the
  * script's stdin a pipe it holds, and stop it by ending that pipe (stopTied), never by
- * signalling the script. Returns the script's path.
+ * signalling the script. It lives in a directory of this process's own under `tmpRoot`,
+ * removed when the process exits; directories of processes that died without that (kill -9)
+ * are removed here. Returns the script's path.
  */
-export function writeTiedScript(dir: string, name: string, command: string): string {
-  mkdirSync(dir, { recursive: true });
+export function writeTiedScript(name: string, command: string, tmpRoot = os.tmpdir()): string {
+  removeStaleScriptDirs(tmpRoot);
+  const dir = path.join(tmpRoot, `${SCRIPT_DIR_PREFIX}${process.pid}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // A shared /tmp: refuse a directory someone else made there for us to write into.
+  const made = lstatSync(dir);
+  if (!made.isDirectory() || made.uid !== process.getuid?.() || (made.mode & 0o022) !== 0) {
+    throw new Error(`${dir} is not a private directory of this user; remove it`);
+  }
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, name);
   const quoted = `'${command.replaceAll("'", `'\\''`)}'`;
-  writeFileSync(file, ['#!/bin/sh', ...wrapperLines(quoted), ''].join('\n'), { mode: 0o755 });
-  chmodSync(file, 0o755);
+  writeFileSync(file, ['#!/bin/sh', ...wrapperLines(quoted), ''].join('\n'), { mode: 0o700 });
+  chmodSync(file, 0o700);
   return file;
+}
+
+/** Script directories (`lookout-<pid>`, ours by owner) whose process is gone. */
+function removeStaleScriptDirs(tmpRoot: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpRoot);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = /^lookout-(\d+)$/.exec(name);
+    if (!match || Number(match[1]) === process.pid) continue;
+    const dir = path.join(tmpRoot, name);
+    try {
+      if (lstatSync(dir).uid !== process.getuid?.() || isRunning(Number(match[1]))) continue;
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**

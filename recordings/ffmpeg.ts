@@ -8,7 +8,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import os from 'node:os';
 import path from 'node:path';
 import ffmpeg from 'fluent-ffmpeg';
 import { LookoutError } from '../core/errors.js';
@@ -21,9 +20,8 @@ let tiedFfmpeg: string | undefined;
 /** The tied wrapper around the system's ffmpeg, written once per process. */
 function tiedFfmpegPath(): string {
   if (!tiedFfmpeg) {
-    const dir = path.join(os.tmpdir(), `lookout-${process.pid}`);
     // Not named `ffmpeg`, so process listings tell the wrapper from ffmpeg itself.
-    tiedFfmpeg = writeTiedScript(dir, 'lookout-ffmpeg', ffmpegPath());
+    tiedFfmpeg = writeTiedScript('lookout-ffmpeg', ffmpegPath());
   }
   return tiedFfmpeg;
 }
