@@ -489,8 +489,8 @@ ${rows}
 - Per recorded camera at that N (medians over runs): **${pct(cpuPerCam)} of a core** (ffmpeg ${pct(ffmpegCpuPerCam)},
   Node ${pct(nodeCpuPerCam)}), **${mb(ffmpegPssPerCam + nodeRssPerCam)}** of memory (ffmpeg ${mb(ffmpegPssPerCam)} PSS,
   ${mb(ffmpegRssPerCam)} RSS; Node ${mb(nodeRssPerCam)}).
-- Stopping a recording loses the last ${stopLoss.toFixed(1)} s or so (median over all steps): ffmpeg does not finish its last
-  segment when stopped, and the Recorder recovers it from disk up to the last fragment written.
+- Stopping a recording loses the last ${stopLoss.toFixed(1)} s or so (median over all steps): what had not yet reached ffmpeg
+  when it was told to stop; ffmpeg, still fed while it stops, finishes the segment it writes.
 - Not included: the live path in front of the recorder (WebRTC/SRTP receive in werift) and the page cache of the
   written files. The disk is the machine's local disk.
 - The machine is shared: other jobs ran at the same time (load average ${loadBefore.map((l) => l.toFixed(1)).join(', ')}
