@@ -1,19 +1,19 @@
 import dgram from 'node:dgram';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RtpPacket } from 'werift';
 import type { Logger } from '../core/log.js';
-import type { GapReason, RecordingStore } from '../devices/index.js';
+import type { RecordingStore } from '../devices/index.js';
 import { isKeyframeStart } from '../media/keyframe.js';
-import { Segmenter } from './ffmpeg.js';
-import { freeUdpPorts, isUdpPortTaken } from './ports.js';
+import type { Segmenter } from './ffmpeg.js';
+import { RecorderIndex } from './recorder-index.js';
+import { launchSegmenter } from './recorder-launch.js';
 import { recoverSegment } from './recovery.js';
 import {
   type AudioCodec,
   audioCodecOf,
   audioPayloadType,
   ParameterSetCollector,
-  recorderSdp,
   VIDEO_PT,
   type VideoCodec,
   videoCodecOf,
@@ -52,7 +52,15 @@ export interface RecorderOptions {
 type State =
   | { kind: 'idle' }
   | { kind: 'waiting-keyframe' }
-  | { kind: 'collecting'; video: VideoCodec; buffer: Session['buffer']; timer: NodeJS.Timeout }
+  /** The camera sends a codec MP4 cannot hold: nothing is recorded until its next session. */
+  | { kind: 'unsupported' }
+  | {
+      kind: 'collecting';
+      video: VideoCodec;
+      buffer: Session['buffer'];
+      timer: NodeJS.Timeout;
+      keyframeAt: number;
+    }
   | { kind: 'starting'; session: Session }
   | { kind: 'recording'; session: Session }
   | { kind: 'backoff'; timer: NodeJS.Timeout }
@@ -66,6 +74,7 @@ interface Session {
   video: VideoCodec;
   startMs: number;
   stamp: string;
+  sdpFile: string;
   /** Index and row of the segment ffmpeg is writing. */
   current: { index: number; rowId: number } | undefined;
   buffer: Array<{ kind: 'video' | 'audio'; bytes: Buffer }>;
@@ -85,7 +94,7 @@ let recorders = 0;
  */
 export class Recorder {
   #state: State = { kind: 'idle' };
-  #gap: number | undefined;
+  readonly #index: RecorderIndex;
   #failures = 0;
   readonly #socket = dgram.createSocket('udp4');
   readonly #params = new ParameterSetCollector();
@@ -109,9 +118,10 @@ export class Recorder {
     this.#now = options.now ?? Date.now;
     this.#log = options.log;
     this.#deviceDir = path.join(options.dir, options.deviceId);
+    this.#index = new RecorderIndex(options.store, options.deviceId, options.log, this.#now);
     this.#socket.on('error', (err) => this.#log.warn({ err }, 'recorder socket error'));
     mkdirSync(this.#deviceDir, { recursive: true });
-    this.#openGap('camera-offline');
+    this.#index.openGap('camera-offline');
     stream.on('rtp', this.#onRtp);
     stream.on('ended', this.#onEnded);
     stream.addDemand(this.#demand);
@@ -138,7 +148,7 @@ export class Recorder {
       this.stream.off('rtp', this.#onRtp);
       this.stream.off('ended', this.#onEnded);
       this.stream.removeDemand(this.#demand);
-      this.#closeGap();
+      this.#index.closeGap();
       this.#socket.close();
       this.#log.info('recording stopped');
     })();
@@ -163,25 +173,29 @@ export class Recorder {
         this.#rtp(kind, mimeType, packet);
         return;
       case 'waiting-keyframe': {
-        if (kind !== 'video' || !isKeyframeStart(mimeType, packet.payload)) return;
+        if (kind !== 'video') return;
         const video = videoCodecOf(mimeType);
         if (!video) {
-          this.#log.error({ mimeType }, 'cannot record this video codec');
+          this.#unsupported(mimeType);
           return;
         }
+        if (!isKeyframeStart(mimeType, packet.payload)) return;
+        // The wall-clock time of the session's first frame: segment times count from it.
+        const keyframeAt = this.#now();
         this.#params.add(packet.payload);
         const buffer = [{ kind, bytes: packet.serialize() }];
         if (this.#audioRecent()) {
-          this.#beginSession(video, this.#lastAudio!.codec, buffer);
+          this.#beginSession(video, this.#lastAudio!.codec, buffer, keyframeAt);
           return;
         }
         // A camera's audio may start just after its video (the reference agent restarts
         // both on a keyframe request): hold the start a moment so the file has sound.
         const timer = setTimeout(() => {
           const current = this.#state;
-          if (current.kind === 'collecting') this.#beginSession(current.video, undefined, current.buffer);
+          if (current.kind === 'collecting')
+            this.#beginSession(current.video, undefined, current.buffer, current.keyframeAt);
         }, AUDIO_WAIT_MS);
-        this.#state = { kind: 'collecting', video, buffer, timer };
+        this.#state = { kind: 'collecting', video, buffer, timer, keyframeAt };
         return;
       }
       case 'collecting':
@@ -189,7 +203,7 @@ export class Recorder {
         state.buffer.push({ kind, bytes: packet.serialize() });
         if (audioCodec) {
           clearTimeout(state.timer);
-          this.#beginSession(state.video, audioCodec, state.buffer);
+          this.#beginSession(state.video, audioCodec, state.buffer, state.keyframeAt);
         }
         return;
       case 'starting': {
@@ -227,21 +241,36 @@ export class Recorder {
     return this.#lastAudio !== undefined && this.#now() - this.#lastAudio.at < 2000;
   }
 
-  #beginSession(video: VideoCodec, audio: AudioCodec | undefined, buffer: Session['buffer']): void {
-    const now = this.#now();
-    const stamp = new Date(now)
+  /** No recording of this camera's session: one error line and one fault gap, no ffmpeg. */
+  #unsupported(mimeType: string): void {
+    this.#state = { kind: 'unsupported' };
+    this.#log.error(
+      { mimeType },
+      'cannot record this camera: recordings are MP4 with H.264 video; set the camera to H.264',
+    );
+    this.#index.openGap('recorder-fault');
+  }
+
+  #beginSession(
+    video: VideoCodec,
+    audio: AudioCodec | undefined,
+    buffer: Session['buffer'],
+    startMs: number,
+  ): void {
+    const stamp = new Date(startMs)
       .toISOString()
       .replace(/[-:]/g, '')
       .replace(/\.\d+Z$/, 'Z');
-    // The segmenter and ports are set by #launch once ports are found.
+    // The segmenter and ports are set by #launch once ffmpeg is started.
     const session: Session = {
       segmenter: undefined as unknown as Segmenter,
       videoPort: 0,
       audioPort: undefined,
       audio,
       video,
-      startMs: now,
+      startMs,
       stamp,
+      sdpFile: path.join(this.#deviceDir, `.${stamp}.sdp`),
       current: undefined,
       buffer,
       stopping: false,
@@ -251,89 +280,64 @@ export class Recorder {
   }
 
   async #launch(session: Session): Promise<void> {
-    const base = await freeUdpPorts(session.audio ? 4 : 2);
-    if (this.#state.kind !== 'starting' || this.#state.session !== session) return;
-    session.videoPort = base;
-    session.audioPort = session.audio ? base + 2 : undefined;
-    const sdpFile = path.join(this.#deviceDir, `.${session.stamp}.sdp`);
-    const parameterSets =
-      session.video === 'h264' && this.#params.complete
-        ? { sps: this.#params.sps!, pps: this.#params.pps! }
-        : undefined;
-    writeFileSync(
-      sdpFile,
-      recorderSdp({
-        video: { codec: session.video, port: session.videoPort, ...(parameterSets ? { parameterSets } : {}) },
-        ...(session.audio ? { audio: { codec: session.audio, port: session.audioPort! } } : {}),
-      }),
+    const wanted = () => this.#state.kind === 'starting' && this.#state.session === session;
+    const listening = await launchSegmenter(
+      {
+        deviceDir: this.#deviceDir,
+        stamp: session.stamp,
+        sdpFile: session.sdpFile,
+        video: session.video,
+        audio: session.audio,
+        parameterSets: this.#params.complete ? { sps: this.#params.sps!, pps: this.#params.pps! } : undefined,
+        segmentSeconds: this.options.segmentSeconds,
+        fragmentMs: this.options.fragmentMs,
+        log: this.#log.child({ part: 'ffmpeg' }),
+        onSegment: (file, start, end) => this.#segmentDone(session, file, start, end),
+        onExit: (info) => {
+          if (!info.requested) this.#fault(session, info.error ?? 'ffmpeg exited');
+        },
+        wanted,
+        now: this.#now,
+      },
+      (launched) => Object.assign(session, launched),
     );
-    const segmenter = new Segmenter({
-      sdpFile,
-      outputPattern: path.join(this.#deviceDir, `${session.stamp}-%05d.mp4`),
-      startNumber: 0,
-      segmentSeconds: this.options.segmentSeconds,
-      fragmentMs: this.options.fragmentMs,
-      audio: session.audio === undefined ? 'none' : session.audio === 'opus' ? 'copy' : 'aac',
-      log: this.#log.child({ part: 'ffmpeg' }),
-    });
-    session.segmenter = segmenter;
-    segmenter.on('segment', (file, start, end) => this.#segmentDone(session, file, start, end));
-    segmenter.on('exit', (info) => {
-      if (!info.requested) this.#fault(session, info.error ?? 'ffmpeg exited');
-    });
-    // Generous: many recorders starting at once on a busy machine start their ffmpegs slowly.
-    const deadline = this.#now() + 20_000;
-    while (!(await isUdpPortTaken(session.videoPort))) {
-      if (!segmenter.running || this.#state.kind !== 'starting' || this.#state.session !== session) return;
-      if (this.#now() > deadline) throw new Error('ffmpeg did not open its RTP port within 20 s');
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    if (session.audioPort !== undefined) {
-      while (!(await isUdpPortTaken(session.audioPort))) {
-        if (!segmenter.running || this.#state.kind !== 'starting') return;
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-    }
-    if (this.#state.kind !== 'starting' || this.#state.session !== session) return;
+    if (!listening || !wanted()) return;
     this.#state = { kind: 'recording', session };
     this.#openSegment(session, 0, session.startMs);
-    this.#closeGap(session.startMs);
-    this.#failures = 0;
+    this.#index.closeGap(session.startMs);
     for (const { kind, bytes } of session.buffer.splice(0)) this.#send(session, kind, bytes);
     this.#log.info(
-      { video: session.video, audio: session.audio ?? 'none', pid: await segmenter.pidReady },
+      { video: session.video, audio: session.audio ?? 'none', pid: await session.segmenter.pidReady },
       'recorder running',
     );
   }
 
   #openSegment(session: Session, index: number, startMs: number): void {
-    const file = `${session.stamp}-${String(index).padStart(5, '0')}.mp4`;
-    const rowId = this.options.store.open({
-      deviceId: this.options.deviceId,
-      startMs,
-      path: path.posix.join(this.options.deviceId, file),
-      videoCodec: session.video,
-      audioCodec: session.audio === undefined ? null : session.audio === 'opus' ? 'opus' : 'aac',
-    });
-    session.current = { index, rowId };
+    const rowId = this.#index.openSegment(session, index, startMs);
+    // Unindexed (the registry refused the write): startup recovery adopts the file.
+    session.current = rowId === undefined ? undefined : { index, rowId };
   }
 
   #segmentDone(session: Session, file: string, startSeconds: number, endSeconds: number): void {
     const current = session.current;
     if (!current) return;
+    // A finished segment proves ffmpeg works for this camera: the next failure backs off from 1 s.
+    this.#failures = 0;
     let bytes = 0;
     try {
       bytes = statSync(path.join(this.#deviceDir, path.basename(file))).size;
     } catch {
       // Reported but not on disk: keep the row; recovery marks it missing.
     }
-    const row = this.options.store.get(current.rowId);
-    const startMs = row?.startMs ?? session.startMs + startSeconds * 1000;
     const durationMs = Math.round((endSeconds - startSeconds) * 1000);
-    this.options.store.finish(current.rowId, { endMs: startMs + durationMs, durationMs, bytes });
+    const endMs = this.#index.finishSegment(
+      current.rowId,
+      durationMs,
+      bytes,
+      session.startMs + startSeconds * 1000,
+    );
     session.current = undefined;
-    if (!session.stopping && session.segmenter.running)
-      this.#openSegment(session, current.index + 1, startMs + durationMs);
+    if (!session.stopping && session.segmenter.running) this.#openSegment(session, current.index + 1, endMs);
     this.options.onSegment?.();
   }
 
@@ -341,6 +345,7 @@ export class Recorder {
     session.stopped ??= (async () => {
       session.stopping = true;
       if (session.segmenter) await session.segmenter.stop();
+      rmSync(session.sdpFile, { force: true });
       if (session.current) {
         // ffmpeg died or was stopped before reporting its last segment: recover it from disk.
         const row = this.options.store.get(session.current.rowId);
@@ -358,7 +363,7 @@ export class Recorder {
     if (state.kind === 'backoff') return; // the fault gap stays until ffmpeg runs again
     if (state.kind === 'collecting') clearTimeout(state.timer);
     this.#state = { kind: 'idle' };
-    this.#openGap('camera-offline');
+    this.#index.openGap('camera-offline');
   }
 
   #fault(session: Session, reason: string): void {
@@ -371,7 +376,7 @@ export class Recorder {
       (this.options.backoff?.initialMs ?? 1000) * 2 ** (this.#failures - 1),
     );
     this.#log.error({ reason, retryInMs: delay, failures: this.#failures }, 'recorder failed; restarting');
-    this.#openGap('recorder-fault');
+    this.#index.openGap('recorder-fault');
     const timer = setTimeout(() => {
       if (this.#state.kind === 'backoff') {
         this.#state = { kind: 'idle' };
@@ -387,16 +392,5 @@ export class Recorder {
       .catch((err) => this.#log.error({ err }, 'could not stop ffmpeg'))
       .finally(() => this.#stopping.delete(stopping));
     this.#stopping.add(stopping);
-  }
-
-  #openGap(reason: GapReason): void {
-    this.#closeGap();
-    this.#gap = this.options.store.openGap(this.options.deviceId, this.#now(), reason);
-  }
-
-  #closeGap(at = this.#now()): void {
-    if (this.#gap === undefined) return;
-    this.options.store.closeGap(this.#gap, at);
-    this.#gap = undefined;
   }
 }

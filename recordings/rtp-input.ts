@@ -4,7 +4,8 @@
  * the payload types that SDP declares. Pure: no sockets.
  */
 
-export type VideoCodec = 'h264' | 'vp8';
+/** Recordings are MP4, which holds H.264 (ffmpeg's MP4 muxer refuses VP8). */
+export type VideoCodec = 'h264';
 export type AudioCodec = 'opus' | 'pcmu' | 'pcma';
 
 export const VIDEO_PT = 96;
@@ -13,7 +14,6 @@ const AUDIO_PT: Record<AudioCodec, number> = { opus: 111, pcmu: 0, pcma: 8 };
 export function videoCodecOf(mimeType: string): VideoCodec | undefined {
   const codec = mimeType.toLowerCase();
   if (codec === 'video/h264') return 'h264';
-  if (codec === 'video/vp8') return 'vp8';
   return undefined;
 }
 
@@ -44,16 +44,12 @@ export function recorderSdp(input: SdpInput): string {
     't=0 0',
     `m=video ${input.video.port} RTP/AVP ${VIDEO_PT}`,
   ];
-  if (input.video.codec === 'h264') {
-    lines.push(`a=rtpmap:${VIDEO_PT} H264/90000`);
-    const sets = input.video.parameterSets;
-    const sprop = sets
-      ? `;sprop-parameter-sets=${sets.sps.toString('base64')},${sets.pps.toString('base64')}`
-      : '';
-    lines.push(`a=fmtp:${VIDEO_PT} packetization-mode=1${sprop}`);
-  } else {
-    lines.push(`a=rtpmap:${VIDEO_PT} VP8/90000`);
-  }
+  lines.push(`a=rtpmap:${VIDEO_PT} H264/90000`);
+  const sets = input.video.parameterSets;
+  const sprop = sets
+    ? `;sprop-parameter-sets=${sets.sps.toString('base64')},${sets.pps.toString('base64')}`
+    : '';
+  lines.push(`a=fmtp:${VIDEO_PT} packetization-mode=1${sprop}`);
   if (input.audio) {
     const pt = AUDIO_PT[input.audio.codec];
     lines.push(`m=audio ${input.audio.port} RTP/AVP ${pt}`);

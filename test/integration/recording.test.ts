@@ -80,6 +80,13 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     // The copy of the open segment is gone; ffmpeg still writes the original.
     expect(readdirSync(path.join(t.dataDir, 'recordings', '.exports'))).toEqual([]);
     expect(store.get(writing.id)!.state).toBe('writing');
+    // The open segment itself is not served: its tail is not a whole fragment yet.
+    const token = t.server.registry.tokens.create('export-test').token;
+    const res = await fetch(`${t.httpUrl}/api/devices/cam1/recordings/${writing.id}.mp4`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ code: 'SEGMENT_WRITING' });
   }, 40_000);
 
   it('survives an ffmpeg crash: restarts, records the gap as a recorder fault', async () => {
@@ -141,4 +148,26 @@ describe.skipIf(!haveTools)('recording a camera', () => {
       expect(existsSync(path.join(t.dataDir, 'recordings', segment.path))).toBe(true);
     }
   }, 30_000);
+
+  it('does not record a VP8 camera (MP4 holds H.264): one fault gap and one error, no ffmpeg restarts', async () => {
+    await t.startCamera('cam2', {
+      video: { codec: 'vp8', keyframeIntervalSeconds: 1 },
+      audio: { codec: 'none' },
+    });
+    t.server.registry.devices.setRecording('cam2', { mode: 'continuous' });
+    t.server.recordings.refresh('cam2');
+    const store = t.server.registry.recordings;
+    const faults = () =>
+      store.gapsBetween('cam2', 0, Date.now() + 1000).filter((g) => g.reason === 'recorder-fault');
+    await waitFor(() => faults().length > 0, { what: 'the fault gap', timeoutMs: 20_000 });
+    // Several of the camera's keyframes later: a restart loop would have added gaps and started ffmpegs.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(t.server.recordings.recorder('cam2')!.segmenter).toBeUndefined();
+    expect(faults()).toHaveLength(1);
+    expect(faults()[0]!.endMs).toBeNull();
+    expect(store.between('cam2', 0, Date.now() + 1000)).toEqual([]);
+    t.server.registry.devices.setRecording('cam2', { mode: 'off' });
+    t.server.recordings.refresh('cam2');
+    await waitFor(() => faults()[0]!.endMs !== null, { what: 'the gap closed when recording stops' });
+  }, 40_000);
 });

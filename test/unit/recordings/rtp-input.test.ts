@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ParameterSetCollector, recorderSdp, withPayloadType } from '../../../recordings/rtp-input.js';
+import {
+  ParameterSetCollector,
+  recorderSdp,
+  videoCodecOf,
+  withPayloadType,
+} from '../../../recordings/rtp-input.js';
 
 const sps = Buffer.from([0x67, 0x42, 0xe0, 0x1f, 0xda]);
 const pps = Buffer.from([0x68, 0xce, 0x3c, 0x80]);
@@ -35,10 +40,15 @@ describe('RTP input for ffmpeg', () => {
     expect(sdp).toContain('m=audio 5002 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2');
   });
 
-  it('describes VP8 and G.711', () => {
-    const sdp = recorderSdp({ video: { codec: 'vp8', port: 6000 }, audio: { codec: 'pcma', port: 6002 } });
-    expect(sdp).toContain('a=rtpmap:96 VP8/90000');
+  it('describes G.711, and H.264 without parameter sets', () => {
+    const sdp = recorderSdp({ video: { codec: 'h264', port: 6000 }, audio: { codec: 'pcma', port: 6002 } });
+    expect(sdp).toContain('a=fmtp:96 packetization-mode=1\r\n');
     expect(sdp).toContain('m=audio 6002 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000');
+  });
+
+  it('records H.264 only: MP4 cannot hold VP8', () => {
+    expect(videoCodecOf('video/H264')).toBe('h264');
+    expect(videoCodecOf('video/VP8')).toBeUndefined();
   });
 
   it('rewrites the payload type and keeps the marker bit', () => {
