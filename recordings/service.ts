@@ -22,6 +22,8 @@ export interface RecordingDeps {
 export class RecordingService {
   readonly archive: Archive;
   readonly #recorders = new Map<string, Recorder>();
+  /** Recorders turned off and still finishing their segment; close() waits for them. */
+  readonly #stopping = new Set<Promise<void>>();
   readonly #log: Logger;
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
@@ -82,7 +84,11 @@ export class RecordingService {
       );
     } else if (!wanted && recorder) {
       this.#recorders.delete(deviceId);
-      recorder.close().catch((err) => this.#log.error({ err, device: deviceId }, 'could not stop recorder'));
+      const stopped = recorder
+        .close()
+        .catch((err) => this.#log.error({ err, device: deviceId }, 'could not stop recorder'))
+        .finally(() => this.#stopping.delete(stopped));
+      this.#stopping.add(stopped);
     }
   }
 
@@ -124,7 +130,7 @@ export class RecordingService {
       clearInterval(this.#timer);
       const recorders = [...this.#recorders.values()];
       this.#recorders.clear();
-      await Promise.all(recorders.map((r) => r.close()));
+      await Promise.all([...recorders.map((r) => r.close()), ...this.#stopping]);
     })();
     return this.#closing;
   }
