@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isProcessRunning } from './pid.js';
 
 /**
  * Spawns `command args` so that it cannot outlive this process, even when this process is
@@ -83,20 +84,11 @@ function removeStaleScriptDirs(tmpRoot: string): void {
     if (!match || Number(match[1]) === process.pid) continue;
     const dir = path.join(tmpRoot, name);
     try {
-      if (lstatSync(dir).uid !== process.getuid?.() || isRunning(Number(match[1]))) continue;
+      if (lstatSync(dir).uid !== process.getuid?.() || isProcessRunning(Number(match[1]))) continue;
       rmSync(dir, { recursive: true, force: true });
     } catch {
       // gone already, or not ours to remove
     }
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

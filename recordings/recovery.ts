@@ -11,12 +11,17 @@ import {
   truncateSync,
 } from 'node:fs';
 import path from 'node:path';
+import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { RecordingStore, Segment } from '../devices/index.js';
+import { isDeviceId, type RecordingStore, type Segment } from '../devices/index.js';
 import { probeFile } from './ffmpeg.js';
 import { playableLength } from './fmp4.js';
 
-export const QUARANTINE_DIR = 'quarantine';
+/** Dot-named, like `.exports`: device ids cannot start with a dot, so no camera's folder collides. */
+export const QUARANTINE_DIR = '.quarantine';
+
+/** Recorded files are `<device id>/<name>.mp4` with plain names (they go into ffmpeg concat lists). */
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.mp4$/;
 
 /**
  * Cuts a crash-truncated fragmented MP4 after its last whole fragment. Returns the new
@@ -86,9 +91,15 @@ export async function recoverSegment(
     store.finish(row.id, { endMs: row.startMs + durationMs, durationMs, bytes: size });
     log.info({ file: row.path, durationMs, bytes: size }, 'recovered an interrupted segment');
   } catch (err) {
+    if (isMissingTool(err)) throw err;
     store.delete(row.id);
     quarantine(dir, row.path, log, (err as Error).message);
   }
+}
+
+/** ffprobe is not installed: a reason to stop, not a verdict on the file. */
+function isMissingTool(err: unknown): boolean {
+  return err instanceof LookoutError && (err.code === 'FFPROBE_NOT_FOUND' || err.code === 'FFMPEG_NOT_FOUND');
 }
 
 /**
@@ -119,7 +130,12 @@ export async function recoverRecordings(options: {
       log.warn({ file: row.path }, 'indexed recording is missing on disk');
     }
   }
-  for (const relative of listMp4(dir)) {
+  const files = listMp4(dir);
+  for (const relative of files.unsafe) {
+    quarantine(dir, relative, log, 'not a name Lookout writes (letters, digits, ., _ and - only)');
+    counts.quarantined++;
+  }
+  for (const relative of files.found) {
     if (store.byPath(relative)) continue;
     const file = path.join(dir, relative);
     try {
@@ -142,6 +158,7 @@ export async function recoverRecordings(options: {
       counts.adopted++;
       log.info({ file: relative, durationMs }, 'indexed a recording found on disk');
     } catch (err) {
+      if (isMissingTool(err)) throw err;
       quarantine(dir, relative, log, (err as Error).message);
       counts.quarantined++;
     }
@@ -157,15 +174,21 @@ export async function recoverRecordings(options: {
   return counts;
 }
 
-/** `<device>/<file>.mp4` paths under `dir`, quarantine excluded. */
-function listMp4(dir: string): string[] {
-  if (!existsSync(dir)) return [];
+/**
+ * `<device>/<file>.mp4` paths under `dir` in camera folders (named as device ids; the
+ * dot-named `.quarantine` and `.exports` are not). Files with other names are reported
+ * in `unsafe`, to be quarantined rather than indexed.
+ */
+function listMp4(dir: string): { found: string[]; unsafe: string[] } {
   const found: string[] = [];
+  const unsafe: string[] = [];
+  if (!existsSync(dir)) return { found, unsafe };
   for (const device of readdirSync(dir, { withFileTypes: true })) {
-    if (!device.isDirectory() || device.name === QUARANTINE_DIR) continue;
+    if (!device.isDirectory() || !isDeviceId(device.name)) continue;
     for (const entry of readdirSync(path.join(dir, device.name), { withFileTypes: true })) {
-      if (entry.isFile() && entry.name.endsWith('.mp4')) found.push(`${device.name}/${entry.name}`);
+      if (!entry.isFile() || !entry.name.endsWith('.mp4')) continue;
+      (FILE_NAME.test(entry.name) ? found : unsafe).push(`${device.name}/${entry.name}`);
     }
   }
-  return found;
+  return { found, unsafe };
 }
