@@ -25,8 +25,17 @@ export function applyRetention(options: {
   const { store, policy, now, log } = options;
   let deleted = 0;
   let freedBytes = 0;
-  const remove = (segment: Segment, reason: string) => {
-    rmSync(path.join(options.dir, segment.path), { force: true });
+  // Files that would not go (a directory in their place, a read-only mount): skipped, so one
+  // of them cannot stop retention for all the others.
+  const failed = new Set<number>();
+  const remove = (segment: Segment, reason: string): boolean => {
+    try {
+      rmSync(path.join(options.dir, segment.path), { force: true });
+    } catch (err) {
+      failed.add(segment.id);
+      log.error({ err, device: segment.deviceId, file: segment.path, reason }, 'cannot delete a recording');
+      return false;
+    }
     store.delete(segment.id);
     deleted++;
     freedBytes += segment.bytes;
@@ -40,6 +49,7 @@ export function applyRetention(options: {
       },
       'recording deleted',
     );
+    return true;
   };
   for (const deviceId of store.devices()) {
     const hours = policy.maxAgeHoursFor(deviceId) ?? policy.maxAgeHours;
@@ -49,12 +59,12 @@ export function applyRetention(options: {
   }
   let total = store.totalBytes();
   while (total > policy.maxDiskBytes) {
-    const batch = store.oldest(50);
+    const batch = store.oldest(50 + failed.size).filter((segment) => !failed.has(segment.id));
     if (batch.length === 0) break;
     for (const segment of batch) {
       if (total <= policy.maxDiskBytes) break;
-      remove(segment, `over the disk quota (${Math.round(policy.maxDiskBytes / 1_048_576)} MiB)`);
-      total -= segment.bytes;
+      if (remove(segment, `over the disk quota (${Math.round(policy.maxDiskBytes / 1_048_576)} MiB)`))
+        total -= segment.bytes;
     }
   }
   return { deleted, freedBytes };
