@@ -20,7 +20,7 @@ export function statusForCode(code: string): number {
   if (code.endsWith('_NOT_FOUND')) return 404;
   if (code.endsWith('_EXISTS')) return 409;
   if (code.endsWith('_INVALID') || code.endsWith('_TOO_LONG')) return 400;
-  if (code.endsWith('_CONFLICT')) return 409;
+  if (code.endsWith('_CONFLICT') || code === 'SEGMENT_WRITING') return 409;
   if (code === 'NO_RECORDINGS') return 404;
   if (code.endsWith('_BUSY')) return 503;
   return 500;

@@ -24,6 +24,8 @@ export interface RecordingRoutesDeps {
   tokens: TokenVerifier;
   /** Called after a policy change so the server applies it at once. */
   policyChanged(deviceId: string): void;
+  /** How long an export is kept after its last request ends (default a minute). */
+  exportKeepMs?: number;
 }
 
 const rangeQuery = z.object({
@@ -66,6 +68,8 @@ const EXPORT_KEEP_MS = 60_000;
 interface CachedExport {
   output: string;
   plan: Promise<ExportPlan>;
+  /** Requests using it now; the minute's grace starts when the last one ends. */
+  users: number;
   timer?: NodeJS.Timeout;
 }
 
@@ -158,15 +162,28 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
   // A browser's <video> reads an export in several Range requests: keep each export for
   // a minute after its last use instead of remuxing it again for every request.
   const exports = new Map<string, CachedExport>();
-  const release = (key: string) => {
-    const entry = exports.get(key);
-    if (!entry) return;
+  const forget = (key: string, entry: CachedExport) => {
     clearTimeout(entry.timer);
-    entry.timer = setTimeout(() => {
-      exports.delete(key);
-      rmSync(entry.output, { force: true });
-    }, EXPORT_KEEP_MS);
+    if (exports.get(key) === entry) exports.delete(key);
+    rmSync(entry.output, { force: true });
+  };
+  const release = (key: string, entry: CachedExport) => {
+    entry.users--;
+    if (entry.users > 0) return;
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => forget(key, entry), deps.exportKeepMs ?? EXPORT_KEEP_MS);
     entry.timer.unref();
+  };
+  const startExport = (key: string, deviceId: string, fromMs: number, toMs: number): CachedExport => {
+    const output = deps.archive.tempExportPath();
+    const entry: CachedExport = {
+      output,
+      plan: deps.archive.export(deviceId, fromMs, toMs, output),
+      users: 0,
+    };
+    exports.set(key, entry);
+    entry.plan.catch(() => forget(key, entry));
+    return entry;
   };
   app.addHook('onClose', async () => {
     for (const entry of exports.values()) {
@@ -183,20 +200,12 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
       const device = requireDevice(deps.devices, request.params.id);
       const { fromMs, toMs } = parseQuery(request.query);
       const key = `${device.id}/${fromMs}/${toMs}`;
-      let entry = exports.get(key);
-      if (!entry) {
-        const output = deps.archive.tempExportPath();
-        const created: CachedExport = { output, plan: deps.archive.export(device.id, fromMs, toMs, output) };
-        entry = created;
-        exports.set(key, created);
-        created.plan.catch(() => {
-          exports.delete(key);
-          rmSync(output, { force: true });
-        });
-      }
+      const entry = exports.get(key) ?? startExport(key, device.id, fromMs, toMs);
+      entry.users++;
       clearTimeout(entry.timer);
+      // Before the remux is awaited: a client that hangs up while it runs releases it too.
+      reply.raw.once('close', () => release(key, entry));
       const plan = await entry.plan;
-      reply.raw.on('close', () => release(key));
       reply.header(
         'content-disposition',
         `attachment; filename="${device.id}-${fileStamp(plan.startMs)}.mp4"`,

@@ -1,7 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { LookoutError } from '../core/errors.js';
+import { isProcessRunning } from '../core/pid.js';
 import type { Gap, RecordingStore, Segment } from '../devices/index.js';
 import { concatList, type ExportPlan, planExport } from './export-plan.js';
 import { probeFile, remuxConcat } from './ffmpeg.js';
@@ -41,11 +51,20 @@ export class Archive {
     };
   }
 
-  /** A finished segment and its file. Throws SEGMENT_NOT_FOUND. */
+  /**
+   * A finished segment and its file. Throws SEGMENT_NOT_FOUND, and SEGMENT_WRITING for the
+   * one being written (its end is not a whole fragment yet: export the range instead).
+   */
   segmentFile(deviceId: string, id: number): { segment: Segment; file: string; size: number } {
     const segment = this.store.get(id);
     if (!segment || segment.deviceId !== deviceId || segment.state === 'missing') {
       throw new LookoutError('SEGMENT_NOT_FOUND', `device '${deviceId}' has no recorded segment ${id}`);
+    }
+    if (segment.state === 'writing') {
+      throw new LookoutError(
+        'SEGMENT_WRITING',
+        `segment ${id} is still being written; export its time range to get what it holds so far`,
+      );
     }
     const file = path.join(this.dir, segment.path);
     try {
@@ -76,15 +95,17 @@ export class Archive {
       throw new LookoutError('EXPORT_BUSY', 'too many exports are running; try again shortly');
     }
     this.#exporting++;
-    const scratch = path.join(this.dir, EXPORTS_DIR, randomBytes(8).toString('hex'));
-    const snapshots: string[] = [];
+    const scratch = path.join(this.#scratchDir(), randomBytes(8).toString('hex'));
+    /** Links and copies made for this export, and its list: removed at the end. */
+    const scratchFiles: string[] = [];
     try {
-      mkdirSync(path.dirname(scratch), { recursive: true });
       const segments = await Promise.all(
         this.store
           .between(deviceId, fromMs, toMs)
           .map((segment) =>
-            segment.state === 'writing' ? this.#snapshot(segment, scratch, snapshots) : segment,
+            segment.state === 'writing'
+              ? this.#snapshot(segment, scratch, scratchFiles)
+              : this.#pin(segment, scratch, scratchFiles),
           ),
       );
       const plan = planExport(
@@ -94,7 +115,7 @@ export class Archive {
       );
       onProgress?.(0, plan.seconds);
       const list = `${scratch}.ffconcat`;
-      snapshots.push(list);
+      scratchFiles.push(list);
       writeFileSync(
         list,
         concatList(plan, (relative) => path.join(this.dir, relative)),
@@ -106,8 +127,30 @@ export class Archive {
       return plan;
     } finally {
       this.#exporting--;
-      for (const file of snapshots) rmSync(file, { force: true });
+      for (const file of scratchFiles) rmSync(file, { force: true });
+      try {
+        rmdirSync(path.dirname(scratch)); // once this process has no export left in it
+      } catch {
+        // another export (or a served one) still uses it
+      }
     }
+  }
+
+  /**
+   * A hard link to a finished segment's file beside the export, so retention deleting the
+   * original while ffmpeg reads the list cannot break the export. Undefined when the file
+   * is gone already; the original itself where links cannot be made (another filesystem).
+   */
+  #pin(segment: Segment, scratch: string, created: string[]): Segment | undefined {
+    if (segment.state !== 'complete') return segment;
+    const link = `${scratch}-${segment.id}.mp4`;
+    try {
+      linkSync(path.join(this.dir, segment.path), link);
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : segment;
+    }
+    created.push(link);
+    return { ...segment, path: path.relative(this.dir, link) };
   }
 
   /**
@@ -140,13 +183,32 @@ export class Archive {
 
   /** A fresh path for a server-side export; the caller deletes it. */
   tempExportPath(): string {
-    const dir = path.join(this.dir, EXPORTS_DIR);
-    mkdirSync(dir, { recursive: true });
-    return path.join(dir, `${randomBytes(8).toString('hex')}.mp4`);
+    return path.join(this.#scratchDir(), `${randomBytes(8).toString('hex')}.mp4`);
   }
 
-  /** Removes leftovers of exports interrupted by a crash. */
+  /**
+   * This process's scratch folder, `.exports/<pid>/`: a server clearing leftovers at start
+   * must not take the files of a `recordings pull` running beside it in another process.
+   */
+  #scratchDir(): string {
+    const dir = path.join(this.dir, EXPORTS_DIR, String(process.pid));
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+
+  /** Removes what exports of processes no longer running (a crash, kill -9) left behind. */
   clearExports(): void {
-    rmSync(path.join(this.dir, EXPORTS_DIR), { recursive: true, force: true });
+    const root = path.join(this.dir, EXPORTS_DIR);
+    let entries: string[];
+    try {
+      entries = readdirSync(root);
+    } catch {
+      return;
+    }
+    for (const name of entries) {
+      const pid = /^\d+$/.test(name) ? Number(name) : undefined;
+      if (pid !== undefined && (pid === process.pid || isProcessRunning(pid))) continue;
+      rmSync(path.join(root, name), { recursive: true, force: true });
+    }
   }
 }

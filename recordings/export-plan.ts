@@ -66,7 +66,16 @@ export function planExport(segments: readonly Segment[], fromMs: number, toMs: n
 export function concatList(plan: ExportPlan, resolve: (relative: string) => string): string {
   const lines = ['ffconcat version 1.0'];
   for (const part of plan.parts) {
-    lines.push(`file '${resolve(part.path).replaceAll("'", "'\\''")}'`);
+    const file = resolve(part.path);
+    // A line break in a name would start a directive of its own in the list.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+    if (/[\u0000-\u001f\u007f]/.test(file)) {
+      throw new LookoutError(
+        'EXPORT_FAILED',
+        `cannot export ${JSON.stringify(part.path)}: control characters in its name`,
+      );
+    }
+    lines.push(`file '${file.replaceAll("'", "'\\''")}'`);
     if (part.inpoint !== undefined) lines.push(`inpoint ${part.inpoint}`);
     if (part.outpoint !== undefined) lines.push(`outpoint ${part.outpoint}`);
   }

@@ -1,9 +1,20 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/log.js';
 import { openRegistry, type Registry } from '../../devices/index.js';
+import { Archive } from '../../recordings/index.js';
 import { recoverRecordings } from '../../recordings/recovery.js';
 import { applyRetention } from '../../recordings/retention.js';
 import { decodeErrors, probe } from '../helpers/media-probe.js';
@@ -12,6 +23,32 @@ import { requireTool } from '../helpers/tools.js';
 
 const haveTools = requireTool('ffmpeg', ['-version']) && requireTool('ffprobe', ['-version']);
 const MiB = 1_048_576;
+
+/** A real fragmented MP4 as the recorder writes it (H.264, a keyframe a second, 1 s fragments). */
+function recordedFile(file: string, seconds: number): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const made = spawnSync('ffmpeg', [
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=160x90:rate=15',
+    '-t',
+    String(seconds),
+    '-c:v',
+    'libx264',
+    '-g',
+    '15',
+    '-movflags',
+    '+frag_keyframe+empty_moov+default_base_moof',
+    '-frag_duration',
+    '1000000',
+    '-y',
+    file,
+  ]);
+  if (made.status !== 0) throw new Error(`ffmpeg could not make ${file}: ${made.stderr}`);
+}
 
 describe('the archive on disk: retention and startup recovery (real SQLite, real files)', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -158,6 +195,11 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
         stray,
       ]);
       writeFileSync(path.join(dir, 'cam2', 'junk.mp4'), 'not a video');
+      // A name Lookout never writes (it would go into an ffmpeg concat list): not indexed.
+      copyFileSync(stray, path.join(dir, 'cam2', "it's\nnew.mp4"));
+      // Folders that are no camera's: left alone.
+      mkdirSync(path.join(dir, '.exports', '1'), { recursive: true });
+      copyFileSync(stray, path.join(dir, '.exports', '1', 'part.mp4'));
       const gone = stored('cam1', startMs - 120_000, 100);
       // stored() wrote a zero-filled placeholder; delete it so the row points at nothing.
       spawnSync('rm', [gone.file]);
@@ -168,7 +210,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
         log: silentLogger(),
         now: Date.now(),
       });
-      expect(counts).toEqual({ recovered: 1, missing: 1, adopted: 1, quarantined: 1 });
+      expect(counts).toEqual({ recovered: 1, missing: 1, adopted: 1, quarantined: 2 });
 
       const recovered = registry.recordings.get(open)!;
       expect(recovered.state).toBe('complete');
@@ -180,11 +222,131 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
       expect(recovered.bytes).toBe(statSync(whole).size);
 
       expect(registry.recordings.byPath('cam2/stray.mp4')?.state).toBe('complete');
-      expect(existsSync(path.join(dir, 'quarantine', 'cam2', 'junk.mp4'))).toBe(true);
+      expect(existsSync(path.join(dir, '.quarantine', 'cam2', 'junk.mp4'))).toBe(true);
+      expect(existsSync(path.join(dir, '.quarantine', 'cam2', "it's\nnew.mp4"))).toBe(true);
+      expect(registry.recordings.byPath('.exports/1/part.mp4')).toBeUndefined();
       expect(registry.recordings.get(gone.id)?.state).toBe('missing');
       const gaps = registry.recordings.gapsBetween('cam1', 0, Date.now() + 1000);
       expect(gaps.find((g) => g.id === gap)?.endMs).not.toBeNull();
       expect(gaps.some((g) => g.reason === 'server-down')).toBe(true);
     },
   );
+
+  it.runIf(haveTools)(
+    'exports a range although retention deletes its files meanwhile, and skips what is gone',
+    async () => {
+      const startMs = Date.now() - 600_000;
+      const ids = [0, 1, 2].map((i) => {
+        const relative = `cam1/s${i}.mp4`;
+        recordedFile(path.join(dir, relative), 4);
+        return registry.recordings.insertComplete({
+          deviceId: 'cam1',
+          startMs: startMs + i * 4000,
+          endMs: startMs + (i + 1) * 4000,
+          durationMs: 4000,
+          bytes: statSync(path.join(dir, relative)).size,
+          videoCodec: 'h264',
+          audioCodec: null,
+          path: relative,
+        });
+      });
+      // The last one's file vanished before the export (indexed, not yet marked missing).
+      rmSync(path.join(dir, 'cam1/s2.mp4'));
+      const archive = new Archive(registry.recordings, dir);
+      const out = path.join(tmp.dir, 'out.mp4');
+      let deleted = false;
+      const plan = await archive.export('cam1', startMs, startMs + 12_000, out, () => {
+        if (deleted) return;
+        deleted = true;
+        // Retention runs once the plan is made, before ffmpeg opens the files.
+        applyRetention({
+          store: registry.recordings,
+          dir,
+          now: Date.now(),
+          log: silentLogger(),
+          policy: { maxAgeHours: 24, maxAgeHoursFor: () => null, maxDiskBytes: 0 },
+        });
+      });
+      expect(deleted).toBe(true);
+      expect(ids.map((id) => registry.recordings.get(id))).toEqual([undefined, undefined, undefined]);
+      expect(plan.parts).toHaveLength(2);
+      expect(plan.seconds).toBe(8);
+      expect(Math.abs(probe(out).durationSeconds - 8)).toBeLessThan(0.2);
+      expect(decodeErrors(out)).toBe('');
+      // Nothing of the export stays behind.
+      expect(readdirSync(path.join(dir, '.exports'))).toEqual([]);
+    },
+  );
+
+  it.runIf(haveTools)(
+    'refuses to recover without ffprobe instead of quarantining what it cannot read',
+    () => {
+      const stray = path.join(dir, 'cam1', 'stray.mp4');
+      recordedFile(stray, 2);
+      const open = registry.recordings.open({
+        deviceId: 'cam1',
+        startMs: Date.now() - 60_000,
+        path: 'cam1/stray.mp4',
+        videoCodec: 'h264',
+        audioCodec: null,
+      });
+      // A PATH with ffmpeg but no ffprobe (as with only the bundled npm ffmpeg).
+      const bin = path.join(tmp.dir, 'bin');
+      mkdirSync(bin);
+      const ffmpeg = spawnSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).stdout.trim();
+      symlinkSync(ffmpeg, path.join(bin, 'ffmpeg'));
+      const run = spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '-e',
+          `const { openRegistry } = await import('./devices/index.ts');
+         const { recoverRecordings } = await import('./recordings/recovery.ts');
+         const { silentLogger } = await import('./core/log.ts');
+         const registry = openRegistry({ dataDir: ${JSON.stringify(tmp.dir)} });
+         try {
+           await recoverRecordings({ store: registry.recordings, dir: ${JSON.stringify(dir)}, log: silentLogger(), now: Date.now() });
+         } catch (err) { console.log(err.code); } finally { registry.close(); }`,
+        ],
+        { encoding: 'utf8', env: { ...process.env, PATH: bin } },
+      );
+      expect(run.stdout.trim(), run.stderr).toBe('FFPROBE_NOT_FOUND');
+      expect(existsSync(stray)).toBe(true);
+      expect(registry.recordings.get(open)?.state).toBe('writing');
+    },
+  );
+
+  it("clears exports left by processes that are gone, never a running one's", () => {
+    const root = path.join(dir, '.exports');
+    const dead = spawnSync('true').pid!;
+    for (const owner of [String(process.ppid), String(dead)]) {
+      mkdirSync(path.join(root, owner), { recursive: true });
+      writeFileSync(path.join(root, owner, 'part.mp4'), 'x');
+    }
+    writeFileSync(path.join(root, 'old-layout.mp4'), 'x');
+    new Archive(registry.recordings, dir).clearExports();
+    expect(readdirSync(root)).toEqual([String(process.ppid)]);
+  });
+
+  it('skips a file retention cannot delete and goes on with the others', () => {
+    const now = Date.now();
+    const stuck = stored('cam1', now - 3 * 3_600_000, 1 * MiB);
+    const next = stored('cam2', now - 2 * 3_600_000, 1 * MiB);
+    const kept = stored('cam1', now - 3_600_000, 1 * MiB);
+    // A directory where the file should be: rm cannot remove it (as EACCES or EROFS would stop it).
+    rmSync(stuck.file);
+    mkdirSync(path.join(stuck.file, 'x'), { recursive: true });
+    const result = applyRetention({
+      store: registry.recordings,
+      dir,
+      now,
+      log: silentLogger(),
+      policy: { maxAgeHours: 24, maxAgeHoursFor: () => null, maxDiskBytes: 2 * MiB },
+    });
+    expect(result.deleted).toBe(1);
+    expect(registry.recordings.get(stuck.id)).toBeDefined();
+    expect(existsSync(next.file)).toBe(false);
+    expect(existsSync(kept.file)).toBe(true);
+  });
 });

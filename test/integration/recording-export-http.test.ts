@@ -1,0 +1,124 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHttpServer, type HttpServer } from '../../api/index.js';
+import { silentLogger } from '../../core/log.js';
+import { openRegistry, type Registry } from '../../devices/index.js';
+import { Archive } from '../../recordings/index.js';
+import { tempDir } from '../helpers/tmp.js';
+import { requireTool } from '../helpers/tools.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const ready = requireTool('ffmpeg', ['-version']) && requireTool('ffprobe', ['-version']);
+const KEEP_MS = 300;
+
+/**
+ * The export endpoint against a real archive (SQLite, files ffmpeg made) behind the real HTTP
+ * server: what it leaves on disk when clients come and go.
+ */
+describe.runIf(ready)('GET /api/devices/:id/export.mp4 and its temporary files', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let registry: Registry;
+  let http: HttpServer;
+  let base: string;
+  let token: string;
+  let exportsDir: string;
+  const startMs = Date.now() - 3_600_000;
+
+  beforeAll(async () => {
+    tmp = tempDir();
+    registry = openRegistry({ dataDir: tmp.dir });
+    registry.devices.add('cam1');
+    token = registry.tokens.create('test').token;
+    const dir = path.join(tmp.dir, 'recordings');
+    exportsDir = path.join(dir, '.exports');
+    // Three 20 s segments: long enough that the remux takes a moment.
+    for (let i = 0; i < 3; i++) {
+      const relative = `cam1/s${i}.mp4`;
+      const file = path.join(dir, relative);
+      mkdirSync(path.dirname(file), { recursive: true });
+      const made = spawnSync('ffmpeg', [
+        ...['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-t', '20'],
+        ...[
+          '-c:v',
+          'libx264',
+          '-preset',
+          'ultrafast',
+          '-g',
+          '25',
+          '-movflags',
+          '+frag_keyframe+empty_moov',
+          file,
+        ],
+      ]);
+      expect(made.status, String(made.stderr)).toBe(0);
+      registry.recordings.insertComplete({
+        deviceId: 'cam1',
+        startMs: startMs + i * 20_000,
+        endMs: startMs + (i + 1) * 20_000,
+        durationMs: 20_000,
+        bytes: statSync(file).size,
+        videoCodec: 'h264',
+        audioCodec: null,
+        path: relative,
+      });
+    }
+    http = await createHttpServer(
+      { host: '127.0.0.1', port: 0 },
+      {
+        devices: registry.devices,
+        recordings: {
+          archive: new Archive(registry.recordings, dir),
+          devices: registry.devices,
+          policyChanged: () => {},
+          exportKeepMs: KEEP_MS,
+        },
+        tokens: registry.tokens,
+        log: silentLogger(),
+        version: 'test',
+      },
+    );
+    base = `http://127.0.0.1:${http.address().port}`;
+  }, 60_000);
+
+  afterAll(async () => {
+    await http?.close();
+    registry?.close();
+    tmp?.remove();
+  });
+
+  const url = (fromS: number, toS: number) =>
+    `${base}/api/devices/cam1/export.mp4?from=${new Date(startMs + fromS * 1000).toISOString()}&to=${new Date(startMs + toS * 1000).toISOString()}`;
+  const leftovers = () =>
+    readdirSync(exportsDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.mp4'));
+
+  it('serves the export with Range, keeps it while in use, then removes it', async () => {
+    const auth = { authorization: `Bearer ${token}` };
+    const whole = await fetch(url(5, 50), { headers: auth });
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('content-type')).toBe('video/mp4');
+    const bytes = Buffer.from(await whole.arrayBuffer());
+    const part = await fetch(url(5, 50), { headers: { ...auth, range: 'bytes=100-199' } });
+    expect(part.status).toBe(206);
+    expect(Buffer.from(await part.arrayBuffer())).toEqual(bytes.subarray(100, 200));
+    expect(leftovers()).toHaveLength(1);
+    await waitFor(() => leftovers().length === 0, { what: 'the export removed after its grace period' });
+  });
+
+  it('removes an export whose client hung up while it was being made', async () => {
+    const abort = new AbortController();
+    const request = fetch(url(0, 60), {
+      headers: { authorization: `Bearer ${token}` },
+      signal: abort.signal,
+    });
+    // ffmpeg has started writing the export: hang up now, mid-remux.
+    await waitFor(() => leftovers().length > 0, { what: 'the remux to start', intervalMs: 2 });
+    abort.abort();
+    await expect(request).rejects.toThrow();
+    await waitFor(() => leftovers().length === 0, {
+      what: 'the abandoned export removed',
+      timeoutMs: 15_000,
+    });
+  });
+});
