@@ -9,6 +9,18 @@ const UNITS: Record<string, number> = {
   w: 604_800_000,
 };
 
+/** Relative times reach back at most this far (100 years). */
+const MAX_OFFSET_MS = 100 * 365.25 * 86_400_000;
+
+/** Whether `YYYY-MM-DD` names a day of the calendar (Date.parse rolls 2026-02-30 over to March). */
+function realDate(day: string): boolean {
+  const [year, month, date] = day.split('-').map(Number) as [number, number, number];
+  const parsed = new Date(Date.UTC(year, month - 1, date));
+  return (
+    parsed.getUTCFullYear() === year && parsed.getUTCMonth() === month - 1 && parsed.getUTCDate() === date
+  );
+}
+
 /**
  * A point in time as people type it: `now`, a relative offset into the past (`-90s`,
  * `-15m`, `-1h`, `-2d`, `-1h30m`) or an ISO 8601 date-time (`2026-11-24T10:00:00Z`; no
@@ -17,11 +29,11 @@ const UNITS: Record<string, number> = {
 export function parseTime(text: string, nowMs: number): number {
   const value = text.trim();
   if (value === 'now') return nowMs;
-  if (/^-(\d+(ms|s|m|h|d|w))+$/.test(value)) {
+  if (/^-(\d{1,9}(ms|s|m|h|d|w))+$/.test(value) && value.length <= 64) {
     let offset = 0;
     for (const [, amount, unit] of value.matchAll(/(\d+)(ms|s|m|h|d|w)/g))
       offset += Number(amount) * UNITS[unit!]!;
-    return nowMs - offset;
+    if (offset <= MAX_OFFSET_MS) return nowMs - offset;
   }
   if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(value)) {
     const hasZone = /(Z|[+-]\d{2}:?\d{2})$/.test(value) && value.length > 10;
@@ -29,7 +41,7 @@ export function parseTime(text: string, nowMs: number): number {
     const ms = Date.parse(
       hasZone ? normalized : normalized.length === 10 ? `${normalized}T00:00:00Z` : `${normalized}Z`,
     );
-    if (Number.isFinite(ms)) return ms;
+    if (Number.isFinite(ms) && realDate(value.slice(0, 10))) return ms;
   }
   throw new LookoutError(
     'TIME_INVALID',

@@ -18,10 +18,23 @@ describe('times as people type them', () => {
     expect(parseTime('2026-11-24T10:00', now)).toBe(Date.parse('2026-11-24T10:00:00Z'));
     expect(parseTime('2026-11-24 10:00:05.250', now)).toBe(Date.parse('2026-11-24T10:00:05.250Z'));
     expect(parseTime('2026-11-24', now)).toBe(Date.parse('2026-11-24T00:00:00Z'));
+    expect(parseTime('2024-02-29', now)).toBe(Date.parse('2024-02-29T00:00:00Z'));
   });
 
   it('refuses anything else with the accepted forms', () => {
-    for (const bad of ['yesterday', '1h', '-1x', '2026-13-45T99:00', '', '-']) {
+    // Days that are not on the calendar, and offsets beyond any date a Date can hold.
+    for (const bad of [
+      'yesterday',
+      '1h',
+      '-1x',
+      '2026-13-45T99:00',
+      '',
+      '-',
+      '2026-02-30',
+      '2026-04-31T10:00Z',
+      '-999999999d',
+      '-99999999w',
+    ]) {
       expect(() => parseTime(bad, now)).toThrow(/relative time such as -90s/);
     }
   });
