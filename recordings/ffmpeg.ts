@@ -186,7 +186,7 @@ export class Segmenter extends EventEmitter<SegmenterEvents> {
           while (newline >= 0) {
             const line = stdoutTail.slice(0, newline).trim();
             stdoutTail = stdoutTail.slice(newline + 1);
-            const match = /^(.+),([\d.]+),([\d.]+)$/.exec(line);
+            const match = /^(.+),(-?[\d.]+),(-?[\d.]+)$/.exec(line);
             if (match) this.emit('segment', match[1]!, Number(match[2]), Number(match[3]));
             newline = stdoutTail.indexOf('\n');
           }
