@@ -60,12 +60,16 @@ export async function handleAllocate(
   }
   let sockets: RelaySockets | undefined;
   let response: Buffer | undefined;
+  let revoked = false;
   try {
     sockets = request.token
       ? wrapReserved(ctx.reservations.take(request.token))
       : await ctx.openRelay({ evenPort: request.evenPort, reserveNext: request.reserveNext });
-    // Not when the TCP client left while its relay was binding.
-    if (sockets && link.isOpen()) response = goLive(ctx, link, message, requester, request, sockets);
+    // revokeDevice() during the bind could not see this allocation (it is not in the table
+    // yet), so the device is asked again; and a TCP client may have left meanwhile.
+    revoked = sockets !== undefined && !ctx.deviceAllowed(requester.deviceId);
+    if (sockets && !revoked && link.isOpen())
+      response = goLive(ctx, link, message, requester, request, sockets);
   } catch (err) {
     closeSockets(sockets);
     throw err;
@@ -82,7 +86,7 @@ export async function handleAllocate(
   if (!sockets) {
     ctx.warn.warn('relay-ports', {}, 'no relay port free or unknown reservation');
     fail(508, request.token ? 'Unknown reservation token' : REASONS[508]);
-  }
+  } else if (revoked) fail(403, 'Device not allowed');
 }
 
 type RelaySockets = NonNullable<Awaited<ReturnType<TurnContext['openRelay']>>>;

@@ -49,3 +49,25 @@ describe('Allocate failures release what they took', () => {
     expect((await c.allocate()).code).toBe(0);
   });
 });
+
+describe('Allocate racing a revocation', () => {
+  it('refuses (403) and closes an allocation whose device was revoked while its relay was binding', async () => {
+    const h = createHarness();
+    const open = h.ctx.openRelay.bind(h.ctx);
+    h.ctx.openRelay = async (request) => {
+      const sockets = await open(request);
+      // What revokeDevice() does meanwhile: the device is refused from now on, and its
+      // allocations in the table end (this one is not in the table yet).
+      h.revoked.add('cam1');
+      h.table.removeWhere((a) => a.deviceId === 'cam1', 'revoked');
+      return sockets;
+    };
+    const reply = await h.client('cam1', 1).allocate();
+    expect([reply.code, reply.integrityOk]).toEqual([403, true]);
+    expect([h.table.size, h.table.isPending('udp:198.51.100.7:1'), h.relays[0]!.closed]).toEqual([
+      0,
+      false,
+      true,
+    ]);
+  });
+});
