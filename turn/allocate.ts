@@ -52,8 +52,13 @@ export async function handleAllocate(
     fail(403, 'Device not allowed');
     return;
   }
-  const quota = ctx.table.reserve(link.key, requester.deviceId);
+  // A reserved port holds a quota place until claimed: it is taken first, so its place
+  // becomes this allocation's (a device at its quota can claim its own RTCP port).
+  const claimed = request.token ? ctx.reservations.take(request.token) : undefined;
+  // EVEN-PORT with R holds two sockets, so it needs two places (RFC 8656 §7.2: 486/508).
+  const quota = ctx.table.reserve(link.key, requester.deviceId, request.reserveNext ? 2 : 1);
   if (quota !== 'ok') {
+    claimed?.close(); // only when another device claims the token: it is spent
     ctx.warn.warn(`quota:${requester.deviceId}`, { device: requester.deviceId, quota }, 'allocation refused');
     fail(quota === 'device-quota' ? 486 : 508);
     return;
@@ -63,7 +68,7 @@ export async function handleAllocate(
   let revoked = false;
   try {
     sockets = request.token
-      ? wrapReserved(ctx.reservations.take(request.token))
+      ? wrapReserved(claimed)
       : await ctx.openRelay({ evenPort: request.evenPort, reserveNext: request.reserveNext });
     // revokeDevice() during the bind could not see this allocation (it is not in the table
     // yet), so the device is asked again; and a TCP client may have left meanwhile.
@@ -114,18 +119,23 @@ function goLive(
     request.lifetime,
     ctx.now(),
   );
-  const token = reserved ? ctx.reservations.add(reserved) : undefined;
   relay.receive((data, ip, port) => ctx.onPeerPacket(allocation, data, ip, port));
-  allocation.response = success(message, requester.key, (w) => {
-    w.add(
-      Attr.xorRelayedAddress,
-      encodeXorAddress({ ip: ctx.relayedIp, port: relay.port }, message.transactionId),
-    );
-    w.add(Attr.lifetime, encodeUint32(request.lifetime));
-    if (token) w.add(Attr.reservationToken, token);
-    w.add(Attr.xorMappedAddress, encodeXorAddress(link, message.transactionId));
-  });
-  ctx.table.add(allocation);
+  const token = reserved ? ctx.reservations.add(reserved, requester.deviceId) : undefined;
+  try {
+    allocation.response = success(message, requester.key, (w) => {
+      w.add(
+        Attr.xorRelayedAddress,
+        encodeXorAddress({ ip: ctx.relayedIp, port: relay.port }, message.transactionId),
+      );
+      w.add(Attr.lifetime, encodeUint32(request.lifetime));
+      if (token) w.add(Attr.reservationToken, token);
+      w.add(Attr.xorMappedAddress, encodeXorAddress(link, message.transactionId));
+    });
+    ctx.table.add(allocation);
+  } catch (err) {
+    if (token) ctx.reservations.take(token); // its quota place back; the caller closes the socket
+    throw err;
+  }
   return allocation.response;
 }
 

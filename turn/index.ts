@@ -97,8 +97,8 @@ export async function createTurnServer(config: TurnServerConfig, deps: TurnServe
   const relayedIp =
     config.externalAddress ?? (bindAddress !== '0.0.0.0' ? bindAddress : (firstLanIpv4() ?? '127.0.0.1'));
   const relays = new RelayPortPool({ bindAddress, min: config.relayPortMin, max: config.relayPortMax }, log);
-  const table = new AllocationTable(config, log, now);
   const reservations = new Reservations(now);
+  const table = new AllocationTable(config, reservations, log, now);
   const counters: TurnCounters = {
     packetsToPeers: 0,
     packetsFromPeers: 0,

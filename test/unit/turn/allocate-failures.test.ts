@@ -21,8 +21,8 @@ describe('Allocate failures release what they took', () => {
     expect([ok.code, h.table.size]).toEqual([0, 1]);
   });
 
-  it('closes the relay sockets and gives the place back when a later step throws', async () => {
-    const h = createHarness({ maxPerDevice: 1 });
+  it('closes the relay sockets and gives the places back when a later step throws', async () => {
+    const h = createHarness({ maxPerDevice: 2 });
     const open = h.ctx.openRelay.bind(h.ctx);
     h.ctx.openRelay = async (request) => {
       const sockets = await open(request);
@@ -36,7 +36,7 @@ describe('Allocate failures release what they took', () => {
     expect(h.relays.map((r) => r.closed)).toEqual([true, true]); // the relay and its reserved neighbour
     expect([h.table.isPending(c.link.key), h.table.size, h.ctx.counters.malformed]).toEqual([false, 0, 1]);
     h.ctx.openRelay = open;
-    expect((await c.allocate()).code).toBe(0);
+    expect((await c.allocate([[Attr.evenPort, Buffer.from([0x80, 0, 0, 0])]])).code).toBe(0);
   });
 
   it('gives the place back when binding the relay fails', async () => {

@@ -47,8 +47,10 @@ export function createHarness(
   const revoked = new Set<string>();
   const lifetimes = { ...DEFAULT_LIFETIMES, ...options.lifetimes };
   const log = silentLogger();
+  const reservations = new Reservations(now);
   const table = new AllocationTable(
     { maxAllocations: options.maxAllocations ?? 100, maxAllocationsPerDevice: options.maxPerDevice ?? 10 },
+    reservations,
     log,
     now,
   );
@@ -66,7 +68,7 @@ export function createHarness(
     counters: { packetsToPeers: 0, packetsFromPeers: 0, bytesToPeers: 0, bytesFromPeers: 0, malformed: 0 },
     relayedIp: '203.0.113.1',
     deviceAllowed: (id) => !revoked.has(id),
-    reservations: new Reservations(now),
+    reservations,
     openRelay: async (request) => {
       const open = (port: number): FakeRelay => {
         let receiver: ((data: Buffer, ip: string, port: number) => void) | undefined;
