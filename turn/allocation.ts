@@ -140,6 +140,20 @@ export class Allocation {
     return this.#permissions.size;
   }
 
+  /** How many of `ips` would be new permissions (not refreshes of existing ones). */
+  newPermissions(ips: readonly string[]): number {
+    return new Set(ips.filter((ip) => !this.#permissions.has(ip))).size;
+  }
+
+  /** Channel numbers held: live bindings and those cooling down after expiry. */
+  get channelsHeld(): number {
+    return this.#channels.size;
+  }
+
+  hasChannel(channel: number): boolean {
+    return this.#channels.has(channel);
+  }
+
   /** Live channel bindings (not those cooling down after expiry). */
   channelCount(now: number): number {
     let count = 0;

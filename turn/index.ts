@@ -6,6 +6,7 @@ import type { Logger } from '../core/log.js';
 import { DEFAULT_LIFETIMES, type TurnLifetimes } from './allocation.js';
 import { AllocationTable } from './allocation-table.js';
 import type { TurnContext, TurnCounters } from './context.js';
+import { DEFAULT_LIMITS, type TurnLimits } from './limits.js';
 import { NonceIssuer } from './nonce.js';
 import { PeerFilter } from './peer-filter.js';
 import { RateLimitedLog } from './rate-limited-log.js';
@@ -22,7 +23,7 @@ export {
   verifyTurnCredentials,
 } from './credentials.js';
 export { DEFAULT_DENIED_PEER_RANGES } from './peer-filter.js';
-export type { TurnLifetimes };
+export type { TurnLifetimes, TurnLimits };
 
 /** The parts of `TurnConfig` the embedded server reads (a whole `TurnConfig` fits). */
 export type TurnServerConfig = Pick<
@@ -41,6 +42,8 @@ export type TurnServerConfig = Pick<
 > & {
   /** Protocol timers; the RFC 8656 values by default. Tests shorten them. */
   lifetimes?: Partial<TurnLifetimes>;
+  /** Per-client bounds (`DEFAULT_LIMITS` in `limits.ts`, docs/turn-server.md). Tests lower them. */
+  limits?: Partial<TurnLimits>;
   /** A TLS listener (`turns:`) on `host:port` with this PEM certificate chain and key. */
   tls?: { port: number; cert: string | Buffer; key: string | Buffer };
 };
@@ -111,6 +114,7 @@ export async function createTurnServer(config: TurnServerConfig, deps: TurnServe
     realm: config.realm,
     secret: deps.secret,
     lifetimes,
+    limits: { ...DEFAULT_LIMITS, ...config.limits },
     now,
     table,
     filter,

@@ -15,6 +15,12 @@ export function handleCreatePermission(
 ): void {
   const allocation = allocationOf(ctx, link, message, requester);
   if (!allocation) return;
+  // Counted before decoding: a 64 KB request can carry some 5000 peers.
+  const count = message.attributes.filter((a) => a.type === Attr.xorPeerAddress).length;
+  if (count > ctx.limits.peersPerRequest) {
+    reject(ctx, link, message, requester, 508, 'Too many peers in one request');
+    return;
+  }
   const peers = readPeerAddresses(message);
   if (peers.length === 0) {
     reject(ctx, link, message, requester, 400, 'XOR-PEER-ADDRESS missing');
@@ -26,6 +32,16 @@ export function handleCreatePermission(
       reject(ctx, link, message, requester, refusal);
       return;
     }
+  }
+  if (
+    !roomForPermissions(
+      ctx,
+      allocation,
+      peers.map((p) => p.ip),
+    )
+  ) {
+    reject(ctx, link, message, requester, 508, 'Too many permissions');
+    return;
   }
   const now = ctx.now();
   for (const peer of peers) allocation.installPermission(peer.ip, ctx.lifetimes.permissionSeconds, now);
@@ -51,6 +67,12 @@ export function handleChannelBind(
   const refusal = peerRefusal(ctx, allocation, peer);
   if (refusal) {
     reject(ctx, link, message, requester, refusal);
+    return;
+  }
+  const channelsFull =
+    !allocation.hasChannel(channel) && allocation.channelsHeld >= ctx.limits.channelsPerAllocation;
+  if (channelsFull || !roomForPermissions(ctx, allocation, [peer.ip])) {
+    reject(ctx, link, message, requester, 508, channelsFull ? 'Too many channels' : 'Too many permissions');
     return;
   }
   const now = ctx.now();
@@ -90,6 +112,15 @@ export function peerAllowed(ctx: TurnContext, allocation: Allocation, ip: string
     allocation.peerVerdicts.set(key, verdict);
   }
   return verdict;
+}
+
+/**
+ * Whether installing permissions for `ips` stays within the cap. Refreshing existing ones
+ * always fits; expired ones still count until the next sweep (at most a second).
+ */
+function roomForPermissions(ctx: TurnContext, allocation: Allocation, ips: readonly string[]): boolean {
+  const added = allocation.newPermissions(ips);
+  return added === 0 || allocation.permissionCount + added <= ctx.limits.permissionsPerAllocation;
 }
 
 /** 403 for a forbidden peer, 443 for an IPv6 peer (the relay is IPv4), else undefined. */

@@ -10,6 +10,7 @@ import { AllocationTable } from '../../../turn/allocation-table.js';
 import { decodeErrorCode, encodeUint32, encodeXorAddress, TRANSPORT_UDP } from '../../../turn/attributes.js';
 import type { TurnContext } from '../../../turn/context.js';
 import { issueTurnCredentials } from '../../../turn/credentials.js';
+import { DEFAULT_LIMITS, type TurnLimits } from '../../../turn/limits.js';
 import { longTermKey } from '../../../turn/long-term-auth.js';
 import { NonceIssuer } from '../../../turn/nonce.js';
 import { PeerFilter } from '../../../turn/peer-filter.js';
@@ -38,7 +39,12 @@ export interface FakeRelay extends RelaySocket {
 
 /** A TurnCore with an injected clock, in-memory relays and in-memory clients: no sockets. */
 export function createHarness(
-  options: { lifetimes?: Partial<TurnLifetimes>; maxAllocations?: number; maxPerDevice?: number } = {},
+  options: {
+    lifetimes?: Partial<TurnLifetimes>;
+    limits?: Partial<TurnLimits>;
+    maxAllocations?: number;
+    maxPerDevice?: number;
+  } = {},
 ) {
   let clock = 1_700_000_000_000;
   const now = () => clock;
@@ -59,6 +65,7 @@ export function createHarness(
     realm: REALM,
     secret: SECRET,
     lifetimes,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
     now,
     table,
     filter: new PeerFilter({ allowed: [], denied: [] }),
