@@ -133,7 +133,14 @@ export async function createTurnServer(config: TurnServerConfig, deps: TurnServe
   // Every allocation may hold a TCP connection, plus room for clients still authenticating.
   const maxTcpConnections = config.maxAllocations * 2 + 100;
   const listeners = await TurnListeners.listen(
-    { ...config, maxTcpConnections },
+    {
+      ...config,
+      maxTcpConnections,
+      tcp: {
+        perIp: ctx.limits.tcpConnectionsPerIp,
+        allocationDeadlineMs: ctx.limits.tcpAllocationDeadlineSeconds * 1000,
+      },
+    },
     core,
     log,
     (key) => table.get(key)?.client,

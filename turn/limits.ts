@@ -16,10 +16,16 @@ export interface TurnLimits {
    * expiry (RFC 8656 §12); a new binding beyond: 508 (§11.2).
    */
   channelsPerAllocation: number;
+  /** TCP/TLS connections from one source IP that hold no allocation; beyond, closed at once. */
+  tcpConnectionsPerIp: number;
+  /** How long a new TCP/TLS connection has to make an allocation before it is closed. */
+  tcpAllocationDeadlineSeconds: number;
 }
 
 export const DEFAULT_LIMITS: TurnLimits = {
   peersPerRequest: 32,
   permissionsPerAllocation: 256,
   channelsPerAllocation: 256,
+  tcpConnectionsPerIp: 16,
+  tcpAllocationDeadlineSeconds: 30,
 };
