@@ -63,7 +63,7 @@ export class Allocation {
   readonly #channels = new Map<number, Channel>();
   readonly #channelByPeer = new Map<string, number>();
   /** Per `ip|port` verdicts of the peer filter, so a packet costs one map lookup. */
-  readonly peerVerdicts = new Map<string, boolean>();
+  readonly peerVerdicts = new Map<string, { allowed: boolean; until: number }>();
 
   constructor(
     readonly client: ClientLink,

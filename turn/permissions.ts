@@ -91,7 +91,8 @@ export function handleSend(ctx: TurnContext, link: ClientLink, message: StunMess
   const data = getAttribute(message, Attr.data);
   const peer = readPeerAddresses(message)[0];
   if (!data || !peer || peer.family !== 4) return;
-  if (!allocation.hasPermission(peer.ip, ctx.now()) || !peerAllowed(ctx, allocation, peer.ip, peer.port))
+  const now = ctx.now();
+  if (!allocation.hasPermission(peer.ip, now) || !peerAllowed(ctx, allocation, peer.ip, peer.port, now))
     return;
   ctx.counters.packetsToPeers++;
   ctx.counters.bytesToPeers += data.length;
@@ -99,19 +100,37 @@ export function handleSend(ctx: TurnContext, link: ClientLink, message: StunMess
 }
 
 /**
- * Whether the filter allows `ip:port`, remembered per allocation. Permissions are per IP
- * (RFC 8656 §9), but the `allowPeer` hook may allow only some ports of a host, so the
- * verdict is checked for every peer port a packet goes to or comes from.
+ * How long a verdict of the peer filter is trusted. The `allowPeer` hook answers for ports
+ * of the media node that come and go: a loopback port it owned may belong to another
+ * process a moment later, so its verdict must not last as long as a permission (300 s).
  */
-export function peerAllowed(ctx: TurnContext, allocation: Allocation, ip: string, port: number): boolean {
+const PEER_VERDICT_MS = 5000;
+
+/**
+ * Whether the filter allows `ip:port`, remembered per allocation for a few seconds.
+ * Permissions are per IP (RFC 8656 §9), but the `allowPeer` hook may allow only some ports
+ * of a host, so the verdict is checked for every peer port a packet goes to or comes from;
+ * the cache makes that one map lookup per packet, and one filter call per peer every 5 s.
+ */
+export function peerAllowed(
+  ctx: TurnContext,
+  allocation: Allocation,
+  ip: string,
+  port: number,
+  now = ctx.now(),
+): boolean {
   const key = `${ip}|${port}`;
-  let verdict = allocation.peerVerdicts.get(key);
-  if (verdict === undefined) {
-    verdict = ctx.filter.allows(ip, port);
+  const cached = allocation.peerVerdicts.get(key);
+  if (cached && now < cached.until) return cached.allowed;
+  const allowed = ctx.filter.allows(ip, port);
+  if (cached) {
+    cached.allowed = allowed;
+    cached.until = now + PEER_VERDICT_MS;
+  } else {
     if (allocation.peerVerdicts.size >= 256) allocation.peerVerdicts.clear();
-    allocation.peerVerdicts.set(key, verdict);
+    allocation.peerVerdicts.set(key, { allowed, until: now + PEER_VERDICT_MS });
   }
-  return verdict;
+  return allowed;
 }
 
 /**

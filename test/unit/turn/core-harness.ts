@@ -42,6 +42,8 @@ export function createHarness(
   options: {
     lifetimes?: Partial<TurnLifetimes>;
     limits?: Partial<TurnLimits>;
+    /** The `allowPeer` hook of the peer filter (the media node's own sockets). */
+    allowPeer?: (ip: string, port: number) => boolean;
     maxAllocations?: number;
     maxPerDevice?: number;
   } = {},
@@ -68,7 +70,11 @@ export function createHarness(
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     now,
     table,
-    filter: new PeerFilter({ allowed: [], denied: [] }),
+    filter: new PeerFilter({
+      allowed: [],
+      denied: [],
+      ...(options.allowPeer ? { allowPeer: options.allowPeer } : {}),
+    }),
     nonces: new NonceIssuer(lifetimes.nonceSeconds * 1000, now),
     log,
     warn: new RateLimitedLog(log, now),
