@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import ipaddr from 'ipaddr.js';
 import type { TurnConfig } from '../config/index.js';
 import { LookoutError } from '../core/errors.js';
@@ -92,13 +93,13 @@ export async function createTurnServer(config: TurnServerConfig, deps: TurnServe
   const log = deps.log.child({ component: 'turn' });
   const now = deps.now ?? Date.now;
   const lifetimes: TurnLifetimes = { ...DEFAULT_LIFETIMES, ...config.lifetimes };
-  const filter = peerFilter(config, deps);
   checkRelayAddresses(config);
   const bindAddress =
     config.relayAddress ??
     (isWildcard(config.host) || !ipaddr.IPv4.isValid(config.host) ? '0.0.0.0' : config.host);
   const relayedIp =
     config.externalAddress ?? (bindAddress !== '0.0.0.0' ? bindAddress : (firstLanIpv4() ?? '127.0.0.1'));
+  const filter = peerFilter(config, deps, ownAddresses(config.host, bindAddress, relayedIp));
   const relays = new RelayPortPool({ bindAddress, min: config.relayPortMin, max: config.relayPortMax }, log);
   const reservations = new Reservations(now);
   const table = new AllocationTable(config, reservations, log, now);
@@ -208,7 +209,21 @@ function checkRelayAddresses(config: TurnServerConfig): void {
   }
 }
 
-function peerFilter(config: TurnServerConfig, deps: TurnServerDeps): PeerFilter {
+/**
+ * The addresses the server listens, relays and is reached on; every address of the host
+ * when it binds a wildcard (as they are at start-up).
+ */
+function ownAddresses(host: string, bindAddress: string, relayedIp: string): string[] {
+  const own = new Set([host, bindAddress, relayedIp].filter((ip) => ipaddr.isValid(ip) && !isWildcard(ip)));
+  if (isWildcard(host) || isWildcard(bindAddress)) {
+    for (const addresses of Object.values(networkInterfaces())) {
+      for (const a of addresses ?? []) if (ipaddr.isValid(a.address)) own.add(a.address);
+    }
+  }
+  return [...own];
+}
+
+function peerFilter(config: TurnServerConfig, deps: TurnServerDeps, own: readonly string[]): PeerFilter {
   for (const [key, list] of [
     ['allowedPeerIps', config.allowedPeerIps],
     ['deniedPeerIps', config.deniedPeerIps],
@@ -225,6 +240,7 @@ function peerFilter(config: TurnServerConfig, deps: TurnServerDeps): PeerFilter 
   return new PeerFilter({
     allowed: config.allowedPeerIps,
     denied: config.deniedPeerIps,
+    own,
     ...(deps.allowPeer ? { allowPeer: (ip: string, port: number) => deps.allowPeer!(ip, port) } : {}),
   });
 }

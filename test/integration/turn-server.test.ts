@@ -253,6 +253,42 @@ describe('relay port range', () => {
   });
 });
 
+describe("peers at the server's own addresses", () => {
+  it('are refused (403) unless the allowPeer hook allows the port', async () => {
+    const server = await createTurnServer(
+      { ...BASE, maxAllocations: 10, maxAllocationsPerDevice: 10, externalAddress: '198.51.100.10' },
+      {
+        log: silentLogger(),
+        secret: SECRET,
+        deviceAllowed: () => true,
+        allowPeer: (ip, port) => ip === '198.51.100.10' && port === 40000,
+      },
+    );
+    const { username, credential } = issueTurnCredentials({
+      secret: SECRET,
+      deviceId: 'cam1',
+      ttlSeconds: 600,
+      nowMs: Date.now(),
+    });
+    const c = await TurnTestClient.open({ ip: '127.0.0.1', port: server.address().udp.port }, 'udp', {
+      username,
+      password: credential,
+    });
+    try {
+      const allocation = await c.allocate();
+      expect([allocation.code, allocation.relayed?.ip]).toEqual([0, '198.51.100.10']);
+      expect((await c.createPermission({ ip: '198.51.100.10', port: allocation.relayed!.port })).code).toBe(
+        403,
+      );
+      expect((await c.createPermission({ ip: '198.51.100.10', port: 40000 })).code).toBe(0);
+      expect((await c.createPermission({ ip: '198.51.100.11', port: 9 })).code).toBe(0);
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  });
+});
+
 describe('TCP connections without an allocation', () => {
   it('closes those beyond the per-IP bound at once and those that make no allocation in time', async () => {
     const server = await createTurnServer(
