@@ -19,6 +19,8 @@ interface AllocateRequest {
   evenPort: boolean;
   reserveNext: boolean;
   token: Buffer | undefined;
+  /** The lifetime to grant, seconds. */
+  lifetime: number;
 }
 
 /** Allocate (RFC 8656 §7.2). */
@@ -39,7 +41,9 @@ export async function handleAllocate(
     return;
   }
   if (ctx.table.isPending(link.key)) return; // the first Allocate is still binding; it will answer
-  const request = readAllocateRequest(message);
+  // Every attribute is read before anything is reserved: a malformed one throws (400) here,
+  // where there is nothing to give back.
+  const request = readAllocateRequest(ctx, message);
   if (typeof request === 'number') {
     fail(request);
     return;
@@ -48,33 +52,63 @@ export async function handleAllocate(
     fail(403, 'Device not allowed');
     return;
   }
-  const quota = ctx.table.reserve(link.key, requester.deviceId);
+  // A reserved port holds a quota place until claimed: it is taken first, so its place
+  // becomes this allocation's (a device at its quota can claim its own RTCP port).
+  const claimed = request.token ? ctx.reservations.take(request.token) : undefined;
+  // EVEN-PORT with R holds two sockets, so it needs two places (RFC 8656 §7.2: 486/508).
+  const quota = ctx.table.reserve(link.key, requester.deviceId, request.reserveNext ? 2 : 1);
   if (quota !== 'ok') {
+    claimed?.close(); // only when another device claims the token: it is spent
     ctx.warn.warn(`quota:${requester.deviceId}`, { device: requester.deviceId, quota }, 'allocation refused');
     fail(quota === 'device-quota' ? 486 : 508);
     return;
   }
-  let sockets: Awaited<ReturnType<TurnContext['openRelay']>>;
+  let sockets: RelaySockets | undefined;
+  let response: Buffer | undefined;
+  let revoked = false;
   try {
     sockets = request.token
-      ? wrapReserved(ctx.reservations.take(request.token))
+      ? wrapReserved(claimed)
       : await ctx.openRelay({ evenPort: request.evenPort, reserveNext: request.reserveNext });
+    // revokeDevice() during the bind could not see this allocation (it is not in the table
+    // yet), so the device is asked again; and a TCP client may have left meanwhile.
+    revoked = sockets !== undefined && !ctx.deviceAllowed(requester.deviceId);
+    if (sockets && !revoked && link.isOpen())
+      response = goLive(ctx, link, message, requester, request, sockets);
   } catch (err) {
-    ctx.table.release(link.key);
+    closeSockets(sockets);
     throw err;
-  }
-  if (!sockets || !link.isOpen()) {
-    // No port (508), or the TCP client left while its relay was binding.
-    sockets?.relay.close();
-    sockets?.reserved?.close();
+  } finally {
+    // The reservation never outlives the request: it became the allocation (then this is
+    // a no-op) or it is given back, whatever failed.
     ctx.table.release(link.key);
-    if (!sockets) ctx.warn.warn('relay-ports', {}, 'no relay port free or unknown reservation');
-    if (!sockets) fail(508, request.token ? 'Unknown reservation token' : REASONS[508]);
+  }
+  if (response) {
+    ctx.reply(link, response);
     return;
   }
+  closeSockets(sockets);
+  if (!sockets) {
+    ctx.warn.warn('relay-ports', {}, 'no relay port free or unknown reservation');
+    fail(508, request.token ? 'Unknown reservation token' : REASONS[508]);
+  } else if (revoked) fail(403, 'Device not allowed');
+}
+
+type RelaySockets = NonNullable<Awaited<ReturnType<TurnContext['openRelay']>>>;
+
+/**
+ * Makes the allocation and returns its response. Adding it to the table is the last step:
+ * if anything before throws, the caller still owns the sockets and closes them.
+ */
+function goLive(
+  ctx: TurnContext,
+  link: ClientLink,
+  message: StunMessage,
+  requester: Requester,
+  request: AllocateRequest,
+  sockets: RelaySockets,
+): Buffer {
   const { relay, reserved } = sockets;
-  const token = reserved ? ctx.reservations.add(reserved) : undefined;
-  const lifetime = grantedLifetime(ctx, readUint32(message, Attr.lifetime), true);
   const allocation = new Allocation(
     link,
     requester.username,
@@ -82,25 +116,39 @@ export async function handleAllocate(
     relay,
     ctx.relayedIp,
     message.transactionId.toString('hex'),
-    lifetime,
+    request.lifetime,
     ctx.now(),
   );
   relay.receive((data, ip, port) => ctx.onPeerPacket(allocation, data, ip, port));
-  allocation.response = success(message, requester.key, (w) => {
-    w.add(
-      Attr.xorRelayedAddress,
-      encodeXorAddress({ ip: ctx.relayedIp, port: relay.port }, message.transactionId),
-    );
-    w.add(Attr.lifetime, encodeUint32(lifetime));
-    if (token) w.add(Attr.reservationToken, token);
-    w.add(Attr.xorMappedAddress, encodeXorAddress(link, message.transactionId));
-  });
-  ctx.table.add(allocation);
-  ctx.reply(link, allocation.response);
+  const token = reserved ? ctx.reservations.add(reserved, requester.deviceId) : undefined;
+  try {
+    allocation.response = success(message, requester.key, (w) => {
+      w.add(
+        Attr.xorRelayedAddress,
+        encodeXorAddress({ ip: ctx.relayedIp, port: relay.port }, message.transactionId),
+      );
+      w.add(Attr.lifetime, encodeUint32(request.lifetime));
+      if (token) w.add(Attr.reservationToken, token);
+      w.add(Attr.xorMappedAddress, encodeXorAddress(link, message.transactionId));
+    });
+    ctx.table.add(allocation);
+  } catch (err) {
+    if (token) ctx.reservations.take(token); // its quota place back; the caller closes the socket
+    throw err;
+  }
+  return allocation.response;
 }
 
-/** The request's options, or the error code that refuses it. */
-function readAllocateRequest(message: StunMessage): AllocateRequest | number {
+function closeSockets(sockets: RelaySockets | undefined): void {
+  sockets?.relay.close();
+  sockets?.reserved?.close();
+}
+
+/**
+ * The request's options, or the error code that refuses it. Throws `StunAttributeError`
+ * (400) on a malformed attribute; it has no side effects, so it runs before any reservation.
+ */
+function readAllocateRequest(ctx: TurnContext, message: StunMessage): AllocateRequest | number {
   const transport = readRequestedTransport(message);
   if (transport === undefined) return 400;
   if (transport !== TRANSPORT_UDP) return 442;
@@ -112,10 +160,11 @@ function readAllocateRequest(message: StunMessage): AllocateRequest | number {
   if (token && token.length !== 8) return 400;
   // The relay is IPv4 only: 440 for IPv6 (RFC 8656 §7.2, step 4).
   if (family !== undefined && family !== FAMILY_IPV4) return 440;
-  return { evenPort: evenPort !== undefined, reserveNext: evenPort?.reserve === true, token };
+  const lifetime = grantedLifetime(ctx, readUint32(message, Attr.lifetime), true);
+  return { evenPort: evenPort !== undefined, reserveNext: evenPort?.reserve === true, token, lifetime };
 }
 
-function wrapReserved(relay: RelaySocket | undefined): { relay: RelaySocket } | undefined {
+function wrapReserved(relay: RelaySocket | undefined): RelaySockets | undefined {
   return relay ? { relay } : undefined;
 }
 

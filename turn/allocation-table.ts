@@ -3,19 +3,30 @@ import type { Allocation } from './allocation.js';
 
 export type EndReason = 'expired' | 'refresh-0' | 'revoked' | 'client-closed' | 'server-closed';
 
+/** Ports held under a RESERVATION-TOKEN, which count against the quotas like allocations. */
+export interface HeldReservations {
+  readonly size: number;
+  countFor(deviceId: string): number;
+}
+
 /**
  * Every allocation of the server, keyed by the client's 5-tuple, with the quotas of
- * RFC 8656 §7.2 (486 per user, 508 in total). Owns the allocations' relay sockets: an
- * allocation leaving the table always closes its relay socket.
+ * RFC 8656 §7.2 (486 per user, 508 in total). A quota place is a relay socket: an
+ * allocation, one being set up, or a port reserved for a later Allocate (EVEN-PORT with R),
+ * so a device cannot hold sockets beyond its quota by reserving them. Owns the allocations'
+ * relay sockets: an allocation leaving the table always closes its relay socket.
  */
 export class AllocationTable {
   readonly #byClient = new Map<string, Allocation>();
-  /** Allocations being set up (relay socket binding), counted against the quotas. */
-  readonly #pending = new Map<string, string>();
+  /** Allocations being set up (relay socket binding) and the places they hold. */
+  readonly #pending = new Map<string, { deviceId: string; places: number }>();
+  #pendingPlaces = 0;
+  /** Places of allocations and pending ones per device (reservations are counted apart). */
   readonly #perDevice = new Map<string, number>();
 
   constructor(
     private readonly limits: { maxAllocations: number; maxAllocationsPerDevice: number },
+    private readonly reservations: HeldReservations,
     private readonly log: Logger,
     private readonly now: () => number,
   ) {}
@@ -36,27 +47,38 @@ export class AllocationTable {
     return this.#byClient.values();
   }
 
-  /** Reserves a place for a new allocation, or says which quota refuses it. */
-  reserve(clientKey: string, deviceId: string): 'ok' | 'device-quota' | 'capacity' {
-    if ((this.#perDevice.get(deviceId) ?? 0) >= this.limits.maxAllocationsPerDevice) return 'device-quota';
-    if (this.#byClient.size + this.#pending.size >= this.limits.maxAllocations) return 'capacity';
-    this.#pending.set(clientKey, deviceId);
-    this.#perDevice.set(deviceId, (this.#perDevice.get(deviceId) ?? 0) + 1);
+  /**
+   * Reserves `places` for a new allocation (2 when it also reserves the next port), or says
+   * which quota refuses it.
+   */
+  reserve(clientKey: string, deviceId: string, places = 1): 'ok' | 'device-quota' | 'capacity' {
+    const device = (this.#perDevice.get(deviceId) ?? 0) + this.reservations.countFor(deviceId);
+    if (device + places > this.limits.maxAllocationsPerDevice) return 'device-quota';
+    const total = this.#byClient.size + this.#pendingPlaces + this.reservations.size;
+    if (total + places > this.limits.maxAllocations) return 'capacity';
+    this.#pending.set(clientKey, { deviceId, places });
+    this.#pendingPlaces += places;
+    this.#perDevice.set(deviceId, (this.#perDevice.get(deviceId) ?? 0) + places);
     return 'ok';
   }
 
   /** Gives back a reservation whose allocation could not be made. */
   release(clientKey: string): void {
-    const deviceId = this.#pending.get(clientKey);
-    if (deviceId === undefined) return;
-    this.#pending.delete(clientKey);
-    this.#decrement(deviceId);
+    const pending = this.#pending.get(clientKey);
+    if (pending === undefined) return;
+    this.#settle(clientKey, pending.places);
   }
 
-  /** Turns a reservation into a live allocation. */
+  /**
+   * Turns a reservation into a live allocation. A second place, if any, now belongs to the
+   * port reserved with it (the caller added it to the reservations first).
+   */
   add(allocation: Allocation): void {
-    this.#pending.delete(allocation.client.key);
+    const pending = this.#pending.get(allocation.client.key);
+    if (pending) this.#settle(allocation.client.key, pending.places - 1);
     this.#byClient.set(allocation.client.key, allocation);
+    if (!pending)
+      this.#perDevice.set(allocation.deviceId, (this.#perDevice.get(allocation.deviceId) ?? 0) + 1);
     this.log.info(
       {
         device: allocation.deviceId,
@@ -100,8 +122,17 @@ export class AllocationTable {
     return matching.length;
   }
 
-  #decrement(deviceId: string): void {
-    const count = (this.#perDevice.get(deviceId) ?? 1) - 1;
+  /** Ends the pending state of `clientKey`, giving back `places` of its places. */
+  #settle(clientKey: string, places: number): void {
+    const pending = this.#pending.get(clientKey)!;
+    this.#pending.delete(clientKey);
+    this.#pendingPlaces -= pending.places;
+    this.#decrement(pending.deviceId, places);
+  }
+
+  #decrement(deviceId: string, places = 1): void {
+    if (places === 0) return;
+    const count = (this.#perDevice.get(deviceId) ?? places) - places;
     if (count <= 0) this.#perDevice.delete(deviceId);
     else this.#perDevice.set(deviceId, count);
   }

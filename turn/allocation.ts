@@ -63,7 +63,7 @@ export class Allocation {
   readonly #channels = new Map<number, Channel>();
   readonly #channelByPeer = new Map<string, number>();
   /** Per `ip|port` verdicts of the peer filter, so a packet costs one map lookup. */
-  readonly peerVerdicts = new Map<string, boolean>();
+  readonly peerVerdicts = new Map<string, { allowed: boolean; until: number }>();
 
   constructor(
     readonly client: ClientLink,
@@ -138,6 +138,20 @@ export class Allocation {
 
   get permissionCount(): number {
     return this.#permissions.size;
+  }
+
+  /** How many of `ips` would be new permissions (not refreshes of existing ones). */
+  newPermissions(ips: readonly string[]): number {
+    return new Set(ips.filter((ip) => !this.#permissions.has(ip))).size;
+  }
+
+  /** Channel numbers held: live bindings and those cooling down after expiry. */
+  get channelsHeld(): number {
+    return this.#channels.size;
+  }
+
+  hasChannel(channel: number): boolean {
+    return this.#channels.has(channel);
   }
 
   /** Live channel bindings (not those cooling down after expiry). */

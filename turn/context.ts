@@ -1,6 +1,7 @@
 import type { Logger } from '../core/log.js';
 import type { Allocation, ClientLink, RelaySocket, TurnLifetimes } from './allocation.js';
 import type { AllocationTable } from './allocation-table.js';
+import type { TurnLimits } from './limits.js';
 import type { NonceIssuer } from './nonce.js';
 import type { PeerFilter } from './peer-filter.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
@@ -20,6 +21,7 @@ export interface TurnContext {
   readonly realm: string;
   readonly secret: string;
   readonly lifetimes: TurnLifetimes;
+  readonly limits: TurnLimits;
   readonly now: () => number;
   readonly table: AllocationTable;
   readonly filter: PeerFilter;

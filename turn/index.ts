@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import ipaddr from 'ipaddr.js';
 import type { TurnConfig } from '../config/index.js';
 import { LookoutError } from '../core/errors.js';
@@ -6,6 +7,7 @@ import type { Logger } from '../core/log.js';
 import { DEFAULT_LIFETIMES, type TurnLifetimes } from './allocation.js';
 import { AllocationTable } from './allocation-table.js';
 import type { TurnContext, TurnCounters } from './context.js';
+import { DEFAULT_LIMITS, type TurnLimits } from './limits.js';
 import { NonceIssuer } from './nonce.js';
 import { PeerFilter } from './peer-filter.js';
 import { RateLimitedLog } from './rate-limited-log.js';
@@ -22,7 +24,7 @@ export {
   verifyTurnCredentials,
 } from './credentials.js';
 export { DEFAULT_DENIED_PEER_RANGES } from './peer-filter.js';
-export type { TurnLifetimes };
+export type { TurnLifetimes, TurnLimits };
 
 /** The parts of `TurnConfig` the embedded server reads (a whole `TurnConfig` fits). */
 export type TurnServerConfig = Pick<
@@ -41,6 +43,8 @@ export type TurnServerConfig = Pick<
 > & {
   /** Protocol timers; the RFC 8656 values by default. Tests shorten them. */
   lifetimes?: Partial<TurnLifetimes>;
+  /** Per-client bounds (`DEFAULT_LIMITS` in `limits.ts`, docs/turn-server.md). Tests lower them. */
+  limits?: Partial<TurnLimits>;
   /** A TLS listener (`turns:`) on `host:port` with this PEM certificate chain and key. */
   tls?: { port: number; cert: string | Buffer; key: string | Buffer };
 };
@@ -89,16 +93,16 @@ export async function createTurnServer(config: TurnServerConfig, deps: TurnServe
   const log = deps.log.child({ component: 'turn' });
   const now = deps.now ?? Date.now;
   const lifetimes: TurnLifetimes = { ...DEFAULT_LIFETIMES, ...config.lifetimes };
-  const filter = peerFilter(config, deps);
   checkRelayAddresses(config);
   const bindAddress =
     config.relayAddress ??
     (isWildcard(config.host) || !ipaddr.IPv4.isValid(config.host) ? '0.0.0.0' : config.host);
   const relayedIp =
     config.externalAddress ?? (bindAddress !== '0.0.0.0' ? bindAddress : (firstLanIpv4() ?? '127.0.0.1'));
+  const filter = peerFilter(config, deps, ownAddresses(config.host, bindAddress, relayedIp));
   const relays = new RelayPortPool({ bindAddress, min: config.relayPortMin, max: config.relayPortMax }, log);
-  const table = new AllocationTable(config, log, now);
   const reservations = new Reservations(now);
+  const table = new AllocationTable(config, reservations, log, now);
   const counters: TurnCounters = {
     packetsToPeers: 0,
     packetsFromPeers: 0,
@@ -111,6 +115,7 @@ export async function createTurnServer(config: TurnServerConfig, deps: TurnServe
     realm: config.realm,
     secret: deps.secret,
     lifetimes,
+    limits: { ...DEFAULT_LIMITS, ...config.limits },
     now,
     table,
     filter,
@@ -129,7 +134,14 @@ export async function createTurnServer(config: TurnServerConfig, deps: TurnServe
   // Every allocation may hold a TCP connection, plus room for clients still authenticating.
   const maxTcpConnections = config.maxAllocations * 2 + 100;
   const listeners = await TurnListeners.listen(
-    { ...config, maxTcpConnections },
+    {
+      ...config,
+      maxTcpConnections,
+      tcp: {
+        perIp: ctx.limits.tcpConnectionsPerIp,
+        allocationDeadlineMs: ctx.limits.tcpAllocationDeadlineSeconds * 1000,
+      },
+    },
     core,
     log,
     (key) => table.get(key)?.client,
@@ -197,7 +209,21 @@ function checkRelayAddresses(config: TurnServerConfig): void {
   }
 }
 
-function peerFilter(config: TurnServerConfig, deps: TurnServerDeps): PeerFilter {
+/**
+ * The addresses the server listens, relays and is reached on; every address of the host
+ * when it binds a wildcard (as they are at start-up).
+ */
+function ownAddresses(host: string, bindAddress: string, relayedIp: string): string[] {
+  const own = new Set([host, bindAddress, relayedIp].filter((ip) => ipaddr.isValid(ip) && !isWildcard(ip)));
+  if (isWildcard(host) || isWildcard(bindAddress)) {
+    for (const addresses of Object.values(networkInterfaces())) {
+      for (const a of addresses ?? []) if (ipaddr.isValid(a.address)) own.add(a.address);
+    }
+  }
+  return [...own];
+}
+
+function peerFilter(config: TurnServerConfig, deps: TurnServerDeps, own: readonly string[]): PeerFilter {
   for (const [key, list] of [
     ['allowedPeerIps', config.allowedPeerIps],
     ['deniedPeerIps', config.deniedPeerIps],
@@ -214,6 +240,7 @@ function peerFilter(config: TurnServerConfig, deps: TurnServerDeps): PeerFilter 
   return new PeerFilter({
     allowed: config.allowedPeerIps,
     denied: config.deniedPeerIps,
+    own,
     ...(deps.allowPeer ? { allowPeer: (ip: string, port: number) => deps.allowPeer!(ip, port) } : {}),
   });
 }

@@ -30,6 +30,13 @@ export interface PeerFilterOptions {
   allowed: readonly string[];
   /** Extra CIDR ranges to deny. */
   denied: readonly string[];
+  /**
+   * The server's own addresses (listeners, relays, the advertised address), denied like the
+   * default ranges: a relay pointed at the server itself reaches its listener, other
+   * allocations' relays and whatever else listens there. The hook (the media node's ICE
+   * sockets on this host) and `allowed` still win.
+   */
+  own?: readonly string[];
   /** Asked first; `true` allows the peer whatever the lists say (the media node's own sockets). */
   allowPeer?: (ip: string, port: number) => boolean;
 }
@@ -43,7 +50,7 @@ export class PeerFilter {
 
   constructor(options: PeerFilterOptions) {
     this.#allowed = options.allowed.map(parseRange);
-    this.#denied = [...DEFAULT_DENIED_PEER_RANGES, ...options.denied].map(parseRange);
+    this.#denied = [...DEFAULT_DENIED_PEER_RANGES, ...options.denied, ...(options.own ?? [])].map(parseRange);
     this.#allowPeer = options.allowPeer;
   }
 

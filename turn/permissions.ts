@@ -15,6 +15,12 @@ export function handleCreatePermission(
 ): void {
   const allocation = allocationOf(ctx, link, message, requester);
   if (!allocation) return;
+  // Counted before decoding: a 64 KB request can carry some 5000 peers.
+  const count = message.attributes.filter((a) => a.type === Attr.xorPeerAddress).length;
+  if (count > ctx.limits.peersPerRequest) {
+    reject(ctx, link, message, requester, 508, 'Too many peers in one request');
+    return;
+  }
   const peers = readPeerAddresses(message);
   if (peers.length === 0) {
     reject(ctx, link, message, requester, 400, 'XOR-PEER-ADDRESS missing');
@@ -26,6 +32,16 @@ export function handleCreatePermission(
       reject(ctx, link, message, requester, refusal);
       return;
     }
+  }
+  if (
+    !roomForPermissions(
+      ctx,
+      allocation,
+      peers.map((p) => p.ip),
+    )
+  ) {
+    reject(ctx, link, message, requester, 508, 'Too many permissions');
+    return;
   }
   const now = ctx.now();
   for (const peer of peers) allocation.installPermission(peer.ip, ctx.lifetimes.permissionSeconds, now);
@@ -53,6 +69,12 @@ export function handleChannelBind(
     reject(ctx, link, message, requester, refusal);
     return;
   }
+  const channelsFull =
+    !allocation.hasChannel(channel) && allocation.channelsHeld >= ctx.limits.channelsPerAllocation;
+  if (channelsFull || !roomForPermissions(ctx, allocation, [peer.ip])) {
+    reject(ctx, link, message, requester, 508, channelsFull ? 'Too many channels' : 'Too many permissions');
+    return;
+  }
   const now = ctx.now();
   if (!allocation.bindChannel(channel, peer.ip, peer.port, ctx.lifetimes.channelSeconds, now)) {
     reject(ctx, link, message, requester, 400, 'Channel or peer bound differently');
@@ -69,7 +91,8 @@ export function handleSend(ctx: TurnContext, link: ClientLink, message: StunMess
   const data = getAttribute(message, Attr.data);
   const peer = readPeerAddresses(message)[0];
   if (!data || !peer || peer.family !== 4) return;
-  if (!allocation.hasPermission(peer.ip, ctx.now()) || !peerAllowed(ctx, allocation, peer.ip, peer.port))
+  const now = ctx.now();
+  if (!allocation.hasPermission(peer.ip, now) || !peerAllowed(ctx, allocation, peer.ip, peer.port, now))
     return;
   ctx.counters.packetsToPeers++;
   ctx.counters.bytesToPeers += data.length;
@@ -77,19 +100,46 @@ export function handleSend(ctx: TurnContext, link: ClientLink, message: StunMess
 }
 
 /**
- * Whether the filter allows `ip:port`, remembered per allocation. Permissions are per IP
- * (RFC 8656 §9), but the `allowPeer` hook may allow only some ports of a host, so the
- * verdict is checked for every peer port a packet goes to or comes from.
+ * How long a verdict of the peer filter is trusted. The `allowPeer` hook answers for ports
+ * of the media node that come and go: a loopback port it owned may belong to another
+ * process a moment later, so its verdict must not last as long as a permission (300 s).
  */
-export function peerAllowed(ctx: TurnContext, allocation: Allocation, ip: string, port: number): boolean {
+const PEER_VERDICT_MS = 5000;
+
+/**
+ * Whether the filter allows `ip:port`, remembered per allocation for a few seconds.
+ * Permissions are per IP (RFC 8656 §9), but the `allowPeer` hook may allow only some ports
+ * of a host, so the verdict is checked for every peer port a packet goes to or comes from;
+ * the cache makes that one map lookup per packet, and one filter call per peer every 5 s.
+ */
+export function peerAllowed(
+  ctx: TurnContext,
+  allocation: Allocation,
+  ip: string,
+  port: number,
+  now = ctx.now(),
+): boolean {
   const key = `${ip}|${port}`;
-  let verdict = allocation.peerVerdicts.get(key);
-  if (verdict === undefined) {
-    verdict = ctx.filter.allows(ip, port);
+  const cached = allocation.peerVerdicts.get(key);
+  if (cached && now < cached.until) return cached.allowed;
+  const allowed = ctx.filter.allows(ip, port);
+  if (cached) {
+    cached.allowed = allowed;
+    cached.until = now + PEER_VERDICT_MS;
+  } else {
     if (allocation.peerVerdicts.size >= 256) allocation.peerVerdicts.clear();
-    allocation.peerVerdicts.set(key, verdict);
+    allocation.peerVerdicts.set(key, { allowed, until: now + PEER_VERDICT_MS });
   }
-  return verdict;
+  return allowed;
+}
+
+/**
+ * Whether installing permissions for `ips` stays within the cap. Refreshing existing ones
+ * always fits; expired ones still count until the next sweep (at most a second).
+ */
+function roomForPermissions(ctx: TurnContext, allocation: Allocation, ips: readonly string[]): boolean {
+  const added = allocation.newPermissions(ips);
+  return added === 0 || allocation.permissionCount + added <= ctx.limits.permissionsPerAllocation;
 }
 
 /** 403 for a forbidden peer, 443 for an IPv6 peer (the relay is IPv4), else undefined. */

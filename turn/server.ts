@@ -6,6 +6,7 @@ import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ClientLink } from './allocation.js';
 import { RateLimitedLog } from './rate-limited-log.js';
+import { TcpAdmission } from './tcp-admission.js';
 import { TcpFramer } from './tcp-framing.js';
 import type { TurnCore } from './turn-core.js';
 
@@ -13,6 +14,13 @@ import type { TurnCore } from './turn-core.js';
 const MAX_TCP_BACKLOG = 1 << 20;
 /** A TCP connection that holds no allocation is closed after this much silence. */
 const TCP_IDLE_MS = 60_000;
+
+export interface TcpConnectionLimits {
+  /** Connections without an allocation per source IP (`TurnLimits.tcpConnectionsPerIp`). */
+  perIp: number;
+  /** Time a new connection has to make an allocation, ms. */
+  allocationDeadlineMs: number;
+}
 /**
  * Socket buffers of the shared UDP listener: a video keyframe is a burst of packets, and the
  * default ~200 KB holds fewer than 100 of them; the kernel caps this at net.core.rmem_max.
@@ -25,6 +33,8 @@ const LISTENER_BUFFER_BYTES = 4 << 20;
  */
 export class TurnListeners {
   readonly #connections = new Set<Socket>();
+  readonly #admission: TcpAdmission;
+  readonly #warn: RateLimitedLog;
   #nextConnection = 0;
 
   /** The TLS listener (`turns:`), when a certificate was given. */
@@ -37,7 +47,10 @@ export class TurnListeners {
     private readonly log: Logger,
     /** The link of the allocation held by a 5-tuple, if any (reused on the hot path). */
     private readonly allocatedLink: (linkKey: string) => ClientLink | undefined,
+    private readonly tcpLimits: TcpConnectionLimits,
   ) {
+    this.#warn = new RateLimitedLog(log, Date.now);
+    this.#admission = new TcpAdmission(tcpLimits.perIp, (key) => allocatedLink(key) !== undefined);
     udp.on('message', (packet, rinfo) => {
       const ip = unmapIp(rinfo.address);
       const port = rinfo.port;
@@ -53,15 +66,14 @@ export class TurnListeners {
       core.handleClientPacket(link, packet);
     });
     // After the bind, errors are failed sends (a flood of them must not flood the log).
-    const warn = new RateLimitedLog(log, Date.now);
-    udp.on('error', (err) => warn.warn('udp-error', { err }, 'TURN UDP socket error'));
+    udp.on('error', (err) => this.#warn.warn('udp-error', { err }, 'TURN UDP socket error'));
     tcp.on('connection', (socket) => this.#accept(socket));
     tcp.on('error', (err) => log.warn({ err }, 'TURN TCP listener error'));
   }
 
   /** Binds UDP then TCP on the same port; with port 0, retries until both get one port. */
   static async listen(
-    options: { host: string; port: number; maxTcpConnections: number },
+    options: { host: string; port: number; maxTcpConnections: number; tcp: TcpConnectionLimits },
     core: TurnCore,
     log: Logger,
     allocatedLink: (linkKey: string) => ClientLink | undefined,
@@ -82,7 +94,7 @@ export class TurnListeners {
       const tcp = createServer();
       tcp.maxConnections = options.maxTcpConnections; // beyond it, new connections are refused
       const tcpError = await listenTcp(tcp, options.host, port);
-      if (!tcpError) return new TurnListeners(udp, tcp, core, log, allocatedLink);
+      if (!tcpError) return new TurnListeners(udp, tcp, core, log, allocatedLink, options.tcp);
       closeQuietly(udp);
       if (options.port !== 0 || tcpError.code !== 'EADDRINUSE') throw bindFailed('TCP', options, tcpError);
     }
@@ -152,6 +164,15 @@ export class TurnListeners {
     const key = `tcp:${++this.#nextConnection}`; // TLS connections are TCP links too
     const ip = unmapIp(socket.remoteAddress ?? '');
     const port = socket.remotePort ?? 0;
+    if (!this.#admission.admit(ip, key)) {
+      this.#warn.warn(
+        `tcp-per-ip:${ip}`,
+        { client: ip },
+        'TURN TCP connection refused: too many without allocation',
+      );
+      socket.destroy();
+      return;
+    }
     const framer = new TcpFramer();
     const link: ClientLink = {
       key,
@@ -176,6 +197,12 @@ export class TurnListeners {
     socket.setTimeout(TCP_IDLE_MS, () => {
       if (!this.allocatedLink(key)) socket.destroy();
     });
+    // A fixed deadline, not an idle timer: Bindings would keep a connection that never
+    // allocates alive for ever.
+    const deadline = setTimeout(() => {
+      if (!this.allocatedLink(key)) socket.destroy();
+    }, this.tcpLimits.allocationDeadlineMs);
+    deadline.unref();
     socket.on('data', (chunk) => {
       const frames = framer.push(chunk);
       if (frames === 'error') {
@@ -187,6 +214,8 @@ export class TurnListeners {
     });
     socket.on('error', (err) => this.log.debug({ err, client: ip }, 'TURN TCP connection error'));
     socket.on('close', () => {
+      clearTimeout(deadline);
+      this.#admission.remove(ip, key);
       this.#connections.delete(socket);
       this.core.clientClosed(key);
     });

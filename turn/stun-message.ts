@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * STUN message codec (RFC 8489 §5, §14): header, TLV attributes, MESSAGE-INTEGRITY (HMAC-SHA1)
@@ -120,7 +120,9 @@ export function verifyIntegrity(message: StunMessage, key: Buffer): boolean {
   const attribute = message.attributes.find((a) => a.type === Attr.messageIntegrity);
   if (attribute?.value.length !== 20) return false;
   const expected = computeIntegrity(message.raw, attribute.offset, key);
-  return expected.equals(attribute.value);
+  // In constant time: Buffer.equals stops at the first wrong byte, and how soon it answers
+  // tells a forger how much of a guessed HMAC is right. timingSafeEqual needs equal lengths.
+  return expected.length === attribute.value.length && timingSafeEqual(expected, attribute.value);
 }
 
 /** Builds a message; `encode()` appends MESSAGE-INTEGRITY (when a key is given) and FINGERPRINT. */

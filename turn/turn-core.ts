@@ -71,7 +71,7 @@ export class TurnCore {
   /** A packet from a peer reached `allocation`'s relay socket (RFC 8656 §11.3, §12.6). */
   handlePeerPacket(allocation: Allocation, data: Buffer, ip: string, port: number): void {
     const now = this.ctx.now();
-    if (!allocation.hasPermission(ip, now) || !peerAllowed(this.ctx, allocation, ip, port)) return;
+    if (!allocation.hasPermission(ip, now) || !peerAllowed(this.ctx, allocation, ip, port, now)) return;
     this.ctx.counters.packetsFromPeers++;
     this.ctx.counters.bytesFromPeers += data.length;
     const channel = allocation.channelFor(ip, port, now);
@@ -156,7 +156,14 @@ export class TurnCore {
     if (!allocation || !decoded) return;
     const now = this.ctx.now();
     const peer = allocation.channelPeer(decoded.channel, now);
-    if (!peer || !allocation.hasPermission(peer.ip, now)) return;
+    // The filter's verdict, cached, as for Send and for packets from peers: ChannelBind
+    // checked it once, but what the allowPeer hook allows can change within a binding.
+    if (
+      !peer ||
+      !allocation.hasPermission(peer.ip, now) ||
+      !peerAllowed(this.ctx, allocation, peer.ip, peer.port, now)
+    )
+      return;
     this.ctx.counters.packetsToPeers++;
     this.ctx.counters.bytesToPeers += decoded.data.length;
     allocation.relay.send(decoded.data, peer.ip, peer.port);

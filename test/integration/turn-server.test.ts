@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/log.js';
@@ -247,6 +248,90 @@ describe('relay port range', () => {
       expect([third.code, third.relayed?.port]).toEqual([0, relayPort]);
     } finally {
       await Promise.all([a.close(), b.close(), c.close()]);
+      await server.close();
+    }
+  });
+});
+
+describe("peers at the server's own addresses", () => {
+  it('are refused (403) unless the allowPeer hook allows the port', async () => {
+    const server = await createTurnServer(
+      { ...BASE, maxAllocations: 10, maxAllocationsPerDevice: 10, externalAddress: '198.51.100.10' },
+      {
+        log: silentLogger(),
+        secret: SECRET,
+        deviceAllowed: () => true,
+        allowPeer: (ip, port) => ip === '198.51.100.10' && port === 40000,
+      },
+    );
+    const { username, credential } = issueTurnCredentials({
+      secret: SECRET,
+      deviceId: 'cam1',
+      ttlSeconds: 600,
+      nowMs: Date.now(),
+    });
+    const c = await TurnTestClient.open({ ip: '127.0.0.1', port: server.address().udp.port }, 'udp', {
+      username,
+      password: credential,
+    });
+    try {
+      const allocation = await c.allocate();
+      expect([allocation.code, allocation.relayed?.ip]).toEqual([0, '198.51.100.10']);
+      expect((await c.createPermission({ ip: '198.51.100.10', port: allocation.relayed!.port })).code).toBe(
+        403,
+      );
+      expect((await c.createPermission({ ip: '198.51.100.10', port: 40000 })).code).toBe(0);
+      expect((await c.createPermission({ ip: '198.51.100.11', port: 9 })).code).toBe(0);
+    } finally {
+      await c.close();
+      await server.close();
+    }
+  });
+});
+
+describe('TCP connections without an allocation', () => {
+  it('closes those beyond the per-IP bound at once and those that make no allocation in time', async () => {
+    const server = await createTurnServer(
+      {
+        ...BASE,
+        maxAllocations: 10,
+        maxAllocationsPerDevice: 10,
+        limits: { tcpConnectionsPerIp: 2, tcpAllocationDeadlineSeconds: 1 },
+      },
+      { log: silentLogger(), secret: SECRET, deviceAllowed: () => true },
+    );
+    const port = server.address().tcp.port;
+    const idle = async () => {
+      const socket = connect({ host: '127.0.0.1', port });
+      const state = { socket, closed: false };
+      socket.on('close', () => {
+        state.closed = true;
+      });
+      await new Promise((resolve) => socket.once('connect', resolve));
+      return state;
+    };
+    const { username, credential } = issueTurnCredentials({
+      secret: SECRET,
+      deviceId: 'cam1',
+      ttlSeconds: 600,
+      nowMs: Date.now(),
+    });
+    const allocating = await TurnTestClient.open({ ip: '127.0.0.1', port }, 'tcp', {
+      username,
+      password: credential,
+    });
+    const sockets: Array<Awaited<ReturnType<typeof idle>>> = [];
+    try {
+      expect((await allocating.allocate()).code).toBe(0); // holds an allocation: not counted
+      sockets.push(await idle(), await idle(), await idle());
+      await waitFor(() => sockets[2]!.closed, { what: 'the third idle connection closed' });
+      expect(sockets.map((s) => s.closed)).toEqual([false, false, true]);
+      await waitFor(() => sockets[0]!.closed && sockets[1]!.closed, { what: 'the deadline' });
+      expect((await allocating.refresh()).code).toBe(0);
+      expect(server.stats().tcpConnections).toBe(1);
+    } finally {
+      for (const s of sockets) s.socket.destroy();
+      await allocating.close();
       await server.close();
     }
   });

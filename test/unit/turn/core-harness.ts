@@ -10,6 +10,7 @@ import { AllocationTable } from '../../../turn/allocation-table.js';
 import { decodeErrorCode, encodeUint32, encodeXorAddress, TRANSPORT_UDP } from '../../../turn/attributes.js';
 import type { TurnContext } from '../../../turn/context.js';
 import { issueTurnCredentials } from '../../../turn/credentials.js';
+import { DEFAULT_LIMITS, type TurnLimits } from '../../../turn/limits.js';
 import { longTermKey } from '../../../turn/long-term-auth.js';
 import { NonceIssuer } from '../../../turn/nonce.js';
 import { PeerFilter } from '../../../turn/peer-filter.js';
@@ -38,7 +39,14 @@ export interface FakeRelay extends RelaySocket {
 
 /** A TurnCore with an injected clock, in-memory relays and in-memory clients: no sockets. */
 export function createHarness(
-  options: { lifetimes?: Partial<TurnLifetimes>; maxAllocations?: number; maxPerDevice?: number } = {},
+  options: {
+    lifetimes?: Partial<TurnLifetimes>;
+    limits?: Partial<TurnLimits>;
+    /** The `allowPeer` hook of the peer filter (the media node's own sockets). */
+    allowPeer?: (ip: string, port: number) => boolean;
+    maxAllocations?: number;
+    maxPerDevice?: number;
+  } = {},
 ) {
   let clock = 1_700_000_000_000;
   const now = () => clock;
@@ -47,8 +55,10 @@ export function createHarness(
   const revoked = new Set<string>();
   const lifetimes = { ...DEFAULT_LIFETIMES, ...options.lifetimes };
   const log = silentLogger();
+  const reservations = new Reservations(now);
   const table = new AllocationTable(
     { maxAllocations: options.maxAllocations ?? 100, maxAllocationsPerDevice: options.maxPerDevice ?? 10 },
+    reservations,
     log,
     now,
   );
@@ -57,16 +67,21 @@ export function createHarness(
     realm: REALM,
     secret: SECRET,
     lifetimes,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
     now,
     table,
-    filter: new PeerFilter({ allowed: [], denied: [] }),
+    filter: new PeerFilter({
+      allowed: [],
+      denied: [],
+      ...(options.allowPeer ? { allowPeer: options.allowPeer } : {}),
+    }),
     nonces: new NonceIssuer(lifetimes.nonceSeconds * 1000, now),
     log,
     warn: new RateLimitedLog(log, now),
     counters: { packetsToPeers: 0, packetsFromPeers: 0, bytesToPeers: 0, bytesFromPeers: 0, malformed: 0 },
     relayedIp: '203.0.113.1',
     deviceAllowed: (id) => !revoked.has(id),
-    reservations: new Reservations(now),
+    reservations,
     openRelay: async (request) => {
       const open = (port: number): FakeRelay => {
         let receiver: ((data: Buffer, ip: string, port: number) => void) | undefined;

@@ -64,4 +64,18 @@ describe('PeerFilter lists and hook', () => {
     expect(filter.allows('::ffff:192.168.1.10', 40000)).toBe(true);
     expect(filter.allows('192.168.1.10', 22)).toBe(false);
   });
+
+  it("denies the server's own addresses unless the hook or the allow list allows them", () => {
+    const filter = new PeerFilter({
+      allowed: ['198.51.100.20'],
+      denied: [],
+      own: ['198.51.100.10', '198.51.100.20'],
+      allowPeer: (ip, port) => ip === '198.51.100.10' && port === 40000, // the media node's socket
+    });
+    expect(filter.allows('198.51.100.10', 3478)).toBe(false); // its own listener
+    expect(filter.allows('::ffff:198.51.100.10', 50000)).toBe(false); // a relay port, mapped
+    expect(filter.allows('198.51.100.10', 40000)).toBe(true);
+    expect(filter.allows('198.51.100.20', 9)).toBe(true);
+    expect(filter.allows('198.51.100.11', 9)).toBe(true);
+  });
 });

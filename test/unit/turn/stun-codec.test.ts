@@ -89,6 +89,24 @@ describe('STUN codec against RFC 5769', () => {
     const message = decodeStun(tampered)!;
     expect(verifyIntegrity(message, longTermKey('x', 'example.org', 'TheMatrIX'))).toBe(false);
   });
+
+  it('refuses a MESSAGE-INTEGRITY wrong in any one byte or of the wrong length', () => {
+    const key = Buffer.from('k');
+    const signed = new StunWriter(StunMethod.refresh, StunClass.request, Buffer.alloc(12, 2)).encode({
+      integrityKey: key,
+      fingerprint: false,
+    });
+    expect(verifyIntegrity(decodeStun(signed)!, key)).toBe(true);
+    for (let i = signed.length - 20; i < signed.length; i++) {
+      const forged = Buffer.from(signed);
+      forged[i]! ^= 0x80;
+      expect([i, verifyIntegrity(decodeStun(forged)!, key)]).toEqual([i, false]);
+    }
+    const short = new StunWriter(StunMethod.refresh, StunClass.request, Buffer.alloc(12, 2))
+      .add(Attr.messageIntegrity, signed.subarray(-20, -4))
+      .encode({ fingerprint: false });
+    expect(verifyIntegrity(decodeStun(short)!, key)).toBe(false);
+  });
 });
 
 describe('STUN codec round trips', () => {

@@ -143,6 +143,9 @@ describe('TURN parser and core fuzz', () => {
       if (!h.table.get(c.link.key)) expect((await c.allocate()).code).toBe(0);
     }
     expect([...codes].sort()).toEqual(expect.arrayContaining([0, 400, 437]));
+    // Nothing leaked: every open relay socket belongs to an allocation or a reservation.
+    expect(h.table.isPending(c.link.key)).toBe(false);
+    expect(h.relays.filter((r) => !r.closed).length).toBe(h.table.size + h.ctx.reservations.size);
     expect((await h.client('cam7', 42_000).allocate()).code).toBe(0);
   });
 });
