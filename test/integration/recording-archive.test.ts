@@ -18,37 +18,12 @@ import { Archive } from '../../recordings/index.js';
 import { recoverRecordings } from '../../recordings/recovery.js';
 import { applyRetention } from '../../recordings/retention.js';
 import { decodeErrors, probe } from '../helpers/media-probe.js';
+import { recordedFile } from '../helpers/recorded-file.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
 
 const haveTools = requireTool('ffmpeg', ['-version']) && requireTool('ffprobe', ['-version']);
 const MiB = 1_048_576;
-
-/** A real fragmented MP4 as the recorder writes it (H.264, a keyframe a second, 1 s fragments). */
-function recordedFile(file: string, seconds: number): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const made = spawnSync('ffmpeg', [
-    '-v',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=160x90:rate=15',
-    '-t',
-    String(seconds),
-    '-c:v',
-    'libx264',
-    '-g',
-    '15',
-    '-movflags',
-    '+frag_keyframe+empty_moov+default_base_moof',
-    '-frag_duration',
-    '1000000',
-    '-y',
-    file,
-  ]);
-  if (made.status !== 0) throw new Error(`ffmpeg could not make ${file}: ${made.stderr}`);
-}
 
 describe('the archive on disk: retention and startup recovery (real SQLite, real files)', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -146,26 +121,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
       mkdirSync(path.join(dir, 'cam1'), { recursive: true });
       // A real fragmented MP4 as the recorder writes it (1 s fragments), 6 s long.
       const whole = path.join(dir, 'cam1', 'crashed.mp4');
-      const made = spawnSync('ffmpeg', [
-        '-v',
-        'error',
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=size=160x90:rate=15',
-        '-t',
-        '6',
-        '-c:v',
-        'libx264',
-        '-g',
-        '15',
-        '-movflags',
-        '+frag_keyframe+empty_moov+default_base_moof',
-        '-frag_duration',
-        '1000000',
-        whole,
-      ]);
-      expect(made.status).toBe(0);
+      recordedFile(whole, 6);
       // The server died in the middle of a fragment.
       truncateSync(whole, Math.floor(statSync(whole).size * 0.7));
       expect(decodeErrors(whole)).not.toBe('');

@@ -1,11 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpServer, type HttpServer } from '../../api/index.js';
 import { silentLogger } from '../../core/log.js';
 import { openRegistry, type Registry } from '../../devices/index.js';
 import { Archive } from '../../recordings/index.js';
+import { recordedFile } from '../helpers/recorded-file.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -37,22 +37,7 @@ describe.runIf(ready)('GET /api/devices/:id/export.mp4 and its temporary files',
     for (let i = 0; i < 3; i++) {
       const relative = `cam1/s${i}.mp4`;
       const file = path.join(dir, relative);
-      mkdirSync(path.dirname(file), { recursive: true });
-      const made = spawnSync('ffmpeg', [
-        ...['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-t', '20'],
-        ...[
-          '-c:v',
-          'libx264',
-          '-preset',
-          'ultrafast',
-          '-g',
-          '25',
-          '-movflags',
-          '+frag_keyframe+empty_moov',
-          file,
-        ],
-      ]);
-      expect(made.status, String(made.stderr)).toBe(0);
+      recordedFile(file, 20, '640x360');
       registry.recordings.insertComplete({
         deviceId: 'cam1',
         startMs: startMs + i * 20_000,
