@@ -96,6 +96,7 @@ export class Recorder {
   #state: State = { kind: 'idle' };
   readonly #index: RecorderIndex;
   #failures = 0;
+  #lastStampMs = 0;
   readonly #socket = dgram.createSocket('udp4');
   readonly #params = new ParameterSetCollector();
   #lastAudio: { codec: AudioCodec; at: number } | undefined;
@@ -257,10 +258,11 @@ export class Recorder {
     buffer: Session['buffer'],
     startMs: number,
   ): void {
-    const stamp = new Date(startMs)
-      .toISOString()
-      .replace(/[-:]/g, '')
-      .replace(/\.\d+Z$/, 'Z');
+    // Names the session's files. Milliseconds, and never the last session's stamp again: two
+    // sessions within one second (a camera reconnecting at once) must not share file names.
+    const stampMs = Math.max(startMs, this.#lastStampMs + 1);
+    this.#lastStampMs = stampMs;
+    const stamp = new Date(stampMs).toISOString().replace(/[-:]/g, '');
     // The segmenter and ports are set by #launch once ffmpeg is started.
     const session: Session = {
       segmenter: undefined as unknown as Segmenter,
