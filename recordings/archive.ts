@@ -95,10 +95,12 @@ export class Archive {
       throw new LookoutError('EXPORT_BUSY', 'too many exports are running; try again shortly');
     }
     this.#exporting++;
-    const scratch = path.join(this.#scratchDir(), randomBytes(8).toString('hex'));
     /** Links and copies made for this export, and its list: removed at the end. */
     const scratchFiles: string[] = [];
+    let scratchDir: string | undefined;
     try {
+      scratchDir = this.#scratchDir();
+      const scratch = path.join(scratchDir, randomBytes(8).toString('hex'));
       const segments = await Promise.all(
         this.store
           .between(deviceId, fromMs, toMs)
@@ -129,7 +131,7 @@ export class Archive {
       this.#exporting--;
       for (const file of scratchFiles) rmSync(file, { force: true });
       try {
-        rmdirSync(path.dirname(scratch)); // once this process has no export left in it
+        if (scratchDir) rmdirSync(scratchDir); // once this process has no export left in it
       } catch {
         // another export (or a served one) still uses it
       }
