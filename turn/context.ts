@@ -1,10 +1,10 @@
 import type { Logger } from '../core/log.js';
+import type { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { Allocation, ClientLink, RelaySocket, TurnLifetimes } from './allocation.js';
 import type { AllocationTable } from './allocation-table.js';
 import type { TurnLimits } from './limits.js';
 import type { NonceIssuer } from './nonce.js';
 import type { PeerFilter } from './peer-filter.js';
-import type { RateLimitedLog } from './rate-limited-log.js';
 import type { Reservations } from './reservations.js';
 
 /** Counters reported by `stats()`. */

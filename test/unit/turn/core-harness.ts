@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { silentLogger } from '../../../core/log.js';
+import { RateLimitedLog } from '../../../core/rate-limited-log.js';
 import {
   type ClientLink,
   DEFAULT_LIFETIMES,
@@ -14,7 +15,6 @@ import { DEFAULT_LIMITS, type TurnLimits } from '../../../turn/limits.js';
 import { longTermKey } from '../../../turn/long-term-auth.js';
 import { NonceIssuer } from '../../../turn/nonce.js';
 import { PeerFilter } from '../../../turn/peer-filter.js';
-import { RateLimitedLog } from '../../../turn/rate-limited-log.js';
 import { Reservations } from '../../../turn/reservations.js';
 import {
   Attr,

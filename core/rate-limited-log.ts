@@ -1,4 +1,4 @@
-import type { Logger } from '../core/log.js';
+import type { Logger } from './log.js';
 
 /** Lines of one message (kind) per interval, whatever their keys. */
 const LINES_PER_KIND = 20;

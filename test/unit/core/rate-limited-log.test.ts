@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../core/log.js';
-import { RateLimitedLog } from '../../../turn/rate-limited-log.js';
+import { RateLimitedLog } from '../../../core/rate-limited-log.js';
 
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
