@@ -6,8 +6,10 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
- * What the WHEP answer carries (docs/http-api.md, "The answer's codecs"), checked on a real
- * exchange: a real server, a camera online on the real broker, a werift viewer's offer over HTTP.
+ * SDP facts the docs state, checked on real exchanges (a real server, a camera online on the
+ * real broker, a werift viewer's offer over HTTP): what the WHEP answer carries
+ * (docs/http-api.md, "The answer's codecs"), and that the offer to a camera asks for no
+ * bandwidth change (edge-config.schema.json, `stream`).
  */
 
 interface MediaSection {
@@ -63,11 +65,12 @@ async function offer(video: string[], audio: string[]): Promise<{ pc: RTCPeerCon
   return { pc, sdp: pc.localDescription!.sdp };
 }
 
-describe('WHEP answer codecs (real server, real broker, werift viewer)', () => {
+describe('SDP contracts (real server, real broker, werift viewer)', () => {
   let t: TestServer;
   let token: string;
   let camera: MqttClient;
   const peers: RTCPeerConnection[] = [];
+  const offers: string[] = [];
 
   beforeAll(async () => {
     t = await startTestServer();
@@ -75,6 +78,12 @@ describe('WHEP answer codecs (real server, real broker, werift viewer)', () => {
     // The camera only needs to be online: the answer is built before it streams.
     const secret = t.addDevice('cam1');
     camera = await t.connect({ clientId: 'cam1', username: 'cam1', password: secret });
+    camera.on('message', (_topic, payload) => {
+      const message = JSON.parse(payload.toString()) as { type: string; sdp?: string };
+      if (message.type === 'offer' && message.sdp) offers.push(message.sdp);
+    });
+    await camera.subscribeAsync('lookout/cam1/down/signal', { qos: 1 });
+    await camera.publishAsync('lookout/cam1/up/signal', JSON.stringify({ v: 1, type: 'hello' }), { qos: 1 });
     await waitFor(() => t.server.media.isOnline('cam1'), { what: 'cam1 online' });
   });
   afterAll(async () => {
@@ -153,5 +162,17 @@ describe('WHEP answer codecs (real server, real broker, werift viewer)', () => {
     const body = await response.text();
     expect(response.status, body).toBe(201);
     expect(mediaSections(body).map((m) => m.kind)).toEqual(['video']);
+  });
+
+  it('offers the camera no bandwidth feedback: only NACK, PLI and FIR (the edge config stream is fixed)', async () => {
+    // Any viewer creates demand, and demand an offer to the camera.
+    const viewer = await offer(['video/H264;42e01f'], ['audio/opus']);
+    peers.push(viewer.pc);
+    expect((await post(viewer.sdp)).status).toBe(201);
+    const sdp = await waitFor(() => offers[0], { timeoutMs: 15_000, what: 'an offer to the camera' });
+    const feedback = new Set([...sdp.matchAll(/^a=rtcp-fb:\d+ (.+?)\r?$/gm)].map((m) => m[1]));
+    expect([...feedback].sort()).toEqual(['ccm fir', 'nack', 'nack pli']);
+    expect(sdp).not.toMatch(/^b=/m); // no bandwidth line either
+    expect(sdp).not.toMatch(/^a=extmap:/m); // so no transport-wide congestion control
   });
 });
