@@ -89,7 +89,7 @@ const mqtt = z
       .regex(/^wss?:\/\/\S+$/, 'must look like ws://host:port/mqtt or wss://host/mqtt')
       .optional()
       .describe(
-        'MQTT-over-WebSocket URL written into edge configs. Unset: derived like `publicUrl` from `http.port`.',
+        'MQTT-over-WebSocket URL written into edge configs. Unset: `ws://<host>:<http.port>/mqtt`, where `<host>` is the host of `publicUrl` when set (like the TURN URLs), else derived like `publicUrl`. Always `ws://` then (the HTTP listener has no TLS): set it behind a TLS proxy.',
       ),
     topicPrefix: z
       .string()

@@ -7,7 +7,10 @@ const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
  * The broker URLs a camera should use: `mqtt.publicUrl` / `mqtt.publicWsUrl` when set,
  * else the bound host, else (bound to all interfaces) this machine's first
  * non-loopback IPv4 address, which is reachable from a LAN where `localhost` is not.
- * `guessed` says a URL was not configured, so the CLI can suggest setting it.
+ * An unset `publicWsUrl` takes the host of `mqtt.publicUrl` when that is set (cameras
+ * already reach the server there, as the TURN URLs assume), on `http.port` at `/mqtt`;
+ * always `ws://`, because the HTTP listener has no TLS of its own (behind a TLS proxy,
+ * set `publicWsUrl`). `guessed` says a URL was not configured, so the CLI can suggest setting it.
  */
 export function publicBrokerUrls(
   mqtt: MqttConfig,
@@ -15,7 +18,9 @@ export function publicBrokerUrls(
 ): { url: string; wsUrl: string; guessed: boolean } {
   const host = (bound: string) => (WILDCARD_HOSTS.has(bound) ? firstLanAddress() : bound);
   const url = mqtt.publicUrl ?? `mqtt://${bracket(host(mqtt.host))}:${mqtt.port}`;
-  const wsUrl = mqtt.publicWsUrl ?? `ws://${bracket(host(http.host))}:${http.port}/mqtt`;
+  const wsHost = hostOf(mqtt.publicUrl) ?? host(http.host);
+  // `/mqtt` is api/'s MQTT_WS_PATH, not imported: api/ loads Fastify, and edge-config/ is a contract.
+  const wsUrl = mqtt.publicWsUrl ?? `ws://${bracket(wsHost)}:${http.port}/mqtt`;
   return { url, wsUrl, guessed: mqtt.publicUrl === undefined };
 }
 

@@ -90,7 +90,12 @@ export const edgeConfigSchema = z
     deviceId,
     name: z.string().min(1).max(200).describe('Display name, for logs and people.'),
     mqtt,
-    stream: z.object({ video, audio }).strict().describe('Stream defaults; the server may ask for less.'),
+    stream: z
+      .object({ video, audio })
+      .strict()
+      .describe(
+        'What the camera sends in every session. Fixed for version 1: no signaling message changes it at run time, and the server negotiates no bandwidth feedback (no REMB, TMMBR or transport-cc); it only asks for keyframes (PLI, FIR) and retransmissions (NACK). To change it, flash a new edge config.',
+      ),
     ice: ice.optional(),
   })
   .strict()

@@ -2,7 +2,12 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../config/index.js';
-import { loadEdgeConfig, publicBrokerUrls, renderEdgeConfig } from '../../../edge-config/index.js';
+import {
+  loadEdgeConfig,
+  publicBrokerUrls,
+  publicTurnUrls,
+  renderEdgeConfig,
+} from '../../../edge-config/index.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const cleanups: Array<() => void> = [];
@@ -94,6 +99,24 @@ describe('edge config', () => {
       wsUrl: 'wss://cams.example.com/mqtt',
       guessed: false,
     });
+  });
+
+  it('derives wsUrl from the host of mqtt.publicUrl on the HTTP port, like the TURN URLs (issue 9, item 17)', () => {
+    const config = loadConfig({
+      flags: { 'mqtt.publicUrl': 'mqtts://cams.example.com:8883', 'http.port': 8443 },
+    });
+    const urls = publicBrokerUrls(config.mqtt, config.http);
+    // The HTTP listener has no TLS of its own: plain ws, whatever the MQTT scheme.
+    expect(urls.wsUrl).toBe('ws://cams.example.com:8443/mqtt');
+    expect(publicTurnUrls(config.turn, config.mqtt)[0]).toBe('turn:cams.example.com:3478?transport=udp');
+    // An IPv6 public host keeps exactly one pair of brackets; a bound http.host does not win over it.
+    const v6 = loadConfig({
+      flags: { 'mqtt.publicUrl': 'mqtt://[2001:db8::7]:1883', 'http.host': '10.1.2.3' },
+    });
+    expect(publicBrokerUrls(v6.mqtt, v6.http).wsUrl).toBe('ws://[2001:db8::7]:8080/mqtt');
+    // The edge config a camera gets carries it.
+    const edge = renderEdgeConfig({ ...input, wsUrl: urls.wsUrl });
+    expect(edge.mqtt.wsUrl).toBe('ws://cams.example.com:8443/mqtt');
   });
 
   it('guesses a LAN address when bound to all interfaces, and uses a bound host as is', () => {
