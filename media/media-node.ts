@@ -25,13 +25,6 @@ export interface MediaNodeDeps {
   now?: () => number;
 }
 
-/** What the media node remembers of an online device before any Stream exists for it. */
-interface DeviceState {
-  onlineAt: number;
-  /** The device's last hello since it came online, replayed into its Stream when one is made. */
-  hello?: DeviceMessage;
-}
-
 /**
  * The media node: one Stream per camera, created on first need, fed by MQTT signaling.
  * Implements the WHEP service the HTTP API exposes.
@@ -39,8 +32,14 @@ interface DeviceState {
 export class MediaNode {
   readonly #streams = new Map<string, Stream>();
   readonly #presence = new Map<string, boolean>();
-  /** Online devices only (bounded by the registered devices). */
-  readonly #online = new Map<string, DeviceState>();
+  /** When each online device came online (bounded by the registered devices). */
+  readonly #onlineAt = new Map<string, number>();
+  /**
+   * Each device's last hello since it came online, replayed into its Stream when one is made.
+   * Kept even before its presence says online: the two topics have no order between them.
+   * Only registered devices can publish signaling (broker ACL), so this is bounded too.
+   */
+  readonly #hellos = new Map<string, DeviceMessage>();
   readonly #log: Logger;
   readonly #limitLog: RateLimitedLog;
   readonly #now: () => number;
@@ -55,15 +54,16 @@ export class MediaNode {
     this.#limitLog = new RateLimitedLog(deps.log, this.#now);
     deps.signaling.on('presence', (deviceId, online) => {
       this.#presence.set(deviceId, online);
-      if (!online) this.#online.delete(deviceId);
-      else if (!this.#online.has(deviceId)) this.#online.set(deviceId, { onlineAt: this.#now() });
+      if (!online) {
+        this.#onlineAt.delete(deviceId);
+        this.#hellos.delete(deviceId);
+      } else if (!this.#onlineAt.has(deviceId)) this.#onlineAt.set(deviceId, this.#now());
       this.#streams.get(deviceId)?.presence(online);
     });
     deps.signaling.on('message', (deviceId, result) => {
       if (result.ok && result.message.type === 'hello') {
         // Remembered for a Stream made later: this camera is subscribed, offer it at once.
-        const state = this.#online.get(deviceId);
-        if (state) state.hello = result.message;
+        this.#hellos.set(deviceId, result.message);
       }
       const stream = this.#streams.get(deviceId);
       if (stream) {
@@ -113,13 +113,15 @@ export class MediaNode {
         now: this.#now,
       });
       this.#streams.set(deviceId, stream);
-      const state = this.#online.get(deviceId);
+      const onlineAt = this.#onlineAt.get(deviceId);
       // The grace runs from when the camera came online, not from when someone first watched.
-      const graceLeft = state
-        ? Math.max(0, this.options.timings.helloGraceMs - (this.#now() - state.onlineAt))
-        : undefined;
+      const graceLeft =
+        onlineAt !== undefined
+          ? Math.max(0, this.options.timings.helloGraceMs - (this.#now() - onlineAt))
+          : undefined;
       stream.presence(this.#presence.get(deviceId) ?? false, graceLeft);
-      if (state?.hello) stream.signal({ ok: true, message: state.hello });
+      const hello = this.#hellos.get(deviceId);
+      if (hello) stream.signal({ ok: true, message: hello });
     }
     return stream;
   }

@@ -78,3 +78,28 @@ describe('when the server offers', () => {
     await streamsAfter(viewer.stats.video, 'video at the viewer in the new session');
   });
 });
+
+describe('a hello said before anyone watched', () => {
+  let t: TestServer;
+  let camera: SignalCamera | undefined;
+  let viewer: WhepClient | undefined;
+
+  // A grace far longer than the waits below: an offer can only come from the remembered hello.
+  beforeAll(async () => {
+    t = await startTestServer({ 'media.helloGraceMs': 60_000 });
+  });
+  afterAll(async () => {
+    await viewer?.stop();
+    await camera?.close();
+    await t?.close();
+  });
+
+  it('is remembered: the first viewer gets the camera offered at once', async () => {
+    camera = await SignalCamera.connect(t, 'early', t.addDevice('early'));
+    await waitFor(() => t.server.media.isOnline('early'), { what: 'early online' });
+    viewer = new WhepClient(t.httpUrl, t.server.registry.tokens.create('test').token);
+    expect((await viewer.play('early')).status).toBe(201);
+    await waitFor(() => viewer!.stats.video > 15, { timeoutMs: 15_000, what: 'video at the viewer' });
+    expect(camera.offers()).toHaveLength(1);
+  });
+});
