@@ -119,3 +119,43 @@ describe.each([
     await waitFor(() => viewer.stats.video > lastVideo + 15, { what: 'the steady viewer still fed' });
   });
 });
+
+describe('a flood of bad messages from one camera', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(() => t?.close());
+
+  it('is answered at most at the per-device rate (40 at once, then 20/s), the rest dropped unparsed', async () => {
+    const client = await t.connect({ username: 'junk', password: t.addDevice('junk'), clientId: 'junk' });
+    const errors: number[] = [];
+    client.on('message', (_topic, payload) => {
+      if ((JSON.parse(payload.toString()) as { type: string }).type === 'error')
+        errors.push(performance.now());
+    });
+    await client.subscribeAsync('lookout/junk/down/signal', { qos: 1 });
+    const started = performance.now();
+    for (let i = 0; i < 2000; i++) {
+      client.publish('lookout/junk/up/signal', '{{{', { qos: 0 });
+      if (i % 200 === 199) await new Promise((resolve) => setImmediate(resolve));
+    }
+    // A last bad message after the bucket has refilled is answered again: the flood has been consumed.
+    await client.publishAsync('lookout/junk/up/signal', '{{{', { qos: 1 });
+    const sentAll = performance.now();
+    await waitFor(
+      async () => {
+        if (errors.some((at) => at > sentAll + 100)) return true;
+        await client.publishAsync('lookout/junk/up/signal', '{{{', { qos: 1 });
+        return false;
+      },
+      { intervalMs: 200, timeoutMs: 10_000, what: 'an answer after the flood' },
+    );
+    const seconds = (performance.now() - started) / 1000;
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.length, `error replies in ${seconds.toFixed(1)} s`).toBeLessThanOrEqual(
+      40 + Math.ceil(seconds * 20) + 5,
+    );
+    await client.endAsync();
+  });
+});
