@@ -138,6 +138,27 @@ const media = z
     keyframeIntervalMs: millis(0, 10_000)
       .default(500)
       .describe('Least time between two keyframe requests (PLI) sent to a camera.'),
+    helloGraceMs: millis(0, 60_000)
+      .default(2000)
+      .describe(
+        'After a camera comes online, how long the media node waits for its `hello` before offering anyway (docs/signaling.md: a camera that says hello gets the offer on its hello).',
+      ),
+    deviceSignalRatePerSecond: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(20)
+      .describe('Signaling messages per second one camera may send, sustained; more are dropped (logged).'),
+    deviceSignalBurst: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(40)
+      .describe(
+        'Signaling messages one camera may send in a burst before `deviceSignalRatePerSecond` applies.',
+      ),
     iceHostAddresses: z
       .array(z.string().min(1).max(64))
       .max(8)

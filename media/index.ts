@@ -7,6 +7,7 @@ import type { Logger } from '../core/log.js';
 import { MediaNode } from './media-node.js';
 import type { IceServer } from './signaling/messages.js';
 import { MqttSignaling, type SignalingConnection } from './signaling/mqtt-signaling.js';
+import { DEFAULT_SIGNAL_LIMITS } from './signaling/signal-limiter.js';
 
 export type { MediaNode } from './media-node.js';
 export type { IceServer } from './signaling/messages.js';
@@ -32,7 +33,12 @@ export async function createMediaNode(
   config: MediaConfig,
   deps: MediaDeps,
 ): Promise<{ node: MediaNode; close(): Promise<void> }> {
-  const signaling = await MqttSignaling.connect(deps.broker, deps.log.child({ part: 'signaling' }));
+  const signaling = await MqttSignaling.connect(deps.broker, deps.log.child({ part: 'signaling' }), {
+    deviceRatePerSecond: config.deviceSignalRatePerSecond,
+    deviceBurst: config.deviceSignalBurst,
+    totalRatePerSecond: DEFAULT_SIGNAL_LIMITS.totalRatePerSecond,
+    totalBurst: DEFAULT_SIGNAL_LIMITS.totalBurst,
+  });
   const node = new MediaNode(
     {
       timings: {
@@ -41,6 +47,7 @@ export async function createMediaNode(
         lingerMs: config.lingerMs,
         retryBaseMs: 1000,
         retryMaxMs: 30_000,
+        helloGraceMs: config.helloGraceMs,
       },
       keyframeIntervalMs: config.keyframeIntervalMs,
       viewerTimeoutMs: config.viewerTimeoutMs,

@@ -1,7 +1,8 @@
 import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { PeerOptions } from './peer-options.js';
-import { type IceServer, PROTOCOL_VERSION } from './signaling/messages.js';
+import { type DeviceMessage, type IceServer, PROTOCOL_VERSION } from './signaling/messages.js';
 import type { MqttSignaling } from './signaling/mqtt-signaling.js';
 import type { UpstreamTimings } from './signaling/upstream-session.js';
 import { Stream } from './stream.js';
@@ -20,6 +21,8 @@ export interface MediaNodeDeps {
   deviceIceServers(deviceId: string): IceServer[];
   mediaIceServers(): IceServer[];
   log: Logger;
+  /** Monotonic milliseconds; performance.now() unless a test injects a clock. */
+  now?: () => number;
 }
 
 /**
@@ -29,7 +32,17 @@ export interface MediaNodeDeps {
 export class MediaNode {
   readonly #streams = new Map<string, Stream>();
   readonly #presence = new Map<string, boolean>();
+  /** When each online device came online (bounded by the registered devices). */
+  readonly #onlineAt = new Map<string, number>();
+  /**
+   * Each device's last hello since it came online, replayed into its Stream when one is made.
+   * Kept even before its presence says online: the two topics have no order between them.
+   * Only registered devices can publish signaling (broker ACL), so this is bounded too.
+   */
+  readonly #hellos = new Map<string, DeviceMessage>();
   readonly #log: Logger;
+  readonly #limitLog: RateLimitedLog;
+  readonly #now: () => number;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -37,11 +50,21 @@ export class MediaNode {
     private readonly deps: MediaNodeDeps,
   ) {
     this.#log = deps.log;
+    this.#now = deps.now ?? (() => performance.now());
+    this.#limitLog = new RateLimitedLog(deps.log, this.#now);
     deps.signaling.on('presence', (deviceId, online) => {
       this.#presence.set(deviceId, online);
+      if (!online) {
+        this.#onlineAt.delete(deviceId);
+        this.#hellos.delete(deviceId);
+      } else if (!this.#onlineAt.has(deviceId)) this.#onlineAt.set(deviceId, this.#now());
       this.#streams.get(deviceId)?.presence(online);
     });
     deps.signaling.on('message', (deviceId, result) => {
+      if (result.ok && result.message.type === 'hello') {
+        // Remembered for a Stream made later: this camera is subscribed, offer it at once.
+        this.#hellos.set(deviceId, result.message);
+      }
       const stream = this.#streams.get(deviceId);
       if (stream) {
         stream.signal(result);
@@ -49,7 +72,8 @@ export class MediaNode {
       }
       // No stream: nothing was offered. Tell a device that answers anyway; ignore the rest.
       if (!result.ok) {
-        this.#log.warn(
+        this.#limitLog.warn(
+          `bad-signal:${deviceId}`,
           { device: deviceId, code: result.code, reason: result.reason },
           'bad signaling message from device',
         );
@@ -85,9 +109,19 @@ export class MediaNode {
         keyframeIntervalMs: this.options.keyframeIntervalMs,
         viewerTimeoutMs: this.options.viewerTimeoutMs,
         log: this.#log.child({ device: deviceId }),
+        limitLog: this.#limitLog,
+        now: this.#now,
       });
       this.#streams.set(deviceId, stream);
-      stream.presence(this.#presence.get(deviceId) ?? false);
+      const onlineAt = this.#onlineAt.get(deviceId);
+      // The grace runs from when the camera came online, not from when someone first watched.
+      const graceLeft =
+        onlineAt !== undefined
+          ? Math.max(0, this.options.timings.helloGraceMs - (this.#now() - onlineAt))
+          : undefined;
+      stream.presence(this.#presence.get(deviceId) ?? false, graceLeft);
+      const hello = this.#hellos.get(deviceId);
+      if (hello) stream.signal({ ok: true, message: hello });
     }
     return stream;
   }

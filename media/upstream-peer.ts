@@ -1,5 +1,7 @@
 import type { MediaStreamTrack, RTCPeerConnection, RtpPacket } from 'werift';
 import type { Logger } from '../core/log.js';
+import type { RateLimitedLog } from '../core/rate-limited-log.js';
+import { routeUnsignaledSsrcsByPayloadType } from './payload-type-demux.js';
 import {
   closeAfterGathering,
   createPeerConnection,
@@ -10,6 +12,9 @@ import {
 import type { IceCandidateInit } from './signaling/messages.js';
 
 export type MediaKind = 'video' | 'audio';
+
+/** After ICE and DTLS connect, how long without RTP before the log says the camera sends nothing. */
+const NO_MEDIA_WARNING_MS = 5000;
 
 export interface UpstreamHandlers {
   rtp(kind: MediaKind, mimeType: string, packet: RtpPacket): void;
@@ -26,6 +31,10 @@ export class UpstreamPeer {
   readonly #videoSsrcs = new Set<number>();
   #videoReceiver: { sendRtcpPLI(ssrc: number): Promise<void> } | undefined;
   #gathering: Promise<unknown> | undefined;
+  /** Mime type of each negotiated payload type, filled on first use. */
+  readonly #mimeTypes = new Map<number, string>();
+  #streaming = false;
+  #noMediaTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(
@@ -33,9 +42,11 @@ export class UpstreamPeer {
     options: PeerOptions,
     handlers: UpstreamHandlers,
     log: Logger,
+    limitLog: RateLimitedLog,
   ) {
     this.#log = log;
     this.#pc = createPeerConnection(options);
+    routeUnsignaledSsrcsByPayloadType(this.#pc, log, limitLog, session);
     const video = this.#pc.addTransceiver('video', { direction: 'recvonly' });
     this.#pc.addTransceiver('audio', { direction: 'recvonly' });
     this.#videoReceiver = video.receiver;
@@ -44,7 +55,13 @@ export class UpstreamPeer {
       track.onReceiveRtp.subscribe((packet) => {
         if (this.#closed) return;
         if (kind === 'video') this.#videoSsrcs.add(packet.header.ssrc);
-        handlers.rtp(kind, track.codec?.mimeType ?? '', packet);
+        const mimeType = this.#mimeTypeOf(packet.header.payloadType) ?? track.codec?.mimeType ?? '';
+        if (!this.#streaming) {
+          this.#streaming = true;
+          clearTimeout(this.#noMediaTimer);
+          this.#log.info({ kind, mimeType, ssrc: packet.header.ssrc }, 'camera streaming');
+        }
+        handlers.rtp(kind, mimeType, packet);
       });
     });
     this.#pc.connectionStateChange.subscribe((state) => {
@@ -52,9 +69,27 @@ export class UpstreamPeer {
       if (state === 'connected') {
         // Which path the camera's media takes: `relay` on either end means a TURN server carries it.
         this.#log.info({ ice: selectedCandidatePair(this.#pc) }, 'camera ICE connected');
+        if (!this.#streaming)
+          this.#noMediaTimer = setTimeout(
+            () => this.#log.warn({ afterMs: NO_MEDIA_WARNING_MS }, 'camera connected but sends no media'),
+            NO_MEDIA_WARNING_MS,
+          );
         handlers.state('connected');
       } else if (state === 'failed') handlers.state('failed');
     });
+  }
+
+  /** The codec of a payload type as negotiated (the track only knows the first codec). */
+  #mimeTypeOf(payloadType: number): string | undefined {
+    let mimeType = this.#mimeTypes.get(payloadType);
+    if (mimeType === undefined) {
+      mimeType = this.#pc
+        .getTransceivers()
+        .flatMap((t) => t.codecs)
+        .find((c) => c.payloadType === payloadType)?.mimeType;
+      if (mimeType !== undefined && this.#mimeTypes.size < 128) this.#mimeTypes.set(payloadType, mimeType);
+    }
+    return mimeType;
   }
 
   /** Creates the offer; werift resolves setLocalDescription once gathering is complete. */
@@ -102,6 +137,7 @@ export class UpstreamPeer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#noMediaTimer);
     await closeAfterGathering(this.#pc, this.#gathering).catch((err) =>
       this.#log.debug({ err: (err as Error).message }, 'upstream close failed'),
     );

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../core/log.js';
+import { RateLimitedLog } from '../../core/rate-limited-log.js';
 import {
   type DeviceMessage,
   encodeMessage,
@@ -8,6 +9,7 @@ import {
   parseDeviceMessage,
   type ServerMessage,
 } from './messages.js';
+import { DEFAULT_SIGNAL_LIMITS, SignalLimiter, type SignalLimits } from './signal-limiter.js';
 
 /** How the media node logs in to the broker: an ordinary MQTT client with service credentials. */
 export interface SignalingConnection {
@@ -39,13 +41,25 @@ export class MqttSignaling extends EventEmitter<SignalingEvents> {
   readonly #client: MqttClient;
   readonly #prefix: string;
   readonly #log: Logger;
+  readonly #limiter: SignalLimiter;
+  readonly #limitLog: RateLimitedLog;
+  readonly #now: () => number;
   #closed = false;
 
-  private constructor(client: MqttClient, prefix: string, log: Logger) {
+  private constructor(
+    client: MqttClient,
+    prefix: string,
+    log: Logger,
+    limits: SignalLimits,
+    now: () => number,
+  ) {
     super();
     this.#client = client;
     this.#prefix = prefix;
     this.#log = log;
+    this.#now = now;
+    this.#limiter = new SignalLimiter(limits, now());
+    this.#limitLog = new RateLimitedLog(log, now);
     client.on('message', (topic, payload) => this.#onMessage(topic, payload));
     client.on('error', (err) => this.#log.warn({ err: err.message }, 'signaling connection error'));
     client.on('connect', () => {
@@ -53,8 +67,16 @@ export class MqttSignaling extends EventEmitter<SignalingEvents> {
     });
   }
 
-  /** Connects and subscribes; resolves once both are done. */
-  static async connect(connection: SignalingConnection, log: Logger): Promise<MqttSignaling> {
+  /**
+   * Connects and subscribes; resolves once both are done. Device messages over `limits` are
+   * dropped before parsing (docs/signaling.md §Limits).
+   */
+  static async connect(
+    connection: SignalingConnection,
+    log: Logger,
+    limits: SignalLimits = DEFAULT_SIGNAL_LIMITS,
+    now: () => number = () => performance.now(),
+  ): Promise<MqttSignaling> {
     const client = mqtt.connect(connection.url, {
       username: connection.username,
       password: connection.password,
@@ -65,7 +87,7 @@ export class MqttSignaling extends EventEmitter<SignalingEvents> {
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
     });
-    const signaling = new MqttSignaling(client, connection.topicPrefix, log);
+    const signaling = new MqttSignaling(client, connection.topicPrefix, log, limits, now);
     // The constructor's 'connect' handler subscribes, then emits 'connected'.
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error) => reject(err);
@@ -119,6 +141,17 @@ export class MqttSignaling extends EventEmitter<SignalingEvents> {
         const online = parseStatus(payload);
         if (online !== undefined) this.emit('presence', deviceId, online);
       } else if (rest === 'up/signal') {
+        const verdict = this.#limiter.admit(deviceId, this.#now());
+        if (verdict !== 'ok') {
+          this.#limitLog.warn(
+            verdict === 'device-limit' ? `signal-flood:${deviceId}` : 'signal-flood:all',
+            { device: deviceId, limit: verdict },
+            verdict === 'device-limit'
+              ? 'device sends signaling messages too fast: dropped'
+              : 'devices together send signaling messages too fast: dropped',
+          );
+          return;
+        }
         this.emit('message', deviceId, parseDeviceMessage(payload));
       }
     } catch (err) {

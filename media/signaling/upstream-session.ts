@@ -1,4 +1,22 @@
-import type { ByeReason, DeviceMessage, IceCandidateInit, SignalErrorCode } from './messages.js';
+import type { ByeReason, DeviceMessage } from './messages.js';
+import type {
+  OfferStep,
+  TimerName,
+  UpstreamAction,
+  UpstreamInput,
+  UpstreamPhase,
+  UpstreamTimings,
+} from './upstream-types.js';
+
+export {
+  DEFAULT_TIMINGS,
+  type OfferStep,
+  type TimerName,
+  type UpstreamAction,
+  type UpstreamInput,
+  type UpstreamPhase,
+  type UpstreamTimings,
+} from './upstream-types.js';
 
 /**
  * The server side of one camera's signaling, as a pure state machine: feed it inputs
@@ -8,51 +26,14 @@ import type { ByeReason, DeviceMessage, IceCandidateInit, SignalErrorCode } from
  *   idle --demand&online--> offering --answer--> connecting --peer connected--> live
  *     ^                        |  timeout/bye/error   | timeout/failed           | bye/failed
  *     +---- linger expired ----+-------------------> waiting (back-off) --retry--+
+ *
+ * `offering` has three steps: the adapter builds the peer connection (`start`), reports the
+ * offer ready (`offerReady`), and the machine sends it (`sendOffer`) only once the camera can
+ * receive it: after its `hello`, or when the hello grace after it came online has passed
+ * (docs/signaling.md §When the server offers). A `hello` while an offer is still being built
+ * or held joins that offer instead of building another: however fast a camera says hello,
+ * at most one peer connection is being set up for it.
  */
-
-export interface UpstreamTimings {
-  /** How long the camera has to answer an offer. */
-  answerTimeoutMs: number;
-  /** How long ICE/DTLS may take after the answer. */
-  connectTimeoutMs: number;
-  /** How long a session stays up after demand drops to zero. */
-  lingerMs: number;
-  /** First retry delay after a failed attempt; doubles per attempt. */
-  retryBaseMs: number;
-  retryMaxMs: number;
-}
-
-export const DEFAULT_TIMINGS: UpstreamTimings = {
-  answerTimeoutMs: 10_000,
-  connectTimeoutMs: 15_000,
-  lingerMs: 30_000,
-  retryBaseMs: 1000,
-  retryMaxMs: 30_000,
-};
-
-export type TimerName = 'answer' | 'connect' | 'linger' | 'retry';
-
-export type UpstreamInput =
-  | { kind: 'demand'; wanted: boolean }
-  | { kind: 'presence'; online: boolean }
-  | { kind: 'device'; message: DeviceMessage }
-  | { kind: 'invalid'; code: SignalErrorCode; reason: string; session?: string }
-  | { kind: 'timer'; name: TimerName }
-  | { kind: 'peer'; session: string; state: 'connected' | 'failed' }
-  | { kind: 'shutdown' };
-
-export type UpstreamAction =
-  | { do: 'start'; session: string; trickle: boolean }
-  | { do: 'applyAnswer'; session: string; sdp: string }
-  | { do: 'addCandidate'; session: string; candidate: IceCandidateInit | null }
-  | { do: 'stop'; session: string; bye?: ByeReason }
-  | { do: 'sendError'; session?: string; code: SignalErrorCode; message: string }
-  | { do: 'setTimer'; name: TimerName; ms: number }
-  | { do: 'clearTimer'; name: TimerName }
-  | { do: 'notify'; event: 'live' | 'ended'; session: string; reason?: ByeReason };
-
-export type UpstreamPhase = 'idle' | 'offering' | 'connecting' | 'live' | 'waiting';
-
 export class UpstreamSession {
   #phase: UpstreamPhase = 'idle';
   #session: string | undefined;
@@ -61,6 +42,12 @@ export class UpstreamSession {
   #trickle = false;
   #attempt = 0;
   #lingering = false;
+  #offer: OfferStep = 'building';
+  /** The device said hello since it came online: it is subscribed and can receive an offer. */
+  #helloSeen = false;
+  /** The hello grace since it came online has passed: offer even without a hello. */
+  #graceOver = false;
+  #graceTimer = false;
 
   constructor(
     private readonly timings: UpstreamTimings,
@@ -75,6 +62,11 @@ export class UpstreamSession {
     return this.#session;
   }
 
+  /** Where the current offer is (meaningful while `phase` is `offering`). */
+  get offerStep(): OfferStep {
+    return this.#offer;
+  }
+
   handle(input: UpstreamInput): UpstreamAction[] {
     const out: UpstreamAction[] = [];
     switch (input.kind) {
@@ -82,7 +74,13 @@ export class UpstreamSession {
         this.#onDemand(input.wanted, out);
         break;
       case 'presence':
-        this.#onPresence(input.online, out);
+        this.#onPresence(input.online, input.graceMs, out);
+        break;
+      case 'offerReady':
+        if (this.#phase === 'offering' && input.session === this.#session && this.#offer === 'building') {
+          this.#offer = 'ready';
+          this.#sendOfferIfAllowed(out);
+        }
         break;
       case 'device':
         this.#onDevice(input.message, out);
@@ -106,6 +104,7 @@ export class UpstreamSession {
         this.#end('shutdown', true, out);
         this.#phase = 'idle';
         out.push({ do: 'clearTimer', name: 'retry' });
+        this.#clearGrace(out);
         break;
     }
     return out;
@@ -138,9 +137,19 @@ export class UpstreamSession {
     }
   }
 
-  #onPresence(online: boolean, out: UpstreamAction[]): void {
+  #onPresence(online: boolean, graceMs: number | undefined, out: UpstreamAction[]): void {
+    const wasOnline = this.#online;
     this.#online = online;
     if (online) {
+      // A hello may arrive before the presence (two topics, no order between them): keep it.
+      if (!wasOnline && !this.#helloSeen) {
+        const grace = graceMs ?? this.timings.helloGraceMs;
+        if (grace <= 0) this.#graceOver = true;
+        else {
+          this.#graceTimer = true;
+          out.push({ do: 'setTimer', name: 'hello', ms: grace });
+        }
+      }
       if (this.#phase === 'idle' && this.#demand) this.#start(out);
       return;
     }
@@ -148,25 +157,40 @@ export class UpstreamSession {
     this.#end('other', false, out);
     this.#trickle = false;
     this.#attempt = 0;
+    this.#helloSeen = false;
+    this.#graceOver = false;
+    this.#clearGrace(out);
     if (this.#phase === 'waiting') out.push({ do: 'clearTimer', name: 'retry' });
     this.#phase = 'idle';
   }
 
+  #onHello(trickle: boolean, out: UpstreamAction[]): void {
+    this.#trickle = trickle;
+    this.#helloSeen = true;
+    this.#clearGrace(out);
+    if (this.#phase === 'offering' && this.#offer !== 'sent') {
+      // The offer being built (or held for this hello) is news to the camera: it joins that one.
+      this.#sendOfferIfAllowed(out);
+      return;
+    }
+    // A hello means the device (re)started: whatever session it had is gone. The newest offer wins.
+    if (this.#active) {
+      this.#end('other', false, out);
+      this.#phase = 'idle';
+    }
+    if (this.#phase === 'idle' && this.#wanted) this.#start(out);
+  }
+
   #onDevice(message: DeviceMessage, out: UpstreamAction[]): void {
     if (message.type === 'hello') {
-      this.#trickle = message.trickle;
-      // A hello means the device (re)started: whatever session it had is gone.
-      if (this.#active) {
-        this.#end('other', false, out);
-        this.#phase = 'idle';
-      }
-      if (this.#phase === 'idle' && this.#wanted) this.#start(out);
+      this.#onHello(message.trickle, out);
       return;
     }
     const current = this.#session !== undefined && message.session === this.#session && this.#active;
+    const offerSent = this.#phase !== 'offering' || this.#offer === 'sent';
     switch (message.type) {
       case 'answer':
-        if (!current || this.#phase !== 'offering') {
+        if (!current || this.#phase !== 'offering' || !offerSent) {
           out.push({
             do: 'sendError',
             session: message.session,
@@ -190,7 +214,8 @@ export class UpstreamSession {
         if (current) this.#fail(message.reason ?? 'other', false, out);
         return;
       case 'error':
-        if (message.session === undefined ? this.#phase === 'offering' : current)
+        // A session-less error answers the offer the camera has (it could not read its session).
+        if (message.session === undefined ? this.#phase === 'offering' && offerSent : current)
           this.#fail('error', false, out);
         return;
     }
@@ -209,6 +234,10 @@ export class UpstreamSession {
     } else if (name === 'retry' && this.#phase === 'waiting') {
       this.#phase = 'idle';
       if (this.#wanted) this.#start(out);
+    } else if (name === 'hello' && this.#graceTimer) {
+      this.#graceTimer = false;
+      this.#graceOver = true;
+      this.#sendOfferIfAllowed(out);
     }
   }
 
@@ -228,8 +257,27 @@ export class UpstreamSession {
     this.#session = this.newSessionId();
     this.#attempt++;
     this.#phase = 'offering';
-    out.push({ do: 'start', session: this.#session, trickle: this.#trickle });
+    this.#offer = 'building';
+    out.push({ do: 'start', session: this.#session });
+    // Bounds building (gathering) and holding too; set again in full when the offer goes out.
     out.push({ do: 'setTimer', name: 'answer', ms: this.timings.answerTimeoutMs });
+  }
+
+  /** Sends the ready offer once the camera can receive it (hello seen, or the grace is over). */
+  #sendOfferIfAllowed(out: UpstreamAction[]): void {
+    if (this.#phase !== 'offering' || this.#offer !== 'ready' || this.#session === undefined) return;
+    if (!this.#helloSeen && !this.#graceOver) return;
+    this.#offer = 'sent';
+    out.push(
+      { do: 'sendOffer', session: this.#session, trickle: this.#trickle },
+      { do: 'setTimer', name: 'answer', ms: this.timings.answerTimeoutMs },
+    );
+  }
+
+  #clearGrace(out: UpstreamAction[]): void {
+    if (!this.#graceTimer) return;
+    this.#graceTimer = false;
+    out.push({ do: 'clearTimer', name: 'hello' });
   }
 
   /** Ends the current session after a failure and schedules a retry if still wanted. */
