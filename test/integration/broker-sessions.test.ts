@@ -244,6 +244,24 @@ describe('bounded sessions', () => {
     back.destroy();
   });
 
+  it('disconnects a connected persistent session that never acknowledges, its queue bounded', async () => {
+    const secret = t.addDevice('deaf-cam');
+    const cam = await rawLogin('deaf-cam', secret, false);
+    cam.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [{ topic: 'lookout/deaf-cam/down/#', qos: 1 }],
+    });
+    await waitFor(() => cam.received.some((p) => p.cmd === 'suback'), { what: 'SUBACK' });
+    for (let i = 0; i < MAX_QUEUED + 5 && !cam.isClosed(); i++) {
+      await service.publishAsync('lookout/deaf-cam/down/signal', `d${i}`, { qos: 1 });
+      expect(t.server.broker.sessionStats('deaf-cam').queuedMessages).toBeLessThanOrEqual(MAX_QUEUED);
+    }
+    await cam.closed; // no PUBACK ever: the broker ends the session's connection once its queue is full
+    expect(cam.received.filter((p) => p.cmd === 'publish').length).toBeGreaterThanOrEqual(MAX_QUEUED);
+    expect(t.server.broker.sessionStats('deaf-cam').queuedMessages).toBeLessThanOrEqual(MAX_QUEUED);
+  });
+
   it('refuses subscriptions beyond maxSubscriptions and keeps the connection', async () => {
     const secret = t.addDevice('sub-cam');
     const cam = await rawLogin('sub-cam', secret, true);
