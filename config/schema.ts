@@ -91,7 +91,7 @@ const connections = z
       .max(1_000_000)
       .default(4096)
       .describe(
-        'Connections not logged in yet, all addresses and transports together; a further one is closed at once. Keeps file descriptors for logged-in sessions and the HTTP API.',
+        "Connections not logged in yet, all addresses and transports together; a further one is closed at once. Keeps file descriptors for logged-in sessions and the HTTP API: keep it well below the process's descriptor limit (`ulimit -n`).",
       ),
   })
   .strict()

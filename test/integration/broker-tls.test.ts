@@ -46,7 +46,8 @@ beforeAll(async () => {
     'mqtt.tls.cert': cert,
     'mqtt.tls.key': key,
     'mqtt.tls.port': 0,
-    'mqtt.connectTimeoutMs': 1000,
+    'mqtt.connectTimeoutMs': 4000,
+    'mqtt.connections.maxPendingPerAddress': 2,
   });
   port = t.server.broker.address('tls')!.port;
 });
@@ -117,8 +118,22 @@ describe.runIf(hasOpenssl)('TLS handshake deadline', () => {
     const started = Date.now();
     await new Promise((resolve) => socket.once('close', resolve));
     const ms = Date.now() - started;
-    expect(ms).toBeGreaterThan(700); // not refused: closed by the deadline (1 s here)
-    expect(ms).toBeLessThan(10_000); // Node's default would be 120 s
+    expect(ms).toBeGreaterThan(3500); // not refused: closed by the deadline (4 s here)
+    expect(ms).toBeLessThan(15_000); // Node's default would be 120 s
     expect(t.server.broker.pendingConnections).toBe(0);
+  });
+
+  it('counts TLS sockets before their handshake toward the per-address cap', async () => {
+    const connect = () =>
+      new Promise<net.Socket>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+        socket.on('error', () => {});
+      });
+    const held = [await connect(), await connect()];
+    const started = Date.now();
+    const extra = await connect();
+    await new Promise((resolve) => extra.once('close', resolve));
+    expect(Date.now() - started).toBeLessThan(3000); // refused at once, not by the 4 s deadline
+    for (const socket of held) socket.destroy();
   });
 });
