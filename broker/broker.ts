@@ -10,6 +10,7 @@ import type { MqttConfig } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { CredentialState, VerifyResult } from '../devices/index.js';
+import { addressKey } from './address-key.js';
 import { Authenticator, SERVICE_USERNAME_PREFIX } from './authenticator.js';
 import { Authorizer } from './authorizer.js';
 import { boundPersistence } from './bounded-persistence.js';
@@ -287,7 +288,7 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
       clientId: client.id,
       username,
       password,
-      address: info?.address ?? 'unknown',
+      address: addressKey(info?.address ?? 'unknown'),
       willTopic: will?.topic,
     });
     if (!outcome.ok) {

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../core/log.js';
 import type { RateLimitedLog } from '../core/rate-limited-log.js';
+import { addressKey } from './address-key.js';
 import { PendingConnections, type PendingLimits } from './pending-connections.js';
 
 /** Handed out for an admitted connection; `loggedIn()` stops counting it as pending. */
@@ -10,7 +11,7 @@ export interface PendingTicket {
 
 /**
  * The socket side of `PendingConnections`: every transport (TCP, TLS before its handshake,
- * WebSocket after its upgrade) is admitted here first. A connection over a cap is
+ * WebSocket after its upgrade) is admitted here first, counted under `addressKey()`. A connection over a cap is
  * destroyed at once (logged once per window, per address); an admitted one is destroyed
  * if it has not logged in within `timeoutMs` of being accepted, TLS handshake included,
  * and stops counting when it logs in or closes.
@@ -30,11 +31,12 @@ export class PendingGate {
 
   /** Admits `conn` or destroys it; undefined when refused. */
   admit(conn: Duplex, address: string, transport: string): PendingTicket | undefined {
-    const admission = this.#pending.admit(address);
+    const key = addressKey(address);
+    const admission = this.#pending.admit(key);
     if (!admission.ok) {
       const perAddress = admission.limit === 'address';
       this.warn.warn(
-        perAddress ? `pending:${address}` : 'pending',
+        perAddress ? `pending:${key}` : 'pending',
         { address, transport, pending: this.#pending.total },
         perAddress
           ? 'connection refused: too many connections from this address have not logged in'
@@ -49,7 +51,7 @@ export class PendingGate {
       done = true;
       clearTimeout(timer);
       this.#timers.delete(timer);
-      this.#pending.release(address);
+      this.#pending.release(key);
     };
     const timer = setTimeout(() => {
       if (done) return;
