@@ -284,23 +284,27 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
   ): void {
     const info = this.#connections.get(client.conn as Duplex);
     const will = (client as unknown as { _will?: { topic?: string; retain?: boolean } })._will;
+    const address = addressKey(info?.address ?? 'unknown');
     const outcome = this.#authenticator.authenticate({
       clientId: client.id,
       username,
       password,
-      address: addressKey(info?.address ?? 'unknown'),
+      address,
       willTopic: will?.topic,
     });
     if (!outcome.ok) {
-      this.#log.info(
+      // A stranger controls how often this happens: once per window per (address, username).
+      this.#warn.warn(
+        `login:${address}|${username ?? ''}`,
         {
           address: info?.address,
           username,
           clientId: client.id,
+          reason: outcome.reason,
           returnCode: outcome.returnCode,
           retryAfterMs: outcome.retryAfterMs,
         },
-        `login refused: ${outcome.reason}`,
+        'login refused',
       );
       done(Object.assign(new Error(outcome.reason), { returnCode: outcome.returnCode }), false);
       return;
