@@ -21,7 +21,7 @@ import { LoginBackoff } from './login-backoff.js';
 import { PendingGate, type PendingTicket } from './pending-gate.js';
 import { Presence } from './presence.js';
 import { SessionPurge } from './session-purge.js';
-import { type SessionLimitHit, SessionStore } from './session-store.js';
+import { limitMessage, SessionStore } from './session-store.js';
 import type { Identity } from './topics.js';
 
 /** The narrow slice of the registry the broker uses. */
@@ -99,7 +99,7 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
     );
     this.#gate = new PendingGate(config.connections, config.connectTimeoutMs, this.#warn, this.#log);
     this.#sessions = new SessionStore(config.session, (clientId, hit) =>
-      this.#sessionLimitHit(clientId, hit),
+      this.#warn.warn(`session:${hit}:${clientId}`, { client: clientId, limit: hit }, limitMessage(hit)),
     );
     this.#aedes = new Aedes({
       connectTimeout: config.connectTimeoutMs,
@@ -314,16 +314,6 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
     info?.ticket.loggedIn();
     this.#authorizer.will(outcome.identity, will);
     done(null, true);
-  }
-
-  #sessionLimitHit(clientId: string, hit: SessionLimitHit): void {
-    const message =
-      hit === 'inflight'
-        ? 'session limit: too many QoS 2 messages awaiting PUBREL; disconnecting'
-        : hit === 'stored-bytes'
-          ? 'session limit: all sessions together reached their byte bound; message not stored'
-          : 'session limit: session queue full; message not stored for this client';
-    this.#warn.warn(`session:${hit}:${clientId}`, { client: clientId, limit: hit }, message);
   }
 
   #clientOf(deviceId: string): Client | undefined {

@@ -187,6 +187,18 @@ export class SessionStore {
   }
 }
 
+/** The log line for a bound being hit (constant per kind, for RateLimitedLog's per-kind cap). */
+export function limitMessage(hit: SessionLimitHit): string {
+  switch (hit) {
+    case 'inflight':
+      return 'session limit: too many QoS 2 messages awaiting PUBREL; disconnecting';
+    case 'stored-bytes':
+      return 'session limit: all sessions together reached their byte bound; message not stored';
+    default:
+      return 'session limit: session queue full; message not stored for this client';
+  }
+}
+
 function payloadBytes(packet: SessionPacket): number {
   const payload = packet.payload;
   if (payload === undefined) return 0;
