@@ -192,7 +192,6 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
     return this.#presence.isOnline(deviceId);
   }
 
-  /** Ends the device's session if its credentials changed (rotated, revoked) since it logged in. */
   /**
    * Ends the device's session if its credentials changed (rotated, revoked) since it logged in.
    * A revoked or deleted device also loses what the broker keeps for it, connected or not: its
