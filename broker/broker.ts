@@ -1,22 +1,28 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import tls from 'node:tls';
 import { Aedes, type Client } from 'aedes';
 import { createWebSocketStream, type WebSocket } from 'ws';
 import type { MqttConfig } from '../config/index.js';
-import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { CredentialState, VerifyResult } from '../devices/index.js';
+import { addressKey } from './address-key.js';
 import { Authenticator, SERVICE_USERNAME_PREFIX } from './authenticator.js';
+import { Authorizer } from './authorizer.js';
+import { boundPersistence } from './bounded-persistence.js';
 import { MqttFrameGuard } from './frame-guard.js';
 import { GuardedConnection } from './guarded-connection.js';
+import { createTcpServer, createTlsServer, listen, type Transport } from './listeners.js';
 import { LoginBackoff } from './login-backoff.js';
+import { PendingGate, type PendingTicket } from './pending-gate.js';
 import { Presence } from './presence.js';
-import { canPublish, canSubscribe, deviceOfTopic, type Identity } from './topics.js';
+import { SessionPurge } from './session-purge.js';
+import { limitMessage, SessionStore } from './session-store.js';
+import type { Identity } from './topics.js';
 
 /** The narrow slice of the registry the broker uses. */
 export interface BrokerDeviceStore {
@@ -46,11 +52,10 @@ export interface ServiceCredentials {
 
 interface ConnectionInfo {
   address: string;
-  transport: 'tcp' | 'tls' | 'ws';
+  transport: Transport;
   guard: MqttFrameGuard;
+  ticket: PendingTicket;
 }
-
-type Transport = ConnectionInfo['transport'];
 
 export class MqttBroker extends EventEmitter<BrokerEvents> {
   readonly topicPrefix: string;
@@ -63,6 +68,12 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
   readonly #presence: Presence;
   readonly #identities = new WeakMap<Client, Identity>();
   readonly #connections = new Map<Duplex, ConnectionInfo>();
+  /** Warnings a device or stranger can trigger at will: once per window per key. */
+  readonly #warn: RateLimitedLog;
+  readonly #authorizer: Authorizer;
+  readonly #gate: PendingGate;
+  readonly #sessions: SessionStore;
+  readonly #purge: SessionPurge;
   #servers: Array<{ transport: Transport; server: net.Server }> = [];
   #closing: Promise<void> | undefined;
 
@@ -78,16 +89,31 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
       serviceSecret: this.#serviceSecret,
       topicPrefix: config.topicPrefix,
     });
+    this.#warn = new RateLimitedLog(this.#log, Date.now);
+    this.#authorizer = new Authorizer(
+      config.topicPrefix,
+      this.#identities,
+      config.session,
+      this.#warn,
+      this.#log,
+    );
+    this.#gate = new PendingGate(config.connections, config.connectTimeoutMs, this.#warn, this.#log);
+    this.#sessions = new SessionStore(config.session, (clientId, hit) =>
+      this.#warn.warn(`session:${hit}:${clientId}`, { client: clientId, limit: hit }, limitMessage(hit)),
+    );
     this.#aedes = new Aedes({
       connectTimeout: config.connectTimeoutMs,
       maxClientsIdLength: 128,
+      // Per connection; SessionStore holds the same bound across reconnects.
+      maxInflightInbound: config.session.maxInflightQos2,
       authenticate: (client, username, password, done) =>
         this.#authenticate(client, username, password, done),
-      authorizePublish: (client, packet, done) => done(this.#authorizePublish(client, packet.topic)),
+      authorizePublish: (client, packet, done) => done(this.#authorizer.publish(client, packet)),
       authorizeSubscribe: (client, sub, done) =>
-        done(null, this.#authorizeSubscribe(client, sub.topic) ? sub : null),
-      authorizeForward: (client, packet) => (this.#authorizeForward(client, packet.topic) ? packet : null),
+        done(null, this.#authorizer.subscribe(client, sub.topic) ? sub : null),
+      authorizeForward: (client, packet) => (this.#authorizer.forward(client, packet.topic) ? packet : null),
     });
+    this.#purge = new SessionPurge(this.#aedes, this.#sessions, config.topicPrefix, this.#log);
     this.#presence = new Presence(
       deps.devices,
       config.topicPrefix,
@@ -110,21 +136,21 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
   async start(): Promise<void> {
     this.#deps.devices.markAllOffline();
     await this.#aedes.listen();
+    const aedes = this.#aedes as unknown as { persistence: object };
+    aedes.persistence = boundPersistence(aedes.persistence, this.#sessions);
     this.#presence.announceOffline(this.#deps.devices.list().map((d) => d.id));
-    const tcp = net.createServer((socket) => this.#acceptSocket(socket, 'tcp'));
-    await this.#listen(tcp, 'tcp', this.#config.port, this.#config.host);
+    const tcp = createTcpServer(this.#gate, (socket, ticket) => this.#acceptSocket(socket, 'tcp', ticket));
+    await this.#listen(tcp, 'tcp', this.#config.port);
     const { cert, key } = this.#config.tls;
     if (cert && key) {
-      const secure = tls.createServer({
-        cert: readPem(cert, 'mqtt.tls.cert'),
-        key: readPem(key, 'mqtt.tls.key'),
-      });
-      secure.on('secureConnection', (socket) => this.#acceptSocket(socket, 'tls'));
-      secure.on('tlsClientError', (err, socket) => {
-        this.#log.debug({ err: err.message, address: socket.remoteAddress }, 'TLS handshake failed');
-        socket.destroy();
-      });
-      await this.#listen(secure, 'tls', this.#config.tls.port, this.#config.host);
+      const secure = createTlsServer(
+        { cert, key },
+        this.#config.connectTimeoutMs,
+        this.#gate,
+        (socket, ticket) => this.#acceptSocket(socket, 'tls', ticket),
+        this.#log,
+      );
+      await this.#listen(secure, 'tls', this.#config.tls.port);
     }
   }
 
@@ -137,7 +163,9 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
   /** MQTT over WebSocket: the HTTP server hands over each upgraded `/mqtt` socket. */
   handleWebSocket(ws: WebSocket, req: IncomingMessage): void {
     const stream = createWebSocketStream(ws);
-    this.#accept(stream, req.socket.remoteAddress ?? 'unknown', 'ws', req);
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const ticket = this.#gate.admit(stream, address, 'ws');
+    if (ticket) this.#accept(stream, address, 'ws', ticket, req);
   }
 
   /** Credentials for an in-house client (media node, tools); valid for this process's lifetime. */
@@ -150,16 +178,37 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
     };
   }
 
+  /** Connections accepted that have not logged in yet (all transports). */
+  get pendingConnections(): number {
+    return this.#gate.pending;
+  }
+
+  /** What persistent sessions hold: one client's, or all together. */
+  sessionStats(clientId?: string): { queuedMessages: number; storedBytes: number; inflightQos2: number } {
+    return this.#sessions.stats(clientId);
+  }
+
   isOnline(deviceId: string): boolean {
     return this.#presence.isOnline(deviceId);
   }
 
-  /** Ends the device's session if its credentials changed (rotated, revoked) since it logged in. */
+  /**
+   * Ends the device's session if its credentials changed (rotated, revoked) since it logged in.
+   * A revoked or deleted device also loses what the broker keeps for it, connected or not: its
+   * persistent session and the retained messages in its subtree (a deleted one its status too).
+   */
   recheckCredentials(deviceId: string): void {
+    const state = this.#deps.devices.credentialState(deviceId);
+    const gone = !state || state.revoked;
+    const purge = () => {
+      if (gone) this.#purge.purge(deviceId, { keepStatus: state !== undefined });
+    };
     const client = this.#clientOf(deviceId);
     const identity = client && this.#identities.get(client);
-    if (!client || identity?.kind !== 'device') return;
-    const state = this.#deps.devices.credentialState(deviceId);
+    if (!client || identity?.kind !== 'device') {
+      purge();
+      return;
+    }
     const reason = !state
       ? 'device deleted'
       : state.revoked
@@ -169,7 +218,7 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
           : undefined;
     if (!reason) return;
     this.#log.info({ device: deviceId, reason }, 'disconnecting device: credentials no longer valid');
-    client.close();
+    client.close(purge);
   }
 
   /** Idempotent: stops listening, disconnects every client, releases every socket. */
@@ -182,43 +231,31 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
     const servers = this.#servers.map(
       ({ server }) => new Promise<void>((resolve) => server.close(() => resolve())),
     );
+    this.#gate.close();
     await new Promise<void>((resolve) => this.#aedes.close(() => resolve()));
     for (const conn of this.#connections.keys()) conn.destroy();
     await Promise.all(servers);
     this.#log.debug('broker closed');
   }
 
-  #listen(server: net.Server, transport: Transport, port: number, host: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        reject(
-          new LookoutError(
-            'LISTEN_FAILED',
-            `MQTT ${transport} listener cannot bind ${host}:${port}: ${err.code ?? err.message}`,
-            {
-              host,
-              port,
-            },
-          ),
-        );
-      });
-      server.listen(port, host, () => {
-        server.removeAllListeners('error');
-        server.on('error', (err) => this.#log.error({ err, transport }, 'listener error'));
-        this.#servers.push({ transport, server });
-        this.#log.info({ transport, address: server.address() }, 'MQTT listener ready');
-        resolve();
-      });
-    });
+  async #listen(server: net.Server, transport: Transport, port: number): Promise<void> {
+    await listen(server, transport, port, this.#config.host, this.#log);
+    this.#servers.push({ transport, server });
   }
 
-  #acceptSocket(socket: net.Socket, transport: Transport): void {
+  #acceptSocket(socket: net.Socket, transport: Transport, ticket: PendingTicket): void {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
-    this.#accept(socket, socket.remoteAddress ?? 'unknown', transport);
+    this.#accept(socket, socket.remoteAddress ?? 'unknown', transport, ticket);
   }
 
-  #accept(transport: Duplex, address: string, kind: Transport, req?: IncomingMessage): void {
+  #accept(
+    transport: Duplex,
+    address: string,
+    kind: Transport,
+    ticket: PendingTicket,
+    req?: IncomingMessage,
+  ): void {
     if (this.#closing) {
       transport.destroy();
       return;
@@ -233,7 +270,7 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
         `connection dropped: ${verdict.message}`,
       ),
     );
-    this.#connections.set(conn, { address, transport: kind, guard });
+    this.#connections.set(conn, { address, transport: kind, guard, ticket });
     conn.once('close', () => this.#connections.delete(conn));
     this.#aedes.handle(conn, req);
   }
@@ -245,55 +282,37 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
     done: (error: (Error & { returnCode: number }) | null, success: boolean | null) => void,
   ): void {
     const info = this.#connections.get(client.conn as Duplex);
-    const will = (client as unknown as { _will?: { topic?: string } })._will;
+    const will = (client as unknown as { _will?: { topic?: string; retain?: boolean } })._will;
+    const address = addressKey(info?.address ?? 'unknown');
     const outcome = this.#authenticator.authenticate({
       clientId: client.id,
       username,
       password,
-      address: info?.address ?? 'unknown',
+      address,
       willTopic: will?.topic,
     });
     if (!outcome.ok) {
-      this.#log.info(
+      // A stranger controls how often this happens: once per window per (address, username).
+      this.#warn.warn(
+        `login:${address}|${username ?? ''}`,
         {
           address: info?.address,
           username,
           clientId: client.id,
+          reason: outcome.reason,
           returnCode: outcome.returnCode,
           retryAfterMs: outcome.retryAfterMs,
         },
-        `login refused: ${outcome.reason}`,
+        'login refused',
       );
       done(Object.assign(new Error(outcome.reason), { returnCode: outcome.returnCode }), false);
       return;
     }
     this.#identities.set(client, outcome.identity);
     info?.guard.authenticated();
+    info?.ticket.loggedIn();
+    this.#authorizer.will(outcome.identity, will);
     done(null, true);
-  }
-
-  #authorizePublish(client: Client | null, topic: string): Error | null {
-    const identity = client ? this.#identities.get(client) : undefined;
-    if (identity && canPublish(this.topicPrefix, identity, topic)) return null;
-    this.#log.warn(
-      { client: client?.id, topic },
-      "publish refused: outside the client's topics; disconnecting",
-    );
-    return new LookoutError('MQTT_PUBLISH_DENIED', `publish to '${topic}' not allowed`);
-  }
-
-  #authorizeSubscribe(client: Client, filter: string): boolean {
-    const identity = this.#identities.get(client);
-    const allowed = identity !== undefined && canSubscribe(this.topicPrefix, identity, filter);
-    if (!allowed)
-      this.#log.warn({ client: client.id, filter }, "subscription refused: outside the client's topics");
-    return allowed;
-  }
-
-  #authorizeForward(client: Client, topic: string): boolean {
-    const identity = this.#identities.get(client);
-    if (!identity) return false;
-    return identity.kind === 'service' || deviceOfTopic(this.topicPrefix, topic) === identity.deviceId;
   }
 
   #clientOf(deviceId: string): Client | undefined {
@@ -313,17 +332,5 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
     const current = this.#clientOf(identity.deviceId);
     if (current && current !== client) return;
     this.#presence.deviceDisconnected(identity.deviceId);
-  }
-}
-
-function readPem(file: string, key: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new LookoutError(
-      'TLS_FILE_UNREADABLE',
-      `cannot read ${key} file ${file}: ${(err as Error).message}`,
-      { file },
-    );
   }
 }

@@ -60,15 +60,84 @@ const authBackoff = z
       .number()
       .int()
       .min(0)
-      .default(50)
+      .default(500)
       .describe(
-        'Failed logins allowed per source address, whatever the username, before back-off starts; 0 disables.',
+        'Failed logins allowed per source address, whatever the username, before back-off starts; each username counts at most `maxFailures` of them, and a username that logged in from that address recently is not held back by it. 0 disables.',
       ),
     windowMs: millis(1000, 86_400_000).default(600_000).describe('How long a failure is remembered.'),
     baseDelayMs: millis(1, 3_600_000)
       .default(1000)
       .describe('First refusal period once back-off starts; doubles per further failure.'),
     maxDelayMs: millis(1, 86_400_000).default(300_000).describe('Longest refusal period.'),
+  })
+  .strict()
+  .prefault({});
+
+const connections = z
+  .object({
+    maxPendingPerAddress: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(64)
+      .describe(
+        'Connections from one source address that have not logged in yet (TCP, TLS and WebSocket together); a further one is closed at once. Logged-in sessions do not count.',
+      ),
+    maxPending: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(4096)
+      .describe(
+        "Connections not logged in yet, all addresses and transports together; a further one is closed at once. Keeps file descriptors for logged-in sessions and the HTTP API: keep it well below the process's descriptor limit (`ulimit -n`).",
+      ),
+  })
+  .strict()
+  .prefault({});
+
+const session = z
+  .object({
+    maxSubscriptions: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(32)
+      .describe('Subscriptions one device may hold; a further SUBSCRIBE is refused (SUBACK 0x80).'),
+    maxInflightQos2: z
+      .number()
+      .int()
+      .min(1)
+      .max(65_535)
+      .default(32)
+      .describe(
+        'QoS 2 PUBLISHes from one client awaiting PUBREL, counted across reconnects of a persistent session; one more closes the connection.',
+      ),
+    maxQueuedMessages: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(256)
+      .describe(
+        'QoS 1/2 messages stored for one persistent session (Clean Session 0): unacknowledged, or queued while it is offline. Past it new messages are not stored for that client.',
+      ),
+    maxQueuedBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1_073_741_824)
+      .default(1_048_576)
+      .describe('Payload bytes stored for one persistent session; past it new messages are not stored.'),
+    maxStoredBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(17_179_869_184)
+      .default(67_108_864)
+      .describe('Payload bytes stored for all persistent sessions together.'),
   })
   .strict()
   .prefault({});
@@ -98,7 +167,9 @@ const mqtt = z
       .describe('First level of every device topic (`<topicPrefix>/<deviceId>/...`).'),
     connectTimeoutMs: millis(500, 120_000)
       .default(10_000)
-      .describe('A connection that has not sent CONNECT by then is closed.'),
+      .describe(
+        'A connection that has not logged in by then (TLS handshake and CONNECT included, counted from the TCP accept or WebSocket upgrade) is closed.',
+      ),
     maxConnectBytes: z
       .number()
       .int()
@@ -115,6 +186,8 @@ const mqtt = z
       .describe('Largest MQTT packet after login; a larger one closes the connection.'),
     tls,
     authBackoff,
+    connections,
+    session,
   })
   .strict()
   .prefault({});

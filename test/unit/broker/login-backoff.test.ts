@@ -49,6 +49,35 @@ describe('LoginBackoff', () => {
     expect(backoff.check('7.7.7.7', 'fresh-name').allowed).toBe(true);
   });
 
+  it('50 failures of one username, each after its refusal ends, do not lock out another username at that address', () => {
+    const { backoff, advance } = setup(); // maxFailures 3, maxAddressFailures 10
+    for (let i = 0; i < 50; i++) {
+      const gate = backoff.check('100.64.0.1', 'broken-cam');
+      if (!gate.allowed) advance(gate.retryAfterMs + 1);
+      backoff.recordFailure('100.64.0.1', 'broken-cam');
+    }
+    expect(backoff.check('100.64.0.1', 'broken-cam').allowed).toBe(false);
+    expect(backoff.check('100.64.0.1', 'good-cam')).toEqual({ allowed: true });
+    // The address is still counted (the loop took longer than the window, so it starts afresh):
+    // the free failures of several usernames add up.
+    for (const name of ['b1', 'b2', 'b3'])
+      for (let i = 0; i < 3; i++) backoff.recordFailure('100.64.0.1', name);
+    backoff.recordFailure('100.64.0.1', 'b4');
+    expect(backoff.check('100.64.0.1', 'fresh-cam').allowed).toBe(true);
+    backoff.recordFailure('100.64.0.1', 'b4'); // 11th counted failure
+    expect(backoff.check('100.64.0.1', 'fresh-cam').allowed).toBe(false);
+  });
+
+  it('never holds back a username that logged in from the address before, only its own failures do', () => {
+    const { backoff } = setup();
+    backoff.recordSuccess('6.6.6.6', 'known-cam');
+    for (let i = 0; i < 11; i++) backoff.recordFailure('6.6.6.6', `guess-${i}`);
+    expect(backoff.check('6.6.6.6', 'fresh-name').allowed).toBe(false);
+    expect(backoff.check('6.6.6.6', 'known-cam')).toEqual({ allowed: true });
+    for (let i = 0; i < 4; i++) backoff.recordFailure('6.6.6.6', 'known-cam');
+    expect(backoff.check('6.6.6.6', 'known-cam').allowed).toBe(false);
+  });
+
   it('forgets failures after the window and on success', () => {
     const { backoff, advance } = setup();
     for (let i = 0; i < 3; i++) backoff.recordFailure('1.1.1.1', 'a');
@@ -63,9 +92,13 @@ describe('LoginBackoff', () => {
 
   it('keeps memory bounded under many addresses', () => {
     const { backoff } = setup({ maxEntries: 100 });
-    for (let i = 0; i < 5000; i++) backoff.recordFailure(`10.0.${i >> 8}.${i & 255}`, 'x');
+    for (let i = 0; i < 5000; i++) {
+      backoff.recordFailure(`10.0.${i >> 8}.${i & 255}`, 'x');
+      backoff.recordSuccess(`10.1.${i >> 8}.${i & 255}`, 'y');
+    }
     expect(backoff.size.pairs).toBeLessThanOrEqual(100);
     expect(backoff.size.addresses).toBeLessThanOrEqual(100);
+    expect(backoff.size.known).toBeLessThanOrEqual(100);
   });
 
   it('is off when the limits are 0', () => {
