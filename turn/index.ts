@@ -50,6 +50,10 @@ export type TurnServerConfig = Pick<
 };
 
 export interface TurnServerDeps {
+  /**
+   * The caller's logger, already named (`lookout serve` passes `{ component: 'turn' }`): a
+   * second child setting `component` would print the key twice in every line.
+   */
   log: Logger;
   /** TURN REST API shared secret (`turn.secret`). */
   secret: string;
@@ -90,7 +94,7 @@ const SWEEP_MS = 1000;
  * bound; rejects with `TURN_BIND_FAILED` or `TURN_BAD_CONFIG`.
  */
 export async function createTurnServer(config: TurnServerConfig, deps: TurnServerDeps): Promise<TurnServer> {
-  const log = deps.log.child({ component: 'turn' });
+  const log = deps.log;
   const now = deps.now ?? Date.now;
   const lifetimes: TurnLifetimes = { ...DEFAULT_LIFETIMES, ...config.lifetimes };
   checkRelayAddresses(config);
