@@ -1,10 +1,12 @@
 import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { PeerOptions } from './peer-options.js';
+import { checkOffer } from './sdp-offer.js';
 import { type IceServer, PROTOCOL_VERSION } from './signaling/messages.js';
 import type { MqttSignaling } from './signaling/mqtt-signaling.js';
 import type { UpstreamTimings } from './signaling/upstream-session.js';
 import { Stream } from './stream.js';
+import { parseTrickleFragment } from './trickle-fragment.js';
 
 export interface MediaNodeOptions {
   timings: UpstreamTimings;
@@ -107,7 +109,11 @@ export class MediaNode {
 
   // --- WhepService -------------------------------------------------------------------
 
-  async createSession(deviceId: string, offerSdp: string): Promise<{ sessionId: string; answerSdp: string }> {
+  async createSession(
+    deviceId: string,
+    offerSdp: string,
+    owner: string,
+  ): Promise<{ sessionId: string; answerSdp: string }> {
     if (this.#closing) throw new LookoutError('SHUTTING_DOWN', 'the server is shutting down');
     if (!this.deps.deviceExists(deviceId))
       throw new LookoutError('DEVICE_NOT_FOUND', `no device '${deviceId}'`, { deviceId });
@@ -118,24 +124,57 @@ export class MediaNode {
         { deviceId },
       );
     }
-    const { viewerId, answerSdp } = await this.stream(deviceId).addViewer(offerSdp);
+    // Checked before werift sees it: werift reads garbage as an offer without media, which
+    // failed later as NO_COMMON_CODEC, after a peer connection and its sockets were made.
+    const check = checkOffer(offerSdp);
+    if (!check.ok) throw new LookoutError('SDP_INVALID', `not a usable SDP offer: ${check.reason}`);
+    const { viewerId, answerSdp } = await this.stream(deviceId).addViewer(offerSdp, owner);
     return { sessionId: viewerId, answerSdp };
   }
 
-  async patchSession(deviceId: string, sessionId: string, fragment: string): Promise<void> {
-    const viewer = this.#streams.get(deviceId)?.viewer(sessionId);
-    if (!viewer) throw new LookoutError('WHEP_SESSION_NOT_FOUND', 'no such WHEP session');
-    const candidates = fragment
-      .split(/\r?\n/)
-      .filter((line) => line.startsWith('a=candidate:'))
-      .map((line) => line.slice(2))
-      .slice(0, 64);
-    await viewer.addCandidates(candidates);
+  async patchSession(
+    deviceId: string,
+    sessionId: string,
+    fragment: string,
+    requester: string,
+  ): Promise<void> {
+    const viewer = this.#owned(deviceId, sessionId, requester);
+    const parsed = parseTrickleFragment(fragment);
+    if (!parsed.ok) throw new LookoutError(parsed.code, parsed.reason);
+    await viewer.addCandidates(parsed.candidates);
   }
 
-  async deleteSession(deviceId: string, sessionId: string): Promise<void> {
-    const removed = await this.#streams.get(deviceId)?.removeViewer(sessionId);
+  async deleteSession(deviceId: string, sessionId: string, requester: string): Promise<void> {
+    this.#owned(deviceId, sessionId, requester);
+    const removed = await this.#streams.get(deviceId)?.removeViewer(sessionId, 'deleted');
     if (!removed) throw new LookoutError('WHEP_SESSION_NOT_FOUND', 'no such WHEP session');
+  }
+
+  sessionOwners(): ReadonlySet<string> {
+    const owners = new Set<string>();
+    for (const stream of this.#streams.values())
+      for (const viewer of stream.viewers()) owners.add(viewer.owner);
+    return owners;
+  }
+
+  async endSessionsOf(owner: string, reason: string): Promise<number> {
+    const ending: Array<Promise<boolean>> = [];
+    for (const stream of this.#streams.values()) {
+      const ids = [...stream.viewers()].filter((v) => v.owner === owner).map((v) => v.id);
+      for (const id of ids) ending.push(stream.removeViewer(id, reason));
+    }
+    return (await Promise.all(ending)).filter(Boolean).length;
+  }
+
+  /**
+   * The session, when `requester` owns it. Someone else's session is "not found" like an
+   * unknown one, so a token cannot even learn which session ids exist.
+   */
+  #owned(deviceId: string, sessionId: string, requester: string) {
+    const viewer = this.#streams.get(deviceId)?.viewer(sessionId);
+    if (!viewer || viewer.owner !== requester)
+      throw new LookoutError('WHEP_SESSION_NOT_FOUND', 'no such WHEP session');
+    return viewer;
   }
 
   /** Idempotent: says bye to every camera and closes every peer connection. */

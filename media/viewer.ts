@@ -45,6 +45,8 @@ export class Viewer {
 
   constructor(
     readonly id: string,
+    /** Who opened the session (the API token's id): only it may change or end the session. */
+    readonly owner: string,
     options: PeerOptions,
     handlers: ViewerHandlers,
     log: Logger,
@@ -138,7 +140,16 @@ export class Viewer {
 
   /** Trickle ICE from the viewer (candidates of an `application/trickle-ice-sdpfrag`). */
   async addCandidates(candidates: string[]): Promise<void> {
-    for (const candidate of candidates) await this.#pc.addIceCandidate({ candidate, sdpMLineIndex: 0 });
+    for (const candidate of candidates) {
+      if (this.#closed) throw new LookoutError('WHEP_SESSION_NOT_FOUND', 'the WHEP session has ended');
+      try {
+        await this.#pc.addIceCandidate({ candidate, sdpMLineIndex: 0 });
+      } catch (err) {
+        // The grammar was checked before (trickle-fragment.ts); whatever werift still refuses is
+        // the viewer's input too, never a server error.
+        throw new LookoutError('CANDIDATE_INVALID', `candidate refused: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Forwards one camera packet. `mimeType` is the camera's codec for this kind. */
