@@ -48,7 +48,7 @@ export async function handleAllocate(
     fail(request);
     return;
   }
-  if (!ctx.deviceAllowed(requester.deviceId)) {
+  if (!ctx.deviceAllowed(requester.deviceId, requester.generation)) {
     fail(403, 'Device not allowed');
     return;
   }
@@ -72,7 +72,7 @@ export async function handleAllocate(
       : await ctx.openRelay({ evenPort: request.evenPort, reserveNext: request.reserveNext });
     // revokeDevice() during the bind could not see this allocation (it is not in the table
     // yet), so the device is asked again; and a TCP client may have left meanwhile.
-    revoked = sockets !== undefined && !ctx.deviceAllowed(requester.deviceId);
+    revoked = sockets !== undefined && !ctx.deviceAllowed(requester.deviceId, requester.generation);
     if (sockets && !revoked && link.isOpen())
       response = goLive(ctx, link, message, requester, request, sockets);
   } catch (err) {
@@ -191,7 +191,7 @@ export function handleRefresh(
     fail(443);
     return;
   }
-  if (!ctx.deviceAllowed(requester.deviceId)) {
+  if (!ctx.deviceAllowed(requester.deviceId, requester.generation)) {
     ctx.table.remove(allocation, 'revoked');
     fail(403, 'Device not allowed');
     return;

@@ -59,7 +59,7 @@ describe('server log lines', () => {
 
   it('carry the component key once, TURN lines included', async () => {
     server.registry.devices.add('cam1');
-    const [ice] = server.turn.deviceIceServers('cam1');
+    const [ice] = server.turn.deviceIceServers('cam1', 1);
     const client = await TurnTestClient.open(
       { ip: '127.0.0.1', port: server.relay!.address().udp.port },
       'udp',
