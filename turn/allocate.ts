@@ -49,6 +49,7 @@ export async function handleAllocate(
     return;
   }
   if (!ctx.deviceAllowed(requester.deviceId, requester.generation)) {
+    warnNotAllowed(ctx, requester);
     fail(403, 'Device not allowed');
     return;
   }
@@ -192,6 +193,7 @@ export function handleRefresh(
     return;
   }
   if (!ctx.deviceAllowed(requester.deviceId, requester.generation)) {
+    warnNotAllowed(ctx, requester);
     ctx.table.remove(allocation, 'revoked');
     fail(403, 'Device not allowed');
     return;
@@ -203,6 +205,15 @@ export function handleRefresh(
   ctx.reply(
     link,
     success(message, requester.key, (w) => w.add(Attr.lifetime, encodeUint32(lifetime))),
+  );
+}
+
+/** Once per device and interval: a camera still using credentials from before a rotate or revoke. */
+function warnNotAllowed(ctx: TurnContext, requester: Requester): void {
+  ctx.warn.warn(
+    `not-allowed:${requester.deviceId}`,
+    { device: requester.deviceId, generation: requester.generation },
+    'TURN request refused: device unknown or revoked, or credentials from before a rotate',
   );
 }
 

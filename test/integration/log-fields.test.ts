@@ -78,4 +78,27 @@ describe('server log lines', () => {
     const repeated = capture.lines.filter((l) => keyCount(l, 'component') !== 1);
     expect(repeated).toEqual([]);
   });
+
+  it('warn once per device and interval about TURN requests with credentials from before a rotate', async () => {
+    server.registry.devices.add('cam2');
+    const [ice] = server.turn.deviceIceServers('cam2', 1);
+    server.registry.devices.rotate('cam2');
+    const refusals = () =>
+      capture.lines.filter((l) => l.includes('TURN request refused') && l.includes('"device":"cam2"'));
+    for (let i = 0; i < 5; i++) {
+      const client = await TurnTestClient.open(
+        { ip: '127.0.0.1', port: server.relay!.address().udp.port },
+        'udp',
+        { username: ice!.username!, password: ice!.credential! },
+      );
+      try {
+        expect((await client.allocate()).code).toBe(403);
+      } finally {
+        await client.close();
+      }
+    }
+    // pino writes synchronously to the stream: every line of the five requests is in by now.
+    expect(refusals()).toHaveLength(1);
+    expect(JSON.parse(refusals()[0]!)).toMatchObject({ level: 40, device: 'cam2', generation: 1 });
+  });
 });
