@@ -30,7 +30,8 @@ describe('WHEP sessions over HTTP', () => {
   const players: WhepClient[] = [];
 
   beforeAll(async () => {
-    t = await startTestServer();
+    // No camera streams here, so players send no RTCP: keep their sessions however slow the machine.
+    t = await startTestServer({ 'media.viewerTimeoutMs': 600_000 });
     const secret = t.addDevice('cam1');
     for (const name of ['alice', 'bob'] as const) {
       const { token, info } = t.server.registry.tokens.create(name);
@@ -49,7 +50,8 @@ describe('WHEP sessions over HTTP', () => {
   const play = async (who: 'alice' | 'bob') => {
     const player = new WhepClient(t.httpUrl, tokens[who].token);
     players.push(player);
-    expect((await player.play('cam1')).status).toBe(201);
+    const res = await player.play('cam1');
+    expect(res.status, await res.clone().text()).toBe(201);
     return player;
   };
   const request = (method: string, path: string, who: 'alice' | 'bob', body?: string) =>
@@ -76,10 +78,12 @@ describe('WHEP sessions over HTTP', () => {
       expect(res.headers.get('content-type')).toMatch(/problem\+json/);
       expect(await res.json()).toMatchObject({ code: 'WHEP_SESSION_NOT_FOUND' });
     }
-    expect(open().has(tokens.alice.id)).toBe(true);
+    expect(open().has(tokens.alice.id), 'alice still has her session').toBe(true);
     // The owner may.
-    expect((await request('PATCH', location, 'alice', candidate)).status).toBe(204);
-    expect((await request('DELETE', location, 'alice')).status).toBe(200);
+    const patched = await request('PATCH', location, 'alice', candidate);
+    expect(patched.status, await patched.text()).toBe(204);
+    const deleted = await request('DELETE', location, 'alice');
+    expect(deleted.status, await deleted.text()).toBe(200);
     expect(open().has(tokens.alice.id)).toBe(false);
     player.location = undefined;
   });
