@@ -150,6 +150,8 @@ const WHEP_STATUS: Record<string, number> = {
   SHUTTING_DOWN: 503,
   NO_COMMON_CODEC: 400,
   WHEP_SESSION_NOT_FOUND: 404,
+  WHEP_TOKEN_LIMIT: 429,
+  WHEP_CAPACITY: 503,
 };
 
 function whepError(reply: FastifyReply, err: unknown): FastifyReply {

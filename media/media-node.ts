@@ -1,5 +1,6 @@
 import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { PeerOptions } from './peer-options.js';
 import { checkOffer } from './sdp-offer.js';
 import { type IceServer, PROTOCOL_VERSION } from './signaling/messages.js';
@@ -7,11 +8,13 @@ import type { MqttSignaling } from './signaling/mqtt-signaling.js';
 import type { UpstreamTimings } from './signaling/upstream-session.js';
 import { Stream } from './stream.js';
 import { parseTrickleFragment } from './trickle-fragment.js';
+import { ViewerAdmission, type ViewerLimits } from './viewer-admission.js';
 
 export interface MediaNodeOptions {
   timings: UpstreamTimings;
   keyframeIntervalMs: number;
   viewerTimeoutMs: number;
+  viewerLimits: ViewerLimits;
   peerOptions: PeerOptions;
 }
 
@@ -32,6 +35,8 @@ export class MediaNode {
   readonly #streams = new Map<string, Stream>();
   readonly #presence = new Map<string, boolean>();
   readonly #log: Logger;
+  readonly #warn: RateLimitedLog;
+  readonly #admission: ViewerAdmission;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -39,6 +44,8 @@ export class MediaNode {
     private readonly deps: MediaNodeDeps,
   ) {
     this.#log = deps.log;
+    this.#warn = new RateLimitedLog(deps.log, Date.now);
+    this.#admission = new ViewerAdmission(options.viewerLimits);
     deps.signaling.on('presence', (deviceId, online) => {
       this.#presence.set(deviceId, online);
       this.#streams.get(deviceId)?.presence(online);
@@ -128,8 +135,45 @@ export class MediaNode {
     // failed later as NO_COMMON_CODEC, after a peer connection and its sockets were made.
     const check = checkOffer(offerSdp);
     if (!check.ok) throw new LookoutError('SDP_INVALID', `not a usable SDP offer: ${check.reason}`);
-    const { viewerId, answerSdp } = await this.stream(deviceId).addViewer(offerSdp, owner);
-    return { sessionId: viewerId, answerSdp };
+    const admission = this.#admit(owner);
+    try {
+      const { viewerId, answerSdp } = await this.stream(deviceId).addViewer(offerSdp, owner);
+      return { sessionId: viewerId, answerSdp };
+    } finally {
+      admission.release();
+    }
+  }
+
+  /** A place for one more session of `owner`, or WHEP_TOKEN_LIMIT / WHEP_CAPACITY (logged once per interval). */
+  #admit(owner: string): { release(): void } {
+    let byOwner = 0;
+    let total = 0;
+    for (const stream of this.#streams.values()) {
+      for (const viewer of stream.viewers()) {
+        total++;
+        if (viewer.owner === owner) byOwner++;
+      }
+    }
+    const admission = this.#admission.admit(owner, { byOwner, total });
+    if (admission.ok) return admission;
+    const limits = this.options.viewerLimits;
+    if (admission.bound === 'total') {
+      this.#warn.warn(
+        'viewers:total',
+        { limit: limits.total },
+        'WHEP session refused: media.maxViewers reached',
+      );
+      throw new LookoutError('WHEP_CAPACITY', `the server has its maximum of ${limits.total} viewers`);
+    }
+    this.#warn.warn(
+      `viewers:${owner}`,
+      { token: owner, limit: limits.perToken },
+      'WHEP session refused: media.maxViewersPerToken reached',
+    );
+    throw new LookoutError(
+      'WHEP_TOKEN_LIMIT',
+      `this token has its maximum of ${limits.perToken} open WHEP sessions: DELETE one first`,
+    );
   }
 
   async patchSession(

@@ -31,7 +31,12 @@ describe('WHEP sessions over HTTP', () => {
 
   beforeAll(async () => {
     // No camera streams here, so players send no RTCP: keep their sessions however slow the machine.
-    t = await startTestServer({ 'media.viewerTimeoutMs': 600_000 });
+    t = await startTestServer({
+      'media.viewerTimeoutMs': 600_000,
+      // Small bounds so the test can reach them; every other test here opens one session at a time.
+      'media.maxViewersPerToken': 2,
+      'media.maxViewers': 3,
+    });
     const secret = t.addDevice('cam1');
     for (const name of ['alice', 'bob'] as const) {
       const { token, info } = t.server.registry.tokens.create(name);
@@ -154,6 +159,32 @@ describe('WHEP sessions over HTTP', () => {
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: 'SDP_INVALID', detail: expect.stringMatching(/SDP/) });
     expect(open().size).toBe(before);
+  });
+
+  it('bounds the sessions of one token (429) and of everyone (503), and frees places on DELETE', async () => {
+    const post = async (who: 'alice' | 'bob') => {
+      const player = new WhepClient(t.httpUrl, tokens[who].token);
+      players.push(player);
+      return { player, res: await player.play('cam1') };
+    };
+    // Concurrent POSTs: sessions still being set up count, so exactly two of alice's three pass.
+    const first = await Promise.all([post('alice'), post('alice'), post('alice')]);
+    expect(first.map((p) => p.res.status).sort()).toEqual([201, 201, 429]);
+    const refused = first.find((p) => p.res.status === 429)!.res;
+    expect(await refused.json()).toMatchObject({ code: 'WHEP_TOKEN_LIMIT' });
+    // Another token still gets in, up to the total of three.
+    const bob = await post('bob');
+    expect(bob.res.status).toBe(201);
+    const full = await post('bob');
+    expect(full.res.status).toBe(503);
+    expect(full.res.headers.get('retry-after')).toBe('5');
+    expect(await full.res.json()).toMatchObject({ code: 'WHEP_CAPACITY' });
+    // DELETE gives the place back.
+    await bob.player.stop();
+    expect((await post('bob')).res.status).toBe(201);
+    for (const p of [...first, bob]) if (p.res.status === 201) await p.player.stop();
+    for (const p of players) if (p.location) await p.stop();
+    expect(open().size).toBe(0);
   });
 
   it('still answers a real offer with an answer', async () => {
