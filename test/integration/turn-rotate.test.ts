@@ -62,13 +62,15 @@ describe('TURN credentials after device rotate', () => {
     await after.refresh(0);
   }
 
-  it('rotated in the registry: old credentials are refused and their allocations end', async () => {
+  it('rotated in the registry: old credentials are refused and their allocations end', {
+    timeout: 60_000,
+  }, async () => {
     await expectOldCredentialVoided('cam1', async () => {
       t.server.registry.devices.rotate('cam1');
     });
   });
 
-  it('rotated by `lookout device rotate` in another process', async () => {
+  it('rotated by `lookout device rotate` in another process', { timeout: 60_000 }, async () => {
     await expectOldCredentialVoided('cam2', async () => {
       const result = await runCli(['device', 'rotate', 'cam2', '--data-dir', t.dataDir]);
       expect(result.code, result.stderr).toBe(0);

@@ -93,7 +93,9 @@ describe('WHEP sessions over HTTP', () => {
     player.location = undefined;
   });
 
-  it('answers a malformed trickle body with 400 and a code, never 5xx (seeded fuzz)', async () => {
+  it('answers a malformed trickle body with 400 and a code, never 5xx (seeded fuzz)', {
+    timeout: 60_000,
+  }, async () => {
     const player = await play('alice');
     const location = player.location!;
     const bad = await request('PATCH', location, 'alice', 'a=candidate:not a candidate\r\n');
@@ -161,7 +163,9 @@ describe('WHEP sessions over HTTP', () => {
     expect(open().size).toBe(before);
   });
 
-  it('bounds the sessions of one token (429) and of everyone (503), and frees places on DELETE', async () => {
+  it('bounds the sessions of one token (429) and of everyone (503), and frees places on DELETE', {
+    timeout: 60_000,
+  }, async () => {
     const post = async (who: 'alice' | 'bob') => {
       const player = new WhepClient(t.httpUrl, tokens[who].token);
       players.push(player);
