@@ -13,6 +13,11 @@ export type FragmentResult =
 
 /** More than a browser ever gathers; a bound on the work one PATCH can ask for. */
 export const MAX_CANDIDATES_PER_PATCH = 64;
+/**
+ * Remote candidates one WHEP session takes in all: each one is a target of ICE checks (and a
+ * `.local` one an mDNS query), so a viewer must not add them without end, PATCH after PATCH.
+ */
+export const MAX_CANDIDATES_PER_SESSION = 128;
 
 const SDP_LINE = /^[a-z]=[^\0\r\n]*$/;
 

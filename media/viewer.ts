@@ -5,6 +5,7 @@ import { clockRateOf, rtxFor } from './codecs.js';
 import { isKeyframeStart } from './keyframe.js';
 import { createPeerConnection, type PeerOptions } from './peer-options.js';
 import { RtpContinuity } from './rtp-continuity.js';
+import { MAX_CANDIDATES_PER_SESSION } from './trickle-fragment.js';
 import type { MediaKind } from './upstream-peer.js';
 
 export interface ViewerHandlers {
@@ -40,6 +41,8 @@ export class Viewer {
   #waitingForKeyframe = true;
   #connected = false;
   #closed = false;
+  /** Remote candidates taken by trickle so far (bounded by MAX_CANDIDATES_PER_SESSION). */
+  #remoteCandidates = 0;
   /** When the viewer last showed it is alive (RTCP from its browser), performance.now() ms. */
   #lastHeardAt = performance.now();
 
@@ -140,6 +143,13 @@ export class Viewer {
 
   /** Trickle ICE from the viewer (candidates of an `application/trickle-ice-sdpfrag`). */
   async addCandidates(candidates: string[]): Promise<void> {
+    if (this.#remoteCandidates + candidates.length > MAX_CANDIDATES_PER_SESSION) {
+      throw new LookoutError(
+        'CANDIDATE_LIMIT',
+        `a session takes at most ${MAX_CANDIDATES_PER_SESSION} trickled candidates (${this.#remoteCandidates} so far)`,
+      );
+    }
+    this.#remoteCandidates += candidates.length;
     for (const candidate of candidates) {
       if (this.#closed) throw new LookoutError('WHEP_SESSION_NOT_FOUND', 'the WHEP session has ended');
       try {

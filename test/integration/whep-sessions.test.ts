@@ -141,6 +141,21 @@ describe('WHEP sessions over HTTP', () => {
     }
     expect([...statuses.keys()].every((s) => s === 204 || s === 400)).toBe(true);
     expect(statuses.get(400)).toBeGreaterThan(0);
+    // However many PATCHes, a session takes at most 128 candidates in all.
+    const batch = (from: number) =>
+      Array.from(
+        { length: 40 },
+        (_, i) =>
+          `a=candidate:${from + i} 1 udp 1 192.0.2.${1 + ((from + i) % 250)} ${1000 + from + i} typ host`,
+      ).join('\r\n');
+    let limited: Response | undefined;
+    for (let n = 0; n < 10 && !limited; n++) {
+      const res = await request('PATCH', location, 'alice', batch(n * 40));
+      if (res.status === 204) continue;
+      limited = res;
+    }
+    expect(limited?.status).toBe(400);
+    expect(await limited!.json()).toMatchObject({ code: 'CANDIDATE_LIMIT' });
     expect(open().has(tokens.alice.id)).toBe(true); // the session survived its bad input
     expect((await request('DELETE', location, 'alice')).status).toBe(200);
     player.location = undefined;
