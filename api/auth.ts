@@ -4,6 +4,18 @@ import { sendProblem } from './problem.js';
 
 export interface TokenVerifier {
   verify(token: string): ApiToken | undefined;
+  /** Whether the token with this id exists and is not revoked (no bookkeeping, one indexed read). */
+  isActive(id: string): boolean;
+}
+
+/** The token each authenticated request came with (set by requireToken). */
+const requestTokens = new WeakMap<FastifyRequest, ApiToken>();
+
+/** The API token that authenticated `request`; throws when the route has no requireToken. */
+export function tokenOf(request: FastifyRequest): ApiToken {
+  const token = requestTokens.get(request);
+  if (!token) throw new Error('tokenOf() on a route without requireToken');
+  return token;
 }
 
 /** RFC 6750 §2.1: `Authorization: Bearer <token>`. */
@@ -38,7 +50,8 @@ export function requireToken(tokens: TokenVerifier, options: { allowQuery?: bool
         detail: 'send Authorization: Bearer <token> (create one with `lookout token create`)',
       });
     }
-    if (!tokens.verify(token)) {
+    const verified = tokens.verify(token);
+    if (!verified) {
       reply.header('www-authenticate', 'Bearer realm="lookout", error="invalid_token"');
       return sendProblem(reply, {
         status: 401,
@@ -47,5 +60,6 @@ export function requireToken(tokens: TokenVerifier, options: { allowQuery?: bool
         detail: 'unknown or revoked token',
       });
     }
+    requestTokens.set(request, verified);
   };
 }

@@ -1,15 +1,31 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { LookoutError } from '../core/errors.js';
-import { requireToken, type TokenVerifier } from './auth.js';
+import { requireToken, type TokenVerifier, tokenOf } from './auth.js';
 import { sendProblem, statusForCode } from './problem.js';
 
-/** What the WHEP endpoint needs of the media node. */
+/**
+ * What the WHEP endpoint needs of the media node. Sessions belong to the API token that
+ * created them (`owner`, the token id): only that token may PATCH or DELETE one, and revoking
+ * the token ends them (whep-token-watch.ts).
+ */
 export interface WhepService {
   /** Starts a viewer session from the client's SDP offer; resolves with the SDP answer. */
-  createSession(deviceId: string, offerSdp: string): Promise<{ sessionId: string; answerSdp: string }>;
-  /** Trickle ICE / ICE restart from the client (`application/trickle-ice-sdpfrag`). */
-  patchSession(deviceId: string, sessionId: string, fragment: string): Promise<void>;
-  deleteSession(deviceId: string, sessionId: string): Promise<void>;
+  createSession(
+    deviceId: string,
+    offerSdp: string,
+    owner: string,
+  ): Promise<{ sessionId: string; answerSdp: string }>;
+  /**
+   * Trickle ICE from the client (`application/trickle-ice-sdpfrag`). WHEP_SESSION_NOT_FOUND
+   * also when `requester` is not the session's owner.
+   */
+  patchSession(deviceId: string, sessionId: string, fragment: string, requester: string): Promise<void>;
+  /** Ends the session; WHEP_SESSION_NOT_FOUND also when `requester` is not its owner. */
+  deleteSession(deviceId: string, sessionId: string, requester: string): Promise<void>;
+  /** The owners of the sessions open now. */
+  sessionOwners(): ReadonlySet<string>;
+  /** Ends every session of `owner` now; resolves with how many there were. */
+  endSessionsOf(owner: string, reason: string): Promise<number>;
 }
 
 const SDP = 'application/sdp';
@@ -67,7 +83,11 @@ export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; toke
         });
       }
       try {
-        const { sessionId, answerSdp } = await deps.whep.createSession(request.params.deviceId, offer);
+        const { sessionId, answerSdp } = await deps.whep.createSession(
+          request.params.deviceId,
+          offer,
+          tokenOf(request).id,
+        );
         return reply
           .code(201)
           .type(SDP)
@@ -98,6 +118,7 @@ export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; toke
           request.params.deviceId,
           request.params.sessionId,
           String(request.body ?? ''),
+          tokenOf(request).id,
         );
         return reply.code(204).send();
       } catch (err) {
@@ -111,7 +132,7 @@ export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; toke
     { preHandler: auth },
     async (request, reply) => {
       try {
-        await deps.whep.deleteSession(request.params.deviceId, request.params.sessionId);
+        await deps.whep.deleteSession(request.params.deviceId, request.params.sessionId, tokenOf(request).id);
         return reply.code(200).send();
       } catch (err) {
         return whepError(reply, err);
@@ -128,7 +149,10 @@ const WHEP_STATUS: Record<string, number> = {
   DEVICE_OFFLINE: 503,
   SHUTTING_DOWN: 503,
   NO_COMMON_CODEC: 400,
+  CANDIDATE_LIMIT: 400,
   WHEP_SESSION_NOT_FOUND: 404,
+  WHEP_TOKEN_LIMIT: 429,
+  WHEP_CAPACITY: 503,
 };
 
 function whepError(reply: FastifyReply, err: unknown): FastifyReply {

@@ -13,6 +13,7 @@ import { type DeviceReader, deviceRoutes } from './routes-devices.js';
 import { type RecordingRoutesDeps, recordingRoutes } from './routes-recordings.js';
 import { type WhepService, whepRoutes } from './routes-whep.js';
 import { webRoot } from './web-root.js';
+import { WhepTokenWatch } from './whep-token-watch.js';
 
 /** Where MQTT-over-WebSocket connections go (the broker). */
 export interface MqttWebSocketHandler {
@@ -42,6 +43,7 @@ export class HttpServer {
   readonly #wss: WebSocketServer | undefined;
   readonly #config: HttpConfig;
   readonly #log: Logger;
+  readonly #tokenWatch: WhepTokenWatch | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(config: HttpConfig, deps: HttpDeps) {
@@ -88,7 +90,10 @@ export class HttpServer {
     );
     this.#app.get('/healthz', async () => ({ status: 'ok', version: deps.version }));
     deviceRoutes(this.#app, { devices: deps.devices, tokens: deps.tokens });
-    if (deps.whep) whepRoutes(this.#app, { whep: deps.whep, tokens: deps.tokens });
+    if (deps.whep) {
+      whepRoutes(this.#app, { whep: deps.whep, tokens: deps.tokens });
+      this.#tokenWatch = new WhepTokenWatch(deps.whep, deps.tokens, deps.log);
+    }
     if (deps.recordings) recordingRoutes(this.#app, { ...deps.recordings, tokens: deps.tokens });
     this.#app.register(fastifyStatic, { root: webRoot(), index: 'index.html' });
 
@@ -135,6 +140,7 @@ export class HttpServer {
   /** Idempotent; ends WebSocket clients and open HTTP connections. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#tokenWatch?.close();
       for (const client of this.#wss?.clients ?? []) client.terminate();
       this.#wss?.close();
       await this.#app.close();

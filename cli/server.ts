@@ -47,10 +47,11 @@ export async function startServer(
       log: log.child({ component: 'broker' }),
     });
     closers.push(() => broker.close());
-    const deviceActive = (id: string) => {
+    const activeDevice = (id: string) => {
       const device = registry.devices.get(id);
-      return device !== undefined && device.revokedAt === null;
+      return device !== undefined && device.revokedAt === null ? device : undefined;
     };
+    const deviceActive = (id: string) => activeDevice(id) !== undefined;
     // The embedded TURN server starts before the media node and closes after it. It relays
     // only to public addresses and to where the media node listens for cameras (the node is
     // created below; the hook runs later, per permission and channel).
@@ -68,7 +69,9 @@ export async function startServer(
             {
               log: log.child({ component: 'turn' }),
               secret: config.turn.secret ?? loadOrCreateTurnSecret(config.dataDir),
-              deviceAllowed: deviceActive,
+              // A TURN credential names the secret generation it was issued under: a rotate
+              // makes the older ones useless at once (issue 9, item 10).
+              deviceAllowed: (id, generation) => activeDevice(id)?.secretGeneration === generation,
               allowPeer: (ip, port) =>
                 mediaNode?.upstreamHostCandidates().some((c) => c.address === ip && c.port === port) ?? false,
             },
@@ -93,7 +96,10 @@ export async function startServer(
         topicPrefix: config.mqtt.topicPrefix,
       },
       deviceExists: deviceActive,
-      deviceIceServers: (id) => (deviceActive(id) ? turnService.deviceIceServers(id) : []),
+      deviceIceServers: (id) => {
+        const device = activeDevice(id);
+        return device ? turnService.deviceIceServers(id, device.secretGeneration) : [];
+      },
       mediaIceServers: () => turnService.mediaIceServers(),
       log: log.child({ component: 'media' }),
     });
@@ -114,12 +120,12 @@ export async function startServer(
       registry.watchCredentials((deviceId, kinds) => {
         // Rotated or revoked: the broker drops the old session, so its media session ends and
         // no offer (hence no TURN credential) reaches the device until it logs in again; a
-        // revoked device never gets one again (deviceIceServers checks deviceActive).
-        // Its relay allocations end now, on rotation too (REST credentials are not bound to the
-        // device secret). External coturn cannot be told: its allocations live until they
-        // expire or the credentials do (docs/turn.md).
+        // revoked device never gets one again (deviceIceServers checks it is active).
+        // Relay allocations made with credentials of an older secret generation end now (new
+        // Allocates with them are already refused by deviceAllowed). External coturn cannot
+        // be told: its allocations live until they expire or the credentials do (docs/turn.md).
         if (kinds.has('rotated') || kinds.has('revoked')) {
-          relay?.revokeDevice(deviceId);
+          relay?.recheckDevice(deviceId);
           broker.recheckCredentials(deviceId);
         }
         recordings.refresh(deviceId);

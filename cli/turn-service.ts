@@ -24,8 +24,11 @@ export interface TurnService {
   readonly secret: string | undefined;
   /** TURN URLs handed out (empty when nothing is handed out). */
   readonly urls: readonly string[];
-  /** ICE servers for one session of `deviceId`: the URLs with credentials scoped to that device. */
-  deviceIceServers(deviceId: string): IceServer[];
+  /**
+   * ICE servers for one session of `deviceId`: the URLs with credentials scoped to that device
+   * and to its current secret `generation` (a rotate makes them useless on the embedded server).
+   */
+  deviceIceServers(deviceId: string, generation: number): IceServer[];
   /**
    * ICE servers for the media node's own upstream peer connections: only in `external` mode
    * (the TURN server may be far away, so the media node takes a relay candidate too). The
@@ -61,11 +64,12 @@ export function createTurnService(
   if (turn.mode === 'embedded' && !embeddedRunning)
     log.warn('turn.mode is embedded but no embedded TURN server runs: cameras get no TURN servers');
   else if (urls.length > 0) log.info({ mode: turn.mode, urls }, 'TURN servers handed to cameras');
-  const serversFor = (user: string): IceServer[] => {
+  const serversFor = (user: string, generation?: number): IceServer[] => {
     if (urls.length === 0 || !secret) return [];
     const { username, credential } = issueTurnCredentials({
       secret,
       deviceId: user,
+      generation,
       ttlSeconds: turn.credentialTtlSeconds,
       nowMs: now(),
     });
@@ -75,7 +79,7 @@ export function createTurnService(
     mode: turn.mode,
     secret,
     urls,
-    deviceIceServers: (deviceId) => serversFor(deviceId),
+    deviceIceServers: (deviceId, generation) => serversFor(deviceId, generation),
     mediaIceServers: () => (turn.mode === 'external' ? serversFor(MEDIA_TURN_USER) : []),
   };
 }

@@ -208,6 +208,22 @@ const media = z
       .describe(
         'A viewer whose browser has sent no RTCP for this long (tab closed without a WHEP DELETE) is dropped.',
       ),
+    maxViewersPerToken: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(100)
+      .describe(
+        'Most WHEP sessions one API token may have open (or being set up) at once; more get 429 WHEP_TOKEN_LIMIT.',
+      ),
+    maxViewers: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(1000)
+      .describe('Most WHEP sessions open (or being set up) in all; more get 503 WHEP_CAPACITY.'),
     keyframeIntervalMs: millis(0, 10_000)
       .default(500)
       .describe('Least time between two keyframe requests (PLI) sent to a camera.'),

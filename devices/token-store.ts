@@ -36,6 +36,9 @@ export class TokenStore {
       insert: db.prepare('INSERT INTO api_tokens (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)'),
       byHash: db.prepare<[Buffer], TokenRow>(`SELECT ${COLUMNS} FROM api_tokens WHERE token_hash = ?`),
       get: db.prepare<[string], TokenRow>(`SELECT ${COLUMNS} FROM api_tokens WHERE id = ?`),
+      active: db.prepare<[string], { one: number }>(
+        'SELECT 1 AS one FROM api_tokens WHERE id = ? AND revoked_at IS NULL',
+      ),
       list: db.prepare<[], TokenRow>(`SELECT ${COLUMNS} FROM api_tokens ORDER BY created_at, id`),
       touch: db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?'),
       revoke: db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
@@ -59,6 +62,14 @@ export class TokenStore {
     if (row.last_used_at === null || now - row.last_used_at > TOUCH_INTERVAL_MS)
       this.#stmt.touch.run(now, row.id);
     return toToken(row);
+  }
+
+  /**
+   * Whether the token `id` exists and is not revoked, whichever process revoked it: a running
+   * server asks this for the owners of open WHEP sessions (api/whep-token-watch.ts).
+   */
+  isActive(id: string): boolean {
+    return this.#stmt.active.get(id) !== undefined;
   }
 
   list(): ApiToken[] {

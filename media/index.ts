@@ -51,6 +51,7 @@ export async function createMediaNode(
       },
       keyframeIntervalMs: config.keyframeIntervalMs,
       viewerTimeoutMs: config.viewerTimeoutMs,
+      viewerLimits: { perToken: config.maxViewersPerToken, total: config.maxViewers },
       peerOptions: {
         iceServers: [],
         additionalHostAddresses: [...config.iceHostAddresses],

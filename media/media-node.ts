@@ -2,15 +2,19 @@ import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { PeerOptions } from './peer-options.js';
+import { checkOffer } from './sdp-offer.js';
 import { type DeviceMessage, type IceServer, PROTOCOL_VERSION } from './signaling/messages.js';
 import type { MqttSignaling } from './signaling/mqtt-signaling.js';
 import type { UpstreamTimings } from './signaling/upstream-session.js';
 import { Stream } from './stream.js';
+import { parseTrickleFragment } from './trickle-fragment.js';
+import { ViewerAdmission, type ViewerLimits } from './viewer-admission.js';
 
 export interface MediaNodeOptions {
   timings: UpstreamTimings;
   keyframeIntervalMs: number;
   viewerTimeoutMs: number;
+  viewerLimits: ViewerLimits;
   peerOptions: PeerOptions;
 }
 
@@ -43,6 +47,7 @@ export class MediaNode {
   readonly #log: Logger;
   readonly #limitLog: RateLimitedLog;
   readonly #now: () => number;
+  readonly #admission: ViewerAdmission;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -52,6 +57,7 @@ export class MediaNode {
     this.#log = deps.log;
     this.#now = deps.now ?? (() => performance.now());
     this.#limitLog = new RateLimitedLog(deps.log, this.#now);
+    this.#admission = new ViewerAdmission(options.viewerLimits);
     deps.signaling.on('presence', (deviceId, online) => {
       this.#presence.set(deviceId, online);
       if (!online) {
@@ -141,7 +147,11 @@ export class MediaNode {
 
   // --- WhepService -------------------------------------------------------------------
 
-  async createSession(deviceId: string, offerSdp: string): Promise<{ sessionId: string; answerSdp: string }> {
+  async createSession(
+    deviceId: string,
+    offerSdp: string,
+    owner: string,
+  ): Promise<{ sessionId: string; answerSdp: string }> {
     if (this.#closing) throw new LookoutError('SHUTTING_DOWN', 'the server is shutting down');
     if (!this.deps.deviceExists(deviceId))
       throw new LookoutError('DEVICE_NOT_FOUND', `no device '${deviceId}'`, { deviceId });
@@ -152,24 +162,94 @@ export class MediaNode {
         { deviceId },
       );
     }
-    const { viewerId, answerSdp } = await this.stream(deviceId).addViewer(offerSdp);
-    return { sessionId: viewerId, answerSdp };
+    // Checked before werift sees it: werift reads garbage as an offer without media, which
+    // failed later as NO_COMMON_CODEC, after a peer connection and its sockets were made.
+    const check = checkOffer(offerSdp);
+    if (!check.ok) throw new LookoutError('SDP_INVALID', `not a usable SDP offer: ${check.reason}`);
+    const admission = this.#admit(owner);
+    try {
+      const { viewerId, answerSdp } = await this.stream(deviceId).addViewer(offerSdp, owner);
+      return { sessionId: viewerId, answerSdp };
+    } finally {
+      admission.release();
+    }
   }
 
-  async patchSession(deviceId: string, sessionId: string, fragment: string): Promise<void> {
-    const viewer = this.#streams.get(deviceId)?.viewer(sessionId);
-    if (!viewer) throw new LookoutError('WHEP_SESSION_NOT_FOUND', 'no such WHEP session');
-    const candidates = fragment
-      .split(/\r?\n/)
-      .filter((line) => line.startsWith('a=candidate:'))
-      .map((line) => line.slice(2))
-      .slice(0, 64);
-    await viewer.addCandidates(candidates);
+  /** A place for one more session of `owner`, or WHEP_TOKEN_LIMIT / WHEP_CAPACITY (logged once per interval). */
+  #admit(owner: string): { release(): void } {
+    let byOwner = 0;
+    let total = 0;
+    for (const stream of this.#streams.values()) {
+      for (const viewer of stream.viewers()) {
+        total++;
+        if (viewer.owner === owner) byOwner++;
+      }
+    }
+    const admission = this.#admission.admit(owner, { byOwner, total });
+    if (admission.ok) return admission;
+    const limits = this.options.viewerLimits;
+    if (admission.bound === 'total') {
+      this.#limitLog.warn(
+        'viewers:total',
+        { limit: limits.total },
+        'WHEP session refused: media.maxViewers reached',
+      );
+      throw new LookoutError('WHEP_CAPACITY', `the server has its maximum of ${limits.total} viewers`);
+    }
+    this.#limitLog.warn(
+      `viewers:${owner}`,
+      { token: owner, limit: limits.perToken },
+      'WHEP session refused: media.maxViewersPerToken reached',
+    );
+    throw new LookoutError(
+      'WHEP_TOKEN_LIMIT',
+      `this token has its maximum of ${limits.perToken} open WHEP sessions: DELETE one first`,
+    );
   }
 
-  async deleteSession(deviceId: string, sessionId: string): Promise<void> {
-    const removed = await this.#streams.get(deviceId)?.removeViewer(sessionId);
+  async patchSession(
+    deviceId: string,
+    sessionId: string,
+    fragment: string,
+    requester: string,
+  ): Promise<void> {
+    const viewer = this.#owned(deviceId, sessionId, requester);
+    const parsed = parseTrickleFragment(fragment);
+    if (!parsed.ok) throw new LookoutError(parsed.code, parsed.reason);
+    await viewer.addCandidates(parsed.candidates);
+  }
+
+  async deleteSession(deviceId: string, sessionId: string, requester: string): Promise<void> {
+    this.#owned(deviceId, sessionId, requester);
+    const removed = await this.#streams.get(deviceId)?.removeViewer(sessionId, 'deleted');
     if (!removed) throw new LookoutError('WHEP_SESSION_NOT_FOUND', 'no such WHEP session');
+  }
+
+  sessionOwners(): ReadonlySet<string> {
+    const owners = new Set<string>();
+    for (const stream of this.#streams.values())
+      for (const viewer of stream.viewers()) owners.add(viewer.owner);
+    return owners;
+  }
+
+  async endSessionsOf(owner: string, reason: string): Promise<number> {
+    const ending: Array<Promise<boolean>> = [];
+    for (const stream of this.#streams.values()) {
+      const ids = [...stream.viewers()].filter((v) => v.owner === owner).map((v) => v.id);
+      for (const id of ids) ending.push(stream.removeViewer(id, reason));
+    }
+    return (await Promise.all(ending)).filter(Boolean).length;
+  }
+
+  /**
+   * The session, when `requester` owns it. Someone else's session is "not found" like an
+   * unknown one, so a token cannot even learn which session ids exist.
+   */
+  #owned(deviceId: string, sessionId: string, requester: string) {
+    const viewer = this.#streams.get(deviceId)?.viewer(sessionId);
+    if (!viewer || viewer.owner !== requester)
+      throw new LookoutError('WHEP_SESSION_NOT_FOUND', 'no such WHEP session');
+    return viewer;
   }
 
   /** Idempotent: says bye to every camera and closes every peer connection. */

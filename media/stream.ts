@@ -88,17 +88,18 @@ export class Stream extends EventEmitter<StreamEvents> {
     if (this.#demand.delete(holder) && this.#demand.size === 0) this.#link.demand(false);
   }
 
-  /** Adds a WHEP viewer; resolves with the SDP answer. */
-  async addViewer(offerSdp: string): Promise<{ viewerId: string; answerSdp: string }> {
+  /** Adds a WHEP viewer for `owner` (an API token id); resolves with the SDP answer. */
+  async addViewer(offerSdp: string, owner: string): Promise<{ viewerId: string; answerSdp: string }> {
     const viewerId = randomBytes(12).toString('base64url');
     const viewer = new Viewer(
       viewerId,
+      owner,
       this.deps.peerOptions,
       {
         keyframeRequest: () => this.requestKeyframe(),
         state: (state) => {
           if (state === 'connected') this.requestKeyframe();
-          else this.removeViewer(viewerId).catch(() => {});
+          else this.removeViewer(viewerId, `peer-${state}`).catch(() => {});
         },
       },
       this.#log.child({ viewer: viewerId }),
@@ -117,7 +118,7 @@ export class Stream extends EventEmitter<StreamEvents> {
       () => this.#dropSilentViewers(),
       Math.min(5000, this.deps.viewerTimeoutMs / 2),
     );
-    this.#log.info({ viewer: viewerId, viewers: this.#viewers.size }, 'viewer joined');
+    this.#log.info({ viewer: viewerId, owner, viewers: this.#viewers.size }, 'viewer joined');
     return { viewerId, answerSdp };
   }
 
@@ -130,7 +131,16 @@ export class Stream extends EventEmitter<StreamEvents> {
     return this.#viewers.get(viewerId);
   }
 
-  async removeViewer(viewerId: string): Promise<boolean> {
+  /** The viewers now open. */
+  viewers(): IterableIterator<Viewer> {
+    return this.#viewers.values();
+  }
+
+  /**
+   * Ends a viewer's session: it is gone from this stream at once (no packet is forwarded to it
+   * after this call), its peer connection is closed before the promise resolves.
+   */
+  async removeViewer(viewerId: string, reason = 'deleted'): Promise<boolean> {
     const viewer = this.#viewers.get(viewerId);
     if (!viewer) return false;
     this.#viewers.delete(viewerId);
@@ -140,7 +150,7 @@ export class Stream extends EventEmitter<StreamEvents> {
       this.#sweep = undefined;
     }
     await viewer.close();
-    this.#log.info({ viewer: viewerId, viewers: this.#viewers.size }, 'viewer left');
+    this.#log.info({ viewer: viewerId, reason, viewers: this.#viewers.size }, 'viewer left');
     return true;
   }
 
@@ -178,7 +188,7 @@ export class Stream extends EventEmitter<StreamEvents> {
           { viewer: id, silentForMs: Math.round(viewer.silentForMs) },
           'viewer timed out (no RTCP)',
         );
-        this.removeViewer(id).catch(() => {});
+        this.removeViewer(id, 'timeout').catch(() => {});
       }
     }
   }

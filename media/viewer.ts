@@ -5,6 +5,7 @@ import { clockRateOf, rtxFor } from './codecs.js';
 import { isKeyframeStart } from './keyframe.js';
 import { createPeerConnection, type PeerOptions } from './peer-options.js';
 import { RtpContinuity } from './rtp-continuity.js';
+import { MAX_CANDIDATES_PER_SESSION } from './trickle-fragment.js';
 import type { MediaKind } from './upstream-peer.js';
 
 export interface ViewerHandlers {
@@ -40,11 +41,15 @@ export class Viewer {
   #waitingForKeyframe = true;
   #connected = false;
   #closed = false;
+  /** Remote candidates taken by trickle so far (bounded by MAX_CANDIDATES_PER_SESSION). */
+  #remoteCandidates = 0;
   /** When the viewer last showed it is alive (RTCP from its browser), performance.now() ms. */
   #lastHeardAt = performance.now();
 
   constructor(
     readonly id: string,
+    /** Who opened the session (the API token's id): only it may change or end the session. */
+    readonly owner: string,
     options: PeerOptions,
     handlers: ViewerHandlers,
     log: Logger,
@@ -138,7 +143,23 @@ export class Viewer {
 
   /** Trickle ICE from the viewer (candidates of an `application/trickle-ice-sdpfrag`). */
   async addCandidates(candidates: string[]): Promise<void> {
-    for (const candidate of candidates) await this.#pc.addIceCandidate({ candidate, sdpMLineIndex: 0 });
+    if (this.#remoteCandidates + candidates.length > MAX_CANDIDATES_PER_SESSION) {
+      throw new LookoutError(
+        'CANDIDATE_LIMIT',
+        `a session takes at most ${MAX_CANDIDATES_PER_SESSION} trickled candidates (${this.#remoteCandidates} so far)`,
+      );
+    }
+    this.#remoteCandidates += candidates.length;
+    for (const candidate of candidates) {
+      if (this.#closed) throw new LookoutError('WHEP_SESSION_NOT_FOUND', 'the WHEP session has ended');
+      try {
+        await this.#pc.addIceCandidate({ candidate, sdpMLineIndex: 0 });
+      } catch (err) {
+        // The grammar was checked before (trickle-fragment.ts); whatever werift still refuses is
+        // the viewer's input too, never a server error.
+        throw new LookoutError('CANDIDATE_INVALID', `candidate refused: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Forwards one camera packet. `mimeType` is the camera's codec for this kind. */

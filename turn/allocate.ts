@@ -48,7 +48,8 @@ export async function handleAllocate(
     fail(request);
     return;
   }
-  if (!ctx.deviceAllowed(requester.deviceId)) {
+  if (!ctx.deviceAllowed(requester.deviceId, requester.generation)) {
+    warnNotAllowed(ctx, requester);
     fail(403, 'Device not allowed');
     return;
   }
@@ -72,7 +73,7 @@ export async function handleAllocate(
       : await ctx.openRelay({ evenPort: request.evenPort, reserveNext: request.reserveNext });
     // revokeDevice() during the bind could not see this allocation (it is not in the table
     // yet), so the device is asked again; and a TCP client may have left meanwhile.
-    revoked = sockets !== undefined && !ctx.deviceAllowed(requester.deviceId);
+    revoked = sockets !== undefined && !ctx.deviceAllowed(requester.deviceId, requester.generation);
     if (sockets && !revoked && link.isOpen())
       response = goLive(ctx, link, message, requester, request, sockets);
   } catch (err) {
@@ -191,7 +192,8 @@ export function handleRefresh(
     fail(443);
     return;
   }
-  if (!ctx.deviceAllowed(requester.deviceId)) {
+  if (!ctx.deviceAllowed(requester.deviceId, requester.generation)) {
+    warnNotAllowed(ctx, requester);
     ctx.table.remove(allocation, 'revoked');
     fail(403, 'Device not allowed');
     return;
@@ -203,6 +205,15 @@ export function handleRefresh(
   ctx.reply(
     link,
     success(message, requester.key, (w) => w.add(Attr.lifetime, encodeUint32(lifetime))),
+  );
+}
+
+/** Once per device and interval: a camera still using credentials from before a rotate or revoke. */
+function warnNotAllowed(ctx: TurnContext, requester: Requester): void {
+  ctx.warn.warn(
+    `not-allowed:${requester.deviceId}`,
+    { device: requester.deviceId, generation: requester.generation },
+    'TURN request refused: device unknown or revoked, or credentials from before a rotate',
   );
 }
 

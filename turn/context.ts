@@ -31,7 +31,8 @@ export interface TurnContext {
   readonly counters: TurnCounters;
   /** Advertised relay IP (XOR-RELAYED-ADDRESS): `externalAddress` or the relay bind address. */
   readonly relayedIp: string;
-  deviceAllowed(deviceId: string): boolean;
+  /** Whether a credential of `deviceId` issued under secret `generation` may allocate and refresh. */
+  deviceAllowed(deviceId: string, generation: number | undefined): boolean;
   /** Relay sockets reserved for a later Allocate with RESERVATION-TOKEN. */
   readonly reservations: Reservations;
   /**

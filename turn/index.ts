@@ -8,6 +8,7 @@ import { RateLimitedLog } from '../core/rate-limited-log.js';
 import { DEFAULT_LIFETIMES, type TurnLifetimes } from './allocation.js';
 import { AllocationTable } from './allocation-table.js';
 import type { TurnContext, TurnCounters } from './context.js';
+import { parseTurnUsername } from './credentials.js';
 import { DEFAULT_LIMITS, type TurnLimits } from './limits.js';
 import { NonceIssuer } from './nonce.js';
 import { PeerFilter } from './peer-filter.js';
@@ -50,11 +51,19 @@ export type TurnServerConfig = Pick<
 };
 
 export interface TurnServerDeps {
+  /**
+   * The caller's logger, already named (`lookout serve` passes `{ component: 'turn' }`): a
+   * second child setting `component` would print the key twice in every line.
+   */
   log: Logger;
   /** TURN REST API shared secret (`turn.secret`). */
   secret: string;
-  /** False for a revoked or unknown device: its Allocate and Refresh get 403. */
-  deviceAllowed(deviceId: string): boolean;
+  /**
+   * False for a revoked or unknown device, or a credential issued under another secret
+   * `generation` than the device's current one (it was rotated since): its Allocate and
+   * Refresh get 403.
+   */
+  deviceAllowed(deviceId: string, generation: number | undefined): boolean;
   /** Asked before the peer filter; true allows `ip:port` (e.g. the media node's own ICE sockets). */
   allowPeer?(ip: string, port: number): boolean;
   /** Clock in ms (Date.now by default); tests inject one. */
@@ -78,6 +87,12 @@ export interface TurnServer {
   address(): { udp: AddressInfo; tcp: AddressInfo; tls?: AddressInfo };
   /** Ends the device's allocations now (relay sockets closed); returns how many. */
   revokeDevice(deviceId: string): number;
+  /**
+   * Asks `deviceAllowed` again about each of the device's allocations, with the generation of
+   * the credential it was made with, and ends those no longer allowed (after a rotate: the
+   * allocations of the old secret's credentials); returns how many.
+   */
+  recheckDevice(deviceId: string): number;
   stats(): TurnStats;
 }
 
@@ -90,7 +105,7 @@ const SWEEP_MS = 1000;
  * bound; rejects with `TURN_BIND_FAILED` or `TURN_BAD_CONFIG`.
  */
 export async function createTurnServer(config: TurnServerConfig, deps: TurnServerDeps): Promise<TurnServer> {
-  const log = deps.log.child({ component: 'turn' });
+  const log = deps.log;
   const now = deps.now ?? Date.now;
   const lifetimes: TurnLifetimes = { ...DEFAULT_LIFETIMES, ...config.lifetimes };
   checkRelayAddresses(config);
@@ -124,7 +139,7 @@ export async function createTurnServer(config: TurnServerConfig, deps: TurnServe
     warn: new RateLimitedLog(log, now),
     counters,
     relayedIp,
-    deviceAllowed: (id) => deps.deviceAllowed(id),
+    deviceAllowed: (id, generation) => deps.deviceAllowed(id, generation),
     reservations,
     openRelay: (request) => relays.open(request),
     onPeerPacket: (allocation, data, ip, port) => core?.handlePeerPacket(allocation, data, ip, port),
@@ -175,6 +190,12 @@ export async function createTurnServer(config: TurnServerConfig, deps: TurnServe
     },
     address: () => listeners.address(),
     revokeDevice: (deviceId) => table.removeWhere((a) => a.deviceId === deviceId, 'revoked'),
+    recheckDevice: (deviceId) =>
+      table.removeWhere(
+        (a) =>
+          a.deviceId === deviceId && !deps.deviceAllowed(deviceId, parseTurnUsername(a.username)?.generation),
+        'revoked',
+      ),
     stats: () => {
       let permissions = 0;
       let channels = 0;

@@ -6,12 +6,12 @@ import { Attr, type StunMessage, verifyIntegrity } from './stun-message.js';
 
 /**
  * The long-term credential mechanism (RFC 8489 §9.2.4) with TURN REST API credentials:
- * the password is derived from the shared secret and the username `<expiry>:<deviceId>`,
+ * the password is derived from the shared secret and the username `<expiry>:<deviceId>:<generation>`,
  * the key is MD5(username:realm:password). Pure apart from the injected clock.
  */
 
 export type AuthResult =
-  | { ok: true; username: string; deviceId: string; key: Buffer }
+  | { ok: true; username: string; deviceId: string; generation: number | undefined; key: Buffer }
   /** Reject with `code`; `challenge` adds REALM and a fresh NONCE (401/438). */
   | { ok: false; code: 400 | 401 | 438; reason: string; challenge: boolean };
 
@@ -46,5 +46,5 @@ export function authenticate(message: StunMessage, clientIp: string, ctx: AuthCo
   const key = longTermKey(username, ctx.realm, turnPassword(ctx.secret, username));
   if (!verifyIntegrity(message, key))
     return { ok: false, code: 401, reason: 'Unauthorized', challenge: true };
-  return { ok: true, username, deviceId: parsed.user, key };
+  return { ok: true, username, deviceId: parsed.user, generation: parsed.generation, key };
 }

@@ -9,10 +9,12 @@ import { handleChannelBind, handleCreatePermission, handleSend, peerAllowed } fr
 import { failure, REASONS, success } from './responses.js';
 import { Attr, decodeStun, StunClass, type StunMessage, StunMethod, StunWriter } from './stun-message.js';
 
-/** Authenticated requester: the REST username, its device and the long-term key. */
+/** Authenticated requester: the REST username, its device (and secret generation) and the long-term key. */
 export interface Requester {
   username: string;
   deviceId: string;
+  /** The device secret generation the credential was issued under; undefined when it names none. */
+  generation: number | undefined;
   key: Buffer;
 }
 

@@ -68,7 +68,7 @@ describe('signaling from a misbehaving device', () => {
             expect.stringMatching(/^turn:127\.0\.0\.1:\d+\?transport=udp$/),
             expect.stringMatching(/^turn:127\.0\.0\.1:\d+\?transport=tcp$/),
           ],
-          username: expect.stringMatching(/^\d+:cam1$/),
+          username: expect.stringMatching(/^\d+:cam1:1$/), // expiry, device, secret generation
           credential: expect.any(String),
         },
       ],

@@ -46,22 +46,26 @@ describe.runIf(hasCoturn)('TURN in lookout serve', () => {
     await t?.close();
   });
 
+  /** The device's current secret generation: part of every TURN username the server accepts for it. */
+  const generation = (device: string) => t.server.registry.devices.get(device)!.secretGeneration;
   const uclient = (device: string, extra: string[] = []) =>
     run('turnutils_uclient', [
       ...extra,
       ...['-p', String(t.server.relay!.address().udp.port), '-e', '127.0.0.1', '-r', String(peerPort)],
-      ...['-W', t.server.turn.secret!, '-u', device, '-c', '-z', '5', '-n', '30', '-m', '2', '-l', '200'],
+      // uclient makes the username `<expiry>:<-u value>`.
+      ...['-W', t.server.turn.secret!, '-u', `${device}:${generation(device)}`, '-c', '-z', '5'],
+      ...['-n', '30', '-m', '2', '-l', '200'],
       '127.0.0.1',
     ]);
 
   it('offers carry TURN URLs for the bound port and credentials scoped to the device', () => {
-    const [server] = t.server.turn.deviceIceServers('cam1');
+    const [server] = t.server.turn.deviceIceServers('cam1', generation('cam1'));
     const port = t.server.relay!.address().udp.port;
     expect(server!.urls).toEqual([
       `turn:127.0.0.1:${port}?transport=udp`,
       `turn:127.0.0.1:${port}?transport=tcp`,
     ]);
-    expect(server!.username).toMatch(/^\d+:cam1$/);
+    expect(server!.username).toMatch(/^\d+:cam1:1$/);
   });
 
   it('turnutils_uclient relays every message over UDP and TCP with the server secret', async () => {
@@ -70,7 +74,7 @@ describe.runIf(hasCoturn)('TURN in lookout serve', () => {
   });
 
   it('revoking a device in the registry ends its allocations and refuses new ones', async () => {
-    const [ice] = t.server.turn.deviceIceServers('cam2');
+    const [ice] = t.server.turn.deviceIceServers('cam2', generation('cam2'));
     const port = t.server.relay!.address().udp.port;
     const client = await TurnTestClient.open({ ip: '127.0.0.1', port }, 'udp', {
       username: ice!.username!,

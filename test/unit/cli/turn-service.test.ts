@@ -44,10 +44,11 @@ describe('TURN service: ICE servers in offers', () => {
       'turn.urls': ['turn:turn.example.com:3478?transport=udp', 'turns:turn.example.com:5349'],
       'turn.credentialTtlSeconds': 600,
     }).make();
-    const [server, ...rest] = turn.deviceIceServers('front-door');
+    const [server, ...rest] = turn.deviceIceServers('front-door', 3);
     expect(rest).toEqual([]);
     expect(server!.urls).toEqual(['turn:turn.example.com:3478?transport=udp', 'turns:turn.example.com:5349']);
-    expect(server!.username).toBe(`${NOW / 1000 + 600}:front-door`);
+    // The device's secret generation is part of the username (so a rotate voids it).
+    expect(server!.username).toBe(`${NOW / 1000 + 600}:front-door:3`);
     expect(verifyTurnCredentials(SECRET, server!.username!, server!.credential!, NOW)).toBe(true);
     expect(verifyTurnCredentials(SECRET, server!.username!, server!.credential!, NOW + 601_000)).toBe(false);
     // The media node takes its own relay candidate from an external server, under its own user.
@@ -82,7 +83,7 @@ describe('TURN service: ICE servers in offers', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(first.secret!.length).toBeGreaterThanOrEqual(32);
     expect(turn.make().secret).toBe(first.secret);
-    const [server] = first.deviceIceServers('cam1');
+    const [server] = first.deviceIceServers('cam1', 1);
     expect(verifyTurnCredentials(first.secret!, server!.username!, server!.credential!, NOW)).toBe(true);
     // Same host: the media node needs no relay candidate of its own.
     expect(first.mediaIceServers()).toEqual([]);
@@ -107,10 +108,10 @@ describe('TURN service: ICE servers in offers', () => {
 
   it('hands out nothing when off, or when embedded but no embedded server runs', () => {
     const off = service({ 'turn.mode': 'off' }).make();
-    expect(off.deviceIceServers('cam1')).toEqual([]);
+    expect(off.deviceIceServers('cam1', 1)).toEqual([]);
     expect(off.secret).toBeUndefined();
     const notRunning = service({ 'turn.externalAddress': '203.0.113.5' }, null).make();
-    expect(notRunning.deviceIceServers('cam1')).toEqual([]);
+    expect(notRunning.deviceIceServers('cam1', 1)).toEqual([]);
     expect(notRunning.mediaIceServers()).toEqual([]);
   });
 });
