@@ -301,6 +301,27 @@ const recording = z
   .strict()
   .prefault({});
 
+/** For the CLI's remote commands (`lookout recordings ...`); `lookout serve` ignores them. */
+const client = z
+  .object({
+    server: z
+      .string()
+      .regex(/^https?:\/\/\S+$/, 'must look like http://host:port or https://host')
+      .optional()
+      .meta({ env: 'LOOKOUT_SERVER' })
+      .describe(
+        'A running Lookout server the `recordings` commands work against over HTTP (`--server`), e.g. `http://nvr:8080`. Unset: they work on the local data directory.',
+      ),
+    token: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ env: 'LOOKOUT_TOKEN' })
+      .describe('API token for `client.server` (`--token`), from `lookout token create`.'),
+  })
+  .strict()
+  .prefault({});
+
 export const configSchema = z
   .object({
     dataDir: z
@@ -316,6 +337,7 @@ export const configSchema = z
     media,
     recording,
     turn,
+    client,
   })
   .strict();
 
@@ -326,3 +348,4 @@ export type MqttConfig = Config['mqtt'];
 export type TurnConfig = Config['turn'];
 export type MediaConfig = Config['media'];
 export type RecordingConfig = Config['recording'];
+export type ClientConfig = Config['client'];

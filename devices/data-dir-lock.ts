@@ -1,8 +1,9 @@
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { LookoutError } from '../core/errors.js';
 import { isProcessRunning } from '../core/pid.js';
+import { makePrivateDir } from '../core/private-dir.js';
 
 /** Held by the one server of a data directory; never deleted (see acquire). */
 export const LOCK_FILE = 'serve.lock';
@@ -39,7 +40,7 @@ export interface LockOptions {
 export function lockDataDir(dataDir: string, options: LockOptions = {}): DataDirLock {
   const pid = options.pid ?? process.pid;
   const dir = path.resolve(dataDir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makePrivateDir(dir);
   const lockFile = path.join(dir, LOCK_FILE);
   closeSync(openSync(lockFile, 'a', 0o600));
   let db: Database.Database;

@@ -1,7 +1,8 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { LookoutError } from '../core/errors.js';
+import { makePrivateDir } from '../core/private-dir.js';
 import { migrations } from './migrations.js';
 
 export type Db = Database.Database;
@@ -25,7 +26,7 @@ export function openDatabase(dataDir: string, options: { create?: boolean } = {}
       dataDir: path.resolve(dataDir),
     });
   }
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  makePrivateDir(dataDir);
   restrictToOwner(file);
   let db: Db;
   try {

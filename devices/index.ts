@@ -11,6 +11,7 @@ import { TokenStore } from './token-store.js';
 
 export { type DataDirLock, LOCK_FILE, lockDataDir, PID_FILE } from './data-dir-lock.js';
 export { DEVICE_ID_PATTERN, isDeviceId } from './device-id.js';
+export { deviceJson } from './device-json.js';
 export type {
   CredentialState,
   Device,
