@@ -32,7 +32,7 @@ beforeAll(async () => {
 afterAll(() => tmp.remove());
 
 describe('LOOKOUT_SERVER and LOOKOUT_TOKEN are configuration (client.server, client.token)', () => {
-  it('do not break the other commands', { timeout: 60_000 }, async () => {
+  it('do not break the other commands', { timeout: 90_000 }, async () => {
     const env = { LOOKOUT_SERVER: 'http://127.0.0.1:9', LOOKOUT_TOKEN: 'lkt_x' };
     const list = await cli(['device', 'list', '--data-dir', dataDir], env);
     expect(list.stderr).toBe('');

@@ -28,7 +28,7 @@ describe('one server per data directory', () => {
   });
 
   it('a second server refuses, naming the first PID, and changes nothing; after kill -9 a new one starts', {
-    timeout: 120_000,
+    timeout: 180_000,
   }, async () => {
     const add = await runCli(['device', 'add', 'cam1', '--data-dir', dataDir, '--json'], { cwd: tmp.dir });
     expect(add.code, add.stderr).toBe(0);
