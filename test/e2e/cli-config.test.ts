@@ -41,7 +41,7 @@ describe('LOOKOUT_SERVER and LOOKOUT_TOKEN are configuration (client.server, cli
   });
 
   it('reach the recordings commands, from the environment or a config file', {
-    timeout: 60_000,
+    timeout: 90_000,
   }, async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
     const fromEnv = await cli(['recordings', 'list', 'cam1'], {

@@ -46,7 +46,7 @@ describe('one server per data directory', () => {
     try {
       registry = openRegistry({ dataDir, create: false });
       const reg = registry;
-      await waitFor(() => reg.devices.get('cam1')?.online, { timeoutMs: 15_000, what: 'cam1 online' });
+      await waitFor(() => reg.devices.get('cam1')?.online, { timeoutMs: 30_000, what: 'cam1 online' });
       // A segment left `writing`: a server's startup recovery would delete this row (its file is missing).
       const segment = reg.recordings.open({
         deviceId: 'cam1',
