@@ -54,7 +54,9 @@ export function lockDataDir(dataDir: string, options: LockOptions = {}): DataDir
   }
   try {
     // In EXCLUSIVE locking mode SQLite keeps the lock of the first write transaction until close().
+    // Nothing is ever written: the journal (of the empty transaction) stays in memory, no file beside.
     db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = MEMORY');
     db.exec('BEGIN EXCLUSIVE');
     db.exec('COMMIT');
   } catch (err) {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LookoutError } from '../../../core/errors.js';
@@ -36,6 +36,7 @@ describe('data directory lock', () => {
     expect(statSync(dataDir).mode & 0o777).toBe(0o700);
     expect(statSync(path.join(dataDir, LOCK_FILE)).mode & 0o777).toBe(0o600);
     expect(statSync(path.join(dataDir, PID_FILE)).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dataDir).sort()).toEqual([LOCK_FILE, PID_FILE]);
 
     const err = lockedError(() => lockDataDir(dataDir));
     expect(err.code).toBe('DATA_DIR_LOCKED');
