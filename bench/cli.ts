@@ -7,13 +7,20 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { machine, median, percentile, writeSection } from './report.js';
 
-const { values } = parseArgs({ options: { tries: { type: 'string', default: '15' } } });
+const { values } = parseArgs({
+  options: {
+    tries: { type: 'string', default: '15' },
+    // Another build's dist/cli/main.js (e.g. an older commit, built in a temp dir) measured in the same run.
+    baseline: { type: 'string' },
+    'baseline-name': { type: 'string', default: 'baseline' },
+  },
+});
 const tries = Number(values.tries);
 const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const TARGET_MS = 300;
@@ -55,6 +62,7 @@ function childrenCpuMs(): number {
   return (Number(fields[13]) + Number(fields[14])) * 10;
 }
 
+const loadAtStart = loadavg()[0]!;
 const dataDir = mkdtempSync(path.join(tmpdir(), 'lookout-bench-cli-'));
 try {
   await run([MAIN, 'device', 'add', 'cam1', '--json', '--data-dir', dataDir]);
@@ -65,6 +73,14 @@ try {
     { name: '`lookout device list`', args: [MAIN, 'device', 'list', '--data-dir', dataDir] },
     { name: '`lookout token list`', args: [MAIN, 'token', 'list', '--data-dir', dataDir] },
   ];
+  if (values.baseline) {
+    const old = values.baseline;
+    const label = values['baseline-name'];
+    cases.push(
+      { name: `${label}: \`lookout --version\``, args: [old, '--version'] },
+      { name: `${label}: \`lookout device list\``, args: [old, 'device', 'list', '--data-dir', dataDir] },
+    );
+  }
   const samples = new Map<string, Sample[]>(cases.map((c) => [c.name, []]));
   for (let i = 0; i < tries; i++) {
     for (const c of cases) samples.get(c.name)!.push(await measure(c.args));
@@ -73,7 +89,9 @@ try {
     const s = samples.get(c.name)!;
     const wall = s.map((x) => x.wallMs);
     const cpu = s.map((x) => x.cpuMs);
-    const target = c.name.includes('--version') || c.name.includes('device list') ? TARGET_MS : undefined;
+    const ours = c.args[0] === MAIN;
+    const target =
+      ours && (c.name.includes('--version') || c.name.includes('device list')) ? TARGET_MS : undefined;
     const verdict = target === undefined ? '' : median(wall) <= target ? 'met' : 'missed';
     return `| ${c.name} | ${median(wall).toFixed(0)} ms | ${percentile(wall, 90).toFixed(0)} ms | ${median(cpu).toFixed(0)} ms | ${target ? `< ${target} ms` : ''} | ${verdict} |`;
   });
@@ -81,8 +99,13 @@ try {
 
 Short commands run from the built \`dist/\`, each a fresh Node process, interleaved with a bare Node start; ${tries}
 tries each. Wall: start to exit; CPU: user + system time of the process. Each command loads its modules when it
-runs (issue 9 item 21); before that, \`--version\` loaded werift, fastify and aedes and took about 1.5 s of CPU.
-${machine()}.
+runs (issue 9 item 21); before that, \`--version\` loaded werift, fastify and aedes.${
+    values.baseline
+      ? ` Rows named ${values['baseline-name']} run that build's \`dist/\`, interleaved with the others.`
+      : ''
+  }
+${machine()}; load average ${loadAtStart.toFixed(1)} at the start (other work shared the machine: compare with
+the bare Node start of the same run).
 
 | Command | Wall median | Wall p90 | CPU median | Target | |
 | --- | --- | --- | --- | --- | --- |
