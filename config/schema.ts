@@ -329,7 +329,7 @@ export const configSchema = z
       .min(1)
       .default('./data')
       .describe(
-        'Directory for the SQLite registry, its key file and (by default) recordings; relative paths are relative to the working directory.',
+        "Directory for the SQLite registry, its key file and (by default) recordings; relative paths are relative to the working directory. Created owner-only (0700). One `lookout serve` at a time: a second one on the same directory exits with `DATA_DIR_LOCKED`, naming the first one's PID; CLI commands share it with a running server.",
       ),
     log,
     http,
