@@ -1,28 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import type { Device } from '../devices/index.js';
+import { type Device, deviceJson } from '../devices/index.js';
 import { requireToken, type TokenVerifier } from './auth.js';
 import { sendProblem } from './problem.js';
+
+// The CLI prints the same document (`--json`) without loading the HTTP server, so it lives in devices/.
+export { deviceJson };
 
 export interface DeviceReader {
   list(): Device[];
   get(id: string): Device | undefined;
-}
-
-/** The public JSON form of a device; never includes secrets or hashes. */
-export function deviceJson(device: Device) {
-  return {
-    id: device.id,
-    name: device.name,
-    online: device.online,
-    lastSeenAt: device.lastSeenAt === null ? null : new Date(device.lastSeenAt).toISOString(),
-    createdAt: new Date(device.createdAt).toISOString(),
-    revoked: device.revokedAt !== null,
-    recording: {
-      mode: device.recording.mode,
-      active: device.recording.mode === 'continuous' || device.recording.active,
-      maxAgeHours: device.recording.maxAgeHours,
-    },
-  };
 }
 
 export function deviceRoutes(

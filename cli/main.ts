@@ -1,11 +1,13 @@
 #!/usr/bin/env node
+// Only command definitions here: each command imports what it needs when it runs (cli/context.ts).
 import { Command, CommanderError } from 'commander';
-import { LookoutError } from '../core/errors.js';
 import { agentCommand } from './commands/agent.js';
 import { deviceCommand } from './commands/device.js';
 import { recordingsCommand } from './commands/recordings.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenCommand } from './commands/token.js';
+import { resolveConfig } from './context.js';
+import { describeFailure, verboseRequested } from './errors.js';
 import { lookoutVersion } from './version.js';
 
 const program = new Command('lookout')
@@ -35,10 +37,17 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode);
-  if (err instanceof LookoutError) {
-    process.stderr.write(`lookout: ${err.message} [${err.code}]\n`);
-    process.exit(err.code === 'CONFIG_INVALID' ? 2 : 1);
+  const failure = describeFailure(err, verboseRequested(process.argv) || (await debugConfigured()));
+  process.stderr.write(failure.text);
+  process.exit(failure.exitCode);
+}
+
+/** `log.level` debug or trace from the environment or the config file (an invalid config counts as no). */
+async function debugConfigured(): Promise<boolean> {
+  try {
+    const level = (await resolveConfig({})).log.level;
+    return level === 'debug' || level === 'trace';
+  } catch {
+    return false;
   }
-  process.stderr.write(`lookout: unexpected error: ${(err as Error)?.stack ?? String(err)}\n`);
-  process.exit(1);
 }

@@ -2,7 +2,7 @@ import { createHttpServer, type HttpServer } from '../api/index.js';
 import { type Broker, createBroker } from '../broker/index.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../core/log.js';
-import { openRegistry, type Registry } from '../devices/index.js';
+import { lockDataDir, openRegistry, type Registry } from '../devices/index.js';
 import { createMediaNode, type MediaNode } from '../media/index.js';
 import { RecordingService, recordingsDir } from '../recordings/index.js';
 import { createTurnServer, type TurnServer } from '../turn/index.js';
@@ -40,6 +40,10 @@ export async function startServer(
     }
   };
   try {
+    // First, before anything touches the data directory: a second server on it must refuse
+    // without marking devices offline or recovering the first one's live segments (docs/decisions.md).
+    const lock = lockDataDir(config.dataDir);
+    closers.push(() => lock.release());
     const registry = openRegistry({ dataDir: config.dataDir });
     closers.push(() => registry.close());
     const broker = await createBroker(config.mqtt, {

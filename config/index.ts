@@ -4,4 +4,12 @@
  */
 export { type ConfigKey, configKeys } from './keys.js';
 export { CONFIG_FILE_ENV, type LoadConfigInput, loadConfig } from './load.js';
-export type { Config, HttpConfig, MediaConfig, MqttConfig, RecordingConfig, TurnConfig } from './schema.js';
+export type {
+  ClientConfig,
+  Config,
+  HttpConfig,
+  MediaConfig,
+  MqttConfig,
+  RecordingConfig,
+  TurnConfig,
+} from './schema.js';

@@ -41,23 +41,34 @@ function describe(schema: z.ZodType): string {
   return (schema as unknown as { description?: string }).description ?? '';
 }
 
+/**
+ * A key whose variable is not derived from its path says so with `.meta({ env: 'LOOKOUT_...' })`
+ * (`client.server` is `LOOKOUT_SERVER`, the name scripts already use).
+ */
+function envOverride(schema: z.ZodType): string | undefined {
+  const meta = (schema as unknown as { meta(): { env?: unknown } | undefined }).meta();
+  return typeof meta?.env === 'string' ? meta.env : undefined;
+}
+
 function walk(
   schema: z.ZodType,
   path: string[],
   out: ConfigKey[],
   description: string,
   defaultValue: unknown,
+  env?: string,
 ): void {
   const def = defOf(schema);
   const text = description || describe(schema);
+  const envName = env ?? envOverride(schema);
   switch (def.type) {
     case 'default':
     case 'prefault':
-      walk(def.innerType!, path, out, text, def.defaultValue);
+      walk(def.innerType!, path, out, text, def.defaultValue, envName);
       return;
     case 'optional':
     case 'pipe':
-      walk((def.innerType ?? def.in)!, path, out, text, defaultValue);
+      walk((def.innerType ?? def.in)!, path, out, text, defaultValue, envName);
       return;
     case 'object':
       for (const [key, child] of Object.entries(def.shape!)) walk(child, [...path, key], out, '', undefined);
@@ -67,7 +78,7 @@ function walk(
         def.type === 'array' ? 'string[]' : def.type === 'enum' ? 'enum' : (def.type as KeyKind);
       out.push({
         path: path.join('.'),
-        env: ENV_PREFIX + path.map(toEnvSegment).join('_'),
+        env: envName ?? ENV_PREFIX + path.map(toEnvSegment).join('_'),
         kind,
         ...(def.entries ? { values: Object.values(def.entries) } : {}),
         defaultValue,

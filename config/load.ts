@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import YAML from 'yaml';
+import type YAML from 'yaml';
 import type { z } from 'zod';
 import { LookoutError } from '../core/errors.js';
 import { type ConfigKey, configKeys, ENV_PREFIX } from './keys.js';
@@ -65,7 +66,7 @@ function readConfigFile(file: string): Tree {
   }
   let parsed: unknown;
   try {
-    parsed = /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
+    parsed = /\.ya?ml$/i.test(file) ? yaml().parse(text) : JSON.parse(text);
   } catch (err) {
     throw new LookoutError(
       'CONFIG_FILE_SYNTAX',
@@ -82,6 +83,14 @@ function readConfigFile(file: string): Tree {
     });
   }
   return parsed as Tree;
+}
+
+/**
+ * The YAML parser, loaded only for a YAML file: it is 70 modules, and every `lookout` command
+ * runs this pipeline (issue 9 item 21). `require` because loadConfig is synchronous.
+ */
+function yaml(): typeof YAML {
+  return createRequire(import.meta.url)('yaml') as typeof YAML;
 }
 
 function readEnv(env: NodeJS.ProcessEnv, keys: ConfigKey[], problems: string[]) {

@@ -411,6 +411,27 @@ const recording = z
   .strict()
   .prefault({});
 
+/** For the CLI's remote commands (`lookout recordings ...`); `lookout serve` ignores them. */
+const client = z
+  .object({
+    server: z
+      .string()
+      .regex(/^https?:\/\/\S+$/, 'must look like http://host:port or https://host')
+      .optional()
+      .meta({ env: 'LOOKOUT_SERVER' })
+      .describe(
+        'A running Lookout server the `recordings` commands work against over HTTP (`--server`), e.g. `http://nvr:8080`. Unset: they work on the local data directory.',
+      ),
+    token: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ env: 'LOOKOUT_TOKEN' })
+      .describe('API token for `client.server` (`--token`), from `lookout token create`.'),
+  })
+  .strict()
+  .prefault({});
+
 export const configSchema = z
   .object({
     dataDir: z
@@ -418,7 +439,7 @@ export const configSchema = z
       .min(1)
       .default('./data')
       .describe(
-        'Directory for the SQLite registry, its key file and (by default) recordings; relative paths are relative to the working directory.',
+        "Directory for the SQLite registry, its key file and (by default) recordings; relative paths are relative to the working directory. Created owner-only (0700). One `lookout serve` at a time: a second one on the same directory exits with `DATA_DIR_LOCKED`, naming the first one's PID; CLI commands share it with a running server.",
       ),
     log,
     http,
@@ -426,6 +447,7 @@ export const configSchema = z
     media,
     recording,
     turn,
+    client,
   })
   .strict();
 
@@ -436,3 +458,4 @@ export type MqttConfig = Config['mqtt'];
 export type TurnConfig = Config['turn'];
 export type MediaConfig = Config['media'];
 export type RecordingConfig = Config['recording'];
+export type ClientConfig = Config['client'];

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { makePrivateDir } from './private-dir.js';
 
 /**
  * Creates `file` (mode 0600, its directory 0700) holding `contents`, unless it exists.
@@ -8,7 +9,7 @@ import path from 'node:path';
  * and a server) agree on one file; whoever loses the race keeps the winner's.
  */
 export function createFileOnce(file: string, contents: string): void {
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  makePrivateDir(path.dirname(file));
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(tmp, contents, { mode: 0o600 });
   try {

@@ -32,11 +32,12 @@ export function createLogger(options: LogOptions): Logger {
   return pino({ level: options.level, base: null, timestamp: pino.stdTimeFunctions.isoTime }, destination);
 }
 
-/** A logger that drops everything: for tests and library users who bring none. */
+/**
+ * A logger that drops everything: for library users who bring none. (Tests use `testLogger()`
+ * from test/helpers, which `TEST_LOG_LEVEL=debug` turns on; nothing here reads the environment.)
+ */
 export function silentLogger(): Logger {
-  // LOOKOUT_TEST_LOG=debug shows what tests' in-process servers log (on stderr).
-  const level = process.env.LOOKOUT_TEST_LOG;
-  return level ? pino({ level }, pino.destination(2)) : pino({ level: 'silent' });
+  return pino({ level: 'silent' });
 }
 
 function isTty(stream: NodeJS.WritableStream): boolean {

@@ -1,23 +1,36 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { LookoutError } from '../core/errors.js';
+import { makePrivateDir } from '../core/private-dir.js';
 import { migrations } from './migrations.js';
 
 export type Db = Database.Database;
 
 export const DATABASE_FILE = 'lookout.db';
 
+/** Owner-only, like registry.key: the database holds secret hashes, token hashes and the device list. */
+const FILE_MODE = 0o600;
+
 /**
  * Opens (creating if needed) the registry database in `dataDir` with WAL, a busy
  * timeout (the CLI and a running server share the file) and all migrations applied.
+ * The database and its `-wal`/`-shm` files are owner-only (0600), the data directory
+ * 0700 when created here.
  */
-export function openDatabase(dataDir: string): Db {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+export function openDatabase(dataDir: string, options: { create?: boolean } = {}): Db {
+  const create = options.create ?? true;
   const file = path.join(dataDir, DATABASE_FILE);
+  if (!create && !existsSync(file)) {
+    throw new LookoutError('REGISTRY_NOT_FOUND', `no registry at ${path.resolve(dataDir)}`, {
+      dataDir: path.resolve(dataDir),
+    });
+  }
+  makePrivateDir(dataDir);
+  restrictToOwner(file);
   let db: Db;
   try {
-    db = new Database(file);
+    db = new Database(file, { fileMustExist: !create });
   } catch (err) {
     throw new LookoutError(
       'REGISTRY_OPEN_FAILED',
@@ -36,6 +49,24 @@ export function openDatabase(dataDir: string): Db {
     throw err;
   }
   return db;
+}
+
+/**
+ * SQLite creates a database 0644 (less the umask) and gives its -wal and -shm files the
+ * database's mode. So the file is created 0600 before SQLite opens it, and the files of a
+ * registry made by an older Lookout are narrowed to 0600 too.
+ */
+function restrictToOwner(file: string): void {
+  closeSync(openSync(file, 'a', FILE_MODE));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    if (!existsSync(f)) continue;
+    try {
+      chmodSync(f, FILE_MODE);
+    } catch (err) {
+      // Not our file (another user's registry we may read): leave its mode to its owner.
+      if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    }
+  }
 }
 
 function migrate(db: Db): void {

@@ -9,7 +9,9 @@ import { RecordingStore } from './recording-store.js';
 import { loadOrCreateKey, SecretHasher } from './secrets.js';
 import { TokenStore } from './token-store.js';
 
+export { type DataDirLock, LOCK_FILE, lockDataDir, PID_FILE } from './data-dir-lock.js';
 export { DEVICE_ID_PATTERN, isDeviceId } from './device-id.js';
+export { deviceJson } from './device-json.js';
 export type {
   CredentialState,
   Device,
@@ -25,6 +27,11 @@ export type { ApiToken, TokenStore } from './token-store.js';
 
 export interface RegistryOptions {
   dataDir: string;
+  /**
+   * Create the data directory and database when missing (the default). `false` for commands
+   * that only read: they fail with `REGISTRY_NOT_FOUND` and leave a mistyped path untouched.
+   */
+  create?: boolean;
   /** Injectable clock for tests. */
   now?: () => number;
 }
@@ -44,8 +51,16 @@ export interface Registry {
 
 /** Opens the registry in `dataDir`, creating the database and key file on first use. */
 export function openRegistry(options: RegistryOptions): Registry {
-  const hasher = new SecretHasher(loadOrCreateKey(options.dataDir));
-  const db = openDatabase(options.dataDir);
+  const create = options.create ?? true;
+  // The database first: with `create: false` a missing registry is refused before the key file is made.
+  const db = openDatabase(options.dataDir, { create });
+  let hasher: SecretHasher;
+  try {
+    hasher = new SecretHasher(loadOrCreateKey(options.dataDir));
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return new SqliteRegistry(db, hasher, options.now);
 }
 

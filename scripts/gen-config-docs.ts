@@ -20,8 +20,8 @@ Lookout reads its configuration through one pipeline, each layer overriding the 
 2. **A file**: \`--config FILE\` (or \`${CONFIG_FILE_ENV}=FILE\`), JSON, or YAML when the name ends in \`.yaml\`/\`.yml\`.
    Nested keys are nested objects: \`{ "http": { "port": 9000 } }\`.
 3. **Environment variables**: \`LOOKOUT_<KEY>\`, as listed. Numbers and booleans are parsed; lists are comma-separated.
-4. **Flags**: \`--data-dir\` on every command; \`serve\` also takes \`--http-host\`, \`--http-port\`, \`--mqtt-host\`,
-   \`--mqtt-port\`, \`--log-level\` and \`--log-format\`.
+4. **Flags**: \`--data-dir\` and \`--log-level\` on every command; \`serve\` also takes \`--http-host\`, \`--http-port\`,
+   \`--mqtt-host\`, \`--mqtt-port\` and \`--log-format\`; the \`recordings\` commands \`--server\` and \`--token\`.
 
 The result is validated before anything starts. Unknown keys in the file and unknown \`LOOKOUT_*\` variables are
 errors that name the key and where it came from, for example:
@@ -32,7 +32,11 @@ lookout: invalid configuration:
   - 'mqtt.port': Too big: expected number to be <=65535 (from LOOKOUT_MQTT_PORT) [CONFIG_INVALID]
 \`\`\`
 
-Registry-only commands (\`device\`, \`token\`) read the same configuration, so \`dataDir\` is found the same way.
+Every command reads the same configuration, so \`dataDir\` is found the same way by \`serve\` and by the registry
+commands (\`device\`, \`token\`, \`recordings\`); a variable meant for one command (\`LOOKOUT_SERVER\` for
+\`recordings\`) is a valid key for all. Commands that only read the registry (\`device list\`, \`token list\`,
+\`recordings list\`...) refuse a data directory without one (\`REGISTRY_NOT_FOUND\`) instead of creating it; only
+\`serve\`, \`device add\` and \`token create\` create it.
 
 | Key | Environment | Type | Default | Meaning |
 | --- | --- | --- | --- | --- |

@@ -1,7 +1,4 @@
 import { Command, Option } from 'commander';
-import { startAgent } from '../../agent/index.js';
-import { createLogger } from '../../core/log.js';
-import { loadEdgeConfig } from '../../edge-config/index.js';
 import { lookoutVersion } from '../version.js';
 
 interface AgentCliOptions {
@@ -44,6 +41,11 @@ export function agentCommand(): Command {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace', 'info')
     .option('--log-format <format>', 'auto|json|pretty', 'auto')
     .action(async (options: AgentCliOptions) => {
+      const [{ startAgent }, { createLogger }, { loadEdgeConfig }] = await Promise.all([
+        import('../../agent/index.js'),
+        import('../../core/log.js'),
+        import('../../edge-config/index.js'),
+      ]);
       const log = createLogger({ level: options.logLevel, format: options.logFormat }).child({
         component: 'agent',
       });

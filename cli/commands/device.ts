@@ -1,13 +1,27 @@
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { deviceJson } from '../../api/index.js';
 import type { Config } from '../../config/index.js';
 import { LookoutError } from '../../core/errors.js';
-import { type Device, type IssuedCredentials, RECORD_MODES, type RecordMode } from '../../devices/index.js';
-import { type EdgeConfig, publicBrokerUrls, renderEdgeConfig } from '../../edge-config/index.js';
+import type { Device, IssuedCredentials, RecordMode } from '../../devices/index.js';
+import type { EdgeConfig } from '../../edge-config/index.js';
 import { addCommonOptions, type CommonOptions, withRegistry } from '../context.js';
 import { ago, printJson, printLine, printTable } from '../format.js';
+
+/**
+ * devices' RECORD_MODES, spelled out so that defining the commands does not load SQLite;
+ * the compiler checks that the two name the same modes.
+ */
+const RECORD_MODES = ['off', 'continuous', 'on-demand'] as const satisfies readonly RecordMode[];
+type Unlisted = Exclude<RecordMode, (typeof RECORD_MODES)[number]>;
+const everyModeListed: [Unlisted] extends [never] ? true : never = true;
+void everyModeListed;
+
+/** The JSON form of a device, loaded with the registry (devices/), never with the HTTP server. */
+async function deviceJsonOf(device: Device) {
+  const { deviceJson } = await import('../../devices/index.js');
+  return deviceJson(device);
+}
 
 interface IssueOptions extends CommonOptions {
   out?: string;
@@ -30,25 +44,27 @@ export function deviceCommand(): Command {
         'print the edge config as JSON on stdout instead of writing a file (unless --out is given)',
       )
       .option('-f, --force', 'overwrite an existing output file'),
-  ).action((id: string, options: IssueOptions & { name?: string }) => {
+  ).action(async (id: string, options: IssueOptions & { name?: string }) => {
     const out = outputFile(id, options);
     if (out && existsSync(out) && !options.force) {
       throw new LookoutError('OUTPUT_EXISTS', `${out} already exists; choose another --out or pass --force`, {
         file: out,
       });
     }
-    withRegistry(options, (registry, config) => {
-      const issued = registry.devices.add(id, options.name);
-      deliver(issued, config, out, options, 'Registered');
-    });
+    await withRegistry(
+      options,
+      (registry, config) =>
+        deliver(registry.devices.add(id, options.name), config, out, options, 'Registered'),
+      'create',
+    );
   });
 
   addCommonOptions(
     device.command('list').description('list devices with their online state').option('--json', 'print JSON'),
-  ).action((options: CommonOptions & { json?: boolean }) => {
-    withRegistry(options, (registry) => {
+  ).action(async (options: CommonOptions & { json?: boolean }) => {
+    await withRegistry(options, async (registry) => {
       const devices = registry.devices.list();
-      if (options.json) return printJson({ devices: devices.map(deviceJson) });
+      if (options.json) return printJson({ devices: await Promise.all(devices.map(deviceJsonOf)) });
       if (devices.length === 0) return printLine('No devices yet. Add one with: lookout device add <id>');
       printTable(
         ['ID', 'NAME', 'STATE', 'LAST SEEN', 'RECORDING'],
@@ -63,10 +79,10 @@ export function deviceCommand(): Command {
       .description('show one device')
       .argument('<id>', 'device id')
       .option('--json', 'print JSON'),
-  ).action((id: string, options: CommonOptions & { json?: boolean }) => {
-    withRegistry(options, (registry) => {
+  ).action(async (id: string, options: CommonOptions & { json?: boolean }) => {
+    await withRegistry(options, async (registry) => {
       const d = registry.devices.require(id);
-      if (options.json) return printJson(deviceJson(d));
+      if (options.json) return printJson(await deviceJsonOf(d));
       printTable(
         ['FIELD', 'VALUE'],
         [
@@ -100,7 +116,7 @@ export function deviceCommand(): Command {
       )
       .option('--json', 'print the device as JSON'),
   ).action(
-    (
+    async (
       id: string,
       options: CommonOptions & { name?: string; record?: RecordMode; retention?: string; json?: boolean },
     ) => {
@@ -108,7 +124,7 @@ export function deviceCommand(): Command {
         throw new LookoutError('NOTHING_TO_UPDATE', 'give at least one of --name, --record, --retention');
       }
       const maxAgeHours = parseRetention(options.retention);
-      withRegistry(options, (registry) => {
+      await withRegistry(options, async (registry) => {
         if (options.name !== undefined) registry.devices.rename(id, options.name);
         let d = registry.devices.require(id);
         if (options.record !== undefined || maxAgeHours !== undefined) {
@@ -117,7 +133,7 @@ export function deviceCommand(): Command {
             ...(maxAgeHours !== undefined ? { maxAgeHours } : {}),
           });
         }
-        if (options.json) return printJson(deviceJson(d));
+        if (options.json) return printJson(await deviceJsonOf(d));
         printLine(`Updated ${d.id}: name '${d.name}', recording ${recordingOf(d)}.`);
         if (d.recording.mode === 'continuous') {
           printLine(
@@ -140,12 +156,11 @@ export function deviceCommand(): Command {
         '--json',
         'print the new edge config as JSON on stdout instead of writing a file (unless --out is given)',
       ),
-  ).action((id: string, options: IssueOptions) => {
+  ).action(async (id: string, options: IssueOptions) => {
     const out = outputFile(id, options);
-    withRegistry(options, (registry, config) => {
-      const issued = registry.devices.rotate(id);
-      deliver(issued, config, out, options, 'Rotated the secret of');
-    });
+    await withRegistry(options, (registry, config) =>
+      deliver(registry.devices.rotate(id), config, out, options, 'Rotated the secret of'),
+    );
   });
 
   addCommonOptions(
@@ -153,8 +168,8 @@ export function deviceCommand(): Command {
       .command('revoke')
       .description('refuse the device from now on; a connected device is disconnected within a second')
       .argument('<id>', 'device id'),
-  ).action((id: string, options: CommonOptions) => {
-    withRegistry(options, (registry) => {
+  ).action(async (id: string, options: CommonOptions) => {
+    await withRegistry(options, (registry) => {
       registry.devices.revoke(id);
       printLine(
         `Revoked ${id}. It can no longer connect; 'lookout device rotate ${id}' reinstates it with a new secret.`,
@@ -170,13 +185,14 @@ function outputFile(id: string, options: IssueOptions): string | undefined {
   return options.json ? undefined : path.resolve(`${id}.json`);
 }
 
-function deliver(
+async function deliver(
   issued: IssuedCredentials,
   config: Readonly<Config>,
   out: string | undefined,
   options: IssueOptions,
   verb: string,
-) {
+): Promise<void> {
+  const { publicBrokerUrls, renderEdgeConfig } = await import('../../edge-config/index.js');
   const urls = publicBrokerUrls(config.mqtt, config.http);
   const edge: EdgeConfig = renderEdgeConfig({
     deviceId: issued.device.id,

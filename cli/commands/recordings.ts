@@ -2,13 +2,10 @@ import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
-import type { deviceJson } from '../../api/index.js';
 import type { Config } from '../../config/index.js';
 import { LookoutError } from '../../core/errors.js';
-import { openRegistry, type Registry } from '../../devices/index.js';
-import { Archive, parseRange, recordingsDir } from '../../recordings/index.js';
+import type { deviceJson } from '../../devices/index.js';
 import { addCommonOptions, type CommonOptions, resolveConfig, withRegistry } from '../context.js';
 import { printJson, printLine, printTable } from '../format.js';
 import { recordingOf } from './device.js';
@@ -23,20 +20,27 @@ interface RangeOptions extends RemoteOptions {
   to?: string;
 }
 
-/** `--server`/`--token` (or LOOKOUT_SERVER/LOOKOUT_TOKEN): work against a running server over HTTP. */
+/**
+ * `--server`/`--token` (or LOOKOUT_SERVER/LOOKOUT_TOKEN, the config keys `client.server` and
+ * `client.token`): work against a running server over HTTP.
+ */
 function addRemoteOptions(command: Command): Command {
   return addCommonOptions(command)
     .option(
       '-s, --server <url>',
-      'a running Lookout server, e.g. http://nvr:8080 (default: $LOOKOUT_SERVER; else the local data directory)',
+      'a running Lookout server, e.g. http://nvr:8080 (default: $LOOKOUT_SERVER, client.server; else the local data directory)',
     )
-    .option('-t, --token <token>', 'API token for --server (default: $LOOKOUT_TOKEN)');
+    .option('-t, --token <token>', 'API token for --server (default: $LOOKOUT_TOKEN, client.token)');
 }
 
-function remote(options: RemoteOptions): { base: string; token: string } | undefined {
-  const server = options.server ?? process.env.LOOKOUT_SERVER;
+/** The config, with --server and --token as the flags of `client.server` and `client.token`. */
+function remoteConfig(options: RemoteOptions): Promise<Readonly<Config>> {
+  return resolveConfig(options, { 'client.server': options.server, 'client.token': options.token });
+}
+
+function remote(config: Readonly<Config>): { base: string; token: string } | undefined {
+  const { server, token } = config.client;
   if (!server) return undefined;
-  const token = options.token ?? process.env.LOOKOUT_TOKEN;
   if (!token)
     throw new LookoutError(
       'TOKEN_MISSING',
@@ -109,37 +113,43 @@ export function recordingsCommand(): Command {
       .option('--to <time>', 'end, same forms', 'now')
       .option('--json', 'print JSON (the same document as the HTTP API)'),
   ).action(async (id: string, options: RangeOptions & { json?: boolean }) => {
+    const { Archive, parseRange, recordingsDir } = await import('../../recordings/index.js');
     const { fromMs, toMs } = parseRange(options.from, options.to, Date.now());
-    const target = remote(options);
+    const config = await remoteConfig(options);
+    const target = remote(config);
     let listing: Listing;
     if (target) {
       listing = (await (
         await api(target, `/api/devices/${encodeURIComponent(id)}/recordings?${rangeQuery(fromMs, toMs)}`)
       ).json()) as Listing;
     } else {
-      const config = resolveConfig(options);
-      listing = withRegistry(options, (registry) => {
-        registry.devices.require(id);
-        const archive = new Archive(registry.recordings, recordingsDir(config));
-        const { segments, gaps } = archive.list(id, fromMs, toMs);
-        const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-        return {
-          device: id,
-          from: new Date(fromMs).toISOString(),
-          to: new Date(toMs).toISOString(),
-          segments: segments.map((s) => ({
-            id: s.id,
-            start: iso(s.startMs)!,
-            end: iso(s.endMs),
-            durationMs: s.durationMs,
-            bytes: s.bytes,
-            videoCodec: s.videoCodec,
-            audioCodec: s.audioCodec,
-            state: s.state,
-          })),
-          gaps: gaps.map((g) => ({ start: iso(g.startMs)!, end: iso(g.endMs), reason: g.reason })),
-        };
-      });
+      listing = await withRegistry(
+        options,
+        (registry) => {
+          registry.devices.require(id);
+          const archive = new Archive(registry.recordings, recordingsDir(config));
+          const { segments, gaps } = archive.list(id, fromMs, toMs);
+          const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+          return {
+            device: id,
+            from: new Date(fromMs).toISOString(),
+            to: new Date(toMs).toISOString(),
+            segments: segments.map((s) => ({
+              id: s.id,
+              start: iso(s.startMs)!,
+              end: iso(s.endMs),
+              durationMs: s.durationMs,
+              bytes: s.bytes,
+              videoCodec: s.videoCodec,
+              audioCodec: s.audioCodec,
+              state: s.state,
+            })),
+            gaps: gaps.map((g) => ({ start: iso(g.startMs)!, end: iso(g.endMs), reason: g.reason })),
+          };
+        },
+        'read',
+        config,
+      );
     }
     if (options.json) return printJson(listing);
     const rows = [
@@ -191,7 +201,12 @@ export function recordingsCommand(): Command {
       .requiredOption('-o, --out <file>', 'the MP4 to write')
       .option('-f, --force', 'overwrite an existing file'),
   ).action(async (id: string, options: RangeOptions & { out: string; force?: boolean }) => {
+    const [{ Archive, parseRange, recordingsDir }, { SingleBar }] = await Promise.all([
+      import('../../recordings/index.js'),
+      import('cli-progress'),
+    ]);
     const { fromMs, toMs } = parseRange(options.from, options.to, Date.now());
+    const config = await remoteConfig(options);
     const out = path.resolve(options.out);
     if (existsSync(out) && !options.force) {
       throw new LookoutError('OUTPUT_EXISTS', `${out} already exists; choose another --out or pass --force`);
@@ -203,7 +218,7 @@ export function recordingsCommand(): Command {
       stream: process.stderr,
     });
     try {
-      const target = remote(options);
+      const target = remote(config);
       let start: string;
       let end: string;
       if (target) {
@@ -228,16 +243,21 @@ export function recordingsCommand(): Command {
         });
         await pipeline(Readable.fromWeb(response.body as never), counter, createWriteStream(partial));
       } else {
-        const plan = await withRegistryAsync(options, async (registry, config) => {
-          registry.devices.require(id);
-          const archive = new Archive(registry.recordings, recordingsDir(config));
-          let started = false;
-          return archive.export(id, fromMs, toMs, partial, (done, total) => {
-            if (!started) bar.start(Math.max(1, Math.round(total)), 0, { task: 'export', unit: 's' });
-            started = true;
-            bar.update(Math.round(done));
-          });
-        });
+        const plan = await withRegistry(
+          options,
+          (registry) => {
+            registry.devices.require(id);
+            const archive = new Archive(registry.recordings, recordingsDir(config));
+            let started = false;
+            return archive.export(id, fromMs, toMs, partial, (done, total) => {
+              if (!started) bar.start(Math.max(1, Math.round(total)), 0, { task: 'export', unit: 's' });
+              started = true;
+              bar.update(Math.round(done));
+            });
+          },
+          'read',
+          config,
+        );
         start = new Date(plan.startMs).toISOString();
         end = new Date(plan.endMs).toISOString();
       }
@@ -262,7 +282,8 @@ export function recordingsCommand(): Command {
         )
         .argument('<id>', 'device id'),
     ).action(async (id: string, options: RemoteOptions) => {
-      const target = remote(options);
+      const config = await remoteConfig(options);
+      const target = remote(config);
       if (target) {
         const response = await api(target, `/api/devices/${encodeURIComponent(id)}/recording/${action}`, {
           method: 'POST',
@@ -271,28 +292,19 @@ export function recordingsCommand(): Command {
         printLine(`${id}: recording ${device.recording.active ? 'on' : 'off'}.`);
         return;
       }
-      withRegistry(options, (registry) => {
-        const device = registry.devices.setRecording(id, { active: action === 'start' });
-        printLine(`${id}: recording ${recordingOf(device)}. A running server applies it within a second.`);
-      });
+      await withRegistry(
+        options,
+        (registry) => {
+          const device = registry.devices.setRecording(id, { active: action === 'start' });
+          printLine(`${id}: recording ${recordingOf(device)}. A running server applies it within a second.`);
+        },
+        'read',
+        config,
+      );
     });
   }
 
   return recordings;
-}
-
-/** Like withRegistry, but keeps the registry open until `run`'s promise settles. */
-async function withRegistryAsync<T>(
-  options: CommonOptions,
-  run: (registry: Registry, config: Readonly<Config>) => Promise<T>,
-): Promise<T> {
-  const config = resolveConfig(options);
-  const registry = openRegistry({ dataDir: config.dataDir });
-  try {
-    return await run(registry, config);
-  } finally {
-    registry.close();
-  }
 }
 
 function seconds(ms: number | null): string {

@@ -1,8 +1,5 @@
 import { Command } from 'commander';
-import { createLogger } from '../../core/log.js';
-import { publicBrokerUrls } from '../../edge-config/index.js';
 import { addCommonOptions, type CommonOptions, resolveConfig } from '../context.js';
-import { startServer } from '../server.js';
 import { lookoutVersion } from '../version.js';
 
 interface ServeOptions extends CommonOptions {
@@ -10,7 +7,6 @@ interface ServeOptions extends CommonOptions {
   httpPort?: number;
   mqttHost?: string;
   mqttPort?: number;
-  logLevel?: string;
   logFormat?: string;
 }
 
@@ -25,17 +21,20 @@ export function serveCommand(): Command {
       .option('--http-port <port>', 'HTTP port (http.port)', toInt)
       .option('--mqtt-host <host>', 'MQTT bind address (mqtt.host)')
       .option('--mqtt-port <port>', 'MQTT TCP port (mqtt.port)', toInt)
-      .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (log.level)')
       .option('--log-format <format>', 'auto|json|pretty (log.format)'),
   ).action(async (options: ServeOptions) => {
-    const config = resolveConfig(options, {
+    const config = await resolveConfig(options, {
       'http.host': options.httpHost,
       'http.port': options.httpPort,
       'mqtt.host': options.mqttHost,
       'mqtt.port': options.mqttPort,
-      'log.level': options.logLevel,
       'log.format': options.logFormat,
     });
+    const [{ createLogger }, { publicBrokerUrls }, { startServer }] = await Promise.all([
+      import('../../core/log.js'),
+      import('../../edge-config/index.js'),
+      import('../server.js'),
+    ]);
     const log = createLogger({ level: config.log.level, format: config.log.format });
     const version = lookoutVersion();
     process.on('uncaughtException', (err) => {

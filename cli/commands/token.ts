@@ -11,21 +11,25 @@ export function tokenCommand(): Command {
       .description('create an API token and print it once')
       .option('-n, --name <name>', 'what the token is for', 'api')
       .option('--json', 'print JSON'),
-  ).action((options: CommonOptions & { name: string; json?: boolean }) => {
-    withRegistry(options, (registry) => {
-      const { token: secret, info } = registry.tokens.create(options.name);
-      if (options.json) return printJson({ id: info.id, name: info.name, token: secret });
-      printLine(secret);
-      process.stderr.write(
-        `Token ${info.id} (${info.name}) created. It is shown only now: use it as "Authorization: Bearer <token>".\n`,
-      );
-    });
+  ).action(async (options: CommonOptions & { name: string; json?: boolean }) => {
+    await withRegistry(
+      options,
+      (registry) => {
+        const { token: secret, info } = registry.tokens.create(options.name);
+        if (options.json) return printJson({ id: info.id, name: info.name, token: secret });
+        printLine(secret);
+        process.stderr.write(
+          `Token ${info.id} (${info.name}) created. It is shown only now: use it as "Authorization: Bearer <token>".\n`,
+        );
+      },
+      'create',
+    );
   });
 
   addCommonOptions(
     token.command('list').description('list API tokens (never their values)').option('--json', 'print JSON'),
-  ).action((options: CommonOptions & { json?: boolean }) => {
-    withRegistry(options, (registry) => {
+  ).action(async (options: CommonOptions & { json?: boolean }) => {
+    await withRegistry(options, (registry) => {
       const tokens = registry.tokens.list();
       if (options.json) {
         return printJson({
@@ -47,8 +51,8 @@ export function tokenCommand(): Command {
 
   addCommonOptions(
     token.command('revoke').description('revoke an API token').argument('<id>', 'token id (from token list)'),
-  ).action((id: string, options: CommonOptions) => {
-    withRegistry(options, (registry) => {
+  ).action(async (id: string, options: CommonOptions) => {
+    await withRegistry(options, (registry) => {
       registry.tokens.revoke(id);
       printLine(`Revoked token ${id}.`);
     });

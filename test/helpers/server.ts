@@ -3,8 +3,8 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { type CameraAgent, type RtspTransport, startAgent } from '../../agent/index.js';
 import { type RunningServer, startServer } from '../../cli/server.js';
 import { loadConfig } from '../../config/index.js';
-import { silentLogger } from '../../core/log.js';
 import { type EdgeConfig, renderEdgeConfig } from '../../edge-config/index.js';
+import { testLogger } from './log.js';
 import { tempDir } from './tmp.js';
 import { waitFor } from './wait-for.js';
 
@@ -49,7 +49,7 @@ export async function startTestServer(overrides: Record<string, unknown> = {}): 
       ...overrides,
     },
   });
-  const server = await startServer(config, silentLogger(), 'test');
+  const server = await startServer(config, testLogger(), 'test');
   const mqttPort = (server.broker.address('tcp') as AddressInfo).port;
   const httpPort = server.http.address().port;
   const clients = new Set<MqttClient>();
@@ -99,7 +99,7 @@ export async function startTestServer(overrides: Record<string, unknown> = {}): 
       const agent = await startAgent(
         edge,
         { source: options.source ?? 'test', rtspTransport: options.rtspTransport },
-        silentLogger(),
+        testLogger(),
       );
       agents.add(agent);
       await waitFor(() => server.media.isOnline(id), { what: `${id} online` });

@@ -4,9 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTurnService, MEDIA_TURN_USER, TURN_SECRET_FILE } from '../../../cli/turn-service.js';
 import { loadConfig } from '../../../config/index.js';
 import { LookoutError } from '../../../core/errors.js';
-import { silentLogger } from '../../../core/log.js';
 import { publicTurnUrls } from '../../../edge-config/index.js';
 import { verifyTurnCredentials } from '../../../turn/index.js';
+import { testLogger } from '../../helpers/log.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const cleanups: Array<() => void> = [];
@@ -31,7 +31,7 @@ function service(flags: Record<string, unknown>, embeddedPort: number | null = 3
         embeddedPort: embeddedPort ?? undefined,
         now: () => NOW,
       },
-      silentLogger(),
+      testLogger(),
     );
   return { dir: tmp.dir, config, make };
 }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { silentLogger } from '../../../core/log.js';
 import { RateLimitedLog } from '../../../core/rate-limited-log.js';
 import {
   type ClientLink,
@@ -27,6 +26,7 @@ import {
   verifyIntegrity,
 } from '../../../turn/stun-message.js';
 import { TurnCore } from '../../../turn/turn-core.js';
+import { testLogger } from '../../helpers/log.js';
 
 export const SECRET = 'unit-test-secret-0123456789';
 export const REALM = 'lookout';
@@ -54,7 +54,7 @@ export function createHarness(
   let nextPort = 50_000;
   const revoked = new Set<string>();
   const lifetimes = { ...DEFAULT_LIFETIMES, ...options.lifetimes };
-  const log = silentLogger();
+  const log = testLogger();
   const reservations = new Reservations(now);
   const table = new AllocationTable(
     { maxAllocations: options.maxAllocations ?? 100, maxAllocationsPerDevice: options.maxPerDevice ?? 10 },
