@@ -4,6 +4,7 @@ import {
   type UpstreamInput,
   UpstreamSession,
 } from '../../../media/signaling/upstream-session.js';
+import { fuzzRandom } from '../../helpers/random.js';
 
 const SDP = 'v=0\r\n';
 const timings = {
@@ -153,14 +154,15 @@ describe('UpstreamSession', () => {
 
   it('keeps its invariants under random input', () => {
     const sessions = ['session-0001', 'session-0002', 'session-0003', 'bogus-session'];
-    const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)]!;
+    const random = fuzzRandom(156);
+    const pick = <T>(xs: readonly T[]) => random.pick(xs);
     for (let run = 0; run < 200; run++) {
       const { m } = machine();
       const open = new Set<string>();
       for (let step = 0; step < 200; step++) {
         const input: UpstreamInput = pick<() => UpstreamInput>([
-          () => ({ kind: 'demand', wanted: Math.random() < 0.5 }),
-          () => ({ kind: 'presence', online: Math.random() < 0.7 }),
+          () => ({ kind: 'demand', wanted: random.chance(0.5) }),
+          () => ({ kind: 'presence', online: random.chance(0.7) }),
           () => ({ kind: 'timer', name: pick(['answer', 'connect', 'linger', 'retry'] as const) }),
           () => ({ kind: 'peer', session: pick(sessions), state: pick(['connected', 'failed'] as const) }),
           () => ({
@@ -168,7 +170,7 @@ describe('UpstreamSession', () => {
             message: { v: 1, type: 'answer', session: m.session ?? pick(sessions), sdp: SDP },
           }),
           () => ({ kind: 'device', message: { v: 1, type: 'bye', session: m.session ?? pick(sessions) } }),
-          () => ({ kind: 'device', message: { v: 1, type: 'hello', trickle: Math.random() < 0.5 } }),
+          () => ({ kind: 'device', message: { v: 1, type: 'hello', trickle: random.chance(0.5) } }),
           () => ({ kind: 'shutdown' }),
         ])();
         for (const action of m.handle(input)) {
