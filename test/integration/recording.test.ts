@@ -232,5 +232,5 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     t.server.registry.devices.setRecording('cam2', { mode: 'off' });
     t.server.recordings.refresh('cam2');
     await waitFor(() => faults()[0]!.endMs !== null, { what: 'the gap closed when recording stops' });
-  }, 40_000);
+  }, 90_000);
 });
