@@ -9,8 +9,12 @@ const ALONE = ['test/e2e/nat-traversal.test.ts'];
 
 export default defineConfig({
   test: {
-    testTimeout: 20_000,
-    hookTimeout: 20_000,
+    // Generous on purpose: tests wait on conditions (waitFor) with their own bounds, and on a
+    // 2-core machine under load a real process (node + tsx, ffmpeg, Chromium) can take seconds to
+    // start. A timeout here is a last resort against a hang, not a measure of speed; it costs
+    // nothing on a quiet machine, where the suite takes a few minutes.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
     // Integration tests open real sockets and processes; two cores run two files at a time.
     pool: 'forks',
     maxWorkers: 2,

@@ -165,7 +165,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
   const forget = (key: string, entry: CachedExport) => {
     clearTimeout(entry.timer);
     if (exports.get(key) === entry) exports.delete(key);
-    rmSync(entry.output, { force: true });
+    removeOutput(entry);
   };
   const release = (key: string, entry: CachedExport) => {
     entry.users--;
@@ -188,7 +188,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
   app.addHook('onClose', async () => {
     for (const entry of exports.values()) {
       clearTimeout(entry.timer);
-      rmSync(entry.output, { force: true });
+      removeOutput(entry);
     }
     exports.clear();
   });
@@ -219,6 +219,16 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
       });
     },
   );
+}
+
+/**
+ * Deletes an export's file now and once its remux has ended: a client that hangs up before
+ * ffmpeg gets going (a loaded machine) lets the grace run out before ffmpeg creates the file.
+ */
+function removeOutput(entry: CachedExport): void {
+  const remove = () => rmSync(entry.output, { force: true });
+  remove();
+  entry.plan.then(remove, remove);
 }
 
 function fileStamp(ms: number): string {

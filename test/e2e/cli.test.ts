@@ -4,7 +4,7 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEdgeConfig } from '../../edge-config/index.js';
-import { runCli, spawnCli } from '../helpers/cli.js';
+import { CLI_RUN_MS, runCli, spawnCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -12,6 +12,8 @@ let tmp: ReturnType<typeof tempDir>;
 let dataDir: string;
 const cli = (args: string[], env?: NodeJS.ProcessEnv) =>
   runCli([...args, '--data-dir', dataDir], { cwd: tmp.dir, env });
+/** A test's time limit in proportion to the `lookout` processes it runs (seconds each under load). */
+const budget = (commands: number) => ({ timeout: (commands + 1) * CLI_RUN_MS });
 
 beforeAll(() => {
   tmp = tempDir();
@@ -20,7 +22,7 @@ beforeAll(() => {
 afterAll(() => tmp.remove());
 
 describe('lookout CLI', () => {
-  it('has --help on every command', { timeout: 90_000 }, async () => {
+  it('has --help on every command', budget(13), async () => {
     const commands = [
       [],
       ['serve'],
@@ -47,7 +49,7 @@ describe('lookout CLI', () => {
     }
   });
 
-  it('device add writes <id>.json with the credentials, readable only by its owner', async () => {
+  it('device add writes <id>.json with the credentials, readable only by its owner', budget(1), async () => {
     const result = await cli(['device', 'add', 'cam1', '--name', 'Porch camera']);
     expect(result.code).toBe(0);
     const file = path.join(tmp.dir, 'cam1.json');
@@ -62,7 +64,7 @@ describe('lookout CLI', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
-  it('refuses to overwrite a file or re-add a device, with clear messages', async () => {
+  it('refuses to overwrite a file or re-add a device, with clear messages', budget(3), async () => {
     const again = await cli(['device', 'add', 'cam1']);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/cam1\.json already exists.*\[OUTPUT_EXISTS\]/);
@@ -73,7 +75,7 @@ describe('lookout CLI', () => {
     expect(bad.stderr).toMatch(/invalid device id.*\[DEVICE_ID_INVALID\]/);
   });
 
-  it('device add --json prints the edge config for scripts and writes no file', async () => {
+  it('device add --json prints the edge config for scripts and writes no file', budget(1), async () => {
     const result = await cli(['device', 'add', 'cam2', '--json'], {
       LOOKOUT_MQTT_PUBLIC_URL: 'mqtt://cams.example.com:1883',
     });
@@ -83,7 +85,7 @@ describe('lookout CLI', () => {
     expect(existsSync(path.join(tmp.dir, 'cam2.json'))).toBe(false);
   });
 
-  it('lists and shows devices, in text and JSON', async () => {
+  it('lists and shows devices, in text and JSON', budget(4), async () => {
     const list = await cli(['device', 'list']);
     expect(list.stdout).toMatch(
       /^ID\s+NAME\s+STATE\s+LAST SEEN\s+RECORDING\ncam1\s+Porch camera\s+offline\s+never\s+off\ncam2/m,
@@ -97,7 +99,7 @@ describe('lookout CLI', () => {
     expect(missing.stderr).toMatch(/no device 'nope'.*\[DEVICE_NOT_FOUND\]/);
   });
 
-  it('sets the recording policy and explains what it cannot do', async () => {
+  it('sets the recording policy and explains what it cannot do', budget(12), async () => {
     const update = await cli(['device', 'update', 'cam1', '--record', 'on-demand', '--retention', '48']);
     expect(update.code, update.stderr).toBe(0);
     expect(update.stdout).toContain('recording on-demand (idle), keep 48 h');
@@ -123,10 +125,9 @@ describe('lookout CLI', () => {
     expect((await cli(['device', 'update', 'cam1', '--record', 'off', '--retention', 'default'])).code).toBe(
       0,
     );
-    // A dozen CLI processes, each a cold Node start: seconds apiece on a loaded CI machine.
-  }, 90_000);
+  });
 
-  it('rejects a bad config file naming the key, with exit code 2', async () => {
+  it('rejects a bad config file naming the key, with exit code 2', budget(1), async () => {
     const file = path.join(tmp.dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ mqtt: { prot: 1 } }));
     const result = await cli(['device', 'list', '--config', file]);
@@ -162,50 +163,58 @@ describe('lookout serve', () => {
       logs += d;
     });
     const ready = await waitFor(() => logs.split('\n').find((l) => l.includes('ready: web app')), {
-      timeoutMs: 15_000,
+      timeoutMs: 3 * CLI_RUN_MS,
       what: 'server ready',
     });
     const line = JSON.parse(ready) as { http: string; mqtt: string };
     ports = { http: Number(line.http.split(':').at(-1)), mqtt: Number(line.mqtt.split(':').at(-1)) };
-  });
+  }, 4 * CLI_RUN_MS);
   afterAll(() => {
     if (serve.exitCode === null) serve.kill('SIGKILL');
   });
 
-  it('accepts the flashed credentials, shows presence, and revoking from the CLI disconnects within a second', async () => {
-    const edge = parseEdgeConfig(JSON.parse(readFileSync(path.join(tmp.dir, 'cam1.json'), 'utf8')));
-    const client = await new Promise<mqtt.MqttClient>((resolve, reject) => {
-      const c = mqtt.connect(`mqtt://127.0.0.1:${ports.mqtt}`, {
-        username: edge.mqtt.username,
-        password: edge.mqtt.password,
-        clientId: edge.mqtt.clientId,
-        reconnectPeriod: 0,
+  it(
+    'accepts the flashed credentials, shows presence, and revoking from the CLI disconnects within a second',
+    budget(8),
+    async () => {
+      const edge = parseEdgeConfig(JSON.parse(readFileSync(path.join(tmp.dir, 'cam1.json'), 'utf8')));
+      const client = await new Promise<mqtt.MqttClient>((resolve, reject) => {
+        const c = mqtt.connect(`mqtt://127.0.0.1:${ports.mqtt}`, {
+          username: edge.mqtt.username,
+          password: edge.mqtt.password,
+          clientId: edge.mqtt.clientId,
+          reconnectPeriod: 0,
+        });
+        c.once('connect', () => resolve(c));
+        c.once('error', reject);
       });
-      c.once('connect', () => resolve(c));
-      c.once('error', reject);
-    });
-    await waitFor(
-      async () => (await cli(['device', 'list'])).stdout.match(/cam1\s+Porch camera\s+online\s+now/),
-      { what: 'online in CLI' },
-    );
+      await waitFor(
+        async () => (await cli(['device', 'list'])).stdout.match(/cam1\s+Porch camera\s+online\s+now/),
+        { what: 'online in CLI', timeoutMs: 3 * CLI_RUN_MS },
+      );
 
-    const token = (await cli(['token', 'create', '--name', 'e2e'])).stdout.trim();
-    expect(token).toMatch(/^lkt_/);
-    const api = await fetch(`http://127.0.0.1:${ports.http}/api/devices`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    expect(((await api.json()) as { devices: Array<{ online: boolean }> }).devices[0]!.online).toBe(true);
+      const token = (await cli(['token', 'create', '--name', 'e2e'])).stdout.trim();
+      expect(token).toMatch(/^lkt_/);
+      const api = await fetch(`http://127.0.0.1:${ports.http}/api/devices`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(((await api.json()) as { devices: Array<{ online: boolean }> }).devices[0]!.online).toBe(true);
 
-    const closed = new Promise<number>((resolve) => client.once('close', () => resolve(Date.now())));
-    const revoke = await cli(['device', 'revoke', 'cam1']);
-    const revokedAt = Date.now();
-    expect(revoke.code).toBe(0);
-    expect((await closed) - revokedAt).toBeLessThan(1000);
-    client.end(true);
-    await waitFor(async () => (await cli(['device', 'list'])).stdout.match(/cam1\s+Porch camera\s+revoked/), {
-      what: 'revoked in CLI',
-    });
-  });
+      const closed = new Promise<number>((resolve) => client.once('close', () => resolve(Date.now())));
+      const revoke = await cli(['device', 'revoke', 'cam1']);
+      const revokedAt = Date.now();
+      expect(revoke.code).toBe(0);
+      expect((await closed) - revokedAt).toBeLessThan(1000);
+      client.end(true);
+      await waitFor(
+        async () => (await cli(['device', 'list'])).stdout.match(/cam1\s+Porch camera\s+revoked/),
+        {
+          what: 'revoked in CLI',
+          timeoutMs: 3 * CLI_RUN_MS,
+        },
+      );
+    },
+  );
 
   it('stops cleanly on SIGTERM', async () => {
     const exited = new Promise<number | null>((resolve) => serve.once('exit', (code) => resolve(code)));

@@ -173,7 +173,7 @@ describe.runIf(ready)('recording end to end: lookout serve, lookout agent, the C
     expect(res.headers.get('content-range')).toBe(`bytes 1000-1999/${segment.bytes}`);
     expect(Buffer.from(await res.arrayBuffer())).toEqual(whole.subarray(1000, 2000));
     expect((await fetch(url)).status).toBe(401);
-  }, 30_000);
+  }, 60_000);
 
   it("plays an exported range in Chromium's <video>, starting within one keyframe interval", async () => {
     const [first, second] = complete(await list());

@@ -47,7 +47,7 @@ describe.runIf(ready)('recordings in the web app: timeline, playback, export lin
   afterAll(async () => {
     await chromium?.close();
     await rig?.close();
-  }, 30_000);
+  }, 60_000);
 
   const list = async (): Promise<Listing> => {
     const result = await rig.cli(['recordings', 'list', 'cam1', '--json', '--from', '-1h']);
@@ -164,7 +164,7 @@ describe.runIf(ready)('recordings in the web app: timeline, playback, export lin
     expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="cam1-/);
     const body = Buffer.from(await res.arrayBuffer());
     expect(body.subarray(4, 8).toString('latin1')).toBe('ftyp');
-  }, 30_000);
+  }, 60_000);
 
   it('changes the recording mode from the panel: on-demand start/stop, then off', async () => {
     await page.locator('#rec-mode').selectOption('on-demand');
@@ -212,5 +212,5 @@ describe.runIf(ready)('recordings in the web app: timeline, playback, export lin
     await expect
       .poll(() => page.locator('#rec-status').textContent(), { timeout: 10_000 })
       .toBe(`Cannot load recordings: ${detail}`);
-  }, 20_000);
+  }, 60_000);
 });

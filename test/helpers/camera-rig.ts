@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { EdgeConfig } from '../../edge-config/index.js';
-import { type CliResult, runCli } from './cli.js';
+import { CLI_RUN_MS, type CliResult, runCli } from './cli.js';
 import { type RunningProcess, startCli, startServe } from './processes.js';
 import { tempDir } from './tmp.js';
 import { waitFor } from './wait-for.js';
@@ -78,7 +78,8 @@ export async function startCameraRig(
     },
     async waitOnline() {
       await waitFor(async () => /cam1\s+Test pattern\s+online/.test((await cli(['device', 'list'])).stdout), {
-        timeoutMs: 20_000,
+        // Each try is a `lookout device list` process; the agent itself starts as one too.
+        timeoutMs: 4 * CLI_RUN_MS,
         what: 'cam1 online',
       });
     },

@@ -5,6 +5,13 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = fileURLToPath(new URL('../../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
 
+/**
+ * What one `lookout` command may take on a loaded 2-core machine: a cold Node start that compiles
+ * TypeScript (tsx) and loads the modules the command needs, about 2 s on a quiet one. A test that
+ * runs N commands, or waits on a started process, allows a multiple of it.
+ */
+export const CLI_RUN_MS = 15_000;
+
 export interface CliResult {
   code: number | null;
   stdout: string;

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { spawnCli } from './cli.js';
+import { CLI_RUN_MS, spawnCli } from './cli.js';
 import { waitFor } from './wait-for.js';
 
 export interface RunningProcess {
@@ -64,7 +64,7 @@ export async function startServe(
         .logs()
         .split('\n')
         .find((l) => l.includes('ready: web app')),
-    { timeoutMs: 20_000, what: 'lookout serve ready' },
+    { timeoutMs: 3 * CLI_RUN_MS, what: 'lookout serve ready' },
   ).catch(async (err: Error) => {
     await proc.stop(); // never leave a half-started server behind
     throw new Error(`${err.message}; its log:\n${proc.logs()}`);

@@ -102,7 +102,8 @@ export async function startTestServer(overrides: Record<string, unknown> = {}): 
         testLogger(),
       );
       agents.add(agent);
-      await waitFor(() => server.media.isOnline(id), { what: `${id} online` });
+      // The agent's first login includes starting its encoder: seconds on a loaded machine.
+      await waitFor(() => server.media.isOnline(id), { what: `${id} online`, timeoutMs: 20_000 });
       return agent;
     },
     async close() {

@@ -1,28 +1,32 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnTied, stopTied } from '../../core/tied-process.js';
+import { freePortRange } from '../helpers/ports.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { WhepClient } from '../helpers/whep-client.js';
 
 const hasFfmpeg = requireTool('ffmpeg', ['-version']);
-const BASE = 18_000 + (process.pid % 100) * 10;
 
 describe.runIf(hasFfmpeg)('agent with an RTSP camera as its source', () => {
   let t: TestServer;
   let rtsp: { close(): void };
   let publisher: ReturnType<typeof spawnTied>;
+  let clientPort: number;
 
   beforeAll(async () => {
+    // Free ports chosen now (test files run side by side): RTSP for publishers and for clients, then RTP.
+    const base = await freePortRange(2, { tcp: true });
+    clientPort = base + 1;
     // A real RTSP server (npm rtsp-streaming-server) fed by ffmpeg: what an IP camera looks like to the agent.
     type Listener = { server: { close(): void } };
     const { default: RtspServer } = (await import('rtsp-streaming-server')) as unknown as {
       default: new (o: object) => { start(): Promise<void>; ClientServer: Listener; PublishServer: Listener };
     };
     const server = new RtspServer({
-      serverPort: BASE,
-      clientPort: BASE + 1,
-      rtpPortStart: 31_000 + (process.pid % 100) * 40,
+      serverPort: base,
+      clientPort,
+      rtpPortStart: await freePortRange(40),
       rtpPortCount: 40,
     });
     await server.start();
@@ -55,7 +59,7 @@ describe.runIf(hasFfmpeg)('agent with an RTSP camera as its source', () => {
       'yuv420p',
       '-f',
       'rtsp',
-      `rtsp://127.0.0.1:${BASE}/cam`,
+      `rtsp://127.0.0.1:${base}/cam`,
     ]);
     t = await startTestServer();
   });
@@ -69,7 +73,7 @@ describe.runIf(hasFfmpeg)('agent with an RTSP camera as its source', () => {
     // This RTSP server relays RTP over UDP only; real cameras get the default, TCP.
     await t.startCamera('ipcam', {
       audio: { codec: 'none' },
-      source: `rtsp://127.0.0.1:${BASE + 1}/cam`,
+      source: `rtsp://127.0.0.1:${clientPort}/cam`,
       rtspTransport: 'udp',
     });
     const token = t.server.registry.tokens.create('test').token;

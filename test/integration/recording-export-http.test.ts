@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpServer, type HttpServer } from '../../api/index.js';
@@ -14,6 +14,28 @@ const ready = requireTool('ffmpeg', ['-version']) && requireTool('ffprobe', ['-v
 const KEEP_MS = 300;
 
 /**
+ * The real archive, whose exports can be held back before they start: a remux that gets going
+ * late, as on a loaded machine. Records the output paths the server asks for and the exports run.
+ */
+class GatedArchive extends Archive {
+  gate: Promise<void> = Promise.resolve();
+  readonly outputs: string[] = [];
+  readonly runs: Array<Promise<unknown>> = [];
+
+  override tempExportPath(): string {
+    const output = super.tempExportPath();
+    this.outputs.push(output);
+    return output;
+  }
+
+  override export(...args: Parameters<Archive['export']>): ReturnType<Archive['export']> {
+    const run = this.gate.then(() => super.export(...args));
+    this.runs.push(run.catch(() => {}));
+    return run;
+  }
+}
+
+/**
  * The export endpoint against a real archive (SQLite, files ffmpeg made) behind the real HTTP
  * server: what it leaves on disk when clients come and go.
  */
@@ -24,6 +46,7 @@ describe.runIf(ready)('GET /api/devices/:id/export.mp4 and its temporary files',
   let base: string;
   let token: string;
   let exportsDir: string;
+  let archive: GatedArchive;
   const startMs = Date.now() - 3_600_000;
 
   beforeAll(async () => {
@@ -49,12 +72,13 @@ describe.runIf(ready)('GET /api/devices/:id/export.mp4 and its temporary files',
         path: relative,
       });
     }
+    archive = new GatedArchive(registry.recordings, dir);
     http = await createHttpServer(
       { host: '127.0.0.1', port: 0 },
       {
         devices: registry.devices,
         recordings: {
-          archive: new Archive(registry.recordings, dir),
+          archive,
           devices: registry.devices,
           policyChanged: () => {},
           exportKeepMs: KEEP_MS,
@@ -103,7 +127,38 @@ describe.runIf(ready)('GET /api/devices/:id/export.mp4 and its temporary files',
     await expect(request).rejects.toThrow();
     await waitFor(() => leftovers().length === 0, {
       what: 'the abandoned export removed',
-      timeoutMs: 15_000,
+      timeoutMs: 30_000,
     });
+  });
+
+  it('removes an abandoned export whose remux only got going after the server had let it go', async () => {
+    let start!: () => void;
+    archive.gate = new Promise((resolve) => {
+      start = resolve;
+    });
+    try {
+      const asked = archive.outputs.length;
+      const abort = new AbortController();
+      const request = fetch(url(0, 40), {
+        headers: { authorization: `Bearer ${token}` },
+        signal: abort.signal,
+      });
+      const output = await waitFor(() => archive.outputs[asked], { what: 'the export to be asked for' });
+      // A placeholder where the export will be: its removal shows that the server let go of the
+      // export (its grace after the client left ran out) while the remux had not yet begun.
+      writeFileSync(output, 'placeholder');
+      abort.abort();
+      await expect(request).rejects.toThrow();
+      await waitFor(() => !existsSync(output), {
+        what: 'the server to let go of the export',
+        timeoutMs: 15_000,
+      });
+      start();
+      await archive.runs.at(-1);
+      await waitFor(() => leftovers().length === 0, { what: 'the late export removed', timeoutMs: 15_000 });
+    } finally {
+      archive.gate = Promise.resolve();
+      start();
+    }
   });
 });

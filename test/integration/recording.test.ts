@@ -1,6 +1,9 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RtpPacket } from 'werift';
+import { isKeyframeStart } from '../../media/keyframe.js';
+import { bytesReader, topLevelBoxes } from '../../recordings/fmp4.js';
 import { decodeErrors, probe } from '../helpers/media-probe.js';
 import { childProcesses, isAlive, udpBindings } from '../helpers/processes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -9,12 +12,23 @@ import { waitFor } from '../helpers/wait-for.js';
 
 const haveTools = requireTool('ffmpeg', ['-version']) && requireTool('ffprobe', ['-version']);
 
+/** How many whole fragments (moof + mdat) a fragmented MP4 being written holds now. */
+function wholeFragments(file: string): number {
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch {
+    return 0; // not created yet
+  }
+  return topLevelBoxes(data.length, bytesReader(data)).boxes.filter((box) => box.type === 'mdat').length;
+}
+
 describe.skipIf(!haveTools)('recording a camera', () => {
   let t: TestServer;
   beforeAll(async () => {
     t = await startTestServer({ 'recording.segmentSeconds': 5, 'media.lingerMs': 0 });
     await t.startCamera('cam1', { video: { fps: 15, keyframeIntervalSeconds: 1 }, audio: { codec: 'opus' } });
-  }, 30_000);
+  }, 60_000);
   afterAll(() => t?.close());
 
   it('records continuous fragmented MP4 segments with -c copy and indexes them', async () => {
@@ -60,94 +74,134 @@ describe.skipIf(!haveTools)('recording a camera', () => {
 
   it('exports a range reaching into the segment being written, up to its last whole fragment', async () => {
     const store = t.server.registry.recordings;
+    const dir = path.join(t.dataDir, 'recordings');
+    // An open segment with two whole fragments: counted in the file, not by the clock, since the
+    // camera of a loaded machine runs behind it (its segment times lag the wall clock by seconds).
     const writing = await waitFor(
       () => {
         const open = store.inState('writing')[0];
-        return open && Date.now() - open.startMs > 3500 ? open : undefined;
+        return open && wholeFragments(path.join(dir, open.path)) >= 2 ? open : undefined;
       },
-      { what: 'a segment 3.5 s into writing', timeoutMs: 20_000 },
+      { what: 'an open segment with two whole fragments', timeoutMs: 30_000, intervalMs: 100 },
     );
+    // What ffmpeg has written so far. The export starts in this same tick (it copies the open
+    // file before its first await), so it sees this file, or at most one more fragment of it.
+    const soFar = path.join(t.dataDir, 'written-so-far.mp4');
+    copyFileSync(path.join(dir, writing.path), soFar);
     const fromMs = writing.startMs - 2000;
-    const toMs = Date.now();
     const out = path.join(t.dataDir, 'live-export.mp4');
-    const plan = await t.server.recordings.archive.export('cam1', fromMs, toMs, out);
-    // The last 2 s of the finished segment, then what the open one holds: all but its last
-    // fragment (1 s) and what the machine has not yet handed to ffmpeg.
+    const plan = await t.server.recordings.archive.export('cam1', fromMs, Date.now(), out);
+    // The last 2 s of the finished segment, then the open one up to its last whole fragment:
+    // at least to where its last (maybe partial) fragment starts, at most one fragment further.
     expect(plan.parts.at(-1)!.path).toMatch(/^\.exports\//);
-    expect(plan.endMs).toBeGreaterThan(toMs - 3000);
+    const held = probe(soFar);
+    const reachedSeconds = (plan.endMs - writing.startMs) / 1000;
+    expect(reachedSeconds).toBeGreaterThanOrEqual(held.keyframes.at(-1)! - 0.1);
+    expect(reachedSeconds).toBeLessThanOrEqual(held.videoPts.at(-1)! + 1.1);
     expect(Math.abs(probe(out).durationSeconds - plan.seconds)).toBeLessThan(1.5);
     expect(decodeErrors(out)).toBe('');
-    // The copy of the open segment is gone; ffmpeg still writes the original.
-    expect(readdirSync(path.join(t.dataDir, 'recordings', '.exports'))).toEqual([]);
-    expect(store.get(writing.id)!.state).toBe('writing');
-    // The open segment itself is not served: its tail is not a whole fragment yet.
-    const token = t.server.registry.tokens.create('export-test').token;
-    const res = await fetch(`${t.httpUrl}/api/devices/cam1/recordings/${writing.id}.mp4`, {
-      headers: { authorization: `Bearer ${token}` },
+    // The copy of the open segment is gone; ffmpeg went on writing the original to its full length.
+    expect(readdirSync(path.join(dir, '.exports'))).toEqual([]);
+    await waitFor(() => store.get(writing.id)!.state === 'complete', {
+      what: 'the exported open segment to finish',
+      timeoutMs: 30_000,
     });
-    expect(res.status).toBe(409);
-    expect(await res.json()).toMatchObject({ code: 'SEGMENT_WRITING' });
-  }, 40_000);
+    expect(store.get(writing.id)!.durationMs!).toBeGreaterThan(4000);
+    expect(decodeErrors(path.join(dir, writing.path))).toBe('');
+    // A segment still being written is not served: its tail is not a whole fragment yet. (Asked
+    // again should the segment finish while the request is on its way.)
+    const token = t.server.registry.tokens.create('export-test').token;
+    for (let attempt = 1; ; attempt++) {
+      const open = await waitFor(() => store.inState('writing')[0], {
+        what: 'an open segment',
+        timeoutMs: 30_000,
+      });
+      const res = await fetch(`${t.httpUrl}/api/devices/cam1/recordings/${open.id}.mp4`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      if (res.status !== 409 && store.get(open.id)!.state === 'complete' && attempt < 3) continue;
+      expect(res.status).toBe(409);
+      expect(await res.json()).toMatchObject({ code: 'SEGMENT_WRITING' });
+      break;
+    }
+  }, 120_000);
 
   it('survives an ffmpeg crash: restarts, records the gap as a recorder fault', async () => {
-    const recorder = t.server.recordings.recorder('cam1')!;
-    const wrapper = recorder.segmenter!.process!;
+    const store = t.server.registry.recordings;
+    const dir = path.join(t.dataDir, 'recordings');
+    // Killed while the open segment holds a whole fragment: there is something to recover.
+    const open = await waitFor(
+      () => {
+        const writing = store.inState('writing')[0];
+        return writing && wholeFragments(path.join(dir, writing.path)) >= 1 ? writing : undefined;
+      },
+      { what: 'an open segment with a whole fragment', timeoutMs: 30_000, intervalMs: 100 },
+    );
+    const wrapper = t.server.recordings.recorder('cam1')!.segmenter!.process!;
     const [ffmpeg] = childProcesses(wrapper.pid!, 'ffmpeg');
     expect(ffmpeg).toBeDefined();
     process.kill(ffmpeg!, 'SIGKILL');
     const killedAt = Date.now();
-    const store = t.server.registry.recordings;
     await waitFor(
       () =>
         store
           .between('cam1', killedAt, Date.now() + 1000)
           .some((s) => s.state === 'writing' && s.startMs > killedAt),
-      { what: 'a new segment after the crash', timeoutMs: 20_000 },
+      { what: 'a new segment after the crash', timeoutMs: 30_000 },
     );
     const { gaps } = t.server.recordings.archive.list('cam1', killedAt - 1000, Date.now() + 1000);
     const fault = gaps.find((g) => g.reason === 'recorder-fault');
     expect(fault).toBeDefined();
     expect(fault!.endMs).not.toBeNull();
-    // The interrupted segment was recovered, playable.
-    const interrupted = store
-      .between('cam1', killedAt - 6000, killedAt)
-      .filter((s) => s.state === 'complete')
-      .at(-1)!;
-    expect(interrupted).toBeDefined();
-    expect(decodeErrors(path.join(t.dataDir, 'recordings', interrupted.path))).toBe('');
-  }, 60_000);
+    // The interrupted segment is recovered (in the background, beside the restart), playable.
+    await waitFor(() => store.get(open.id)?.state !== 'writing', {
+      what: 'the interrupted segment recovered',
+      timeoutMs: 30_000,
+    });
+    expect(store.get(open.id)!.state).toBe('complete');
+    expect(decodeErrors(path.join(dir, open.path))).toBe('');
+  }, 90_000);
 
   it('stops recording when the policy is off: the last segment is finished, not lost, and no ffmpeg remains', async () => {
     const store = t.server.registry.recordings;
-    // Stop 2.5-4.5 s into a 5 s segment.
+    const dir = path.join(t.dataDir, 'recordings');
+    // Stop 2-4 s into a 5 s segment, counted in its fragments (a loaded machine's camera lags the clock).
     const open = await waitFor(
       () => {
         const writing = store.inState('writing')[0];
-        const age = writing ? Date.now() - writing.startMs : 0;
-        return age > 2500 && age < 4500 ? writing : undefined;
+        const fragments = writing ? wholeFragments(path.join(dir, writing.path)) : 0;
+        return fragments >= 2 && fragments <= 3 ? writing : undefined;
       },
-      { what: 'a segment 2.5 s into writing', timeoutMs: 20_000 },
+      { what: 'a segment 2 fragments into writing', timeoutMs: 30_000, intervalMs: 100 },
     );
-    const stoppedAt = Date.now();
+    // What ffmpeg has written when we stop it, its fragment in progress included.
+    const soFar = path.join(t.dataDir, 'written-before-stop.mp4');
+    copyFileSync(path.join(dir, open.path), soFar);
     const wrapper = t.server.recordings.recorder('cam1')!.segmenter!.process!;
     const [ffmpeg] = childProcesses(wrapper.pid!, 'ffmpeg');
     t.server.registry.devices.setRecording('cam1', { mode: 'off' });
     t.server.recordings.refresh('cam1');
-    await waitFor(() => wrapper.exitCode !== null || wrapper.signalCode !== null, { what: 'ffmpeg exit' });
+    await waitFor(() => wrapper.exitCode !== null || wrapper.signalCode !== null, {
+      what: 'ffmpeg exit',
+      timeoutMs: 20_000,
+    });
     expect(isAlive(ffmpeg!)).toBe(false);
     expect(t.server.recordings.recorder('cam1')).toBeUndefined();
-    await waitFor(() => store.inState('writing').length === 0, { what: 'last segment finished' });
+    await waitFor(() => store.inState('writing').length === 0, {
+      what: 'last segment finished',
+      timeoutMs: 20_000,
+    });
     // ffmpeg finished the segment cleanly: everything up to the stop is in it.
     const last = store.get(open.id)!;
     expect(last.state).toBe('complete');
-    // Up to the stop, less what a loaded machine had not yet handed to ffmpeg (under 1.5 s);
-    // before the fix the row was dropped or lost its whole last fragment.
-    expect(last.durationMs!).toBeGreaterThan(stoppedAt - open.startMs - 1500);
-    expect(decodeErrors(path.join(t.dataDir, 'recordings', last.path))).toBe('');
+    // At least all it had written at the stop, the fragment in progress too: before the fix the
+    // row was dropped or lost its whole last fragment.
+    expect(last.durationMs! / 1000).toBeGreaterThanOrEqual(probe(soFar).videoPts.at(-1)! - 0.05);
+    expect(decodeErrors(path.join(dir, last.path))).toBe('');
     for (const segment of store.all()) {
-      expect(existsSync(path.join(t.dataDir, 'recordings', segment.path))).toBe(true);
+      expect(existsSync(path.join(dir, segment.path))).toBe(true);
     }
-  }, 30_000);
+  }, 60_000);
 
   it('does not record a VP8 camera (MP4 holds H.264): one fault gap and one error, no ffmpeg restarts', async () => {
     await t.startCamera('cam2', {
@@ -160,8 +214,17 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     const faults = () =>
       store.gapsBetween('cam2', 0, Date.now() + 1000).filter((g) => g.reason === 'recorder-fault');
     await waitFor(() => faults().length > 0, { what: 'the fault gap', timeoutMs: 20_000 });
-    // Several of the camera's keyframes later: a restart loop would have added gaps and started ffmpegs.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    // Three of the camera's keyframes later (a restart loop would have added gaps and started
+    // ffmpegs by then): counted by a listener after the recorder's, so it has handled each one.
+    const stream = t.server.media.stream('cam2');
+    let keyframes = 0;
+    const count = (kind: 'video' | 'audio', mimeType: string, packet: RtpPacket) => {
+      if (kind === 'video' && isKeyframeStart(mimeType, packet.payload)) keyframes++;
+    };
+    stream.on('rtp', count);
+    await waitFor(() => keyframes >= 3, { what: 'three more keyframes', timeoutMs: 30_000 }).finally(() =>
+      stream.off('rtp', count),
+    );
     expect(t.server.recordings.recorder('cam2')!.segmenter).toBeUndefined();
     expect(faults()).toHaveLength(1);
     expect(faults()[0]!.endMs).toBeNull();
@@ -169,5 +232,5 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     t.server.registry.devices.setRecording('cam2', { mode: 'off' });
     t.server.recordings.refresh('cam2');
     await waitFor(() => faults()[0]!.endMs !== null, { what: 'the gap closed when recording stops' });
-  }, 40_000);
+  }, 90_000);
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/log.js';
 import { createTurnServer, type TurnServer } from '../../turn/index.js';
+import { freePortRange } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
 import { canBindUdp } from '../helpers/udp.js';
@@ -16,12 +17,8 @@ const hasCoturn =
   requireTool('turnutils_stunclient') &&
   requireTool('openssl', ['version']);
 const SECRET = 'coturn-clients-secret-0123456789';
-// A relay port range of our own, so the test can prove every port is released afterwards.
-// Above the kernel's ephemeral range (32768-60999), so no other socket lands in it by chance.
-const RELAY_MIN = 61_000 + Math.floor(Math.random() * 40) * 100;
-const RELAY_MAX = RELAY_MIN + 99;
 
-function run(command: string, args: string[], timeout = 20_000): Promise<string> {
+function run(command: string, args: string[], timeout = 40_000): Promise<string> {
   return new Promise((resolve) => {
     execFile(command, args, { timeout }, (_err, stdout, stderr) => resolve(stdout + stderr));
   });
@@ -64,15 +61,20 @@ describe.runIf(hasCoturn)("coturn's turnutils clients against the embedded TURN 
   let peer: ChildProcess;
   let peerPort: number;
   let port: string;
+  // A relay port range of our own, free now, so the test can prove every port is released afterwards.
+  let relayMin: number;
+  let relayMax: number;
 
   beforeAll(async () => {
+    relayMin = await freePortRange(100);
+    relayMax = relayMin + 99;
     server = await createTurnServer(
       {
         host: '127.0.0.1',
         port: 0,
         realm: 'lookout',
-        relayPortMin: RELAY_MIN,
-        relayPortMax: RELAY_MAX,
+        relayPortMin: relayMin,
+        relayPortMax: relayMax,
         allowedPeerIps: ['127.0.0.0/8'], // turnutils_peer runs on loopback
         deniedPeerIps: [],
         maxAllocations: 100,
@@ -84,6 +86,11 @@ describe.runIf(hasCoturn)("coturn's turnutils clients against the embedded TURN 
     port = String(server.address().udp.port);
     peerPort = await freeUdpPort();
     peer = spawn('turnutils_peer', ['-p', String(peerPort), '-L', '127.0.0.1'], { stdio: 'ignore' });
+    // Relayed messages sent before the peer binds its port would be lost: wait until it holds it.
+    await waitFor(async () => !(await canBindUdp(peerPort)), {
+      timeoutMs: 15_000,
+      what: 'turnutils_peer bound',
+    });
   });
   afterAll(async () => {
     peer?.kill();
@@ -161,7 +168,7 @@ describe.runIf(hasCoturn)("coturn's turnutils clients against the embedded TURN 
     expect(server.stats().relaySockets).toBeGreaterThan(0); // uclient leaves its allocations to expire
     await server.close();
     await server.close(); // idempotent
-    for (let p = RELAY_MIN; p <= RELAY_MAX; p++) expect([p, await canBindUdp(p)]).toEqual([p, true]);
+    for (let p = relayMin; p <= relayMax; p++) expect([p, await canBindUdp(p)]).toEqual([p, true]);
     await waitFor(async () => canBindUdp(Number(port)));
     expect(server.stats().tcpConnections).toBe(0);
   });

@@ -1,6 +1,7 @@
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { MqttFrameGuard } from '../../../broker/frame-guard.js';
+import { fuzzRandom } from '../../helpers/random.js';
 
 const limits = { maxConnectBytes: 512, maxPacketBytes: 4096 };
 
@@ -87,13 +88,12 @@ describe('MqttFrameGuard', () => {
   });
 
   it('never throws on random input', () => {
+    const random = fuzzRandom(92);
     for (let i = 0; i < 2000; i++) {
       const guard = new MqttFrameGuard(limits);
-      if (Math.random() < 0.5) guard.feed(connect);
-      if (Math.random() < 0.5) guard.authenticated();
-      const junk = Buffer.from(
-        Array.from({ length: Math.floor(Math.random() * 64) }, () => Math.floor(Math.random() * 256)),
-      );
+      if (random.chance(0.5)) guard.feed(connect);
+      if (random.chance(0.5)) guard.authenticated();
+      const junk = random.bytes(random.int(64));
       const verdict = guard.feed(junk);
       expect(typeof verdict.ok).toBe('boolean');
     }

@@ -21,7 +21,8 @@ describe('spawnTied', () => {
     await stopTied(long);
     await waitFor(() => !isAlive(target), { what: 'the command to end' });
     const stubborn = spawnTied('/bin/sh', ['-c', 'trap "" TERM; exec sleep 30']);
-    await new Promise((r) => setTimeout(r, 200));
+    // Its sleep runs once the trap is set (and keeps ignoring TERM across exec): only then is it stubborn.
+    await waitFor(() => sleeperUnder(stubborn.pid!) > 0, { what: 'the stubborn command to start' });
     const started = Date.now();
     await stopTied(stubborn, { now: true });
     expect(Date.now() - started).toBeLessThan(2000);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isKeyframeStart } from '../../../media/keyframe.js';
+import { fuzzRandom } from '../../helpers/random.js';
 
 const b = (...bytes: number[]) => Uint8Array.from(bytes);
 
@@ -23,10 +24,9 @@ describe('isKeyframeStart', () => {
   });
 
   it('never throws on short or random payloads', () => {
+    const random = fuzzRandom(27);
     for (let i = 0; i < 5000; i++) {
-      const payload = Uint8Array.from({ length: Math.floor(Math.random() * 8) }, () =>
-        Math.floor(Math.random() * 256),
-      );
+      const payload = Uint8Array.from(random.bytes(random.int(8)));
       expect(typeof isKeyframeStart(i % 2 ? 'video/H264' : 'video/VP8', payload)).toBe('boolean');
     }
     expect(isKeyframeStart('audio/opus', b(1, 2, 3))).toBe(false);

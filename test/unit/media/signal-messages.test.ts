@@ -4,6 +4,7 @@ import {
   parseDeviceMessage,
   parseServerMessage,
 } from '../../../media/signaling/messages.js';
+import { fuzzRandom } from '../../helpers/random.js';
 
 const enc = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 const SDP = 'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n';
@@ -103,16 +104,12 @@ describe('device signaling messages', () => {
       '1e999',
       '\\u0000',
     ];
+    const random = fuzzRandom(108);
     for (let i = 0; i < 5000; i++) {
-      const text = Array.from(
-        { length: Math.floor(Math.random() * 12) },
-        () => pieces[Math.floor(Math.random() * pieces.length)],
-      ).join('');
+      const text = Array.from({ length: random.int(12) }, () => random.pick(pieces)).join('');
       const result = parseDeviceMessage(Buffer.from(text));
       expect(typeof result.ok).toBe('boolean');
-      const bytes = Buffer.from(
-        Array.from({ length: Math.floor(Math.random() * 40) }, () => Math.floor(Math.random() * 256)),
-      );
+      const bytes = random.bytes(random.int(40));
       expect(parseDeviceMessage(bytes).ok).toBe(false);
     }
   });

@@ -4,6 +4,7 @@ import {
   type UpstreamInput,
   UpstreamSession,
 } from '../../../media/signaling/upstream-session.js';
+import { fuzzRandom } from '../../helpers/random.js';
 
 const SDP = 'v=0\r\n';
 const timings = {
@@ -227,20 +228,9 @@ describe('UpstreamSession', () => {
   });
 });
 
-/** Deterministic PRNG (mulberry32) so a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('UpstreamSession under random input (seeded)', () => {
   it.each([1, 20_261_206, 424_242])('keeps its invariants (seed %i)', (seed) => {
-    const random = prng(seed);
+    const random = fuzzRandom(seed).next;
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
     const sessions = ['session-0001', 'session-0002', 'session-0003', 'bogus-session'];
     for (let run = 0; run < 150; run++) {
