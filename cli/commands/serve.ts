@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createLogger } from '../../core/log.js';
+import { createLogger, guardStdio } from '../../core/log.js';
 import { publicBrokerUrls } from '../../edge-config/index.js';
 import { addCommonOptions, type CommonOptions, resolveConfig } from '../context.js';
 import { startServer } from '../server.js';
@@ -37,6 +37,8 @@ export function serveCommand(): Command {
       'log.format': options.logFormat,
     });
     const log = createLogger({ level: config.log.level, format: config.log.format });
+    // A full disk under the log or a closed pipe must not end the server (issue 9, item 5).
+    guardStdio();
     const version = lookoutVersion();
     process.on('uncaughtException', (err) => {
       log.fatal({ err }, 'uncaught exception; exiting');
