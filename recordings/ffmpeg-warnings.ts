@@ -20,6 +20,9 @@ const KINDS: ReadonlyArray<{ kind: string; pattern: RegExp }> = [
   // mux.c/movenc.c: a camera whose clock restarts (encoder restart, new SSRC).
   { kind: 'non-monotonic-dts', pattern: /(?:non[- ]?monoton(?:ous|ic|ically)).*(?:DTS|dts)/i },
   { kind: 'timestamps-unset', pattern: /Timestamps are unset in a packet/ },
+  // movenc.c, once per segment file: notes about Opus/G.711 frames and fragment ends.
+  { kind: 'mp4-frame-size', pattern: /codec frame size is not set/ },
+  { kind: 'mp4-last-duration', pattern: /Estimating the duration of the last packet in a fragment/ },
   // h264 parser: a stream joined mid-GOP or missing a fragment of a frame.
   {
     kind: 'h264-incomplete',

@@ -81,6 +81,8 @@ export interface SegmenterOptions {
   /** How audio goes into MP4: copied (Opus), converted to AAC (G.711), or absent. */
   audio: 'copy' | 'aac' | 'none';
   log: Logger;
+  /** Each line ffmpeg writes on stderr; default: logged as a warning. */
+  onStderr?: (line: string) => void;
 }
 
 export type SegmenterEvents = {
@@ -193,7 +195,9 @@ export class Segmenter extends EventEmitter<SegmenterEvents> {
         });
         if (this.#stopRequested) stopTied(proc).catch(() => {});
       });
-      command.on('stderr', (line: string) => options.log.warn({ ffmpeg: line }, 'ffmpeg says'));
+      const stderr =
+        options.onStderr ?? ((line: string) => options.log.warn({ ffmpeg: line }, 'ffmpeg says'));
+      command.on('stderr', (line: string) => stderr(line));
       command.on('end', () => finish());
       command.on('error', (err: Error) => {
         if (this.#stopRequested && isRequestedStop(err)) finish();

@@ -1,4 +1,5 @@
 import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 function bindUdp(port: number): Promise<dgram.Socket | undefined> {
@@ -27,15 +28,23 @@ function isReserved(port: number, now: number): boolean {
 /**
  * Finds `count` consecutive free loopback UDP ports starting at an even one (RTP on even,
  * RTCP on the next), by binding and releasing them. They stay reserved in this process for
- * a minute, so recorders starting together never pick the same ports; another process may
- * still take them in between, which the recorder notices (ffmpeg fails) and retries.
+ * a minute, so recorders starting together never pick the same ports.
+ *
+ * Between this check and ffmpeg's own bind (up to seconds on a loaded machine) another
+ * socket may take a port: "udp bind failed: Address already in use" on a recording's first
+ * start (issue 9, item 7). Most sockets (werift's ICE candidates, the recorder's own sender,
+ * every client socket) bind port 0 and get a port from the kernel's ephemeral range, so the
+ * ports are chosen below that range (Linux: /proc/sys/net/ipv4/ip_local_port_range), where
+ * only an explicit bind can collide; the recorder also checks them again just before it
+ * starts ffmpeg and retries with other ports when ffmpeg cannot bind.
  */
 export async function freeUdpPorts(count: number): Promise<number> {
+  const below = belowEphemeral(count);
   for (let attempt = 0; attempt < 50; attempt++) {
-    const probe = await bindUdp(0);
-    if (!probe) continue;
-    const base = probe.address().port & ~1;
-    probe.close();
+    const base = below
+      ? below.min + 2 * Math.floor((Math.random() * (below.max - below.min)) / 2)
+      : await kernelPort();
+    if (base === undefined) continue;
     const now = Date.now();
     if (Array.from({ length: count }, (_, i) => base + i).some((port) => isReserved(port, now))) continue;
     const held: dgram.Socket[] = [];
@@ -44,13 +53,43 @@ export async function freeUdpPorts(count: number): Promise<number> {
       if (!socket) break;
       held.push(socket);
     }
-    for (const socket of held) socket.close();
+    await Promise.all(held.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
     if (held.length === count && base + count <= 65535) {
       for (let i = 0; i < count; i++) reserved.set(base + i, now + RESERVE_MS);
       return base;
     }
   }
   throw new Error('no free UDP port range on 127.0.0.1');
+}
+
+/** An even port the kernel hands out for port 0 (where the ephemeral range is unknown). */
+async function kernelPort(): Promise<number | undefined> {
+  const probe = await bindUdp(0);
+  if (!probe) return undefined;
+  const base = probe.address().port & ~1;
+  probe.close();
+  return base;
+}
+
+/** Lowest port recorders use below the ephemeral range (above the usual service ports). */
+const LOW_PORT = 20_000;
+
+/** [min, max) for a base port of `count` ports below the kernel's ephemeral range, if there is room. */
+function belowEphemeral(count: number): { min: number; max: number } | undefined {
+  let first: number;
+  try {
+    first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    return undefined;
+  }
+  const max = first - count;
+  return Number.isInteger(first) && max - LOW_PORT >= 1000 ? { min: LOW_PORT, max } : undefined;
+}
+
+/** Whether any of `count` ports from `base` is bound by anyone now (checked just before ffmpeg starts). */
+export async function anyUdpPortTaken(base: number, count: number): Promise<boolean> {
+  for (let i = 0; i < count; i++) if (await isUdpPortTaken(base + i)) return true;
+  return false;
 }
 
 /**
