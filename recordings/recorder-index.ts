@@ -78,6 +78,11 @@ export class RecorderIndex {
     if (!(await this.#reconcile(rowId, dir))) this.#defer({ kind: 'reconcile', rowId });
   }
 
+  /** Where this camera's last indexed segment ends (undefined: none, or the registry refused). */
+  lastEnd(): number | undefined {
+    return this.#write('read the last segment', () => this.store.lastEnd(this.deviceId)) ?? undefined;
+  }
+
   /** Opens a gap of `reason` at `at` (default now), closing the one before. */
   openGap(reason: GapReason, at = this.now()): void {
     this.closeGap(at);

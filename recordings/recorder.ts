@@ -116,8 +116,12 @@ export class Recorder {
       this.stream.off('rtp', this.#onRtp);
       this.stream.off('ended', this.#onEnded);
       this.stream.removeDemand(this.#demand);
-      if (options.gap) this.#index.openGap(options.gap);
-      else this.#index.closeGap();
+      if (options.gap) {
+        // From where the recording ends (ffmpeg trails the clock on a loaded machine), so the
+        // timeline has no blank hole between the last segment and the gap.
+        const ended = previous.kind === 'recording' ? this.#index.lastEnd() : undefined;
+        this.#index.openGap(options.gap, Math.min(this.#now(), ended ?? Number.POSITIVE_INFINITY));
+      } else this.#index.closeGap();
       await this.#index.retryAll(this.options.dir);
       this.#forwarder.close();
       this.#ffmpegLog.close();
