@@ -2,6 +2,7 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RtpPacket } from 'werift';
 import type { Logger } from '../core/log.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 import { isKeyframeStart } from '../media/keyframe.js';
 import { isDiskFullError } from './disk-space.js';
 import { DiskWatch } from './disk-watch.js';
@@ -57,6 +58,7 @@ export class Recorder {
   readonly #pending = new Set<Promise<void>>();
   readonly #now: () => number;
   readonly #log: Logger;
+  readonly #limitedLog: RateLimitedLog;
   readonly #deviceDir: string;
   readonly #onRtp = (kind: 'video' | 'audio', mimeType: string, packet: RtpPacket) =>
     this.#rtp(kind, mimeType, packet);
@@ -68,6 +70,7 @@ export class Recorder {
   ) {
     this.#now = options.now ?? Date.now;
     this.#log = options.log;
+    this.#limitedLog = new RateLimitedLog(options.log, this.#now, 60_000);
     this.#deviceDir = path.join(options.dir, options.deviceId);
     this.#index = new RecorderIndex(options.store, options.deviceId, options.log, this.#now);
     this.#forwarder = new RtpForwarder(this.#log);
