@@ -217,7 +217,7 @@ export class Recorder {
 
   #queued(result: PushResult): void {
     if (result === 'overflow')
-      this.#log.warn('ffmpeg is slow to take packets; dropped to the latest keyframe');
+      this.#limitedLog.warn('overflow', {}, 'ffmpeg is slow to take packets; dropped to the latest keyframe');
   }
 
   #audioRecent(): boolean {
