@@ -97,7 +97,8 @@ export class Recorder {
 
   /**
    * Stops recording: ffmpeg finishes the segment it writes. With `gap`, that gap is left
-   * open from now (`server-stopped`: the server shuts down; the next start closes it).
+   * open from the end of the last segment, or from now when nothing was being recorded
+   * (`server-stopped`: the server shuts down; the next start closes it).
    * Idempotent.
    */
   close(options: { gap?: 'server-stopped' } = {}): Promise<void> {
