@@ -98,7 +98,7 @@ export async function anyUdpPortTaken(base: number, count: number): Promise<bool
  * can make ffmpeg's own bind fail (the recorder then restarts it).
  */
 export async function isUdpPortTaken(port: number): Promise<boolean> {
-  const bound = await boundUdpPorts();
+  const bound = await udpSockets();
   if (bound) return bound.has(port);
   const socket = await bindUdp(port);
   if (!socket) return true;
@@ -106,17 +106,38 @@ export async function isUdpPortTaken(port: number): Promise<boolean> {
   return false;
 }
 
-/** Local ports of every UDP socket in /proc/net/udp{,6}, or undefined where there is no /proc. */
-async function boundUdpPorts(): Promise<Set<number> | undefined> {
+/**
+ * Watches `port` for a socket that was not bound to it when the watch began: resolves a
+ * check that says whether one is there now. With a socket already on the port (another
+ * process took it), "taken" alone would pass for ffmpeg listening although ffmpeg's bind
+ * is about to fail; a new socket (inode) is ffmpeg's. Without /proc: isUdpPortTaken.
+ */
+export async function watchUdpPort(port: number): Promise<() => Promise<boolean>> {
+  const before = (await udpSockets())?.get(port) ?? new Set<string>();
+  return async () => {
+    const now = await udpSockets();
+    if (!now) return isUdpPortTaken(port);
+    return [...(now.get(port) ?? [])].some((inode) => !before.has(inode));
+  };
+}
+
+/** Local port -> socket inodes of every UDP socket in /proc/net/udp{,6}; undefined where there is no /proc. */
+async function udpSockets(): Promise<Map<number, Set<string>> | undefined> {
   const tables = await Promise.all(
     ['/proc/net/udp', '/proc/net/udp6'].map((file) => readFile(file, 'utf8').catch(() => undefined)),
   );
   if (tables.every((table) => table === undefined)) return undefined;
-  const ports = new Set<number>();
+  const sockets = new Map<number, Set<string>>();
   for (const line of tables.join('\n').split('\n')) {
-    // "  sl  local_address rem_address ...": local_address is <hex ip>:<hex port>.
-    const match = /^\s*\d+:\s+[0-9A-F]+:([0-9A-F]{4})\s/i.exec(line);
-    if (match) ports.add(Number.parseInt(match[1]!, 16));
+    // "sl local_address rem_address st tx:rx tr:tm retrnsmt uid timeout inode ...";
+    // local_address is <hex ip>:<hex port>.
+    const fields = line.trim().split(/\s+/);
+    const match = /^[0-9A-F]+:([0-9A-F]{4})$/i.exec(fields[1] ?? '');
+    if (!match || !/^\d+:$/.test(fields[0] ?? '')) continue;
+    const port = Number.parseInt(match[1]!, 16);
+    const inodes = sockets.get(port) ?? new Set<string>();
+    inodes.add(fields[9] ?? '');
+    sockets.set(port, inodes);
   }
-  return ports;
+  return sockets;
 }

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../core/log.js';
 import { Segmenter, type SegmenterEvents } from './ffmpeg.js';
-import { anyUdpPortTaken, freeUdpPorts, isUdpPortTaken } from './ports.js';
+import { anyUdpPortTaken, freeUdpPorts, watchUdpPort } from './ports.js';
 import { type AudioCodec, recorderSdp, type VideoCodec } from './rtp-input.js';
 
 /** Many recorders starting at once on a busy machine start their ffmpegs slowly. */
@@ -101,6 +101,12 @@ async function launchOnce(
       ...(request.audio ? { audio: { codec: request.audio, port: launched.audioPort! } } : {}),
     }),
   );
+  // What holds the ports before ffmpeg starts: only a socket bound after that is ffmpeg's.
+  const watches = await Promise.all(
+    [launched.videoPort, launched.audioPort].flatMap((port) =>
+      port === undefined ? [] : [watchUdpPort(port)],
+    ),
+  );
   const segmenter = new Segmenter({
     sdpFile: request.sdpFile,
     outputPattern: path.join(request.deviceDir, `${request.stamp}-%05d.mp4`),
@@ -123,9 +129,8 @@ async function launchOnce(
   });
   started(launched);
   const deadline = request.now() + LISTEN_TIMEOUT_MS;
-  for (const port of [launched.videoPort, launched.audioPort]) {
-    if (port === undefined) continue;
-    while (!(await isUdpPortTaken(port))) {
+  for (const boundByFfmpeg of watches) {
+    while (!(await boundByFfmpeg())) {
       if (!request.wanted() || early?.requested) return { kind: 'unwanted' };
       if (!segmenter.running) return { kind: 'exited', ...(early?.error ? { error: early.error } : {}) };
       if (request.now() > deadline) throw new Error('ffmpeg did not open its RTP ports within 20 s');

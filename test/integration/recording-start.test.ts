@@ -6,6 +6,7 @@ import { openRegistry } from '../../devices/index.js';
 import { freeUdpPorts } from '../../recordings/ports.js';
 import type { Recorder } from '../../recordings/recorder.js';
 import { Recorder as RecorderImpl } from '../../recordings/recorder.js';
+import { launchSegmenter } from '../../recordings/recorder-launch.js';
 import { decodeErrors, probe } from '../helpers/media-probe.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -104,6 +105,51 @@ describe.skipIf(!haveTools)('starting and stopping a recording', () => {
       squatter.close();
     }
   }, 40_000);
+});
+
+describe.skipIf(!haveTools)('launching ffmpeg on ports that stay taken', () => {
+  it('tries other ports three times, then reports the cause ffmpeg gave (bind failed) as the exit error', async () => {
+    const data = tempDir();
+    const taken = await freeUdpPorts(2);
+    const squatter = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => squatter.bind(taken, '127.0.0.1', () => resolve()));
+    const exits: Array<{ requested: boolean; error?: string }> = [];
+    let calls = 0;
+    try {
+      const listening = await launchSegmenter(
+        {
+          deviceDir: path.join(data.dir, 'cam1'),
+          stamp: 'x',
+          sdpFile: path.join(data.dir, 'x.sdp'),
+          video: 'h264',
+          audio: undefined,
+          parameterSets: undefined,
+          segmentSeconds: 5,
+          fragmentMs: 1000,
+          log: silentLogger(),
+          onStderr: () => {},
+          onSegment: () => {},
+          onExit: (info) => exits.push(info),
+          wanted: () => true,
+          now: Date.now,
+          // Always the taken range: twice refused before ffmpeg starts, the third time ffmpeg fails.
+          ports: () => {
+            calls++;
+            return Promise.resolve(taken);
+          },
+        },
+        () => {},
+      );
+      expect(listening).toBe(false);
+      expect(calls).toBe(3);
+      expect(exits).toHaveLength(1);
+      expect(exits[0]!.requested).toBe(false);
+      expect(exits[0]!.error).toMatch(/bind failed: Address already in use/);
+    } finally {
+      squatter.close();
+      data.remove();
+    }
+  }, 30_000);
 });
 
 describe.skipIf(!haveTools)('a clean shutdown', () => {
