@@ -407,6 +407,15 @@ const recording = z
     retentionIntervalMs: millis(1000, 3_600_000)
       .default(60_000)
       .describe('How often retention runs (it also runs after every finished segment).'),
+    minFreeMb: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(256)
+      .describe(
+        'Recording pauses (a `disk-full` gap) when the recordings disk has less free space than this, and resumes by itself once twice this is free.',
+      ),
   })
   .strict()
   .prefault({});

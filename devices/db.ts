@@ -46,7 +46,7 @@ export function openDatabase(dataDir: string, options: { create?: boolean } = {}
     migrate(db);
   } catch (err) {
     db.close();
-    throw err;
+    throw asDiskFull(err, `cannot open registry ${file}`) ?? err;
   }
   return db;
 }
@@ -67,6 +67,22 @@ function restrictToOwner(file: string): void {
       if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
     }
   }
+}
+
+/**
+ * A registry write that failed because the disk is full (SQLite's SQLITE_FULL, or ENOSPC
+ * from the file system) as a coded error: DISK_FULL, one line for the CLI and the logs.
+ * Undefined for any other failure.
+ */
+export function asDiskFull(err: unknown, what: string): LookoutError | undefined {
+  const code = (err as { code?: unknown })?.code;
+  if (code !== 'SQLITE_FULL' && code !== 'ENOSPC') return undefined;
+  return new LookoutError(
+    'DISK_FULL',
+    `${what}: the disk holding the data directory is full; free some space and try again`,
+    {},
+    { cause: err },
+  );
 }
 
 function migrate(db: Db): void {

@@ -68,4 +68,22 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX gaps_by_device_time ON recording_gaps (device_id, start_ms);
   `,
+  // 3: two more gap reasons (issue 9): 'disk-full' (recording paused until space returns) and
+  // 'server-stopped' (a clean shutdown, so the time until the next start is not a blank hole).
+  // SQLite cannot change a CHECK constraint: the table is rebuilt with its rows.
+  `
+  CREATE TABLE recording_gaps_v3 (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id TEXT NOT NULL,
+    start_ms  INTEGER NOT NULL,
+    end_ms    INTEGER,
+    reason    TEXT NOT NULL CHECK (reason IN
+      ('camera-offline', 'recorder-fault', 'disk-full', 'server-stopped', 'server-down'))
+  ) STRICT;
+  INSERT INTO recording_gaps_v3 (id, device_id, start_ms, end_ms, reason)
+    SELECT id, device_id, start_ms, end_ms, reason FROM recording_gaps;
+  DROP TABLE recording_gaps;
+  ALTER TABLE recording_gaps_v3 RENAME TO recording_gaps;
+  CREATE INDEX gaps_by_device_time ON recording_gaps (device_id, start_ms);
+  `,
 ];

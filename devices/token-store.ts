@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { LookoutError } from '../core/errors.js';
-import type { Db } from './db.js';
+import { asDiskFull, type Db } from './db.js';
 import { API_TOKEN_PREFIX, generateSecret, type SecretHasher } from './secrets.js';
 
 /** An API token for people and scripts (HTTP API, WHEP). The token itself is never stored. */
@@ -49,7 +49,11 @@ export class TokenStore {
   create(name = 'api'): { token: string; info: ApiToken } {
     const id = randomBytes(6).toString('hex');
     const token = generateSecret(API_TOKEN_PREFIX);
-    this.#stmt.insert.run(id, name.trim() || 'api', this.#hasher.hash(token), this.#now());
+    try {
+      this.#stmt.insert.run(id, name.trim() || 'api', this.#hasher.hash(token), this.#now());
+    } catch (err) {
+      throw asDiskFull(err, 'cannot create a token') ?? err;
+    }
     return { token, info: this.require(id) };
   }
 
@@ -59,8 +63,14 @@ export class TokenStore {
     const row = this.#stmt.byHash.get(this.#hasher.hash(token));
     if (!row || row.revoked_at !== null) return undefined;
     const now = this.#now();
-    if (row.last_used_at === null || now - row.last_used_at > TOUCH_INTERVAL_MS)
-      this.#stmt.touch.run(now, row.id);
+    if (row.last_used_at === null || now - row.last_used_at > TOUCH_INTERVAL_MS) {
+      try {
+        this.#stmt.touch.run(now, row.id);
+      } catch {
+        // Bookkeeping only: a full disk (or a busy registry) must not refuse a valid token,
+        // or live view would stop with the disk (issue 9, item 5). The next use tries again.
+      }
+    }
     return toToken(row);
   }
 

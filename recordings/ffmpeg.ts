@@ -81,6 +81,8 @@ export interface SegmenterOptions {
   /** How audio goes into MP4: copied (Opus), converted to AAC (G.711), or absent. */
   audio: 'copy' | 'aac' | 'none';
   log: Logger;
+  /** Each line ffmpeg writes on stderr; default: logged as a warning. */
+  onStderr?: (line: string) => void;
 }
 
 export type SegmenterEvents = {
@@ -193,11 +195,21 @@ export class Segmenter extends EventEmitter<SegmenterEvents> {
         });
         if (this.#stopRequested) stopTied(proc).catch(() => {});
       });
-      command.on('stderr', (line: string) => options.log.warn({ ffmpeg: line }, 'ffmpeg says'));
+      const stderr =
+        options.onStderr ?? ((line: string) => options.log.warn({ ffmpeg: line }, 'ffmpeg says'));
+      // fluent-ffmpeg's error message keeps only stderr lines that do not start with "[", which
+      // drops the cause ("[udp @ 0x..] bind failed: Address already in use", "[segment @ 0x..]
+      // ... No space left on device"): the last lines go into the exit error too.
+      const recent: string[] = [];
+      command.on('stderr', (line: string) => {
+        recent.push(line.trim().slice(0, 300));
+        if (recent.length > 5) recent.shift();
+        stderr(line);
+      });
       command.on('end', () => finish());
       command.on('error', (err: Error) => {
         if (this.#stopRequested && isRequestedStop(err)) finish();
-        else finish(err.message);
+        else finish(recent.length > 0 ? `${err.message} (stderr: ${recent.join(' | ')})` : err.message);
       });
     });
     command.run();

@@ -1,12 +1,14 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../core/log.js';
 import { Segmenter, type SegmenterEvents } from './ffmpeg.js';
-import { freeUdpPorts, isUdpPortTaken } from './ports.js';
+import { anyUdpPortTaken, freeUdpPorts, watchUdpPort } from './ports.js';
 import { type AudioCodec, recorderSdp, type VideoCodec } from './rtp-input.js';
 
 /** Many recorders starting at once on a busy machine start their ffmpegs slowly. */
 const LISTEN_TIMEOUT_MS = 20_000;
+/** Port ranges tried before a launch counts as failed (each a fresh choice). */
+const PORT_ATTEMPTS = 3;
 
 export interface LaunchRequest {
   deviceDir: string;
@@ -19,11 +21,16 @@ export interface LaunchRequest {
   segmentSeconds: number;
   fragmentMs: number;
   log: Logger;
+  /** Each line of ffmpeg's stderr (the recorder summarises them). */
+  onStderr(line: string): void;
   onSegment(...args: SegmenterEvents['segment']): void;
+  /** ffmpeg ended after it listened, or failed to start for a reason other than its ports. */
   onExit(...args: SegmenterEvents['exit']): void;
   /** False once the recorder no longer wants this session: the launch stops waiting. */
   wanted(): boolean;
   now(): number;
+  /** Where the RTP ports come from (default: freeUdpPorts); tests hand out taken ones. */
+  ports?: (count: number) => Promise<number>;
 }
 
 export interface Launched {
@@ -32,18 +39,52 @@ export interface Launched {
   audioPort: number | undefined;
 }
 
+/** ffmpeg's words when another socket took its port first. */
+function isBindFailure(error: string | undefined): boolean {
+  return error !== undefined && /bind failed|Address already in use/i.test(error);
+}
+
 /**
  * Starts one session's ffmpeg: free loopback ports, the SDP naming them, the Segmenter.
- * `started` gets it as soon as it exists (so it can be stopped while it starts); the
- * promise says whether ffmpeg listens on every port, false when it ended or the session
- * is no longer wanted. Throws when it does not listen within 20 s.
+ * `started` gets each Segmenter as soon as it exists (so it can be stopped while it starts);
+ * the promise says whether ffmpeg listens on every port, false when it ended or the session
+ * is no longer wanted. Ports found taken just before the start, or that ffmpeg could not
+ * bind, are replaced by others (a retry, not a fault: issue 9, item 7). Throws when ffmpeg
+ * does not listen within 20 s.
  */
 export async function launchSegmenter(
   request: LaunchRequest,
   started: (launched: Launched) => void,
 ): Promise<boolean> {
-  const base = await freeUdpPorts(request.audio ? 4 : 2);
-  if (!request.wanted()) return false;
+  const count = request.audio ? 4 : 2;
+  const choose = request.ports ?? freeUdpPorts;
+  mkdirSync(request.deviceDir, { recursive: true });
+  for (let attempt = 1; ; attempt++) {
+    const base = await choose(count);
+    if (!request.wanted()) return false;
+    if (attempt < PORT_ATTEMPTS && (await anyUdpPortTaken(base, count))) {
+      request.log.info({ base, attempt }, 'recorder ports taken before ffmpeg started; choosing others');
+      continue;
+    }
+    const outcome = await launchOnce(request, base, started);
+    if (outcome.kind === 'listening') return true;
+    if (outcome.kind === 'unwanted') return false;
+    if (attempt < PORT_ATTEMPTS && isBindFailure(outcome.error) && request.wanted()) {
+      request.log.info({ base, attempt }, 'ffmpeg could not bind its RTP ports; choosing others');
+      continue;
+    }
+    request.onExit({ requested: false, ...(outcome.error ? { error: outcome.error } : {}) });
+    return false;
+  }
+}
+
+type Outcome = { kind: 'listening' } | { kind: 'unwanted' } | { kind: 'exited'; error?: string };
+
+async function launchOnce(
+  request: LaunchRequest,
+  base: number,
+  started: (launched: Launched) => void,
+): Promise<Outcome> {
   const launched: Launched = {
     videoPort: base,
     audioPort: request.audio ? base + 2 : undefined,
@@ -60,6 +101,12 @@ export async function launchSegmenter(
       ...(request.audio ? { audio: { codec: request.audio, port: launched.audioPort! } } : {}),
     }),
   );
+  // What holds the ports before ffmpeg starts: only a socket bound after that is ffmpeg's.
+  const watches = await Promise.all(
+    [launched.videoPort, launched.audioPort].flatMap((port) =>
+      port === undefined ? [] : [watchUdpPort(port)],
+    ),
+  );
   const segmenter = new Segmenter({
     sdpFile: request.sdpFile,
     outputPattern: path.join(request.deviceDir, `${request.stamp}-%05d.mp4`),
@@ -68,19 +115,30 @@ export async function launchSegmenter(
     fragmentMs: request.fragmentMs,
     audio: request.audio === undefined ? 'none' : request.audio === 'opus' ? 'copy' : 'aac',
     log: request.log,
+    onStderr: request.onStderr,
   });
   launched.segmenter = segmenter;
+  // Until ffmpeg listens, its exit is this launch's to judge (a port clash is retried);
+  // after that it is the recorder's.
+  let listening = false;
+  let early: SegmenterEvents['exit'][0] | undefined;
   segmenter.on('segment', request.onSegment);
-  segmenter.on('exit', request.onExit);
+  segmenter.on('exit', (info) => {
+    if (listening) request.onExit(info);
+    else early = info;
+  });
   started(launched);
   const deadline = request.now() + LISTEN_TIMEOUT_MS;
-  for (const port of [launched.videoPort, launched.audioPort]) {
-    if (port === undefined) continue;
-    while (!(await isUdpPortTaken(port))) {
-      if (!segmenter.running || !request.wanted()) return false;
+  for (const boundByFfmpeg of watches) {
+    while (!(await boundByFfmpeg())) {
+      if (!request.wanted() || early?.requested) return { kind: 'unwanted' };
+      if (!segmenter.running) return { kind: 'exited', ...(early?.error ? { error: early.error } : {}) };
       if (request.now() > deadline) throw new Error('ffmpeg did not open its RTP ports within 20 s');
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
-  return segmenter.running && request.wanted();
+  if (!request.wanted() || early?.requested) return { kind: 'unwanted' };
+  if (!segmenter.running) return { kind: 'exited', ...(early?.error ? { error: early.error } : {}) };
+  listening = true;
+  return { kind: 'listening' };
 }

@@ -1,112 +1,64 @@
-import dgram from 'node:dgram';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RtpPacket } from 'werift';
 import type { Logger } from '../core/log.js';
-import type { RecordingStore } from '../devices/index.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 import { isKeyframeStart } from '../media/keyframe.js';
+import { isDiskFullError } from './disk-space.js';
+import { DiskWatch } from './disk-watch.js';
 import type { Segmenter } from './ffmpeg.js';
+import { FfmpegLog } from './ffmpeg-log.js';
+import { type IncomingPacket, PacketQueue, type PushResult } from './packet-queue.js';
 import { RecorderIndex } from './recorder-index.js';
 import { launchSegmenter } from './recorder-launch.js';
-import { recoverSegment } from './recovery.js';
+import {
+  DEFAULT_DISK,
+  type RecordedStream,
+  type RecorderOptions,
+  type Session,
+  type State,
+} from './recorder-types.js';
+import { RtpForwarder } from './rtp-forwarder.js';
 import {
   type AudioCodec,
   audioCodecOf,
-  audioPayloadType,
   ParameterSetCollector,
-  VIDEO_PT,
   type VideoCodec,
   videoCodecOf,
-  withPayloadType,
 } from './rtp-input.js';
 
-/** What the recorder needs from a camera's Stream (media/stream.ts). */
-export interface RecordedStream {
-  on(event: 'rtp', listener: (kind: 'video' | 'audio', mimeType: string, packet: RtpPacket) => void): unknown;
-  on(event: 'ended', listener: () => void): unknown;
-  off(
-    event: 'rtp',
-    listener: (kind: 'video' | 'audio', mimeType: string, packet: RtpPacket) => void,
-  ): unknown;
-  off(event: 'ended', listener: () => void): unknown;
-  addDemand(holder: string): void;
-  removeDemand(holder: string): void;
-  requestKeyframe(): void;
-}
+export type { RecordedStream, RecorderOptions } from './recorder-types.js';
 
-export interface RecorderOptions {
-  deviceId: string;
-  /** The recordings directory; this camera's files go in `<dir>/<deviceId>/`. */
-  dir: string;
-  segmentSeconds: number;
-  fragmentMs: number;
-  store: RecordingStore;
-  log: Logger;
-  /** Called after every finished segment (retention runs then). */
-  onSegment?: () => void;
-  now?: () => number;
-  /** Restart back-off after an ffmpeg failure. */
-  backoff?: { initialMs: number; maxMs: number };
-}
-
-type State =
-  | { kind: 'idle' }
-  | { kind: 'waiting-keyframe' }
-  /** The camera sends a codec MP4 cannot hold: nothing is recorded until its next session. */
-  | { kind: 'unsupported' }
-  | {
-      kind: 'collecting';
-      video: VideoCodec;
-      buffer: Session['buffer'];
-      timer: NodeJS.Timeout;
-      keyframeAt: number;
-    }
-  | { kind: 'starting'; session: Session }
-  | { kind: 'recording'; session: Session }
-  | { kind: 'backoff'; timer: NodeJS.Timeout }
-  | { kind: 'closed' };
-
-interface Session {
-  segmenter: Segmenter;
-  videoPort: number;
-  audioPort: number | undefined;
-  audio: AudioCodec | undefined;
-  video: VideoCodec;
-  startMs: number;
-  stamp: string;
-  sdpFile: string;
-  /** Index and row of the segment ffmpeg is writing. */
-  current: { index: number; rowId: number } | undefined;
-  buffer: Array<{ kind: 'video' | 'audio'; bytes: Buffer }>;
-  stopping: boolean;
-  stopped?: Promise<void>;
-}
-
-const BUFFER_LIMIT = 4000;
 const AUDIO_WAIT_MS = 500;
 let recorders = 0;
 
 /**
  * Records one camera: adds demand to its Stream so it streams, waits for a keyframe,
  * starts ffmpeg (Segmenter) on loopback RTP, forwards packets, indexes segments as they
- * finish, and keeps gaps explicit: `camera-offline` while the camera is not streaming,
- * `recorder-fault` while ffmpeg is down. ffmpeg is restarted with back-off when it dies.
+ * finish, and keeps gaps explicit (docs/recording.md): `camera-offline` while the camera is
+ * not streaming, `recorder-fault` while ffmpeg is down, `disk-full` while the disk has no
+ * room (recording pauses and resumes by itself), `server-stopped` after a clean shutdown.
+ * ffmpeg is restarted with back-off when it dies.
  */
 export class Recorder {
   #state: State = { kind: 'idle' };
   readonly #index: RecorderIndex;
   #failures = 0;
   #lastStampMs = 0;
-  readonly #socket = dgram.createSocket('udp4');
+  #streaming = false;
+  readonly #forwarder: RtpForwarder;
+  readonly #ffmpegLog: FfmpegLog;
   readonly #params = new ParameterSetCollector();
+  readonly #disk: DiskWatch;
   #lastAudio: { codec: AudioCodec; at: number } | undefined;
   #closing: Promise<void> | undefined;
   /** Unique per recorder: a new one may start while the last one still finishes its ffmpeg. */
   readonly #demand = `recorder:${++recorders}`;
-  /** Sessions being stopped (camera gone, ffmpeg failed); close() waits for them. */
-  readonly #stopping = new Set<Promise<void>>();
+  /** Work in the background (ffmpeg stopping, index retries); close() waits for it. */
+  readonly #pending = new Set<Promise<void>>();
   readonly #now: () => number;
   readonly #log: Logger;
+  readonly #limitedLog: RateLimitedLog;
   readonly #deviceDir: string;
   readonly #onRtp = (kind: 'video' | 'audio', mimeType: string, packet: RtpPacket) =>
     this.#rtp(kind, mimeType, packet);
@@ -118,22 +70,41 @@ export class Recorder {
   ) {
     this.#now = options.now ?? Date.now;
     this.#log = options.log;
+    this.#limitedLog = new RateLimitedLog(options.log, this.#now, 60_000);
     this.#deviceDir = path.join(options.dir, options.deviceId);
     this.#index = new RecorderIndex(options.store, options.deviceId, options.log, this.#now);
-    this.#socket.on('error', (err) => this.#log.warn({ err }, 'recorder socket error'));
-    mkdirSync(this.#deviceDir, { recursive: true });
+    this.#forwarder = new RtpForwarder(this.#log);
+    this.#ffmpegLog = new FfmpegLog(this.#log.child({ part: 'ffmpeg' }), this.#now);
+    this.#disk = new DiskWatch(
+      options.dir,
+      { ...DEFAULT_DISK, ...options.disk },
+      { full: (detail) => this.#diskFull(detail), recovered: (free) => this.#diskRecovered(free) },
+    );
+    try {
+      mkdirSync(this.#deviceDir, { recursive: true });
+    } catch (err) {
+      // A full disk: the launch tries again; the disk check pauses recording meanwhile.
+      this.#log.warn({ err }, 'cannot create the camera folder yet');
+    }
     this.#index.openGap('camera-offline');
     stream.on('rtp', this.#onRtp);
     stream.on('ended', this.#onEnded);
     stream.addDemand(this.#demand);
     stream.requestKeyframe();
+    this.#disk.start();
     this.#log.info({ dir: this.#deviceDir }, 'recording started');
   }
 
-  /** Stops recording: ffmpeg finishes the segment it writes. Idempotent. */
-  close(): Promise<void> {
+  /**
+   * Stops recording: ffmpeg finishes the segment it writes. With `gap`, that gap is left
+   * open from the end of the last segment, or from now when nothing was being recorded
+   * (`server-stopped`: the server shuts down; the next start closes it).
+   * Idempotent.
+   */
+  close(options: { gap?: 'server-stopped' } = {}): Promise<void> {
     this.#closing ??= (async () => {
       const previous = this.#state;
+      this.#disk.close();
       if (previous.kind === 'backoff') clearTimeout(previous.timer);
       if (previous.kind === 'collecting') clearTimeout(previous.timer);
       if (previous.kind === 'recording') {
@@ -144,13 +115,20 @@ export class Recorder {
         this.#state = { kind: 'closed' };
         if (previous.kind === 'starting') this.#stopInBackground(previous.session);
       }
-      await Promise.all(this.#stopping);
+      while (this.#pending.size > 0) await Promise.all(this.#pending);
       this.#state = { kind: 'closed' };
       this.stream.off('rtp', this.#onRtp);
       this.stream.off('ended', this.#onEnded);
       this.stream.removeDemand(this.#demand);
-      this.#index.closeGap();
-      this.#socket.close();
+      if (options.gap) {
+        // From where the recording ends (ffmpeg trails the clock on a loaded machine), so the
+        // timeline has no blank hole between the last segment and the gap.
+        const ended = previous.kind === 'recording' ? this.#index.lastEnd() : undefined;
+        this.#index.openGap(options.gap, Math.min(this.#now(), ended ?? Number.POSITIVE_INFINITY));
+      } else this.#index.closeGap();
+      await this.#index.retryAll(this.options.dir);
+      this.#forwarder.close();
+      this.#ffmpegLog.close();
       this.#log.info('recording stopped');
     })();
     return this.#closing;
@@ -162,7 +140,13 @@ export class Recorder {
     return state.kind === 'starting' || state.kind === 'recording' ? state.session.segmenter : undefined;
   }
 
+  /** What the recorder is doing (for tests and status). */
+  get state(): State['kind'] {
+    return this.#state.kind;
+  }
+
   #rtp(kind: 'video' | 'audio', mimeType: string, packet: RtpPacket): void {
+    this.#streaming = true;
     const state = this.#state;
     const audioCodec = kind === 'audio' ? audioCodecOf(mimeType) : undefined;
     if (audioCodec) this.#lastAudio = { codec: audioCodec, at: this.#now() };
@@ -181,61 +165,60 @@ export class Recorder {
           return;
         }
         if (!isKeyframeStart(mimeType, packet.payload)) return;
-        // The wall-clock time of the session's first frame: segment times count from it.
-        const keyframeAt = this.#now();
         this.#params.add(packet.payload);
-        const buffer = [{ kind, bytes: packet.serialize() }];
+        const queue = new PacketQueue();
+        queue.push(this.#incoming(kind, mimeType, packet), true);
         if (this.#audioRecent()) {
-          this.#beginSession(video, this.#lastAudio!.codec, buffer, keyframeAt);
+          this.#beginSession(video, this.#lastAudio!.codec, queue);
           return;
         }
         // A camera's audio may start just after its video (the reference agent restarts
         // both on a keyframe request): hold the start a moment so the file has sound.
         const timer = setTimeout(() => {
           const current = this.#state;
-          if (current.kind === 'collecting')
-            this.#beginSession(current.video, undefined, current.buffer, current.keyframeAt);
+          if (current.kind === 'collecting') this.#beginSession(current.video, undefined, current.queue);
         }, AUDIO_WAIT_MS);
-        this.#state = { kind: 'collecting', video, buffer, timer, keyframeAt };
+        this.#state = { kind: 'collecting', video, queue, timer };
         return;
       }
       case 'collecting':
         if (kind === 'video') this.#params.add(packet.payload);
-        state.buffer.push({ kind, bytes: packet.serialize() });
+        this.#queued(state.queue.push(this.#incoming(kind, mimeType, packet), true));
         if (audioCodec) {
           clearTimeout(state.timer);
-          this.#beginSession(state.video, audioCodec, state.buffer, state.keyframeAt);
+          this.#beginSession(state.video, audioCodec, state.queue);
         }
         return;
-      case 'starting': {
-        const session = state.session;
+      case 'starting':
         if (kind === 'video') this.#params.add(packet.payload);
-        if (session.buffer.length >= BUFFER_LIMIT) {
-          this.#log.warn('ffmpeg is slow to start; dropping the buffered start');
-          session.buffer.length = 0;
-        }
-        session.buffer.push({ kind, bytes: packet.serialize() });
+        // ffmpeg is not listening yet: keep only what follows the latest keyframe.
+        this.#queued(state.session.queue.push(this.#incoming(kind, mimeType, packet), true));
         return;
-      }
       case 'recording':
-        this.#send(state.session, kind, packet.serialize());
+        if (this.#forwarder.draining) {
+          this.#queued(state.session.queue.push(this.#incoming(kind, mimeType, packet), false));
+        } else {
+          this.#forwarder.send({ kind, bytes: packet.serialize() });
+        }
         return;
       default:
         return;
     }
   }
 
-  /** Sends a packet's bytes to ffmpeg with the payload type its SDP declares (if this kind is recorded). */
-  #send(session: Session, kind: 'video' | 'audio', bytes: Buffer): void {
-    if (kind === 'video') {
-      this.#socket.send(withPayloadType(bytes, VIDEO_PT), session.videoPort, '127.0.0.1');
-    } else if (session.audio !== undefined && session.audioPort !== undefined) {
-      this.#socket.send(
-        withPayloadType(bytes, audioPayloadType(session.audio)),
-        session.audioPort,
-        '127.0.0.1',
-      );
-    }
+  #incoming(kind: 'video' | 'audio', mimeType: string, packet: RtpPacket): IncomingPacket {
+    return {
+      kind,
+      bytes: packet.serialize(),
+      keyframeStart: kind === 'video' && isKeyframeStart(mimeType, packet.payload),
+      timestamp: packet.header.timestamp,
+      at: this.#now(),
+    };
+  }
+
+  #queued(result: PushResult): void {
+    if (result === 'overflow')
+      this.#limitedLog.warn('overflow', {}, 'ffmpeg is slow to take packets; dropped to the latest keyframe');
   }
 
   #audioRecent(): boolean {
@@ -252,12 +235,8 @@ export class Recorder {
     this.#index.openGap('recorder-fault');
   }
 
-  #beginSession(
-    video: VideoCodec,
-    audio: AudioCodec | undefined,
-    buffer: Session['buffer'],
-    startMs: number,
-  ): void {
+  #beginSession(video: VideoCodec, audio: AudioCodec | undefined, queue: PacketQueue): void {
+    const startMs = queue.startsAt ?? this.#now();
     // Names the session's files. Milliseconds, and never the last session's stamp again: two
     // sessions within one second (a camera reconnecting at once) must not share file names.
     const stampMs = Math.max(startMs, this.#lastStampMs + 1);
@@ -274,11 +253,11 @@ export class Recorder {
       stamp,
       sdpFile: path.join(this.#deviceDir, `.${stamp}.sdp`),
       current: undefined,
-      buffer,
+      queue,
       stopping: false,
     };
     this.#state = { kind: 'starting', session };
-    this.#launch(session).catch((err) => this.#fault(session, (err as Error).message));
+    this.#launch(session).catch((err) => this.#fault(session, (err as Error).message, err));
   }
 
   async #launch(session: Session): Promise<void> {
@@ -294,20 +273,24 @@ export class Recorder {
         segmentSeconds: this.options.segmentSeconds,
         fragmentMs: this.options.fragmentMs,
         log: this.#log.child({ part: 'ffmpeg' }),
+        onStderr: (line) => this.#ffmpegLog.line(line),
         onSegment: (file, start, end) => this.#segmentDone(session, file, start, end),
         onExit: (info) => {
           if (!info.requested) this.#fault(session, info.error ?? 'ffmpeg exited');
         },
         wanted,
         now: this.#now,
+        ...(this.options.ports ? { ports: this.options.ports } : {}),
       },
       (launched) => Object.assign(session, launched),
     );
     if (!listening || !wanted()) return;
+    // The session starts with the queue's first keyframe (the latest one before ffmpeg listened).
+    session.startMs = session.queue.startsAt ?? session.startMs;
     this.#state = { kind: 'recording', session };
     this.#openSegment(session, 0, session.startMs);
     this.#index.closeGap(session.startMs);
-    for (const { kind, bytes } of session.buffer.splice(0)) this.#send(session, kind, bytes);
+    this.#forwarder.start(session, session.queue);
     this.#log.info(
       { video: session.video, audio: session.audio ?? 'none', pid: await session.segmenter.pidReady },
       'recorder running',
@@ -347,31 +330,39 @@ export class Recorder {
     session.stopped ??= (async () => {
       session.stopping = true;
       if (session.segmenter) await session.segmenter.stop();
+      if (this.#state.kind !== 'recording' || this.#state.session === session) this.#forwarder.stop();
       rmSync(session.sdpFile, { force: true });
       if (session.current) {
-        // ffmpeg died or was stopped before reporting its last segment: recover it from disk.
-        const row = this.options.store.get(session.current.rowId);
-        if (row) await recoverSegment(this.options.store, this.options.dir, row, this.#log);
+        // ffmpeg died or was stopped before reporting its last segment: recover it from disk
+        // (later, if the registry cannot be written now).
+        const rowId = session.current.rowId;
         session.current = undefined;
+        await this.#index.reconcile(rowId, this.options.dir);
       }
     })();
     return session.stopped;
   }
 
   #cameraEnded(): void {
+    this.#streaming = false;
     const state = this.#state;
     if (state.kind === 'closed' || this.#closing) return;
     if (state.kind === 'starting' || state.kind === 'recording') this.#stopInBackground(state.session);
-    if (state.kind === 'backoff') return; // the fault gap stays until ffmpeg runs again
+    // The fault or full-disk gap stays until recording can start again.
+    if (state.kind === 'backoff' || state.kind === 'disk-full') return;
     if (state.kind === 'collecting') clearTimeout(state.timer);
     this.#state = { kind: 'idle' };
     this.#index.openGap('camera-offline');
   }
 
-  #fault(session: Session, reason: string): void {
+  #fault(session: Session, reason: string, err?: unknown): void {
     const state = this.#state;
     if (this.#closing || session.stopping) return;
     if ((state.kind !== 'starting' && state.kind !== 'recording') || state.session !== session) return;
+    if (this.#disk.failed(isDiskFullError(err) || isDiskFullError(reason))) {
+      this.#diskFull(reason);
+      return;
+    }
     this.#failures++;
     const delay = Math.min(
       this.options.backoff?.maxMs ?? 30_000,
@@ -389,10 +380,38 @@ export class Recorder {
     this.#stopInBackground(session);
   }
 
+  /** Stops what records (ffmpeg finishes what it can) and opens a `disk-full` gap until space returns. */
+  #diskFull(detail: string): void {
+    const state = this.#state;
+    if (state.kind === 'disk-full' || state.kind === 'closed' || this.#closing) return;
+    if (state.kind === 'backoff' || state.kind === 'collecting') clearTimeout(state.timer);
+    if (state.kind === 'starting' || state.kind === 'recording') this.#stopInBackground(state.session);
+    this.#state = { kind: 'disk-full' };
+    this.#log.error(
+      { detail, dir: this.options.dir },
+      'recording paused: the disk is full; it resumes when space returns',
+    );
+    this.#index.openGap('disk-full');
+  }
+
+  #diskRecovered(freeBytes: number): void {
+    if (this.#state.kind !== 'disk-full') return;
+    this.#log.info({ freeBytes }, 'disk space is back: recording resumes');
+    // The outage's rows that could not be written, and segments left `writing`, now.
+    this.#track(this.#index.retryAll(this.options.dir));
+    this.#state = { kind: 'idle' };
+    if (!this.#streaming) this.#index.openGap('camera-offline');
+    this.stream.requestKeyframe();
+  }
+
   #stopInBackground(session: Session): void {
-    const stopping = this.#stopSession(session)
-      .catch((err) => this.#log.error({ err }, 'could not stop ffmpeg'))
-      .finally(() => this.#stopping.delete(stopping));
-    this.#stopping.add(stopping);
+    this.#track(this.#stopSession(session).catch((err) => this.#log.error({ err }, 'could not stop ffmpeg')));
+  }
+
+  #track(work: Promise<void>): void {
+    const tracked = work
+      .catch((err) => this.#log.error({ err }, 'recorder background work failed'))
+      .finally(() => this.#pending.delete(tracked));
+    this.#pending.add(tracked);
   }
 }

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { isDeviceId, type RecordingStore, type Segment } from '../devices/index.js';
+import { isDiskFullError } from './disk-space.js';
 import { probeFile } from './ffmpeg.js';
 import { playableLength } from './fmp4.js';
 
@@ -91,7 +92,8 @@ export async function recoverSegment(
     store.finish(row.id, { endMs: row.startMs + durationMs, durationMs, bytes: size });
     log.info({ file: row.path, durationMs, bytes: size }, 'recovered an interrupted segment');
   } catch (err) {
-    if (isMissingTool(err)) throw err;
+    // A full disk (the index write failed) says nothing about the file: retried later.
+    if (isMissingTool(err) || isDiskFullError(err)) throw err;
     store.delete(row.id);
     quarantine(dir, row.path, log, (err as Error).message);
   }
@@ -106,7 +108,8 @@ function isMissingTool(err: unknown): boolean {
  * Startup recovery after a crash or kill: every segment left `writing` is recovered;
  * rows whose file vanished are marked `missing`; `.mp4` files the index does not know are
  * probed and indexed, or quarantined; gaps left open are closed and the downtime is
- * recorded as a `server-down` gap. Returns counts for the log.
+ * recorded as a `server-down` gap (a `server-stopped` gap, left by a clean shutdown, just
+ * lasts until now). Returns counts for the log.
  */
 export async function recoverRecordings(options: {
   store: RecordingStore;
@@ -164,6 +167,11 @@ export async function recoverRecordings(options: {
     }
   }
   for (const gap of store.openGaps()) {
+    if (gap.reason === 'server-stopped') {
+      // A clean shutdown left it open: it lasts until now, this start.
+      store.closeGap(gap.id, options.now);
+      continue;
+    }
     const end = Math.max(gap.startMs, store.lastEnd(gap.deviceId) ?? gap.startMs);
     store.closeGap(gap.id, end);
     interrupted.set(gap.deviceId, Math.max(interrupted.get(gap.deviceId) ?? 0, end));

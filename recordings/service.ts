@@ -80,6 +80,10 @@ export class RecordingService {
           log: this.#log.child({ device: deviceId }),
           onSegment: () => this.#queueRetention(),
           now: this.#now,
+          disk: {
+            minFreeBytes: this.config.minFreeMb * 1_048_576,
+            resumeFreeBytes: 2 * this.config.minFreeMb * 1_048_576,
+          },
         }),
       );
     } else if (!wanted && recorder) {
@@ -124,13 +128,17 @@ export class RecordingService {
     });
   }
 
-  /** Stops every recorder (each ffmpeg finishes its segment). Idempotent. */
+  /**
+   * Stops every recorder (each ffmpeg finishes its segment) and leaves a `server-stopped` gap
+   * open for each, which the next start closes: a clean shutdown is not a blank hole in the
+   * timeline (issue 9, item 7). Idempotent.
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
       const recorders = [...this.#recorders.values()];
       this.#recorders.clear();
-      await Promise.all([...recorders.map((r) => r.close()), ...this.#stopping]);
+      await Promise.all([...recorders.map((r) => r.close({ gap: 'server-stopped' })), ...this.#stopping]);
     })();
     return this.#closing;
   }

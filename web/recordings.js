@@ -5,6 +5,8 @@ const $ = (id) => document.getElementById(id);
 const REASONS = {
   'camera-offline': 'camera offline',
   'recorder-fault': 'recorder fault',
+  'disk-full': 'disk full',
+  'server-stopped': 'server stopped',
   'server-down': 'server down',
 };
 const REFRESH_MS = 10_000;

@@ -30,12 +30,14 @@ export function serveCommand(): Command {
       'mqtt.port': options.mqttPort,
       'log.format': options.logFormat,
     });
-    const [{ createLogger }, { publicBrokerUrls }, { startServer }] = await Promise.all([
+    const [{ createLogger, guardStdio }, { publicBrokerUrls }, { startServer }] = await Promise.all([
       import('../../core/log.js'),
       import('../../edge-config/index.js'),
       import('../server.js'),
     ]);
     const log = createLogger({ level: config.log.level, format: config.log.format });
+    // A full disk under the log or a closed pipe must not end the server (issue 9, item 5).
+    guardStdio();
     const version = lookoutVersion();
     process.on('uncaughtException', (err) => {
       log.fatal({ err }, 'uncaught exception; exiting');

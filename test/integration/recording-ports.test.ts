@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
-import { freeUdpPorts, isUdpPortTaken } from '../../recordings/ports.js';
+import { freeUdpPorts, isUdpPortTaken, watchUdpPort } from '../../recordings/ports.js';
 
 function bind(port: number): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
@@ -26,6 +26,22 @@ describe('recorder ports', () => {
     const next = await freeUdpPorts(4);
     expect(Math.abs(next - base)).toBeGreaterThanOrEqual(4);
   });
+
+  it.runIf(process.platform === 'linux')(
+    'tells a socket bound after the watch began (ffmpeg) from one that already held the port',
+    async () => {
+      const base = await freeUdpPorts(2);
+      const early = await bind(base);
+      const boundSince = await watchUdpPort(base);
+      // Taken, but by the socket that was there before: not ffmpeg listening.
+      expect(await isUdpPortTaken(base)).toBe(true);
+      expect(await boundSince()).toBe(false);
+      await close(early);
+      const late = await bind(base);
+      expect(await boundSince()).toBe(true);
+      await close(late);
+    },
+  );
 
   // Elsewhere the probe has to bind (see isUdpPortTaken).
   it.runIf(process.platform === 'linux')(
