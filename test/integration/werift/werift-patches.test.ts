@@ -1,0 +1,117 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { promises as dns } from 'node:dns';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RTCPeerConnection } from 'werift';
+import { waitFor } from '../../helpers/wait-for.js';
+
+/**
+ * What patches/werift+0.24.4.patch (applied by patch-package at install) changes, tested on
+ * real werift peers. docs/decisions.md says why each is a patch.
+ */
+
+const peers: RTCPeerConnection[] = [];
+const sockets: Socket[] = [];
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await Promise.all(peers.splice(0).map((pc) => pc.close()));
+  for (const s of sockets.splice(0)) s.close();
+});
+
+function peer(): RTCPeerConnection {
+  const pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
+  peers.push(pc);
+  return pc;
+}
+
+async function gathered(pc: RTCPeerConnection): Promise<string> {
+  await waitFor(() => pc.iceGatheringState === 'complete', { timeoutMs: 20_000, what: 'ICE gathering' });
+  return pc.localDescription!.sdp;
+}
+
+/** The first IPv4 host candidate of an SDP, as [address, port]. */
+function firstIpv4Candidate(sdp: string): [string, number] {
+  const m = /^a=candidate:\S+ 1 udp \d+ (\d+\.\d+\.\d+\.\d+) (\d+) typ host/m.exec(sdp);
+  if (!m) throw new Error(`no IPv4 host candidate in\n${sdp}`);
+  return [m[1]!, Number(m[2])];
+}
+
+/** The SDP with its candidates replaced by one host candidate at 127.0.0.1:port. */
+function onlyCandidate(sdp: string, port: number): string {
+  const lines = sdp.split('\r\n').filter((l) => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates');
+  const at = lines.findIndex((l) => l.startsWith('a=ice-ufrag:'));
+  lines.splice(at, 0, `a=candidate:1 1 udp 2130706431 127.0.0.1 ${port} typ host`, 'a=end-of-candidates');
+  return lines.join('\r\n');
+}
+
+async function udpSocket(): Promise<Socket> {
+  const s = createSocket('udp4');
+  sockets.push(s);
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  return s;
+}
+
+describe('werift patches', () => {
+  it('asks no public STUN server when a peer is given no ICE servers', async () => {
+    const looked: string[] = [];
+    const lookup = dns.lookup.bind(dns);
+    vi.spyOn(dns, 'lookup').mockImplementation(((host: string, ...rest: unknown[]) => {
+      looked.push(host);
+      return (lookup as (...a: unknown[]) => unknown)(host, ...rest);
+    }) as typeof dns.lookup);
+    const pc = peer();
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    // werift 0.24 fell back to stun.l.google.com:19302 whenever no STUN server was configured.
+    expect(looked).not.toContain('stun.l.google.com');
+    expect(pc.iceTransports[0]!.connection.stunServer).toBeUndefined();
+  });
+
+  it('completes DTLS although every packet of the DTLS server arrives twice (duplicate HelloVerifyRequest)', async () => {
+    // Offerer (DTLS server: werift answers a=setup:active) <-> proxy <-> answerer (DTLS client).
+    // The proxy duplicates what the offerer sends: under load a retransmitted ClientHello gets
+    // a second HelloVerifyRequest just like this, and werift's client failed the handshake.
+    const offerer = peer();
+    const answerer = peer();
+    offerer.addTransceiver('video', { direction: 'recvonly' });
+    const facingAnswerer = await udpSocket();
+    const facingOfferer = await udpSocket();
+
+    await offerer.setLocalDescription(await offerer.createOffer());
+    const offerSdp = await gathered(offerer);
+    const offererAt = firstIpv4Candidate(offerSdp);
+    await answerer.setRemoteDescription({
+      type: 'offer',
+      sdp: onlyCandidate(offerSdp, facingAnswerer.address().port),
+    });
+    await answerer.setLocalDescription(await answerer.createAnswer());
+    const answerSdp = await gathered(answerer);
+    let answererAt = firstIpv4Candidate(answerSdp);
+
+    let duplicated = 0;
+    facingAnswerer.on('message', (msg, rinfo) => {
+      answererAt = [rinfo.address, rinfo.port];
+      facingOfferer.send(msg, offererAt[1], offererAt[0]);
+    });
+    facingOfferer.on('message', (msg) => {
+      facingAnswerer.send(msg, answererAt[1], answererAt[0]);
+      // RFC 7983: a first byte of 20-63 is DTLS.
+      if (msg[0]! >= 20 && msg[0]! <= 63) {
+        duplicated++;
+        facingAnswerer.send(msg, answererAt[1], answererAt[0]);
+      }
+    });
+    await offerer.setRemoteDescription({
+      type: 'answer',
+      sdp: onlyCandidate(answerSdp, facingOfferer.address().port),
+    });
+
+    const settled = () =>
+      [offerer, answerer].every((pc) => pc.connectionState === 'connected') ||
+      [offerer, answerer].some((pc) => pc.connectionState === 'failed');
+    await waitFor(settled, { timeoutMs: 40_000, what: 'both peers connected (or one failed)' });
+    expect(duplicated).toBeGreaterThan(0);
+    expect(answerer.connectionState).toBe('connected');
+    expect(offerer.connectionState).toBe('connected');
+  });
+});
