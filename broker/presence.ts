@@ -32,8 +32,8 @@ type Publish = (topic: string, payload: string) => void;
  * The status is retained as far as subscribers can tell, but it is kept here, indexed by
  * device, not in aedes's retained store: aedes-persistence answers every SUBSCRIBE by
  * testing every retained message against the filter, so one retained status per registered
- * device made a connect storm of N devices cost O(N^2) (issue 9, item 19; decision D-storm in
- * docs/decisions.md). `retainedFor(filter)` looks at one device for a device's own filter and
+ * device made a connect storm of N devices cost O(N^2) (issue 9, item 19; docs/decisions.md
+ * D16). `retainedFor(filter)` looks at one device for a device's own filter and
  * scans only for service filters such as `<prefix>/+/status`.
  */
 export class Presence {
