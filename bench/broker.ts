@@ -65,10 +65,14 @@ interface RunResult {
   failed: number;
   rtt: number[];
   rttLost: number;
+  /** Lookout only: the broker's event-loop delay during the round trips (ms). */
+  loopDelay?: { p50: number; p99: number; max: number };
 }
 
 interface Started {
   child: ChildProcess;
+  /** The last event-loop delay report (Lookout), once per SIGUSR2. */
+  loopDelay?: () => RunResult['loopDelay'];
   port: number;
   service: { username: string; password: string; clientId: string };
 }
@@ -109,7 +113,14 @@ async function settle(pid: number): Promise<void> {
 async function startLookout(dataDir: string): Promise<Started> {
   const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
   const child = spawn(process.execPath, [...prof, '--import', TSX, LOOKOUT, dataDir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let report: RunResult['loopDelay'];
+  child.stderr!.on('data', (d: Buffer) => {
+    for (const line of d.toString().split('\n')) {
+      if (line.startsWith('{"eventLoopDelayMs"')) report = JSON.parse(line).eventLoopDelayMs;
+      else if (line) process.stderr.write(`${line}\n`);
+    }
   });
   let out = '';
   child.stdout!.on('data', (d) => {
@@ -119,7 +130,16 @@ async function startLookout(dataDir: string): Promise<Started> {
     timeoutMs: 60_000,
     what: 'the Lookout broker',
   });
-  return { child, port: ready.port, service: ready.service };
+  return {
+    child,
+    port: ready.port,
+    service: ready.service,
+    loopDelay: () => {
+      const last = report;
+      report = undefined;
+      return last;
+    },
+  };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -191,6 +211,22 @@ async function runOnce(
       service: { username: SERVICE_USER, password: mosquitto.servicePassword, clientId: SERVICE_USER },
     };
   }
+  const gens: ChildProcess[] = [];
+  try {
+    return await measure(name, devices, started, gens, run);
+  } finally {
+    for (const gen of gens) gen.kill('SIGKILL');
+    await stop(started.child);
+  }
+}
+
+async function measure(
+  name: BrokerName,
+  devices: BenchDevice[],
+  started: Started,
+  gens: ChildProcess[],
+  run: number,
+): Promise<RunResult> {
   const pid = started.child.pid!;
   const echo = await echoService(started.port, started.service);
   if (name === 'mosquitto') {
@@ -206,9 +242,11 @@ async function runOnce(
     timeoutMs: 120_000,
     what: `${name}: the retained offline status of every device`,
   });
-  const gens = Array.from({ length: GENERATORS }, () =>
-    fork(GENERATOR, [], { execArgv: ['--import', TSX], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
-  );
+  for (let g = 0; g < GENERATORS; g++) {
+    gens.push(
+      fork(GENERATOR, [], { execArgv: ['--import', TSX], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    );
+  }
   const slices = gens.map((_, g) => devices.filter((_, i) => i % GENERATORS === g));
   const before = procStat(pid);
   const storm = (await runGenerators(
@@ -233,14 +271,24 @@ async function runOnce(
   const presenceMs = Date.now() - t0;
   const after = procStat(pid);
   await settle(pid);
+  if (name === 'lookout') {
+    started.child.kill('SIGUSR2'); // resets the event-loop delay histogram (its report is the storm's)
+    await waitFor(() => started.loopDelay?.(), { what: 'event-loop delay reset' }).catch(() => undefined);
+  }
   const rttReports = (await runGenerators(
     { cmd: 'rtt', rate: RTT_RATE, seconds: RTT_SECONDS, seed: 1000 * run, payloadBytes: PAYLOAD },
     gens,
   )) as Array<Extract<GeneratorReport, { kind: 'rtt' }>>;
+  let loopDelay: RunResult['loopDelay'];
+  if (name === 'lookout') {
+    started.child.kill('SIGUSR2');
+    loopDelay = await waitFor(() => started.loopDelay?.(), { what: 'event-loop delay' }).catch(
+      () => undefined,
+    );
+  }
   for (const gen of gens) gen.send({ cmd: 'close' } satisfies GeneratorCommand);
   await Promise.all(gens.map((g) => new Promise((resolve) => g.once('exit', resolve))));
   await echo.client.endAsync(true);
-  await stop(started.child);
   const failed = storm.reduce((n, s) => n + s.failed, 0);
   if (failed)
     console.log(`  ${name}: ${failed} devices failed, e.g. ${storm.flatMap((s) => s.errors).join(', ')}`);
@@ -252,6 +300,7 @@ async function runOnce(
     failed,
     rtt: rttReports.flatMap((r) => r.samples),
     rttLost: rttReports.reduce((n, r) => n + r.lost, 0),
+    loopDelay,
   };
 }
 
@@ -278,19 +327,25 @@ const devices = registerDevices(tmp.dir);
 const mosquitto = prepareMosquitto(tmp.dir, PREFIX, devices);
 const brokers: BrokerName[] = values.only ? [values.only as BrokerName] : ['lookout', 'mosquitto'];
 const results: Record<BrokerName, RunResult[]> = { lookout: [], mosquitto: [] };
-for (let run = 0; run < RUNS; run++) {
-  const order = run % 2 ? [...brokers].reverse() : brokers;
-  for (const name of order) {
-    const r = await runOnce(name, devices, tmp.dir, mosquitto, run);
-    results[name].push(r);
-    console.log(
-      `run ${run + 1} ${name}: storm ${(r.stormMs / 1000).toFixed(2)} s, presence ${(r.presenceMs / 1000).toFixed(2)} s, ` +
-        `CPU ${r.cpuSeconds.toFixed(1)} s, RSS/client ${r.rssPerClientKiB.toFixed(1)} KiB, ` +
-        `RTT p50 ${percentile(r.rtt, 50).toFixed(1)} ms p99 ${percentile(r.rtt, 99).toFixed(1)} ms (${r.rtt.length} samples, ${r.rttLost} lost)`,
-    );
+try {
+  for (let run = 0; run < RUNS; run++) {
+    const order = run % 2 ? [...brokers].reverse() : brokers;
+    for (const name of order) {
+      const r = await runOnce(name, devices, tmp.dir, mosquitto, run);
+      results[name].push(r);
+      console.log(
+        `run ${run + 1} ${name}: storm ${(r.stormMs / 1000).toFixed(2)} s, presence ${(r.presenceMs / 1000).toFixed(2)} s, ` +
+          `CPU ${r.cpuSeconds.toFixed(1)} s, RSS/client ${r.rssPerClientKiB.toFixed(1)} KiB, ` +
+          `RTT p50 ${percentile(r.rtt, 50).toFixed(1)} ms p99 ${percentile(r.rtt, 99).toFixed(1)} ms (${r.rtt.length} samples, ${r.rttLost} lost)` +
+          (r.loopDelay
+            ? `, broker event-loop delay p99 ${r.loopDelay.p99} ms max ${r.loopDelay.max} ms`
+            : ''),
+      );
+    }
   }
+} finally {
+  tmp.remove();
 }
-tmp.remove();
 report(results, loadAtStart);
 
 function report(all: Record<BrokerName, RunResult[]>, load: string): void {
@@ -309,12 +364,15 @@ function report(all: Record<BrokerName, RunResult[]>, load: string): void {
       p99: percentile(rtt, 99),
       lost: rs.reduce((n, r) => n + r.rttLost, 0),
       failed: rs.reduce((n, r) => n + r.failed, 0),
+      loop: rs.some((r) => r.loopDelay)
+        ? `${median(rs.map((r) => r.loopDelay?.p99 ?? 0))} / ${Math.max(...rs.map((r) => r.loopDelay?.max ?? 0))} ms`
+        : 'n/a',
     };
   });
   const table = rows.map(
     (r) =>
       `| ${r.name === 'lookout' ? 'Lookout (aedes)' : 'Mosquitto 2.0 (Debian)'} | ${r.storm.toFixed(2)} s | ${r.spread} | ` +
-      `${r.presence.toFixed(2)} s | ${r.cpu.toFixed(1)} s | ${r.rss.toFixed(1)} KiB | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${r.lost} | ${r.failed} |`,
+      `${r.presence.toFixed(2)} s | ${r.cpu.toFixed(1)} s | ${r.rss.toFixed(1)} KiB | ${r.p50.toFixed(1)} ms | ${r.p99.toFixed(1)} ms | ${r.loop} | ${r.lost} | ${r.failed} |`,
   );
   const look = rows.find((r) => r.name === 'lookout');
   const mosq = rows.find((r) => r.name === 'mosquitto');
@@ -331,9 +389,11 @@ function report(all: Record<BrokerName, RunResult[]>, load: string): void {
     "presence (retained will and status) and the store starts with every device's retained offline status, as Lookout's does.",
     `Storm: first CONNECT to last SUBACK; presence: until the service has seen every device online. ${RUNS} runs each,`,
     "alternating; medians. CPU: the broker process's user+system time during the storm. RSS/client: broker RSS growth / N.",
+    "RTT percentiles pool the runs' samples. Loop delay: the Lookout broker's event-loop delay during the round trips",
+    "(median of the runs' p99, largest max): time the broker could not react, from GC or from waiting for a core.",
     '',
-    '| Broker | Storm (median) | Spread | Presence seen | Broker CPU | RSS/client | RTT p50 | RTT p99 | RTT lost | Failed logins |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| Broker | Storm (median) | Spread | Presence seen | Broker CPU | RSS/client | RTT p50 | RTT p99 | Loop delay p99 / max | RTT lost | Failed logins |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...table,
     '',
     ...(ratio !== undefined
