@@ -57,6 +57,9 @@ interface ConnectionInfo {
   ticket: PendingTicket;
 }
 
+/** aedes's per-client delivery (a `Client` instance property, not in its typings). */
+type DeliverQoS = (packet: object, done: () => void) => void;
+
 export class MqttBroker extends EventEmitter<BrokerEvents> {
   readonly topicPrefix: string;
   readonly #config: MqttConfig;
@@ -117,12 +120,14 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
     this.#presence = new Presence(
       deps.devices,
       config.topicPrefix,
-      (topic, payload, retain) =>
-        this.#aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, () => {}),
+      // Not retained in aedes's store: Presence serves the retained status itself (see presence.ts).
+      (topic, payload) =>
+        this.#aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, () => {}),
       this.#log,
       (id, online) => this.emit(online ? 'deviceOnline' : 'deviceOffline', id),
     );
     this.#aedes.on('client', (client) => this.#onClient(client));
+    this.#aedes.on('subscribe', (subs, client) => this.#sendRetainedStatus(client, subs));
     this.#aedes.on('clientDisconnect', (client) => this.#onClientDisconnect(client));
     this.#aedes.on('clientError', (client, err) =>
       this.#log.debug({ client: client.id, err: err.message }, 'client error'),
@@ -201,7 +206,10 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
     const state = this.#deps.devices.credentialState(deviceId);
     const gone = !state || state.revoked;
     const purge = () => {
-      if (gone) this.#purge.purge(deviceId, { keepStatus: state !== undefined });
+      if (!gone) return;
+      this.#purge.purge(deviceId, { keepStatus: state !== undefined });
+      // Presence keeps the statuses (not aedes's retained store): a deleted device's goes too.
+      if (!state) this.#presence.forget(deviceId);
     };
     const client = this.#clientOf(deviceId);
     const identity = client && this.#identities.get(client);
@@ -313,6 +321,32 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
     info?.ticket.loggedIn();
     this.#authorizer.will(outcome.identity, will);
     done(null, true);
+  }
+
+  /**
+   * Completes a SUBSCRIBE with the retained statuses its filters match, as aedes does with
+   * its own retained store ([MQTT-3.3.1-6], [MQTT-3.8.4-3]: also when the subscription
+   * existed): after the SUBACK, retain flag 1, QoS 1 or the granted QoS if lower. Refused
+   * filters (granted 0x80) get nothing. Like aedes, through the client's `deliverQoS`, which
+   * applies `authorizeForward` and does not queue the message in a persistent session.
+   */
+  #sendRetainedStatus(client: Client, subs: Array<{ topic: string; qos: number }>): void {
+    const deliver = (client as unknown as { deliverQoS?: DeliverQoS }).deliverQoS;
+    if (!deliver) return;
+    for (const sub of subs) {
+      if (sub.qos === 128) continue;
+      for (const status of this.#presence.retainedFor(sub.topic)) {
+        const packet = {
+          cmd: 'publish' as const,
+          topic: status.topic,
+          payload: Buffer.from(status.payload),
+          qos: Math.min(1, sub.qos),
+          retain: true,
+          dup: false,
+        };
+        deliver.call(client, packet, () => {});
+      }
+    }
   }
 
   #clientOf(deviceId: string): Client | undefined {

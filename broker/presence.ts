@@ -1,5 +1,5 @@
 import type { Logger } from '../core/log.js';
-import { deviceTopics } from './topics.js';
+import { devicesOfFilter, deviceTopics, topicMatches } from './topics.js';
 
 /** What presence needs of the registry. */
 export interface PresenceStore {
@@ -14,16 +14,32 @@ export interface StatusPayload {
   at: string;
 }
 
-type Publish = (topic: string, payload: string, retain: boolean) => void;
+/** A status message as a subscriber receives it. */
+export interface StatusMessage {
+  topic: string;
+  payload: string;
+}
+
+/** Publishes a status change to established subscriptions (never retained in the broker's store). */
+type Publish = (topic: string, payload: string) => void;
 
 /**
  * Presence: the broker acts as every device's last will. When a device session starts
  * or ends (DISCONNECT, socket drop, keep-alive timeout, takeover, kick), the registry
- * is updated and a retained status is published on the device's behalf, so devices
- * that cannot set a will still get one and no device can forge another's presence.
+ * is updated and the device's status is published on its behalf, so devices that cannot
+ * set a will still get one and no device can forge another's presence.
+ *
+ * The status is retained as far as subscribers can tell, but it is kept here, indexed by
+ * device, not in aedes's retained store: aedes-persistence answers every SUBSCRIBE by
+ * testing every retained message against the filter, so one retained status per registered
+ * device made a connect storm of N devices cost O(N^2) (issue 9, item 19; docs/decisions.md
+ * D24). `retainedFor(filter)` looks at one device for a device's own filter and
+ * scans only for service filters such as `<prefix>/+/status`.
  */
 export class Presence {
   readonly #online = new Set<string>();
+  /** Current status payload per device: what a new subscriber receives as retained. */
+  readonly #statuses = new Map<string, string>();
 
   constructor(
     private readonly store: PresenceStore,
@@ -31,6 +47,7 @@ export class Presence {
     private readonly publish: Publish,
     private readonly log: Logger,
     private readonly onChange: (deviceId: string, online: boolean) => void,
+    private readonly now: () => number = Date.now,
   ) {}
 
   isOnline(deviceId: string): boolean {
@@ -47,9 +64,32 @@ export class Presence {
     this.#set(deviceId, false);
   }
 
-  /** Publishes a retained offline status for devices never seen since start (fresh broker state). */
+  /** A deleted device: it has no status any more, so no subscriber receives one. */
+  forget(deviceId: string): void {
+    this.#online.delete(deviceId);
+    this.#statuses.delete(deviceId);
+  }
+
+  /** Records an offline status for devices never seen since start (fresh broker state). */
   announceOffline(deviceIds: Iterable<string>): void {
-    for (const id of deviceIds) if (!this.#online.has(id)) this.#publishStatus(id, false);
+    for (const id of deviceIds) if (!this.#online.has(id)) this.#record(id, false);
+  }
+
+  /**
+   * The status messages a new subscription to `filter` receives as retained messages
+   * ([MQTT-3.3.1-6]): those of the devices whose status topic matches it.
+   */
+  retainedFor(filter: string): StatusMessage[] {
+    const scope = devicesOfFilter(this.prefix, filter);
+    if (scope === 'none') return [];
+    const ids = scope === 'all' ? this.#statuses.keys() : [scope.deviceId];
+    const found: StatusMessage[] = [];
+    for (const id of ids) {
+      const payload = this.#statuses.get(id);
+      const topic = deviceTopics(this.prefix, id).status;
+      if (payload !== undefined && topicMatches(filter, topic)) found.push({ topic, payload });
+    }
+    return found;
   }
 
   #set(deviceId: string, online: boolean): void {
@@ -60,13 +100,16 @@ export class Presence {
       // The registry may be closing during shutdown; presence must not crash the broker.
       this.log.warn({ err, device: deviceId }, 'could not record presence in the registry');
     }
-    this.#publishStatus(deviceId, online);
+    const payload = this.#record(deviceId, online);
+    this.publish(deviceTopics(this.prefix, deviceId).status, payload);
     this.log.info({ device: deviceId }, online ? 'device online' : 'device offline');
     this.onChange(deviceId, online);
   }
 
-  #publishStatus(deviceId: string, online: boolean): void {
-    const payload: StatusPayload = { online, at: new Date().toISOString() };
-    this.publish(deviceTopics(this.prefix, deviceId).status, JSON.stringify(payload), true);
+  #record(deviceId: string, online: boolean): string {
+    const status: StatusPayload = { online, at: new Date(this.now()).toISOString() };
+    const payload = JSON.stringify(status);
+    this.#statuses.set(deviceId, payload);
+    return payload;
   }
 }

@@ -72,3 +72,35 @@ function isValidFilter(filter: string): boolean {
     return true;
   });
 }
+
+/**
+ * Does the concrete topic `topic` match the subscription filter `filter`? [MQTT-4.7.1]:
+ * '+' is exactly one level (empty levels count), '#' is the rest including the parent
+ * level ('sport/#' matches 'sport'); [MQTT-4.7.2-1]: a filter starting with a wildcard
+ * does not match a topic starting with '$'.
+ */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return i === f.length - 1;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+/**
+ * Which devices' topics a filter can match, decided from its first two levels alone, so a
+ * lookup costs one device for a device's own filter and a scan only for service filters
+ * like `<prefix>/+/status`: 'none', one device id, or 'all'.
+ */
+export function devicesOfFilter(prefix: string, filter: string): 'none' | 'all' | { deviceId: string } {
+  const [first, second] = filter.split('/', 2);
+  if (first === '#') return 'all';
+  if (first !== prefix && first !== '+') return 'none';
+  if (second === undefined) return 'none';
+  if (second === '+' || second === '#') return 'all';
+  return second ? { deviceId: second } : 'none';
+}
