@@ -55,10 +55,19 @@ function nextMessageId(conn: Conn): number {
   return conn.nextId;
 }
 
+/** A loopback source address per device, stable for its id. */
+function sourceAddress(id: string): string {
+  let h = 0;
+  for (const c of id) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return `127.0.0.${1 + (h % 250)}`;
+}
+
 /** Opens one device session; resolves true once its SUBSCRIBE is acknowledged. */
 function openDevice(device: BenchDevice, port: number, ownPresence: boolean): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
+    // Cameras come from many addresses: spread the devices over 127.0.0.1-250 (all loopback on
+    // Linux), so the broker's per-address caps and back-off see what a real fleet would.
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress: sourceAddress(device.id) });
     socket.setNoDelay(true);
     const conn: Conn = { device, socket, ready: false, nextId: 0 };
     const parser = mqttPacket.parser({ protocolVersion: 4 });

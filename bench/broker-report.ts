@@ -65,7 +65,7 @@ export function report(
     '## MQTT connect storm (`npm run bench:broker`)',
     '',
     `${N} registered devices connect at once with their real ids and secrets and subscribe to their \`down/#\`, from`,
-    `${GENERATORS} generator processes over raw TCP (mqtt-packet), ${WINDOW} connections in progress per generator; then`,
+    `${GENERATORS} generator processes over raw TCP (mqtt-packet) from source addresses spread over 127.0.0.1-250 (a fleet comes from many addresses), ${WINDOW} connections in progress per generator; then`,
     `signaling round trips (device \`up/signal\` -> echo service -> device \`down/signal\`, QoS 1, ${PAYLOAD}-byte payload)`,
     `at ${RTT_RATE}/s for ${RTT_SECONDS} s. An echo service (like the media node) subscribes to \`+/up/signal\` and \`+/status\`.`,
     'Lookout: the broker as `lookout serve` wires it (registry, presence, info logs to a file). Mosquitto: Debian 2.0,',
