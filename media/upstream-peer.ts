@@ -9,6 +9,7 @@ import {
   type PeerOptions,
   selectedCandidatePair,
 } from './peer-options.js';
+import { raiseReceiveBuffers } from './receive-buffers.js';
 import type { IceCandidateInit } from './signaling/messages.js';
 
 export type MediaKind = 'video' | 'audio';
@@ -67,8 +68,10 @@ export class UpstreamPeer {
     this.#pc.connectionStateChange.subscribe((state) => {
       if (this.#closed) return;
       if (state === 'connected') {
+        // Before the camera's first keyframe burst: werift leaves the kernel's small default.
+        const receiveBuffers = raiseReceiveBuffers(this.#pc);
         // Which path the camera's media takes: `relay` on either end means a TURN server carries it.
-        this.#log.info({ ice: selectedCandidatePair(this.#pc) }, 'camera ICE connected');
+        this.#log.info({ ice: selectedCandidatePair(this.#pc), receiveBuffers }, 'camera ICE connected');
         if (!this.#streaming)
           this.#noMediaTimer = setTimeout(
             () => this.#log.warn({ afterMs: NO_MEDIA_WARNING_MS }, 'camera connected but sends no media'),
