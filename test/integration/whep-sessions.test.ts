@@ -1,20 +1,9 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fuzzRandom } from '../helpers/random.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { WhepClient } from '../helpers/whep-client.js';
-
-/** A small seeded PRNG (mulberry32): the same bodies on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const SDPFRAG = 'application/trickle-ice-sdpfrag';
 
@@ -105,7 +94,7 @@ describe('WHEP sessions over HTTP', () => {
     expect(problem).toMatchObject({ code: 'CANDIDATE_INVALID' });
     expect(JSON.stringify(problem)).not.toMatch(/\n\s+at /); // no stack trace
 
-    const random = prng(9_15);
+    const random = fuzzRandom(9_15).next;
     const pieces = [
       'a=candidate:',
       'candidate:',

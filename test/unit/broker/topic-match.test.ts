@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { canSubscribe, devicesOfFilter, type Identity, topicMatches } from '../../../broker/topics.js';
+import { fuzzRandom } from '../../helpers/random.js';
 
 const P = 'lookout';
-
-/** Seeded (mulberry32): a failure reproduces. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 describe('topicMatches (MQTT 3.1.1 §4.7)', () => {
   it.each([
@@ -56,7 +45,7 @@ describe('devicesOfFilter: how many statuses a SUBSCRIBE looks at', () => {
   it('scopes every filter a device may subscribe to to that one device, and never misses a match', () => {
     // The linearity argument of the storm fix (issue 9, item 19): a device's SUBSCRIBE costs
     // one status lookup, whatever the number of registered devices.
-    const random = seeded(19);
+    const random = fuzzRandom(19).next;
     const alphabet = ['lookout', 'cam1', 'cam2', '+', '#', '', 'up', 'down', 'status', 'signal'];
     const cam1: Identity = { kind: 'device', deviceId: 'cam1', generation: 1 };
     // Status topics of real devices (a device id is never empty).

@@ -5,18 +5,7 @@ import {
   MAX_CANDIDATES_PER_PATCH,
   parseTrickleFragment,
 } from '../../../media/trickle-fragment.js';
-
-/** A small seeded PRNG (mulberry32): the same inputs on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { fuzzRandom } from '../../helpers/random.js';
 
 /** What a browser (Chromium) sends, shortened: one audio, one video section, bundled. */
 const OFFER = [
@@ -68,7 +57,7 @@ describe('checkOffer (the syntax of a WHEP offer)', () => {
   });
 
   it('never throws on mutated offers and random text (seeded)', () => {
-    const random = prng(9_016);
+    const random = fuzzRandom(9_016).next;
     const lines = OFFER.split('\r\n');
     for (let i = 0; i < 2000; i++) {
       const mutated = [...lines];
@@ -139,7 +128,7 @@ describe('parseTrickleFragment (application/trickle-ice-sdpfrag)', () => {
   });
 
   it('never throws, and what it accepts has the fields werift reads (seeded fuzz)', () => {
-    const random = prng(15);
+    const random = fuzzRandom(15).next;
     const pieces = [
       'candidate:',
       'a=',
