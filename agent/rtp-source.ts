@@ -6,6 +6,7 @@ import type { Logger } from '../core/log.js';
 import { spawnTied, stopTied } from '../core/tied-process.js';
 import type { EdgeConfig } from '../edge-config/index.js';
 import { ffmpegPath } from '../media/ffmpeg-path.js';
+import { CAMERA_RECEIVE_BUFFER_BYTES } from '../media/receive-buffers.js';
 import { RtpContinuity } from '../media/rtp-continuity.js';
 import { ffmpegArgs, type SourceSpec } from './ffmpeg-args.js';
 
@@ -54,7 +55,9 @@ export class RtpSource extends EventEmitter<RtpSourceEvents> {
 
   static async open(source: SourceSpec, stream: EdgeConfig['stream'], log: Logger): Promise<RtpSource> {
     const bind = async () => {
-      const socket = dgram.createSocket('udp4');
+      // The encoder's RTP waits here while the agent's event loop is busy: a kernel-default
+      // buffer (208 KiB) loses a keyframe burst to a short stall (Linux caps this at rmem_max).
+      const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: CAMERA_RECEIVE_BUFFER_BYTES });
       await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
       return socket;
     };
