@@ -20,6 +20,7 @@ import { createTcpServer, createTlsServer, listen, type Transport } from './list
 import { LoginBackoff } from './login-backoff.js';
 import { PendingGate, type PendingTicket } from './pending-gate.js';
 import { Presence } from './presence.js';
+import { type PresenceChange, PresenceWriter } from './presence-writer.js';
 import { SessionPurge } from './session-purge.js';
 import { limitMessage, SessionStore } from './session-store.js';
 import type { Identity } from './topics.js';
@@ -28,8 +29,7 @@ import type { Identity } from './topics.js';
 export interface BrokerDeviceStore {
   verifySecret(id: string, secret: string): VerifyResult;
   credentialState(id: string): CredentialState | undefined;
-  markOnline(id: string): void;
-  markOffline(id: string): void;
+  recordPresence(changes: readonly PresenceChange[]): void;
   markAllOffline(): void;
   list(): Array<{ id: string }>;
 }
@@ -57,6 +57,12 @@ interface ConnectionInfo {
   ticket: PendingTicket;
 }
 
+/**
+ * How long presence changes wait to be written to the registry together (one transaction):
+ * the registry's `online`/`last_seen_at` lag by at most this, and a crash loses at most this.
+ */
+const PRESENCE_WRITE_INTERVAL_MS = 100;
+
 /** aedes's per-client delivery (a `Client` instance property, not in its typings). */
 type DeliverQoS = (packet: object, done: () => void) => void;
 
@@ -69,6 +75,7 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
   readonly #serviceSecret = randomBytes(32).toString('base64url');
   readonly #authenticator: Authenticator;
   readonly #presence: Presence;
+  readonly #presenceWriter: PresenceWriter;
   readonly #identities = new WeakMap<Client, Identity>();
   readonly #connections = new Map<Duplex, ConnectionInfo>();
   /** Warnings a device or stranger can trigger at will: once per window per key. */
@@ -117,8 +124,9 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
       authorizeForward: (client, packet) => (this.#authorizer.forward(client, packet.topic) ? packet : null),
     });
     this.#purge = new SessionPurge(this.#aedes, this.#sessions, config.topicPrefix, this.#log);
+    this.#presenceWriter = new PresenceWriter(deps.devices, PRESENCE_WRITE_INTERVAL_MS, this.#log);
     this.#presence = new Presence(
-      deps.devices,
+      this.#presenceWriter,
       config.topicPrefix,
       // Not retained in aedes's store: Presence serves the retained status itself (see presence.ts).
       (topic, payload) =>
@@ -242,6 +250,8 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
     this.#gate.close();
     await new Promise<void>((resolve) => this.#aedes.close(() => resolve()));
     for (const conn of this.#connections.keys()) conn.destroy();
+    // Every offline caused by the close above is in the registry before close() resolves.
+    this.#presenceWriter.close();
     await Promise.all(servers);
     this.#log.debug('broker closed');
   }

@@ -1,10 +1,9 @@
 import type { Logger } from '../core/log.js';
 import { devicesOfFilter, deviceTopics, topicMatches } from './topics.js';
 
-/** What presence needs of the registry. */
+/** Where presence changes go in the registry (batched by PresenceWriter; `at`: ms since the epoch). */
 export interface PresenceStore {
-  markOnline(id: string): void;
-  markOffline(id: string): void;
+  record(id: string, online: boolean, at: number): void;
 }
 
 /** Retained payload of `<prefix>/<id>/status`. */
@@ -26,7 +25,7 @@ type Publish = (topic: string, payload: string) => void;
 /**
  * Presence: the broker acts as every device's last will. When a device session starts
  * or ends (DISCONNECT, socket drop, keep-alive timeout, takeover, kick), the registry
- * is updated and the device's status is published on its behalf, so devices that cannot
+ * is updated (batched, see presence-writer.ts) and the device's status is published on its behalf, so devices that cannot
  * set a will still get one and no device can forge another's presence.
  *
  * The status is retained as far as subscribers can tell, but it is kept here, indexed by
@@ -72,7 +71,7 @@ export class Presence {
 
   /** Records an offline status for devices never seen since start (fresh broker state). */
   announceOffline(deviceIds: Iterable<string>): void {
-    for (const id of deviceIds) if (!this.#online.has(id)) this.#record(id, false);
+    for (const id of deviceIds) if (!this.#online.has(id)) this.#record(id, false, this.now());
   }
 
   /**
@@ -93,21 +92,16 @@ export class Presence {
   }
 
   #set(deviceId: string, online: boolean): void {
-    try {
-      if (online) this.store.markOnline(deviceId);
-      else this.store.markOffline(deviceId);
-    } catch (err) {
-      // The registry may be closing during shutdown; presence must not crash the broker.
-      this.log.warn({ err, device: deviceId }, 'could not record presence in the registry');
-    }
-    const payload = this.#record(deviceId, online);
+    const at = this.now();
+    this.store.record(deviceId, online, at);
+    const payload = this.#record(deviceId, online, at);
     this.publish(deviceTopics(this.prefix, deviceId).status, payload);
     this.log.info({ device: deviceId }, online ? 'device online' : 'device offline');
     this.onChange(deviceId, online);
   }
 
-  #record(deviceId: string, online: boolean): string {
-    const status: StatusPayload = { online, at: new Date(this.now()).toISOString() };
+  #record(deviceId: string, online: boolean, at: number): string {
+    const status: StatusPayload = { online, at: new Date(at).toISOString() };
     const payload = JSON.stringify(status);
     this.#statuses.set(deviceId, payload);
     return payload;

@@ -217,6 +217,16 @@ export class DeviceStore {
     this.#stmt.presence.run({ id, online: 0, now: this.#now() });
   }
 
+  /**
+   * Records many presence changes in one transaction, each with the time it happened
+   * (the broker batches them: one transaction per interval, not per CONNECT).
+   */
+  recordPresence(changes: ReadonlyArray<{ id: string; online: boolean; at: number }>): void {
+    this.#db.transaction(() => {
+      for (const c of changes) this.#stmt.presence.run({ id: c.id, online: c.online ? 1 : 0, now: c.at });
+    })();
+  }
+
   /** At server start nothing is connected yet, whatever a crash left behind. */
   markAllOffline(): void {
     this.#stmt.allOffline.run();

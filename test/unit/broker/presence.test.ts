@@ -9,7 +9,7 @@ function presence(now = () => T0) {
   const changes: Array<[string, boolean]> = [];
   const registry = new Map<string, boolean>();
   const p = new Presence(
-    { markOnline: (id) => registry.set(id, true), markOffline: (id) => registry.set(id, false) },
+    { record: (id: string, online: boolean) => registry.set(id, online) },
     'lookout',
     (topic, payload) => published.push({ topic, payload }),
     silentLogger(),

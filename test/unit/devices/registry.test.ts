@@ -90,6 +90,19 @@ describe('device registry', () => {
     expect(reg.devices.require('cam1').online).toBe(false);
   });
 
+  it('records a batch of presence changes in one call, each with its own time', () => {
+    const { reg } = registry();
+    reg.devices.add('cam1');
+    reg.devices.add('cam2');
+    reg.devices.recordPresence([
+      { id: 'cam1', online: true, at: 1000 },
+      { id: 'cam2', online: false, at: 2000 },
+      { id: 'gone', online: true, at: 3000 }, // deleted meanwhile: nothing to update, no error
+    ]);
+    expect(reg.devices.require('cam1')).toMatchObject({ online: true, lastSeenAt: 1000 });
+    expect(reg.devices.require('cam2')).toMatchObject({ online: false, lastSeenAt: 2000 });
+  });
+
   it('tells a watcher about rotations made through another connection (another process)', async () => {
     const { reg, dataDir } = registry();
     reg.devices.add('cam1');
