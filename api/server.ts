@@ -8,6 +8,7 @@ import type { HttpConfig } from '../config/index.js';
 import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { TokenVerifier } from './auth.js';
+import { capConnections } from './connection-caps.js';
 import { sendProblem, statusForCode } from './problem.js';
 import { type DeviceReader, deviceRoutes } from './routes-devices.js';
 import { type RecordingRoutesDeps, recordingRoutes } from './routes-recordings.js';
@@ -55,6 +56,7 @@ export class HttpServer {
       forceCloseConnections: true,
       bodyLimit: 1_048_576,
     });
+    capConnections(this.#app.server, config, deps.log);
     this.#app.addHook('onResponse', async (request, reply) => {
       request.log.debug(
         { method: request.method, url: request.url.split('?')[0], status: reply.statusCode },

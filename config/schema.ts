@@ -28,6 +28,20 @@ const http = z
       .default('0.0.0.0')
       .describe('Address the HTTP server (API, web app, WHEP, MQTT over WebSocket) binds.'),
     port: port.default(8080).describe('HTTP port.'),
+    maxConnectionsPerAddress: z
+      .number()
+      .int()
+      .min(1)
+      .default(256)
+      .describe(
+        'Open TCP connections to the HTTP port from one address (browsers, WHEP players, MQTT over WebSocket); more are closed at once and logged.',
+      ),
+    maxConnections: z
+      .number()
+      .int()
+      .min(1)
+      .default(8192)
+      .describe('Open TCP connections to the HTTP port in all; more are closed at once and logged.'),
   })
   .strict()
   .prefault({});
