@@ -1,4 +1,6 @@
-import pino, { type Logger } from 'pino';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { createLogger, type Logger } from '../../core/log.js';
 
 /**
  * The logger of in-process test servers and components: silent, unless `TEST_LOG_LEVEL` names a
@@ -9,4 +11,16 @@ import pino, { type Logger } from 'pino';
 export function testLogger(): Logger {
   const level = process.env.TEST_LOG_LEVEL;
   return level ? pino({ level }, pino.destination(2)) : pino({ level: 'silent' });
+}
+
+/** A real JSON logger whose lines a test reads back, parsed, from `lines`. */
+export function captureLog(level = 'info'): { lines: Array<Record<string, unknown>>; log: Logger } {
+  const lines: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  return { lines, log: createLogger({ level, format: 'json', destination }) };
 }

@@ -1,17 +1,10 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../../core/log.js';
 import { RateLimitedLog } from '../../../core/rate-limited-log.js';
+import { captureLog } from '../../helpers/log.js';
 
 function capture() {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)));
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ level: 'info', format: 'json', destination }) };
+  const { lines, log } = captureLog();
+  return { lines, logger: log };
 }
 
 describe('RateLimitedLog', () => {

@@ -1,17 +1,10 @@
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createLogger } from '../../../core/log.js';
 import { FfmpegLog } from '../../../recordings/ffmpeg-log.js';
+import { captureLog } from '../../helpers/log.js';
 
 function capture() {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)));
-      done();
-    },
-  });
-  return { lines, log: createLogger({ level: 'info', format: 'json', destination }) };
+  const { lines, log } = captureLog();
+  return { lines, log };
 }
 
 describe('FfmpegLog (a camera ffmpeg stderr in the log)', () => {
