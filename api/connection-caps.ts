@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { AddressCaps } from '../core/address-caps.js';
 import type { Logger } from '../core/log.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
 
@@ -18,33 +19,25 @@ export interface HttpConnectionLimits {
  * after their upgrade (the broker bounds their logins on top).
  */
 export function capConnections(server: Server, limits: HttpConnectionLimits, log: Logger): void {
-  const perAddress = new Map<string, number>();
-  let open = 0;
+  const open = new AddressCaps({ perAddress: limits.maxConnectionsPerAddress, total: limits.maxConnections });
   const refusals = new RateLimitedLog(log, () => performance.now());
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? 'unknown';
-    const fromAddress = perAddress.get(address) ?? 0;
-    if (fromAddress >= limits.maxConnectionsPerAddress || open >= limits.maxConnections) {
-      const perAddressHit = fromAddress >= limits.maxConnectionsPerAddress;
+    const admission = open.admit(address);
+    if (!admission.ok) {
+      const perAddress = admission.limit === 'address';
       refusals.warn(
-        `http-cap:${perAddressHit ? address : '*'}`,
-        perAddressHit
+        `http-cap:${perAddress ? address : '*'}`,
+        perAddress
           ? { address, limit: limits.maxConnectionsPerAddress }
-          : { address, open, limit: limits.maxConnections },
-        perAddressHit
+          : { address, open: open.total, limit: limits.maxConnections },
+        perAddress
           ? 'HTTP connection refused: too many open from this address'
           : 'HTTP connection refused: too many open in all',
       );
       socket.destroy();
       return;
     }
-    open++;
-    perAddress.set(address, fromAddress + 1);
-    socket.once('close', () => {
-      open--;
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left > 0) perAddress.set(address, left);
-      else perAddress.delete(address);
-    });
+    socket.once('close', () => open.release(address));
   });
 }

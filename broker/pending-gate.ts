@@ -1,8 +1,14 @@
 import type { Duplex } from 'node:stream';
+import { AddressCaps } from '../core/address-caps.js';
 import type { Logger } from '../core/log.js';
 import type { RateLimitedLog } from '../core/rate-limited-log.js';
 import { addressKey } from './address-key.js';
-import { PendingConnections, type PendingLimits } from './pending-connections.js';
+
+/** Connections that have not logged in yet, most per address and in all (`mqtt.connections.*`). */
+export interface PendingLimits {
+  maxPendingPerAddress: number;
+  maxPending: number;
+}
 
 /** Handed out for an admitted connection; `loggedIn()` stops counting it as pending. */
 export interface PendingTicket {
@@ -10,14 +16,17 @@ export interface PendingTicket {
 }
 
 /**
- * The socket side of `PendingConnections`: every transport (TCP, TLS before its handshake,
- * WebSocket after its upgrade) is admitted here first, counted under `addressKey()`. A connection over a cap is
- * destroyed at once (logged once per window, per address); an admitted one is destroyed
- * if it has not logged in within `timeoutMs` of being accepted, TLS handshake included,
- * and stops counting when it logs in or closes.
+ * Connections that have not logged in yet, counted in `AddressCaps` under `addressKey()`: a
+ * stranger who opens sockets and never logs in holds file descriptors without any credential.
+ * Logged-in sessions are not counted (cameras behind one carrier-grade NAT share an address);
+ * the registry bounds them (one session per device, MQTT-3.1.4-2 takeover). Every transport
+ * (TCP, TLS before its handshake, WebSocket after its upgrade) is admitted here first. A
+ * connection over a cap is destroyed at once (logged once per window, per address); an
+ * admitted one is destroyed if it has not logged in within `timeoutMs` of being accepted, TLS
+ * handshake included, and stops counting when it logs in or closes.
  */
 export class PendingGate {
-  readonly #pending: PendingConnections;
+  readonly #pending: AddressCaps;
   readonly #timers = new Set<NodeJS.Timeout>();
 
   constructor(
@@ -26,7 +35,7 @@ export class PendingGate {
     private readonly warn: RateLimitedLog,
     private readonly log: Logger,
   ) {
-    this.#pending = new PendingConnections(limits);
+    this.#pending = new AddressCaps({ perAddress: limits.maxPendingPerAddress, total: limits.maxPending });
   }
 
   /** Admits `conn` or destroys it; undefined when refused. */

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { PendingConnections } from '../../../broker/pending-connections.js';
+import { AddressCaps } from '../../../core/address-caps.js';
+import { fuzzRandom } from '../../helpers/random.js';
 
-describe('PendingConnections', () => {
+describe('AddressCaps', () => {
   it('caps connections per address, other addresses unaffected', () => {
-    const pending = new PendingConnections({ maxPendingPerAddress: 2, maxPending: 10 });
+    const pending = new AddressCaps({ perAddress: 2, total: 10 });
     expect(pending.admit('1.1.1.1')).toEqual({ ok: true });
     expect(pending.admit('1.1.1.1')).toEqual({ ok: true });
     expect(pending.admit('1.1.1.1')).toEqual({ ok: false, limit: 'address' });
@@ -14,7 +15,7 @@ describe('PendingConnections', () => {
   });
 
   it('caps connections in all, and frees slots on release', () => {
-    const pending = new PendingConnections({ maxPendingPerAddress: 100, maxPending: 3 });
+    const pending = new AddressCaps({ perAddress: 100, total: 3 });
     for (const a of ['a', 'b', 'c']) expect(pending.admit(a).ok).toBe(true);
     expect(pending.admit('d')).toEqual({ ok: false, limit: 'total' });
     pending.release('b');
@@ -22,7 +23,7 @@ describe('PendingConnections', () => {
   });
 
   it('forgets an address once its last connection is released; a stray release is harmless', () => {
-    const pending = new PendingConnections({ maxPendingPerAddress: 5, maxPending: 5 });
+    const pending = new AddressCaps({ perAddress: 5, total: 5 });
     pending.admit('a');
     pending.admit('a');
     pending.release('a');
@@ -34,12 +35,8 @@ describe('PendingConnections', () => {
   });
 
   it('stays consistent under a seeded random admit/release sequence', () => {
-    let seed = 42;
-    const random = () => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
-    const pending = new PendingConnections({ maxPendingPerAddress: 4, maxPending: 20 });
+    const random = fuzzRandom(42).next;
+    const pending = new AddressCaps({ perAddress: 4, total: 20 });
     const open: string[] = [];
     for (let i = 0; i < 5000; i++) {
       if (random() < 0.55) {
