@@ -3,6 +3,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { type CameraAgent, type RtspTransport, startAgent } from '../../agent/index.js';
 import { type RunningServer, startServer } from '../../cli/server.js';
 import { loadConfig } from '../../config/index.js';
+import type { Logger } from '../../core/log.js';
 import { type EdgeConfig, renderEdgeConfig } from '../../edge-config/index.js';
 import { testLogger } from './log.js';
 import { tempDir } from './tmp.js';
@@ -33,8 +34,14 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** A real `lookout serve` in this process on free ports and a temporary data directory. */
-export async function startTestServer(overrides: Record<string, unknown> = {}): Promise<TestServer> {
+/**
+ * A real `lookout serve` in this process on free ports and a temporary data directory. `log`
+ * replaces the test logger (a test that reads the server's log lines passes its own).
+ */
+export async function startTestServer(
+  overrides: Record<string, unknown> = {},
+  options: { log?: Logger } = {},
+): Promise<TestServer> {
   const tmp = tempDir();
   const config = loadConfig({
     flags: {
@@ -49,7 +56,7 @@ export async function startTestServer(overrides: Record<string, unknown> = {}): 
       ...overrides,
     },
   });
-  const server = await startServer(config, testLogger(), 'test');
+  const server = await startServer(config, options.log ?? testLogger(), 'test');
   const mqttPort = (server.broker.address('tcp') as AddressInfo).port;
   const httpPort = server.http.address().port;
   const clients = new Set<MqttClient>();

@@ -1,9 +1,8 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../cli/server.js';
-import { loadConfig } from '../../config/index.js';
+import type { RunningServer } from '../../cli/server.js';
 import { createLogger } from '../../core/log.js';
-import { tempDir } from '../helpers/tmp.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 import { TurnTestClient } from '../helpers/turn-client.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -30,32 +29,18 @@ function keyCount(line: string, key: string): number {
  * name its caller gave it prints `"component"` twice (issue 9, item 24: TURN lines did).
  */
 describe('server log lines', () => {
-  const tmp = tempDir();
   const capture = new LineCapture();
+  let t: TestServer;
   let server: RunningServer;
 
   beforeAll(async () => {
-    const config = loadConfig({
-      flags: {
-        dataDir: tmp.dir,
-        'http.host': '127.0.0.1',
-        'http.port': 0,
-        'mqtt.host': '127.0.0.1',
-        'mqtt.port': 0,
-        'turn.host': '127.0.0.1',
-        'turn.port': 0,
-      },
-    });
-    server = await startServer(
-      config,
-      createLogger({ level: 'info', format: 'json', destination: capture }),
-      'test',
+    t = await startTestServer(
+      {},
+      { log: createLogger({ level: 'info', format: 'json', destination: capture }) },
     );
+    server = t.server;
   });
-  afterAll(async () => {
-    await server?.close();
-    tmp.remove();
-  });
+  afterAll(() => t?.close());
 
   it('carry the component key once, TURN lines included', async () => {
     server.registry.devices.add('cam1');
