@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { selfSignedCert } from '../helpers/tls.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
 
@@ -125,31 +124,7 @@ describe('other transports', () => {
   const hasOpenssl = requireTool('openssl', ['version']);
   it.runIf(hasOpenssl)('opens an mqtts listener when a certificate and key are configured', async () => {
     const tmp = tempDir();
-    const cert = path.join(tmp.dir, 'cert.pem');
-    const key = path.join(tmp.dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    );
+    const { certFile: cert, keyFile: key } = selfSignedCert(tmp.dir);
     const secure = await startTestServer({ 'mqtt.tls.cert': cert, 'mqtt.tls.key': key, 'mqtt.tls.port': 0 });
     try {
       const s = secure.addDevice('tls-cam');

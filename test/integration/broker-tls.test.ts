@@ -1,10 +1,10 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { selfSignedCert } from '../helpers/tls.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -19,30 +19,9 @@ let cert: string;
 
 beforeAll(async () => {
   if (!hasOpenssl) return;
-  cert = path.join(tmp.dir, 'cert.pem');
-  const key = path.join(tmp.dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      // RSA: with an EC key, static-RSA suites such as AES128-SHA could never be chosen anyway.
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'ignore' },
-  );
+  const generated = selfSignedCert(tmp.dir, 'rsa');
+  cert = generated.certFile;
+  const key = generated.keyFile;
   t = await startTestServer({
     'mqtt.tls.cert': cert,
     'mqtt.tls.key': key,

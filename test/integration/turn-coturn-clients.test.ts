@@ -1,11 +1,11 @@
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/log.js';
 import { createTurnServer, type TurnServer } from '../../turn/index.js';
 import { freePortRange } from '../helpers/ports.js';
+import { selfSignedCert } from '../helpers/tls.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
 import { canBindUdp } from '../helpers/udp.js';
@@ -36,12 +36,7 @@ async function freeUdpPort(): Promise<number> {
 function selfSignedCertificate(): { cert: Buffer; key: Buffer } {
   const tmp = tempDir();
   try {
-    const [cert, key] = [path.join(tmp.dir, 'cert.pem'), path.join(tmp.dir, 'key.pem')];
-    // biome-ignore format: openssl's arguments read best in pairs
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-keyout', key, '-out', cert,
-    ], { stdio: 'ignore' });
+    const { certFile: cert, keyFile: key } = selfSignedCert(tmp.dir);
     return { cert: readFileSync(cert), key: readFileSync(key) };
   } finally {
     tmp.remove();

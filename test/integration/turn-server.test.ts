@@ -1,11 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/log.js';
 import { createTurnServer, issueTurnCredentials, type TurnServer } from '../../turn/index.js';
+import { selfSignedCert } from '../helpers/tls.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
 import { type Peer, TurnTestClient } from '../helpers/turn-client.js';
@@ -346,12 +345,7 @@ describe('TCP connections without an allocation', () => {
 describe.runIf(requireTool('openssl', ['version']))('TLS listener (turns:)', () => {
   it('relays ChannelData both ways over TLS, one message after another and in bursts', async () => {
     const tmp = tempDir();
-    const [certFile, keyFile] = [path.join(tmp.dir, 'cert.pem'), path.join(tmp.dir, 'key.pem')];
-    // biome-ignore format: openssl's arguments read best in pairs
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-keyout', keyFile, '-out', certFile,
-    ], { stdio: 'ignore' });
+    const { certFile, keyFile } = selfSignedCert(tmp.dir);
     const tls = { port: 0, cert: readFileSync(certFile), key: readFileSync(keyFile) };
     tmp.remove();
     const peer = await echoPeer();
