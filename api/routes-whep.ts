@@ -153,6 +153,11 @@ const WHEP_STATUS: Record<string, number> = {
   WHEP_SESSION_NOT_FOUND: 404,
   WHEP_TOKEN_LIMIT: 429,
   WHEP_CAPACITY: 503,
+  // The media worker holding the camera died (it is being replaced) or is not ready: try again.
+  MEDIA_WORKER_DIED: 503,
+  MEDIA_WORKER_TIMEOUT: 503,
+  MEDIA_UNAVAILABLE: 503,
+  CAMERA_NOT_OPEN: 503,
 };
 
 function whepError(reply: FastifyReply, err: unknown): FastifyReply {

@@ -14,6 +14,8 @@ export interface RunningServer {
   readonly registry: Registry;
   readonly broker: Broker;
   readonly media: MediaNode;
+  /** Media worker processes (0: media runs in this process). */
+  readonly mediaWorkers: number;
   readonly recordings: RecordingService;
   readonly http: HttpServer;
   readonly turn: TurnService;
@@ -159,6 +161,7 @@ export async function startServer(
       registry,
       broker,
       media: media.node,
+      mediaWorkers: media.workers,
       recordings,
       http,
       turn: turnService,

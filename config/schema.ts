@@ -269,6 +269,15 @@ const media = z
       .describe(
         'Extra host addresses the media node advertises in ICE (a public IP behind 1:1 NAT; 127.0.0.1 for loopback-only setups). Comma-separated in the environment.',
       ),
+    workers: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .optional()
+      .describe(
+        'Media worker processes (cameras are spread over them; one that dies is replaced). Unset: one per CPU core. `1`: one worker process. `0`: no worker process, media runs inside the server process (for debugging with one inspector).',
+      ),
     icePortMin: port
       .optional()
       .describe('Lowest UDP port for media (set with `icePortMax` to open a firewall range).'),

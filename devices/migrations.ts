@@ -86,4 +86,21 @@ export const migrations: readonly string[] = [
   ALTER TABLE recording_gaps_v3 RENAME TO recording_gaps;
   CREATE INDEX gaps_by_device_time ON recording_gaps (device_id, start_ms);
   `,
+  // 4: 'media-worker-died' (issue 10): the media worker holding the camera died; recording
+  // resumes once the camera is placed on a live worker and streams again.
+  `
+  CREATE TABLE recording_gaps_v4 (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id TEXT NOT NULL,
+    start_ms  INTEGER NOT NULL,
+    end_ms    INTEGER,
+    reason    TEXT NOT NULL CHECK (reason IN
+      ('camera-offline', 'recorder-fault', 'disk-full', 'media-worker-died', 'server-stopped', 'server-down'))
+  ) STRICT;
+  INSERT INTO recording_gaps_v4 (id, device_id, start_ms, end_ms, reason)
+    SELECT id, device_id, start_ms, end_ms, reason FROM recording_gaps;
+  DROP TABLE recording_gaps;
+  ALTER TABLE recording_gaps_v4 RENAME TO recording_gaps;
+  CREATE INDEX gaps_by_device_time ON recording_gaps (device_id, start_ms);
+  `,
 ];

@@ -2,7 +2,13 @@ import type { Db } from './db.js';
 
 export type SegmentState = 'writing' | 'complete' | 'missing';
 /** Why a gap is there; docs/recording.md lists them for users. */
-export type GapReason = 'camera-offline' | 'recorder-fault' | 'disk-full' | 'server-stopped' | 'server-down';
+export type GapReason =
+  | 'camera-offline'
+  | 'recorder-fault'
+  | 'disk-full'
+  | 'media-worker-died'
+  | 'server-stopped'
+  | 'server-down';
 
 /** One recorded file. Times are epoch milliseconds; `path` is relative to the recordings directory. */
 export interface Segment {

@@ -1,148 +1,71 @@
+import { randomBytes } from 'node:crypto';
 import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
-import type { PeerOptions } from './peer-options.js';
+import type { WorkerStats } from './boundary/protocol.js';
+import type { CameraFeed } from './camera-feed.js';
+import type { MediaRouter, Placement } from './router.js';
 import { checkOffer } from './sdp-offer.js';
-import { type DeviceMessage, type IceServer, PROTOCOL_VERSION } from './signaling/messages.js';
-import type { MqttSignaling } from './signaling/mqtt-signaling.js';
-import type { UpstreamTimings } from './signaling/upstream-session.js';
-import { Stream } from './stream.js';
 import { parseTrickleFragment } from './trickle-fragment.js';
 import { ViewerAdmission, type ViewerLimits } from './viewer-admission.js';
-
-export interface MediaNodeOptions {
-  timings: UpstreamTimings;
-  keyframeIntervalMs: number;
-  viewerTimeoutMs: number;
-  viewerLimits: ViewerLimits;
-  peerOptions: PeerOptions;
-}
+import type { WorkerPool } from './worker-pool.js';
 
 export interface MediaNodeDeps {
-  signaling: MqttSignaling;
+  router: MediaRouter;
+  pool: WorkerPool;
   /** Whether a device is registered (and not revoked). */
   deviceExists(deviceId: string): boolean;
-  deviceIceServers(deviceId: string): IceServer[];
-  mediaIceServers(): IceServer[];
+  viewerLimits: ViewerLimits;
   log: Logger;
-  /** Monotonic milliseconds; performance.now() unless a test injects a clock. */
   now?: () => number;
 }
 
 /**
- * The media node: one Stream per camera, created on first need, fed by MQTT signaling.
- * Implements the WHEP service the HTTP API exposes.
+ * The media plane as the rest of the server sees it: the WHEP service the HTTP API exposes,
+ * camera feeds for the recorder, presence and host candidates for the TURN filter. Cameras and
+ * viewers live in media workers (media/engine.ts behind media/boundary/); this side holds only
+ * plain data about them (media/router.ts).
  */
 export class MediaNode {
-  readonly #streams = new Map<string, Stream>();
-  readonly #presence = new Map<string, boolean>();
-  /** When each online device came online (bounded by the registered devices). */
-  readonly #onlineAt = new Map<string, number>();
-  /**
-   * Each device's last hello since it came online, replayed into its Stream when one is made.
-   * Kept even before its presence says online: the two topics have no order between them.
-   * Only registered devices can publish signaling (broker ACL), so this is bounded too.
-   */
-  readonly #hellos = new Map<string, DeviceMessage>();
-  readonly #log: Logger;
-  readonly #limitLog: RateLimitedLog;
-  readonly #now: () => number;
+  readonly #router: MediaRouter;
   readonly #admission: ViewerAdmission;
-  #closing: Promise<void> | undefined;
+  readonly #limitLog: RateLimitedLog;
+  #closing = false;
 
-  constructor(
-    private readonly options: MediaNodeOptions,
-    private readonly deps: MediaNodeDeps,
-  ) {
-    this.#log = deps.log;
-    this.#now = deps.now ?? (() => performance.now());
-    this.#limitLog = new RateLimitedLog(deps.log, this.#now);
-    this.#admission = new ViewerAdmission(options.viewerLimits);
-    deps.signaling.on('presence', (deviceId, online) => {
-      this.#presence.set(deviceId, online);
-      if (!online) {
-        this.#onlineAt.delete(deviceId);
-        this.#hellos.delete(deviceId);
-      } else if (!this.#onlineAt.has(deviceId)) this.#onlineAt.set(deviceId, this.#now());
-      this.#streams.get(deviceId)?.presence(online);
-    });
-    deps.signaling.on('message', (deviceId, result) => {
-      if (result.ok && result.message.type === 'hello') {
-        // Remembered for a Stream made later: this camera is subscribed, offer it at once.
-        this.#hellos.set(deviceId, result.message);
-      }
-      const stream = this.#streams.get(deviceId);
-      if (stream) {
-        stream.signal(result);
-        return;
-      }
-      // No stream: nothing was offered. Tell a device that answers anyway; ignore the rest.
-      if (!result.ok) {
-        this.#limitLog.warn(
-          `bad-signal:${deviceId}`,
-          { device: deviceId, code: result.code, reason: result.reason },
-          'bad signaling message from device',
-        );
-        deps.signaling.send(deviceId, {
-          v: PROTOCOL_VERSION,
-          type: 'error',
-          code: result.code,
-          message: result.reason,
-          ...(result.session ? { session: result.session } : {}),
-        });
-      } else if (result.message.type === 'answer') {
-        deps.signaling.send(deviceId, {
-          v: PROTOCOL_VERSION,
-          type: 'error',
-          session: result.message.session,
-          code: 'UNKNOWN_SESSION',
-          message: 'no offer is waiting for this session',
-        });
-      }
-    });
-  }
-
-  /** The camera's Stream, created on first use. */
-  stream(deviceId: string): Stream {
-    let stream = this.#streams.get(deviceId);
-    if (!stream) {
-      stream = new Stream(deviceId, {
-        send: (id, message) => this.deps.signaling.send(id, message),
-        deviceIceServers: (id) => this.deps.deviceIceServers(id),
-        upstreamIceServers: () => this.deps.mediaIceServers(),
-        peerOptions: this.options.peerOptions,
-        timings: this.options.timings,
-        keyframeIntervalMs: this.options.keyframeIntervalMs,
-        viewerTimeoutMs: this.options.viewerTimeoutMs,
-        log: this.#log.child({ device: deviceId }),
-        limitLog: this.#limitLog,
-        now: this.#now,
-      });
-      this.#streams.set(deviceId, stream);
-      const onlineAt = this.#onlineAt.get(deviceId);
-      // The grace runs from when the camera came online, not from when someone first watched.
-      const graceLeft =
-        onlineAt !== undefined
-          ? Math.max(0, this.options.timings.helloGraceMs - (this.#now() - onlineAt))
-          : undefined;
-      stream.presence(this.#presence.get(deviceId) ?? false, graceLeft);
-      const hello = this.#hellos.get(deviceId);
-      if (hello) stream.signal({ ok: true, message: hello });
-    }
-    return stream;
-  }
-
-  /**
-   * The UDP host candidates (address, port) of every camera session now open or being set up.
-   * An embedded TURN server that denies private peers by default asks this before relaying to
-   * an address: cameras' relayed media may reach exactly these and nothing else.
-   */
-  upstreamHostCandidates(): Array<{ address: string; port: number }> {
-    return [...this.#streams.values()].flatMap((s) => s.upstreamHostCandidates());
+  constructor(private readonly deps: MediaNodeDeps) {
+    this.#router = deps.router;
+    this.#admission = new ViewerAdmission(deps.viewerLimits);
+    this.#limitLog = new RateLimitedLog(deps.log, deps.now ?? (() => performance.now()));
   }
 
   isOnline(deviceId: string): boolean {
-    return this.#presence.get(deviceId) ?? false;
+    return this.#router.isOnline(deviceId);
+  }
+
+  upstreamHostCandidates(): Array<{ address: string; port: number }> {
+    return this.#router.upstreamHostCandidates();
+  }
+
+  /** The camera's media for consumers in this process (the recorder): an RTP tap while demanded. */
+  feed(deviceId: string): CameraFeed {
+    return this.#router.feed(deviceId);
+  }
+
+  /** Worker process ids, by slot (for `lookout serve`'s start line and tests). */
+  workerPids(): number[] {
+    return this.deps.pool.pids();
+  }
+
+  /** Which worker slot holds the camera now, if any. */
+  workerOf(deviceId: string): number | undefined {
+    return this.#router.placements.get(deviceId)?.channel.workerId;
+  }
+
+  /** Every ready worker's stats. */
+  async stats(): Promise<Array<{ workerId: number; pid: number | undefined } & WorkerStats>> {
+    const channels = [...this.deps.pool.ready];
+    const stats = await Promise.all(channels.map((c) => c.request('stats', {})));
+    return stats.map((s, i) => ({ workerId: channels[i]!.workerId, pid: channels[i]!.pid, ...s }));
   }
 
   // --- WhepService -------------------------------------------------------------------
@@ -162,14 +85,28 @@ export class MediaNode {
         { deviceId },
       );
     }
-    // Checked before werift sees it: werift reads garbage as an offer without media, which
-    // failed later as NO_COMMON_CODEC, after a peer connection and its sockets were made.
+    // Checked before a worker sees it: werift reads garbage as an offer without media.
     const check = checkOffer(offerSdp);
     if (!check.ok) throw new LookoutError('SDP_INVALID', `not a usable SDP offer: ${check.reason}`);
     const admission = this.#admit(owner);
+    const viewerId = randomBytes(12).toString('base64url');
+    let placement: Placement | undefined;
     try {
-      const { viewerId, answerSdp } = await this.stream(deviceId).addViewer(offerSdp, owner);
+      placement = this.#router.place(deviceId);
+      placement.viewers.set(viewerId, { owner, answered: false });
+      const { answerSdp } = await placement.channel.request('addViewer', {
+        cameraId: deviceId,
+        viewerId,
+        offerSdp,
+        owner,
+      });
+      const viewer = placement.viewers.get(viewerId);
+      if (!viewer) throw new LookoutError('MEDIA_WORKER_DIED', 'the session ended while it was being set up');
+      viewer.answered = true;
       return { sessionId: viewerId, answerSdp };
+    } catch (err) {
+      placement?.viewers.delete(viewerId);
+      throw err;
     } finally {
       admission.release();
     }
@@ -179,15 +116,16 @@ export class MediaNode {
   #admit(owner: string): { release(): void } {
     let byOwner = 0;
     let total = 0;
-    for (const stream of this.#streams.values()) {
-      for (const viewer of stream.viewers()) {
+    for (const placement of this.#router.placements.values()) {
+      for (const viewer of placement.viewers.values()) {
+        if (!viewer.answered) continue; // being set up: the admission's own reservation counts it
         total++;
         if (viewer.owner === owner) byOwner++;
       }
     }
     const admission = this.#admission.admit(owner, { byOwner, total });
     if (admission.ok) return admission;
-    const limits = this.options.viewerLimits;
+    const limits = this.deps.viewerLimits;
     if (admission.bound === 'total') {
       this.#limitLog.warn(
         'viewers:total',
@@ -213,51 +151,65 @@ export class MediaNode {
     fragment: string,
     requester: string,
   ): Promise<void> {
-    const viewer = this.#owned(deviceId, sessionId, requester);
+    const placement = this.#owned(deviceId, sessionId, requester);
     const parsed = parseTrickleFragment(fragment);
     if (!parsed.ok) throw new LookoutError(parsed.code, parsed.reason);
-    await viewer.addCandidates(parsed.candidates);
+    await placement.channel.request('trickle', {
+      cameraId: deviceId,
+      viewerId: sessionId,
+      candidates: parsed.candidates,
+    });
   }
 
   async deleteSession(deviceId: string, sessionId: string, requester: string): Promise<void> {
-    this.#owned(deviceId, sessionId, requester);
-    const removed = await this.#streams.get(deviceId)?.removeViewer(sessionId, 'deleted');
+    const placement = this.#owned(deviceId, sessionId, requester);
+    placement.viewers.delete(sessionId);
+    const { removed } = await placement.channel.request('removeViewer', {
+      cameraId: deviceId,
+      viewerId: sessionId,
+      reason: 'deleted',
+    });
     if (!removed) throw new LookoutError('WHEP_SESSION_NOT_FOUND', 'no such WHEP session');
   }
 
   sessionOwners(): ReadonlySet<string> {
     const owners = new Set<string>();
-    for (const stream of this.#streams.values())
-      for (const viewer of stream.viewers()) owners.add(viewer.owner);
+    for (const placement of this.#router.placements.values())
+      for (const viewer of placement.viewers.values()) owners.add(viewer.owner);
     return owners;
   }
 
   async endSessionsOf(owner: string, reason: string): Promise<number> {
-    const ending: Array<Promise<boolean>> = [];
-    for (const stream of this.#streams.values()) {
-      const ids = [...stream.viewers()].filter((v) => v.owner === owner).map((v) => v.id);
-      for (const id of ids) ending.push(stream.removeViewer(id, reason));
+    const ending: Array<Promise<{ removed: boolean }>> = [];
+    for (const [cameraId, placement] of this.#router.placements) {
+      for (const [viewerId, viewer] of [...placement.viewers]) {
+        if (viewer.owner !== owner) continue;
+        placement.viewers.delete(viewerId);
+        ending.push(
+          placement.channel
+            .request('removeViewer', { cameraId, viewerId, reason })
+            .catch(() => ({ removed: true })),
+        );
+      }
     }
-    return (await Promise.all(ending)).filter(Boolean).length;
+    return (await Promise.all(ending)).filter((r) => r.removed).length;
   }
 
   /**
-   * The session, when `requester` owns it. Someone else's session is "not found" like an
-   * unknown one, so a token cannot even learn which session ids exist.
+   * The placement holding the session, when `requester` owns it. Someone else's session is
+   * "not found" like an unknown one, so a token cannot even learn which session ids exist.
    */
-  #owned(deviceId: string, sessionId: string, requester: string) {
-    const viewer = this.#streams.get(deviceId)?.viewer(sessionId);
-    if (!viewer || viewer.owner !== requester)
+  #owned(deviceId: string, sessionId: string, requester: string): Placement {
+    const placement = this.#router.placements.get(deviceId);
+    const viewer = placement?.viewers.get(sessionId);
+    if (!placement || !viewer || viewer.owner !== requester)
       throw new LookoutError('WHEP_SESSION_NOT_FOUND', 'no such WHEP session');
-    return viewer;
+    return placement;
   }
 
-  /** Idempotent: says bye to every camera and closes every peer connection. */
-  close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await Promise.all([...this.#streams.values()].map((s) => s.close()));
-      this.#streams.clear();
-    })();
-    return this.#closing;
+  /** Stops taking sessions (the pool, closed by media/index.ts, closes every camera in its worker). */
+  close(): void {
+    this.#closing = true;
+    this.#router.close();
   }
 }

@@ -20,6 +20,9 @@ export type StreamEvents = {
   ended: [];
   /** Every packet from the camera, for taps such as the recorder. */
   rtp: [kind: MediaKind, mimeType: string, packet: RtpPacket];
+  'viewer-connected': [viewerId: string];
+  /** A viewer is gone: removed, failed, closed by its browser or timed out. */
+  'viewer-closed': [viewerId: string, reason: string];
 };
 
 /**
@@ -88,9 +91,18 @@ export class Stream extends EventEmitter<StreamEvents> {
     if (this.#demand.delete(holder) && this.#demand.size === 0) this.#link.demand(false);
   }
 
+  /** The camera's codecs as last seen (H.264 and Opus until it has streamed). */
+  get codecs(): Readonly<Record<MediaKind, string>> {
+    return this.#codecs;
+  }
+
   /** Adds a WHEP viewer for `owner` (an API token id); resolves with the SDP answer. */
-  async addViewer(offerSdp: string, owner: string): Promise<{ viewerId: string; answerSdp: string }> {
-    const viewerId = randomBytes(12).toString('base64url');
+  async addViewer(
+    offerSdp: string,
+    owner: string,
+    viewerId = randomBytes(12).toString('base64url'),
+  ): Promise<{ viewerId: string; answerSdp: string }> {
+    if (this.#closed) throw new LookoutError('SHUTTING_DOWN', 'the camera session is closing');
     const viewer = new Viewer(
       viewerId,
       owner,
@@ -98,8 +110,10 @@ export class Stream extends EventEmitter<StreamEvents> {
       {
         keyframeRequest: () => this.requestKeyframe(),
         state: (state) => {
-          if (state === 'connected') this.requestKeyframe();
-          else this.removeViewer(viewerId, `peer-${state}`).catch(() => {});
+          if (state === 'connected') {
+            this.requestKeyframe();
+            if (this.#viewers.has(viewerId)) this.emit('viewer-connected', viewerId);
+          } else this.removeViewer(viewerId, `peer-${state}`).catch(() => {});
         },
       },
       this.#log.child({ viewer: viewerId }),
@@ -149,6 +163,7 @@ export class Stream extends EventEmitter<StreamEvents> {
       clearInterval(this.#sweep);
       this.#sweep = undefined;
     }
+    this.emit('viewer-closed', viewerId, reason);
     await viewer.close();
     this.#log.info({ viewer: viewerId, reason, viewers: this.#viewers.size }, 'viewer left');
     return true;
@@ -175,8 +190,10 @@ export class Stream extends EventEmitter<StreamEvents> {
     clearTimeout(this.#pendingKeyframe);
     clearInterval(this.#sweep);
     const link = this.#link.close();
-    await Promise.all([...this.#viewers.values()].map((v) => v.close()));
+    const viewers = [...this.#viewers];
     this.#viewers.clear();
+    for (const [id] of viewers) this.emit('viewer-closed', id, 'camera-closed');
+    await Promise.all(viewers.map(([, v]) => v.close()));
     await link;
   }
 

@@ -1,6 +1,6 @@
-import type { RtpPacket } from 'werift';
 import type { Logger } from '../core/log.js';
 import type { RecordingStore } from '../devices/index.js';
+import type { EndReason, TapPacket } from '../media/index.js';
 import type { DiskPolicy } from './disk-space.js';
 import type { Segmenter } from './ffmpeg.js';
 import type { PacketQueue } from './packet-queue.js';
@@ -8,15 +8,15 @@ import type { AudioCodec, VideoCodec } from './rtp-input.js';
 
 /** The recorder's interfaces, states and defaults (recorder.ts is the machine). */
 
-/** What the recorder needs from a camera's Stream (media/stream.ts). */
+/** What the recorder needs from a camera's feed (media/camera-feed.ts: an RTP tap from its media worker). */
 export interface RecordedStream {
-  on(event: 'rtp', listener: (kind: 'video' | 'audio', mimeType: string, packet: RtpPacket) => void): unknown;
-  on(event: 'ended', listener: () => void): unknown;
+  on(event: 'rtp', listener: (kind: 'video' | 'audio', mimeType: string, packet: TapPacket) => void): unknown;
+  on(event: 'ended', listener: (reason: EndReason) => void): unknown;
   off(
     event: 'rtp',
-    listener: (kind: 'video' | 'audio', mimeType: string, packet: RtpPacket) => void,
+    listener: (kind: 'video' | 'audio', mimeType: string, packet: TapPacket) => void,
   ): unknown;
-  off(event: 'ended', listener: () => void): unknown;
+  off(event: 'ended', listener: (reason: EndReason) => void): unknown;
   addDemand(holder: string): void;
   removeDemand(holder: string): void;
   requestKeyframe(): void;

@@ -1,8 +1,8 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { RtpPacket } from 'werift';
 import type { Logger } from '../core/log.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
+import type { EndReason, TapPacket } from '../media/index.js';
 import { isKeyframeStart } from '../media/keyframe.js';
 import { isDiskFullError } from './disk-space.js';
 import { DiskWatch } from './disk-watch.js';
@@ -36,7 +36,8 @@ let recorders = 0;
  * Records one camera: adds demand to its Stream so it streams, waits for a keyframe,
  * starts ffmpeg (Segmenter) on loopback RTP, forwards packets, indexes segments as they
  * finish, and keeps gaps explicit (docs/recording.md): `camera-offline` while the camera is
- * not streaming, `recorder-fault` while ffmpeg is down, `disk-full` while the disk has no
+ * not streaming, `media-worker-died` after the media worker holding the camera died (until it
+ * streams from a new one), `recorder-fault` while ffmpeg is down, `disk-full` while the disk has no
  * room (recording pauses and resumes by itself), `server-stopped` after a clean shutdown.
  * ffmpeg is restarted with back-off when it dies.
  */
@@ -60,9 +61,9 @@ export class Recorder {
   readonly #log: Logger;
   readonly #limitedLog: RateLimitedLog;
   readonly #deviceDir: string;
-  readonly #onRtp = (kind: 'video' | 'audio', mimeType: string, packet: RtpPacket) =>
+  readonly #onRtp = (kind: 'video' | 'audio', mimeType: string, packet: TapPacket) =>
     this.#rtp(kind, mimeType, packet);
-  readonly #onEnded = () => this.#cameraEnded();
+  readonly #onEnded = (reason: EndReason) => this.#cameraEnded(reason);
 
   constructor(
     private readonly stream: RecordedStream,
@@ -145,7 +146,7 @@ export class Recorder {
     return this.#state.kind;
   }
 
-  #rtp(kind: 'video' | 'audio', mimeType: string, packet: RtpPacket): void {
+  #rtp(kind: 'video' | 'audio', mimeType: string, packet: TapPacket): void {
     this.#streaming = true;
     const state = this.#state;
     const audioCodec = kind === 'audio' ? audioCodecOf(mimeType) : undefined;
@@ -198,7 +199,7 @@ export class Recorder {
         if (this.#forwarder.draining) {
           this.#queued(state.session.queue.push(this.#incoming(kind, mimeType, packet), false));
         } else {
-          this.#forwarder.send({ kind, bytes: packet.serialize() });
+          this.#forwarder.send({ kind, bytes: packet.bytes });
         }
         return;
       default:
@@ -206,12 +207,12 @@ export class Recorder {
     }
   }
 
-  #incoming(kind: 'video' | 'audio', mimeType: string, packet: RtpPacket): IncomingPacket {
+  #incoming(kind: 'video' | 'audio', mimeType: string, packet: TapPacket): IncomingPacket {
     return {
       kind,
-      bytes: packet.serialize(),
+      bytes: packet.bytes,
       keyframeStart: kind === 'video' && isKeyframeStart(mimeType, packet.payload),
-      timestamp: packet.header.timestamp,
+      timestamp: packet.timestamp,
       at: this.#now(),
     };
   }
@@ -343,7 +344,8 @@ export class Recorder {
     return session.stopped;
   }
 
-  #cameraEnded(): void {
+  /** The camera stopped streaming, or (`media-worker-died`) the worker holding it died. */
+  #cameraEnded(reason: EndReason = 'camera'): void {
     this.#streaming = false;
     const state = this.#state;
     if (state.kind === 'closed' || this.#closing) return;
@@ -352,7 +354,7 @@ export class Recorder {
     if (state.kind === 'backoff' || state.kind === 'disk-full') return;
     if (state.kind === 'collecting') clearTimeout(state.timer);
     this.#state = { kind: 'idle' };
-    this.#index.openGap('camera-offline');
+    this.#index.openGap(reason === 'media-worker-died' ? 'media-worker-died' : 'camera-offline');
   }
 
   #fault(session: Session, reason: string, err?: unknown): void {

@@ -9,7 +9,7 @@ import { applyRetention } from './retention.js';
 export interface RecordingDeps {
   store: RecordingStore;
   devices: { get(id: string): Device | undefined; list(): Device[] };
-  streams: { stream(deviceId: string): RecordedStream };
+  streams: { feed(deviceId: string): RecordedStream };
   log: Logger;
   now?: () => number;
 }
@@ -71,7 +71,7 @@ export class RecordingService {
     if (wanted && !recorder) {
       this.#recorders.set(
         deviceId,
-        new Recorder(this.deps.streams.stream(deviceId), {
+        new Recorder(this.deps.streams.feed(deviceId), {
           deviceId,
           dir: this.config.dir,
           segmentSeconds: this.config.segmentSeconds,

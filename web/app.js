@@ -103,12 +103,24 @@ function openPlayer(deviceId, name) {
       if (player.closed) return session.stop();
       player.session = session;
       player.pc = session.pc;
+      let stalled;
+      const lost = () => {
+        clearTimeout(stalled);
+        if (player.session !== session || player.closed) return;
+        player.session = undefined;
+        session.stop();
+        schedule(1, 'connection lost');
+      };
       session.pc.addEventListener('connectionstatechange', () => {
         const s = session.pc.connectionState;
-        if ((s === 'failed' || s === 'closed') && player.session === session && !player.closed) {
-          player.session = undefined;
-          session.stop();
-          schedule(2, 'connection lost');
+        if (s === 'failed' || s === 'closed') lost();
+        // The server's side is gone (its media worker restarted, the network dropped): the
+        // browser says 'disconnected' within seconds but 'failed' only after ~30 s. A session
+        // that stays disconnected for 4 s is given up and a new one is made.
+        else if (s === 'disconnected') stalled ??= setTimeout(lost, 4000);
+        else if (s === 'connected') {
+          clearTimeout(stalled);
+          stalled = undefined;
         }
       });
     } catch (err) {

@@ -6,6 +6,7 @@ const REASONS = {
   'camera-offline': 'camera offline',
   'recorder-fault': 'recorder fault',
   'disk-full': 'disk full',
+  'media-worker-died': 'media worker restarted',
   'server-stopped': 'server stopped',
   'server-down': 'server down',
 };

@@ -59,8 +59,13 @@ export function serveCommand(): Command {
         http: `${http.address}:${http.port}`,
         mqtt: mqtt && `${mqtt.address}:${mqtt.port}`,
         cameraUrl: urls.url,
+        mediaWorkers: server.mediaWorkers,
       },
-      `Lookout ${version} ready: web app on port ${http.port}, MQTT on port ${mqtt?.port}`,
+      `Lookout ${version} ready: web app on port ${http.port}, MQTT on port ${mqtt?.port}, ${
+        server.mediaWorkers === 0
+          ? 'media in the server process'
+          : `${server.mediaWorkers} media worker${server.mediaWorkers === 1 ? '' : 's'}`
+      }`,
     );
 
     let stopping = false;

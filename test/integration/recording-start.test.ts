@@ -33,7 +33,7 @@ describe.skipIf(!haveTools)('starting and stopping a recording', () => {
   });
 
   const record = (deviceDir: string, ports: (count: number) => Promise<number>) => {
-    const recorder = new RecorderImpl(t.server.media.stream('cam1'), {
+    const recorder = new RecorderImpl(t.server.media.feed('cam1'), {
       deviceId: 'cam1',
       dir: path.join(t.dataDir, deviceDir),
       segmentSeconds: 5,

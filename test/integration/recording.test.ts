@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RtpPacket } from 'werift';
+import type { TapPacket } from '../../media/index.js';
 import { isKeyframeStart } from '../../media/keyframe.js';
 import { bytesReader, topLevelBoxes } from '../../recordings/fmp4.js';
 import { decodeErrors, probe } from '../helpers/media-probe.js';
@@ -216,9 +216,9 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     await waitFor(() => faults().length > 0, { what: 'the fault gap', timeoutMs: 20_000 });
     // Three of the camera's keyframes later (a restart loop would have added gaps and started
     // ffmpegs by then): counted by a listener after the recorder's, so it has handled each one.
-    const stream = t.server.media.stream('cam2');
+    const stream = t.server.media.feed('cam2');
     let keyframes = 0;
-    const count = (kind: 'video' | 'audio', mimeType: string, packet: RtpPacket) => {
+    const count = (kind: 'video' | 'audio', mimeType: string, packet: TapPacket) => {
       if (kind === 'video' && isKeyframeStart(mimeType, packet.payload)) keyframes++;
     };
     stream.on('rtp', count);

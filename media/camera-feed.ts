@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import type { Logger } from '../core/log.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
+import { SafeEmitter } from '../core/safe-emitter.js';
+import type { CameraCodecs, MediaKind, UdpTarget } from './boundary/protocol.js';
+import { parseRtp, type TapPacket } from './rtp-bytes.js';
+
+/** Why a camera's media stopped: the camera's session ended, or the worker holding it died. */
+export type EndReason = 'camera' | 'media-worker-died';
+
+export type FeedEvents = {
+  /** One packet of the camera's, as it sent it; `mimeType` is its codec. */
+  rtp: [kind: MediaKind, mimeType: string, packet: TapPacket];
+  ended: [reason: EndReason];
+};
+
+/** What a feed asks of the media plane (the router). */
+export interface FeedPlane {
+  addTap(cameraId: string, tapId: string, video: UdpTarget, audio: UdpTarget): void;
+  removeTap(cameraId: string, tapId: string): void;
+  requestKeyframe(cameraId: string): void;
+}
+
+/** Receive buffer asked for on the intake sockets (the kernel caps it at net.core.rmem_max). */
+const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A camera's media in the control plane, for consumers such as the recorder: while anyone
+ * holds demand, the worker that holds the camera sends its RTP (an RTP tap) to two loopback
+ * sockets of ours, one per kind, and each datagram is emitted with the camera's codec. Plain
+ * datagrams are all that cross the boundary. Owns its sockets; they close with the last demand.
+ */
+export class CameraFeed extends SafeEmitter<FeedEvents> {
+  readonly #demand = new Set<string>();
+  readonly #limitLog: RateLimitedLog;
+  #sockets: Record<MediaKind, dgram.Socket> | undefined;
+  #tapId: string | undefined;
+  #codecs: CameraCodecs | undefined;
+
+  constructor(
+    readonly cameraId: string,
+    private readonly plane: FeedPlane,
+    log: Logger,
+  ) {
+    super(log);
+    this.#limitLog = new RateLimitedLog(log, () => performance.now(), 60_000);
+  }
+
+  /** Something needs the camera's media: it streams, and its RTP comes here. */
+  addDemand(holder: string): void {
+    this.#demand.add(holder);
+    if (this.#demand.size === 1) this.#open();
+  }
+
+  removeDemand(holder: string): void {
+    if (!this.#demand.delete(holder) || this.#demand.size > 0) return;
+    if (this.#tapId) this.plane.removeTap(this.cameraId, this.#tapId);
+    this.#tapId = undefined;
+    for (const socket of Object.values(this.#sockets ?? {})) socket.close();
+    this.#sockets = undefined;
+  }
+
+  get wanted(): boolean {
+    return this.#demand.size > 0;
+  }
+
+  requestKeyframe(): void {
+    this.plane.requestKeyframe(this.cameraId);
+  }
+
+  /** The tap (re)placed on a worker: where it must send. Undefined while nobody wants the media. */
+  tap(): { tapId: string; video: UdpTarget; audio: UdpTarget } | undefined {
+    const sockets = this.#sockets;
+    if (!sockets || !this.#tapId) return undefined;
+    const target = (s: dgram.Socket) => ({ address: '127.0.0.1', port: s.address().port });
+    return { tapId: this.#tapId, video: target(sockets.video), audio: target(sockets.audio) };
+  }
+
+  /** The camera streams (again) in these codecs. */
+  live(codecs: CameraCodecs): void {
+    this.#codecs = codecs;
+  }
+
+  ended(reason: EndReason): void {
+    if (!this.#codecs) return; // was not streaming: nothing ended
+    this.#codecs = undefined;
+    this.emit('ended', reason);
+  }
+
+  #open(): void {
+    const tapId = randomBytes(8).toString('base64url');
+    this.#tapId = tapId;
+    const sockets = { video: this.#socket('video'), audio: this.#socket('audio') };
+    this.#sockets = sockets;
+    let bound = 0;
+    for (const socket of Object.values(sockets)) {
+      socket.bind(0, '127.0.0.1', () => {
+        try {
+          socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
+        } catch {
+          // Capped by the kernel: the default buffer serves a loopback hop.
+        }
+        if (++bound === 2 && this.#tapId === tapId) {
+          const tap = this.tap()!;
+          this.plane.addTap(this.cameraId, tapId, tap.video, tap.audio);
+        }
+      });
+    }
+  }
+
+  #socket(kind: MediaKind): dgram.Socket {
+    const socket = dgram.createSocket('udp4');
+    socket.on('error', (err) => this.#limitLog.warn('socket', { err: err.message }, 'RTP tap intake error'));
+    socket.on('message', (bytes, from) => {
+      // Only the worker's tap socket sends here, from loopback; anything else is dropped.
+      if (from.address !== '127.0.0.1' || !this.#codecs) return;
+      const packet = parseRtp(bytes);
+      if (!packet) {
+        this.#limitLog.warn('malformed', { kind }, 'malformed RTP on the tap intake (dropped)');
+        return;
+      }
+      this.emit('rtp', kind, kind === 'video' ? this.#codecs.video : this.#codecs.audio, packet);
+    });
+    return socket;
+  }
+}
