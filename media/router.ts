@@ -106,6 +106,8 @@ export class MediaRouter {
           removeTap: (id, tapId) => {
             const placement = this.placements.get(id);
             if (placement) this.#send(placement, 'removeTap', { cameraId: id, tapId });
+            // Nobody holds the feed any more (its sockets are closed): forget it.
+            if (!this.#feeds.get(id)?.wanted) this.#feeds.delete(id);
             this.#releaseIfIdle(id);
           },
           requestKeyframe: (id) => {

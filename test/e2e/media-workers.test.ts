@@ -151,9 +151,10 @@ describe.runIf(ready)('media workers: 2 workers, 4 cameras, Chromium and the rec
       });
     await waitFor(
       async () => {
+        after = await stats();
         last = {
           fds: readdirSync('/proc/self/fd').length,
-          udp: udp((after = await stats())),
+          udp: udp(after),
           children: children().length,
         };
         // HTTP keep-alive sockets of the browser's new sessions may come and go: a little slack on fds.
