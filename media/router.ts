@@ -15,7 +15,7 @@ import type { MqttSignaling } from './signaling/mqtt-signaling.js';
 import type { WorkerPool } from './worker-pool.js';
 
 export interface RouterDeps {
-  signaling: Pick<MqttSignaling, 'on' | 'send'>;
+  signaling: Pick<MqttSignaling, 'on' | 'send' | 'online'>;
   pool: Pick<WorkerPool, 'ready' | 'on'>;
   /** Whether a device is registered (and not revoked). */
   deviceExists(deviceId: string): boolean;
@@ -70,6 +70,9 @@ export class MediaRouter {
     });
     deps.pool.on('died', (channel) => this.#workerDied(channel));
     deps.signaling.on('presence', (id, online) => this.#onPresence(id, online));
+    // Statuses the broker replayed before this listener existed (they complete the SUBSCRIBE,
+    // which can be before the signaling client's connect() resolved).
+    for (const id of deps.signaling.online()) this.#onPresence(id, true);
     deps.signaling.on('message', (id, result) => {
       if (result.ok && result.message.type === 'hello') this.#hellos.set(id, result.message);
       const placement = this.placements.get(id);

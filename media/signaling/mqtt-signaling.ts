@@ -45,6 +45,7 @@ export class MqttSignaling extends EventEmitter<SignalingEvents> {
   readonly #limitLog: RateLimitedLog;
   readonly #now: () => number;
   #closed = false;
+  readonly #presence = new Set<string>();
 
   private constructor(
     client: MqttClient,
@@ -123,6 +124,11 @@ export class MqttSignaling extends EventEmitter<SignalingEvents> {
     clearTimeout(timer);
   }
 
+  /** Devices whose last status said online, as seen so far. */
+  online(): ReadonlySet<string> {
+    return this.#presence;
+  }
+
   async #subscribe(): Promise<void> {
     await this.#client.subscribeAsync({
       [`${this.#prefix}/+/up/signal`]: { qos: 1 },
@@ -139,7 +145,13 @@ export class MqttSignaling extends EventEmitter<SignalingEvents> {
     try {
       if (rest === 'status') {
         const online = parseStatus(payload);
-        if (online !== undefined) this.emit('presence', deviceId, online);
+        if (online === undefined) return;
+        // Remembered, for a listener attached after the broker replayed statuses on SUBSCRIBE
+        // (they can arrive before connect() resolves). Only registered devices have a status
+        // topic (broker ACL), so this is bounded by the registry.
+        if (online) this.#presence.add(deviceId);
+        else this.#presence.delete(deviceId);
+        this.emit('presence', deviceId, online);
       } else if (rest === 'up/signal') {
         const verdict = this.#limiter.admit(deviceId, this.#now());
         if (verdict !== 'ok') {

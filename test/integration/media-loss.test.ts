@@ -17,6 +17,8 @@ function canFilter(): boolean {
 
 const ready = requireTool('ffmpeg', ['-version']) && canFilter();
 const COMMENT = `lookout-test-${process.pid}`;
+/** IPv4 and IPv6: ICE may pick a pair of either family, and each has its own table. */
+const FIREWALLS = ['iptables', 'ip6tables'];
 /** The iptables rule dropping 5% of the UDP packets sent to `ports` (the media node's). */
 const dropRule = (ports: [number, number]) => [
   'INPUT',
@@ -61,7 +63,8 @@ describe.runIf(ready)('media under packet loss (iptables drops 5% of what reache
     await t.startCamera('cam1', { video: { bitrateKbps: 400 }, audio: { codec: 'none' } });
   });
   afterAll(async () => {
-    if (rule) execFileSync('iptables', ['-D', ...rule]);
+    // Both families: the camera and the media node may pair over IPv6 (the machine's global or link-local address).
+    if (rule) for (const tool of FIREWALLS) execFileSync(tool, ['-D', ...rule]);
     await t?.close();
   });
 
@@ -95,7 +98,7 @@ describe.runIf(ready)('media under packet loss (iptables drops 5% of what reache
     expect(answers.at(-1)).toMatch(/a=rtpmap:\d+ rtx\/90000/);
     expect(answers.at(-1)).toMatch(/a=ssrc-group:FID \d+ \d+/);
     await service.endAsync();
-    execFileSync('iptables', ['-I', ...dropRule(ports)]);
+    for (const tool of FIREWALLS) execFileSync(tool, ['-I', ...dropRule(ports)]);
     rule = dropRule(ports);
     const from = highest + 1;
     // ~600 packets through the lossy path (~15 s at 400 kbit/s): waited for, not slept for, so
@@ -106,12 +109,17 @@ describe.runIf(ready)('media under packet loss (iptables drops 5% of what reache
     for (let s = from; s <= until; s++) if (seqs.has(s)) got++;
     const expected = until - from + 1;
     const loss = 1 - got / expected;
-    const dropped = Number(
-      execFileSync('iptables', ['-L', 'INPUT', '-v', '-n', '-x'], { encoding: 'utf8' })
-        .split('\n')
-        .find((l) => l.includes(COMMENT))
-        ?.trim()
-        .split(/\s+/)[0] ?? 0,
+    const dropped = FIREWALLS.reduce(
+      (sum, tool) =>
+        sum +
+        Number(
+          execFileSync(tool, ['-L', 'INPUT', '-v', '-n', '-x'], { encoding: 'utf8' })
+            .split('\n')
+            .find((l) => l.includes(COMMENT))
+            ?.trim()
+            .split(/\s+/)[0] ?? 0,
+        ),
+      0,
     );
     const figures = JSON.stringify({ expected, got, loss, dropped });
     expect(expected, figures).toBeGreaterThan(500);

@@ -195,6 +195,7 @@ function routerRig() {
   const sent: Array<{ deviceId: string; message: ServerMessage }> = [];
   const signaling = Object.assign(new EventEmitter(), {
     send: (deviceId: string, message: ServerMessage) => sent.push({ deviceId, message }),
+    online: () => new Set(['early']),
   });
   const router = new MediaRouter({
     signaling: signaling as never,
@@ -214,6 +215,8 @@ function routerRig() {
 describe('the media router (fake workers)', () => {
   it('places cameras on the least-loaded worker and replays what it knows of each', async () => {
     const { router, workers, presence, message } = routerRig();
+    // A status the broker replayed before the router listened is known too.
+    expect(router.isOnline('early')).toBe(true);
     presence('a', true);
     message('a', { ok: true, message: { v: 1, type: 'hello' } } as never);
     for (const id of ['a', 'b', 'c', 'd']) router.place(id);
