@@ -32,7 +32,8 @@ profile.samples.forEach((id, i) => {
   total += dt;
 });
 const idle = selfUs.get('(idle)') ?? 0;
-console.log(`total ${(total / 1e6).toFixed(2)} s, idle ${(idle / 1e6).toFixed(2)} s`);
+console.log(`total ${(total / 1e6).toFixed(2)} s, idle ${(idle / 1e6).toFixed(2)} s; % of busy time`);
+selfUs.delete('(idle)');
 for (const [key, us] of [...selfUs].sort((a, b) => b[1] - a[1]).slice(0, Number(count))) {
   console.log(
     `${((100 * us) / (total - idle)).toFixed(1).padStart(5)}%  ${(us / 1e3).toFixed(0).padStart(6)} ms  ${key}`,

@@ -154,7 +154,8 @@ const starters: Record<string, () => Promise<BenchServer>> = {
 };
 if (values.baseline) {
   const checkout = values.baseline;
-  starters.baseline = () => startEmbedded(SECRET, SERVER_CPU, undefined, checkout);
+  const prof = values['cpu-prof'] && path.join(values['cpu-prof'], 'baseline');
+  starters.baseline = () => startEmbedded(SECRET, SERVER_CPU, prof, checkout);
 }
 const names = Object.keys(starters).filter((n) => !values.only || values.only.split(',').includes(n));
 try {
