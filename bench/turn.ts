@@ -20,7 +20,8 @@ import { parseArgs } from 'node:util';
 import { tempDir } from '../test/helpers/tmp.js';
 import { TurnTestClient } from '../test/helpers/turn-client.js';
 import { issueTurnCredentials } from '../turn/index.js';
-import { machine, median, writeSection } from './report.js';
+import { machine, writeSection } from './report.js';
+import { type Direction, type Measure, type Mode, turnReport } from './turn-report.js';
 import { type BenchServer, startCoturn, startEmbedded, stopServer } from './turn-servers.js';
 
 const { values } = parseArgs({
@@ -53,8 +54,6 @@ const LOAD_CPU = Number(values['load-cpu']);
 const SECRET = 'bench-turn-secret-0123456789';
 const SOURCE = fileURLToPath(new URL('./turn-load.c', import.meta.url));
 
-type Direction = 'to-peer' | 'to-client';
-type Mode = 'paced' | 'flood';
 interface LoadReport {
   sent: number;
   received: number;
@@ -62,13 +61,6 @@ interface LoadReport {
   windowReceived: number;
   windowSeconds: number;
   serverCpuSeconds: number;
-  skipped: number;
-}
-interface Measure {
-  rate: number;
-  cpuUs: number;
-  loss: number;
-  /** Packets the generator could not send in time (it was the limit). */
   skipped: number;
 }
 interface Flow {
@@ -188,54 +180,21 @@ try {
   work.remove();
 }
 
-const med = (key: string, field: keyof Measure) => median((results.get(key) ?? []).map((m) => m[field]));
-const spread = (key: string, field: keyof Measure, digits: number) => {
-  const v = (results.get(key) ?? []).map((m) => m[field]);
-  return `${Math.min(...v).toFixed(digits)}–${Math.max(...v).toFixed(digits)}`;
-};
-const rows: string[] = [];
-const ratios: string[] = [];
-for (const direction of DIRECTIONS) {
-  for (const name of names) {
-    const k = (mode: Mode) => `${name}/${direction}/${mode}`;
-    rows.push(
-      `| ${direction} | ${name} | ${med(k('paced'), 'cpuUs').toFixed(2)} (${spread(k('paced'), 'cpuUs', 2)}) | ` +
-        `${med(k('paced'), 'loss').toFixed(2)}% | ${Math.round(med(k('flood'), 'rate'))} (${spread(k('flood'), 'rate', 0)}) | ` +
-        `${med(k('flood'), 'cpuUs').toFixed(2)} | ${med(k('flood'), 'loss').toFixed(1)}% |`,
-    );
-  }
-  if (names.includes('embedded') && names.includes('coturn')) {
-    const cpu = med(`embedded/${direction}/paced`, 'cpuUs') / med(`coturn/${direction}/paced`, 'cpuUs');
-    const rate = med(`embedded/${direction}/flood`, 'rate') / med(`coturn/${direction}/flood`, 'rate');
-    ratios.push(
-      `- ${direction}: CPU per relayed packet embedded/coturn **${cpu.toFixed(2)}**; relay rate at saturation embedded/coturn ${rate.toFixed(2)}.`,
-    );
-  }
-  if (names.includes('embedded') && names.includes('baseline')) {
-    const cpu = med(`embedded/${direction}/paced`, 'cpuUs') / med(`baseline/${direction}/paced`, 'cpuUs');
-    const flood = med(`embedded/${direction}/flood`, 'cpuUs') / med(`baseline/${direction}/flood`, 'cpuUs');
-    ratios.push(
-      `- ${direction}: CPU per relayed packet embedded/baseline ${cpu.toFixed(2)} paced, ${flood.toFixed(2)} flood.`,
-    );
-  }
-}
-const body = `## TURN relay cost (\`npm run bench:turn\`)
-
-${machine()}; load average at start ${loadAtStart}. Each server in its own process pinned to CPU ${SERVER_CPU} with \`taskset\`:
-the embedded server (\`bench/turn-embedded.ts\` under Node) and coturn ${coturnVersion()} (\`turnserver\`, Debian package,
-default threads). ${FLOWS} allocations with one channel each are made from Node (long-term auth); a C load generator
-(\`bench/turn-load.c\`, built with \`cc -O2\` at bench time, sendmmsg/recvmmsg) pinned to CPU ${LOAD_CPU} takes over their
-client ports and the ${FLOWS} peer sockets and sends ${SIZE}-byte payloads as ChannelData (to-peer: client -> server ->
-peer) or as plain UDP to the relay ports (to-client: peer -> relay -> ChannelData to the client), ${values.warmup} s
-warm-up then a ${values.seconds} s window. **CPU/pkt** = the server's utime+stime (/proc/<pid>/stat, all threads) over
-the window / packets delivered in it. *Paced*: ${PACED} pkt/s offered, below both servers' limits; *flood*: ${FLOOD} pkt/s
-offered, above them (the relayed rate is the server's capacity on one core). Medians of ${RUNS} interleaved runs (spread in brackets).
-
-| direction | server | paced: CPU µs/pkt | paced: loss | flood: relayed pkt/s | flood: CPU µs/pkt | flood: loss |
-| --- | --- | --- | --- | --- | --- | --- |
-${rows.join('\n')}
-
-${ratios.join('\n')}`;
+const body = turnReport(results, names, {
+  machine: machine(),
+  loadAtStart,
+  coturn: coturnVersion(),
+  serverCpu: SERVER_CPU,
+  loadCpu: LOAD_CPU,
+  flows: FLOWS,
+  size: SIZE,
+  paced: PACED,
+  flood: FLOOD,
+  warmup: values.warmup,
+  seconds: values.seconds,
+  runs: RUNS,
+  directions: DIRECTIONS,
+});
 console.log(`\n${body}`);
 if (!values['no-write']) writeSection('turn', body);
 
