@@ -72,6 +72,13 @@ export function turnReport(results: Map<string, Measure[]>, names: string[], set
           `**${ratio('embedded', 'coturn', direction, 'paced', 'cpuUs')}** paced; relayed rate when flooded ${ratio('embedded', 'coturn', direction, 'flood', 'rate')}.`,
       );
     }
+    if (names.includes('embedded') && names.includes('node-floor') && names.includes('coturn')) {
+      ratios.push(
+        `- ${direction}: CPU per relayed packet, node-floor/coturn (Node's dgram with no TURN logic): ` +
+          `${ratio('node-floor', 'coturn', direction, 'flood', 'cpuUs')} flooded, ${ratio('node-floor', 'coturn', direction, 'paced', 'cpuUs')} paced; ` +
+          `embedded/node-floor ${ratio('embedded', 'node-floor', direction, 'flood', 'cpuUs')} flooded, ${ratio('embedded', 'node-floor', direction, 'paced', 'cpuUs')} paced.`,
+      );
+    }
     if (names.includes('embedded') && names.includes('baseline')) {
       ratios.push(
         `- ${direction}: CPU per relayed packet, embedded/baseline (\`--baseline\` checkout): ` +
@@ -92,7 +99,8 @@ threads; softirq work done in its context included) over the window / packets de
 offered, below both servers' limits (CPU per packet includes a wake-up per small batch); *flooded*: ${setup.flood} pkt/s offered,
 above them (the server works on full socket buffers: the per-packet cost proper). The relayed rate when flooded is the
 server's capacity on its core only on a quiet machine: other processes on that core lower it, and the generator logs
-when it could not keep its rate. Medians of ${setup.runs} interleaved runs, spread in brackets.
+when it could not keep its rate.${names.includes('node-floor') ? " `node-floor` (`--floor`, `bench/turn-floor.ts`) is the same sockets and flows relayed by a bare dgram forwarder with no TURN logic: what any relay on Node's dgram costs." : ''}
+Medians of ${setup.runs} interleaved runs, spread in brackets.
 
 | direction | server | paced: CPU µs/pkt | paced: loss | flooded: CPU µs/pkt | flooded: relayed pkt/s | flooded: loss |
 | --- | --- | --- | --- | --- | --- | --- |

@@ -14,6 +14,8 @@ import { StunMethod } from '../turn/stun-message.js';
 
 export interface BenchServer {
   name: string;
+  /** Flows set up at start (the floor forwarder); TURN servers get theirs through allocations. */
+  flows?: Array<{ clientPort: number; channel: number; peerPort: number; relayPort: number }>;
   port: number;
   pid: number;
   child: ChildProcess;
@@ -21,6 +23,7 @@ export interface BenchServer {
 
 const TSX = fileURLToPath(new URL('../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
 const EMBEDDED = fileURLToPath(new URL('./turn-embedded.ts', import.meta.url));
+const FLOOR = fileURLToPath(new URL('./turn-floor.ts', import.meta.url));
 
 /**
  * The embedded server under `node` on `cpu`; with `cpuProfDir`, V8 writes a CPU profile there
@@ -51,6 +54,34 @@ export async function startEmbedded(
     what: 'embedded TURN server to listen',
   });
   return { name: checkout ? 'baseline' : 'embedded', port, pid: child.pid!, child };
+}
+
+/**
+ * The dgram floor (bench/turn-floor.ts) on `cpu`, with `count` flows on free ports: the
+ * cost of relaying on Node's dgram with no TURN logic.
+ */
+export async function startFloor(
+  cpu: number,
+  count: number,
+  freeUdpPort: () => Promise<number>,
+): Promise<BenchServer> {
+  const ports: Array<{ clientPort: number; channel: number; peerPort: number }> = [];
+  for (let i = 0; i < count; i++)
+    ports.push({ clientPort: await freeUdpPort(), channel: 0x4000 + i, peerPort: await freeUdpPort() });
+  const args = ports.map((p) => `${p.clientPort}:${p.channel}:${p.peerPort}`);
+  const child = spawn('taskset', ['-c', String(cpu), process.execPath, '--import', TSX, FLOOR, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  const bound = await waitFor(
+    () => JSON.parse(out.split('\n')[0] || 'null') as { port: number; relays: number[] } | null,
+    { timeoutMs: 30_000, what: 'dgram floor forwarder to bind' },
+  );
+  const flows = ports.map((p, i) => ({ ...p, relayPort: bound.relays[i]! }));
+  return { name: 'node-floor', port: bound.port, pid: child.pid!, child, flows };
 }
 
 /** coturn on `cpu`, its pid file and log in `dir`; resolves once its UDP listener is open. */

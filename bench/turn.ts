@@ -22,7 +22,7 @@ import { TurnTestClient } from '../test/helpers/turn-client.js';
 import { issueTurnCredentials } from '../turn/index.js';
 import { machine, writeSection } from './report.js';
 import { type Direction, type Measure, type Mode, turnReport } from './turn-report.js';
-import { type BenchServer, startCoturn, startEmbedded, stopServer } from './turn-servers.js';
+import { type BenchServer, startCoturn, startEmbedded, startFloor, stopServer } from './turn-servers.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,6 +40,8 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     /** Another checkout of Lookout whose embedded server runs too, as `baseline` (before/after). */
     baseline: { type: 'string' },
+    /** Also runs bench/turn-floor.ts (`node-floor`): Node's dgram relaying with no TURN logic. */
+    floor: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
   },
 });
@@ -149,6 +151,7 @@ if (values.baseline) {
   const prof = values['cpu-prof'] && path.join(values['cpu-prof'], 'baseline');
   starters.baseline = () => startEmbedded(SECRET, SERVER_CPU, prof, checkout);
 }
+if (values.floor) starters['node-floor'] = () => startFloor(SERVER_CPU, FLOWS, freeUdpPort);
 const names = Object.keys(starters).filter((n) => !values.only || values.only.split(',').includes(n));
 try {
   for (let run = 0; run < RUNS; run++) {
@@ -157,7 +160,7 @@ try {
       const server = await starters[name]!();
       console.log(`run ${run + 1} ${name}: pid ${server.pid}, port ${server.port}`);
       try {
-        const flows = await makeFlows(server);
+        const flows = server.flows ?? (await makeFlows(server));
         for (const direction of DIRECTIONS) {
           for (const [mode, rate] of [
             ['paced', PACED],
