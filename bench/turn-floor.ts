@@ -1,5 +1,5 @@
 /**
- * Bench-only: the floor of a UDP relay written on Node's dgram, for `npm run bench:turn --floor`.
+ * Bench-only: the floor of a UDP relay written on Node's dgram, for `npm run bench:turn` (`node-floor`).
  * No TURN at all: ChannelData arriving on the listener goes to the peer of its channel through
  * that channel's relay socket, and a datagram arriving on relay socket i goes to client i as
  * ChannelData; the same sockets and flows as the embedded server, none of its checks. What

@@ -99,7 +99,7 @@ threads; softirq work done in its context included) over the window / packets de
 offered, below both servers' limits (CPU per packet includes a wake-up per small batch); *flooded*: ${setup.flood} pkt/s offered,
 above them (the server works on full socket buffers: the per-packet cost proper). The relayed rate when flooded is the
 server's capacity on its core only on a quiet machine: other processes on that core lower it, and the generator logs
-when it could not keep its rate.${names.includes('node-floor') ? " `node-floor` (`--floor`, `bench/turn-floor.ts`) is the same sockets and flows relayed by a bare dgram forwarder with no TURN logic: what any relay on Node's dgram costs." : ''}
+when it could not keep its rate.${names.includes('node-floor') ? " `node-floor` (`bench/turn-floor.ts`) is the same sockets and flows relayed by a bare dgram forwarder with no TURN logic: what any relay on Node's dgram costs." : ''}
 Medians of ${setup.runs} interleaved runs, spread in brackets.
 
 | direction | server | paced: CPU µs/pkt | paced: loss | flooded: CPU µs/pkt | flooded: relayed pkt/s | flooded: loss |

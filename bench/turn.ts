@@ -6,7 +6,9 @@
  * client ports over to the generator, then per direction (client -> peer, peer -> client):
  *   paced: a fixed offered rate below both servers' limits: server CPU µs per relayed packet;
  *   flood: an offered rate above them: relayed packets/s (and CPU per packet at saturation).
- * Medians over runs; writes the `turn` section of docs/benchmarks.md.
+ * `node-floor` (bench/turn-floor.ts) relays the same flows with bare dgram sockets and no TURN
+ * logic: the floor for any relay on Node. `--only a,b` picks servers. Medians over runs; writes
+ * the `turn` section of docs/benchmarks.md.
  *
  * --cpu-prof DIR writes a V8 CPU profile of the embedded server process (one per run) into
  * DIR; `npx tsx bench/cpu-profile-top.ts DIR/<file>` lists its functions by self time.
@@ -40,8 +42,6 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     /** Another checkout of Lookout whose embedded server runs too, as `baseline` (before/after). */
     baseline: { type: 'string' },
-    /** Also runs bench/turn-floor.ts (`node-floor`): Node's dgram relaying with no TURN logic. */
-    floor: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
   },
 });
@@ -145,13 +145,14 @@ const loadAtStart = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3)
 const starters: Record<string, () => Promise<BenchServer>> = {
   embedded: () => startEmbedded(SECRET, SERVER_CPU, values['cpu-prof']),
   coturn: () => startCoturn(SECRET, SERVER_CPU, work.dir),
+  // Node's dgram relaying with no TURN logic (bench/turn-floor.ts): the floor under the embedded server.
+  'node-floor': () => startFloor(SERVER_CPU, FLOWS, freeUdpPort),
 };
 if (values.baseline) {
   const checkout = values.baseline;
   const prof = values['cpu-prof'] && path.join(values['cpu-prof'], 'baseline');
   starters.baseline = () => startEmbedded(SECRET, SERVER_CPU, prof, checkout);
 }
-if (values.floor) starters['node-floor'] = () => startFloor(SERVER_CPU, FLOWS, freeUdpPort);
 const names = Object.keys(starters).filter((n) => !values.only || values.only.split(',').includes(n));
 try {
   for (let run = 0; run < RUNS; run++) {
