@@ -49,10 +49,13 @@ export async function startEmbedded(
   child.stdout!.on('data', (d) => {
     out += d;
   });
-  const port = await waitFor(() => JSON.parse(out.split('\n')[0] || 'null')?.port as number | undefined, {
-    timeoutMs: 30_000,
-    what: 'embedded TURN server to listen',
-  });
+  const port = await readyOrKilled(
+    child,
+    waitFor(() => JSON.parse(out.split('\n')[0] || 'null')?.port as number | undefined, {
+      timeoutMs: 30_000,
+      what: 'embedded TURN server to listen',
+    }),
+  );
   return { name: checkout ? 'baseline' : 'embedded', port, pid: child.pid!, child };
 }
 
@@ -76,9 +79,12 @@ export async function startFloor(
   child.stdout!.on('data', (d) => {
     out += d;
   });
-  const bound = await waitFor(
-    () => JSON.parse(out.split('\n')[0] || 'null') as { port: number; relays: number[] } | null,
-    { timeoutMs: 30_000, what: 'dgram floor forwarder to bind' },
+  const bound = await readyOrKilled(
+    child,
+    waitFor(() => JSON.parse(out.split('\n')[0] || 'null') as { port: number; relays: number[] } | null, {
+      timeoutMs: 30_000,
+      what: 'dgram floor forwarder to bind',
+    }),
   );
   const flows = ports.map((p, i) => ({ ...p, relayPort: bound.relays[i]! }));
   return { name: 'node-floor', port: bound.port, pid: child.pid!, child, flows };
@@ -106,11 +112,24 @@ export async function startCoturn(secret: string, cpu: number, dir: string): Pro
   child.stdout!.on('data', append);
   child.stderr!.on('data', append);
   // Its stdout is block-buffered into a pipe: ask it a STUN Binding instead of reading its log.
-  await waitFor(() => answersBinding(port), {
-    timeoutMs: 15_000,
-    what: `turnserver to answer on ${port}; its log:\n${log}`,
-  });
+  await readyOrKilled(
+    child,
+    waitFor(() => answersBinding(port), {
+      timeoutMs: 15_000,
+      what: `turnserver to answer on ${port}; its log:\n${log}`,
+    }),
+  );
   return { name: 'coturn', port, pid: child.pid!, child };
+}
+
+/** Waits for a started server; kills it when it does not come up, so none outlives a failed bench. */
+async function readyOrKilled<T>(child: ChildProcess, ready: Promise<T>): Promise<T> {
+  try {
+    return await ready;
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
 }
 
 async function answersBinding(port: number): Promise<boolean> {
