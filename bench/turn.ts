@@ -1,46 +1,82 @@
 /**
- * npm run bench:turn — relays a packet flood through the embedded TURN server and through
- * coturn (`turnserver`) on this machine, in one run, and reports the highest relayed packet
- * rate each sustains (offered-rate ladder, client -> TURN (ChannelData over UDP) -> peer),
- * medians over several runs, and their ratio. Writes the `turn` section of docs/benchmarks.md.
+ * npm run bench:turn — the embedded TURN server against coturn (`turnserver`), each pinned to
+ * one core, relaying ChannelData flooded by a C load generator (bench/turn-load.c, compiled
+ * here with the machine's cc) pinned to the other core. Per run and server, interleaved:
+ * start it, make N allocations with one channel each (long-term auth, from Node), hand the
+ * client ports over to the generator, then per direction (client -> peer, peer -> client):
+ *   paced: a fixed offered rate below both servers' limits: server CPU µs per relayed packet;
+ *   flood: an offered rate above them: relayed packets/s (and CPU per packet at saturation).
+ * `node-floor` (bench/turn-floor.ts) relays the same flows with bare dgram sockets and no TURN
+ * logic: the floor for any relay on Node. `--only a,b` picks servers. Medians over runs; writes
+ * the `turn` section of docs/benchmarks.md.
+ *
+ * --cpu-prof DIR writes a V8 CPU profile of the embedded server process (one per run) into
+ * DIR; `npx tsx bench/cpu-profile-top.ts DIR/<file>` lists its functions by self time.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { tempDir } from '../test/helpers/tmp.js';
 import { TurnTestClient } from '../test/helpers/turn-client.js';
-import { waitFor } from '../test/helpers/wait-for.js';
 import { issueTurnCredentials } from '../turn/index.js';
-import { machine, median, writeSection } from './report.js';
+import { machine, writeSection } from './report.js';
+import { type Direction, type Measure, type Mode, turnReport } from './turn-report.js';
+import { type BenchServer, startCoturn, startEmbedded, startFloor, stopServer } from './turn-servers.js';
 
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '3' },
-    rates: { type: 'string', default: '5000,10000,15000,20000,25000,30000,40000,50000,60000,80000' },
-    seconds: { type: 'string', default: '2' },
-    clients: { type: 'string', default: '4' },
-    size: { type: 'string', default: '1000' },
-    'max-loss': { type: 'string', default: '1' },
+    flows: { type: 'string', default: '8' },
+    size: { type: 'string', default: '200' },
+    'paced-rate': { type: 'string', default: '30000' },
+    'flood-rate': { type: 'string', default: '300000' },
+    warmup: { type: 'string', default: '1' },
+    seconds: { type: 'string', default: '5' },
+    directions: { type: 'string', default: 'to-peer,to-client' },
+    'server-cpu': { type: 'string', default: '0' },
+    'load-cpu': { type: 'string', default: '1' },
+    only: { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    /** Another checkout of Lookout whose embedded server runs too, as `baseline` (before/after). */
+    baseline: { type: 'string' },
+    'no-write': { type: 'boolean', default: false },
   },
 });
-const runs = Number(values.runs);
-const rates = values.rates.split(',').map(Number);
-const seconds = Number(values.seconds);
-const clientCount = Number(values.clients);
-const size = Number(values.size);
-const maxLossPercent = Number(values['max-loss']);
+const RUNS = Number(values.runs);
+const FLOWS = Number(values.flows);
+const SIZE = Number(values.size);
+const PACED = Number(values['paced-rate']);
+const FLOOD = Number(values['flood-rate']);
+const DIRECTIONS = values.directions.split(',') as Direction[];
+const SERVER_CPU = Number(values['server-cpu']);
+const LOAD_CPU = Number(values['load-cpu']);
 const SECRET = 'bench-turn-secret-0123456789';
-const TSX = fileURLToPath(new URL('../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
-const EMBEDDED = fileURLToPath(new URL('./turn-embedded.ts', import.meta.url));
+const SOURCE = fileURLToPath(new URL('./turn-load.c', import.meta.url));
 
-interface Server {
-  name: string;
-  port: number;
-  child: ChildProcess;
+interface LoadReport {
+  sent: number;
+  received: number;
+  windowSent: number;
+  windowReceived: number;
+  windowSeconds: number;
+  serverCpuSeconds: number;
+  skipped: number;
+}
+interface Flow {
+  clientPort: number;
+  channel: number;
+  peerPort: number;
+  relayPort: number;
 }
 
-async function freePort(): Promise<number> {
+const work = tempDir('lookout-bench-turn-');
+const loadBinary = path.join(work.dir, 'turn-load');
+execFileSync('cc', ['-O2', '-Wall', '-o', loadBinary, SOURCE], { stdio: 'inherit' });
+
+async function freeUdpPort(): Promise<number> {
   const socket = createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   const { port } = socket.address();
@@ -48,172 +84,128 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startEmbedded(): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', TSX, EMBEDDED, SECRET], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-  });
-  const port = await waitFor(() => JSON.parse(out.split('\n')[0] || 'null')?.port as number | undefined, {
-    timeoutMs: 20_000,
-    what: 'embedded TURN server',
-  });
-  return { name: 'embedded', port, child };
-}
-
-async function startCoturn(): Promise<Server> {
-  const port = await freePort();
-  const minPort = 30_000 + Math.floor(Math.random() * 100) * 100;
-  // biome-ignore format: one flag per line reads better
-  const args = [
-    '-n', '--no-cli', '--no-tls', '--no-dtls', '--log-file', 'stdout', '--simple-log',
-    '--listening-ip', '127.0.0.1', '--listening-port', String(port), '--relay-ip', '127.0.0.1',
-    '--use-auth-secret', '--static-auth-secret', SECRET, '--realm', 'lookout',
-    '--allow-loopback-peers', '--allowed-peer-ip=127.0.0.1', '--min-port', String(minPort), '--max-port', String(minPort + 99),
-    '--pidfile', `/tmp/bench-turnserver-${port}.pid`,
-  ];
-  const child = spawn('turnserver', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout!.on('data', (d) => {
-    log += d;
-  });
-  child.stderr!.on('data', (d) => {
-    log += d;
-  });
-  await waitFor(
-    () => /Total (General|UDP|auth) servers|IPv4. UDP listener opened|listener opened on/i.test(log),
-    {
-      timeoutMs: 10_000,
-      what: `turnserver to listen; its log:\n${log}`,
-    },
-  );
-  return { name: 'coturn', port, child };
-}
-
-async function stop(server: Server): Promise<void> {
-  if (server.child.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    server.child.once('exit', () => resolve());
-    server.child.kill('SIGTERM');
-  });
-}
-
-/** One ladder against one server: the highest rate relayed with at most max-loss. */
-async function ladder(server: Server): Promise<{ rate: number; loss: number; steps: string[] }> {
-  const sink = createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
-  let received = 0;
-  sink.on('message', () => {
-    received++;
-  });
-  await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', resolve));
-  const peer = { ip: '127.0.0.1', port: sink.address().port };
-  const clients: TurnTestClient[] = [];
-  for (let i = 0; i < clientCount; i++) {
+/** N allocations with one channel each, made from Node; their client sockets are closed for the generator to take over. */
+async function makeFlows(server: BenchServer): Promise<Flow[]> {
+  const flows: Flow[] = [];
+  for (let i = 0; i < FLOWS; i++) {
     const { username, credential } = issueTurnCredentials({
       secret: SECRET,
       deviceId: `bench${i}`,
       ttlSeconds: 3600,
       nowMs: Date.now(),
     });
-    const c = await TurnTestClient.open({ ip: '127.0.0.1', port: server.port }, 'udp', {
+    const client = await TurnTestClient.open({ ip: '127.0.0.1', port: server.port }, 'udp', {
       username,
       password: credential,
     });
-    const allocated = await c.allocate();
-    const bound = await c.channelBind(0x4000 + i, peer);
-    if (allocated.code || bound.code)
-      throw new Error(`${server.name}: allocate ${allocated.code}, bind ${bound.code}`);
-    clients.push(c);
+    const peerPort = await freeUdpPort();
+    const channel = 0x4000 + i;
+    const allocated = await client.allocate();
+    const bound = await client.channelBind(channel, { ip: '127.0.0.1', port: peerPort });
+    if (allocated.code || bound.code || !allocated.relayed)
+      throw new Error(`${server.name}: allocate ${allocated.code}, channel bind ${bound.code}`);
+    flows.push({ clientPort: client.localPort, channel, peerPort, relayPort: allocated.relayed.port });
+    await client.close();
   }
-  const payload = Buffer.alloc(size, 0xab);
-  const step = async (rate: number): Promise<{ delivered: number; loss: number }> => {
-    received = 0;
-    let sent = 0;
-    const perTick = rate / 100;
-    const started = Date.now();
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        const due = Math.floor(((Date.now() - started) / 10) * perTick) - sent;
-        for (let n = 0; n < due; n++) {
-          clients[sent % clients.length]!.sendChannelData(0x4000 + (sent % clients.length), payload);
-          sent++;
-        }
-        if (Date.now() - started >= seconds * 1000) {
-          clearInterval(timer);
-          resolve();
-        }
-      }, 10);
-    });
-    const elapsed = (Date.now() - started) / 1000;
-    await new Promise((resolve) => setTimeout(resolve, 300)); // drain
-    return { delivered: received / elapsed, loss: sent ? (100 * (sent - received)) / sent : 0 };
-  };
-  await step(rates[0]!); // warm-up (JIT, first packets), not counted
-  let best = { rate: 0, loss: 0 };
-  const steps: string[] = [];
-  for (const rate of rates) {
-    let result = await step(rate);
-    // One retry: a single stall (GC, a neighbour on the shared cores) should not end the ladder.
-    if (result.loss > maxLossPercent) result = await step(rate);
-    const errors = clients.reduce((n, c) => n + c.sendErrors, 0);
-    steps.push(
-      `${rate}:${Math.round(result.delivered)}/${result.loss.toFixed(2)}%${errors ? `/${errors} send errors` : ''}`,
-    );
-    if (result.loss > maxLossPercent) break;
-    best = { rate: result.delivered, loss: result.loss };
-  }
-  await Promise.all(clients.map((c) => c.close()));
-  sink.close();
-  return { ...best, steps };
+  return flows;
 }
 
+async function load(
+  server: BenchServer,
+  flows: Flow[],
+  direction: Direction,
+  rate: number,
+): Promise<Measure> {
+  // biome-ignore format: one flag per line reads better
+  const args = [
+    '-c', String(LOAD_CPU), loadBinary,
+    '--server', `127.0.0.1:${server.port}`, '--pid', String(server.pid), '--rate', String(rate),
+    '--warmup', values.warmup, '--seconds', values.seconds, '--size', String(SIZE), '--direction', direction,
+    ...flows.flatMap((f) => ['--flow', `${f.clientPort}:${f.channel}:${f.peerPort}:${f.relayPort}`]),
+  ];
+  const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`turn-load exited with ${code}`);
+  const r = JSON.parse(out) as LoadReport;
+  return {
+    rate: r.windowReceived / r.windowSeconds,
+    cpuUs: r.windowReceived ? (r.serverCpuSeconds * 1e6) / r.windowReceived : Number.NaN,
+    loss: r.sent ? (100 * (r.sent - r.received)) / r.sent : 0,
+    skipped: r.skipped,
+  };
+}
+
+const results = new Map<string, Measure[]>(); // `${server}/${direction}/${mode}`
+const keep = (key: string, m: Measure) => results.set(key, [...(results.get(key) ?? []), m]);
 const loadAtStart = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-const results: Record<string, Array<{ rate: number; loss: number }>> = { embedded: [], coturn: [] };
-for (let run = 0; run < runs; run++) {
-  for (const start of [startEmbedded, startCoturn]) {
-    const server = await start();
-    try {
-      const result = await ladder(server);
-      results[server.name]!.push(result);
-      console.log(
-        `run ${run + 1} ${server.name}: ${Math.round(result.rate)} pkt/s at ${result.loss.toFixed(2)}% loss  [${result.steps.join(' ')}]`,
-      );
-    } finally {
-      await stop(server);
+const starters: Record<string, () => Promise<BenchServer>> = {
+  embedded: () => startEmbedded(SECRET, SERVER_CPU, values['cpu-prof']),
+  coturn: () => startCoturn(SECRET, SERVER_CPU, work.dir),
+  // Node's dgram relaying with no TURN logic (bench/turn-floor.ts): the floor under the embedded server.
+  'node-floor': () => startFloor(SERVER_CPU, FLOWS, freeUdpPort),
+};
+if (values.baseline) {
+  const checkout = values.baseline;
+  const prof = values['cpu-prof'] && path.join(values['cpu-prof'], 'baseline');
+  starters.baseline = () => startEmbedded(SECRET, SERVER_CPU, prof, checkout);
+}
+const names = Object.keys(starters).filter((n) => !values.only || values.only.split(',').includes(n));
+try {
+  for (let run = 0; run < RUNS; run++) {
+    const order = run % 2 ? [...names].reverse() : names; // interleaved, alternating who goes first
+    for (const name of order) {
+      const server = await starters[name]!();
+      console.log(`run ${run + 1} ${name}: pid ${server.pid}, port ${server.port}`);
+      try {
+        const flows = server.flows ?? (await makeFlows(server));
+        for (const direction of DIRECTIONS) {
+          for (const [mode, rate] of [
+            ['paced', PACED],
+            ['flood', FLOOD],
+          ] as Array<[Mode, number]>) {
+            const m = await load(server, flows, direction, rate);
+            keep(`${name}/${direction}/${mode}`, m);
+            console.log(
+              `run ${run + 1} ${name} ${direction} ${mode} ${rate}: ${Math.round(m.rate)} pkt/s, ` +
+                `${m.cpuUs.toFixed(2)} µs CPU/pkt, ${m.loss.toFixed(2)}% loss${m.skipped ? `, generator behind by ${m.skipped} pkts` : ''}`,
+            );
+          }
+        }
+      } finally {
+        await stopServer(server);
+      }
     }
   }
+} finally {
+  work.remove();
 }
 
-const summary = (name: string) => {
-  const rates = results[name]!.map((r) => r.rate);
-  return {
-    median: median(rates),
-    min: Math.min(...rates),
-    max: Math.max(...rates),
-    loss: median(results[name]!.map((r) => r.loss)),
-  };
-};
-const embedded = summary('embedded');
-const coturn = summary('coturn');
-const ratio = embedded.median / coturn.median;
-const row = (name: string, s: ReturnType<typeof summary>) =>
-  `| ${name} | ${Math.round(s.median)} | ${Math.round(s.min)}–${Math.round(s.max)} | ${Math.round((s.median * size * 8) / 1e6)} | ${s.loss.toFixed(2)}% |`;
-const body = `## TURN relay rate (\`npm run bench:turn\`)
-
-${machine()}. ${clientCount} UDP clients send ${size}-byte ChannelData to one UDP peer on loopback through the server;
-after a warm-up the offered rate climbs (${rates.join(', ')} pkt/s, ${seconds} s each, a failed step retried once) until
-more than ${maxLossPercent}% is lost. Figure: the highest delivered rate with at most ${maxLossPercent}% loss, median of ${runs} runs.
-When both reach the top step, the load generator (one Node process) is the limit, not the servers; on a loaded machine a
-stall from a neighbour ends a ladder early, hence the spread: compare the rows of one run, on a quiet machine for figures that matter. The load generator and peer run in one
-Node process on the same cores as the server (load average at start: ${loadAtStart}). coturn: \`turnserver\` (Debian package) with its default relay threads.
-
-| server | relayed pkt/s (median) | spread | Mbit/s | loss at that rate |
-| --- | --- | --- | --- | --- |
-${row('embedded (Node)', embedded)}
-${row('coturn', coturn)}
-
-Embedded / coturn: **${ratio.toFixed(2)}**.`;
+const body = turnReport(results, names, {
+  machine: machine(),
+  loadAtStart,
+  coturn: coturnVersion(),
+  serverCpu: SERVER_CPU,
+  loadCpu: LOAD_CPU,
+  flows: FLOWS,
+  size: SIZE,
+  paced: PACED,
+  flood: FLOOD,
+  warmup: values.warmup,
+  seconds: values.seconds,
+  runs: RUNS,
+  directions: DIRECTIONS,
+});
 console.log(`\n${body}`);
-writeSection('turn', body);
+if (!values['no-write']) writeSection('turn', body);
+
+function coturnVersion(): string {
+  try {
+    return execFileSync('turnserver', ['--version'], { encoding: 'utf8' }).trim().split('\n')[0]!;
+  } catch {
+    return '(version unknown)';
+  }
+}

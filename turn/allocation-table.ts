@@ -18,6 +18,8 @@ export interface HeldReservations {
  */
 export class AllocationTable {
   readonly #byClient = new Map<string, Allocation>();
+  /** UDP allocations by client port, then IP: the listener finds one with no key to build per packet. */
+  readonly #byUdpClient = new Map<number, Map<string, Allocation>>();
   /** Allocations being set up (relay socket binding) and the places they hold. */
   readonly #pending = new Map<string, { deviceId: string; places: number }>();
   #pendingPlaces = 0;
@@ -33,6 +35,11 @@ export class AllocationTable {
 
   get(clientKey: string): Allocation | undefined {
     return this.#byClient.get(clientKey);
+  }
+
+  /** The allocation of the UDP client `ip:port` (same as `get('udp:ip:port')`). */
+  getUdp(ip: string, port: number): Allocation | undefined {
+    return this.#byUdpClient.get(port)?.get(ip);
   }
 
   isPending(clientKey: string): boolean {
@@ -77,6 +84,15 @@ export class AllocationTable {
     const pending = this.#pending.get(allocation.client.key);
     if (pending) this.#settle(allocation.client.key, pending.places - 1);
     this.#byClient.set(allocation.client.key, allocation);
+    const { client } = allocation;
+    if (client.transport === 'udp') {
+      let ips = this.#byUdpClient.get(client.port);
+      if (!ips) {
+        ips = new Map();
+        this.#byUdpClient.set(client.port, ips);
+      }
+      ips.set(client.ip, allocation);
+    }
     if (!pending)
       this.#perDevice.set(allocation.deviceId, (this.#perDevice.get(allocation.deviceId) ?? 0) + 1);
     this.log.info(
@@ -94,6 +110,12 @@ export class AllocationTable {
   remove(allocation: Allocation, reason: EndReason): void {
     if (this.#byClient.get(allocation.client.key) !== allocation) return;
     this.#byClient.delete(allocation.client.key);
+    const { client } = allocation;
+    if (client.transport === 'udp') {
+      const ips = this.#byUdpClient.get(client.port);
+      ips?.delete(client.ip);
+      if (ips?.size === 0) this.#byUdpClient.delete(client.port);
+    }
     this.#decrement(allocation.deviceId);
     allocation.relay.close();
     this.log.info(

@@ -48,11 +48,27 @@ export const DEFAULT_LIFETIMES: TurnLifetimes = {
 
 const CHANNEL_COOLDOWN_MS = 300_000;
 
-interface Channel {
-  ip: string;
-  port: number;
-  expiresAt: number;
+/** A cached verdict of the peer filter for one `ip:port` (see `peerAllowed`). */
+export interface PeerVerdict {
+  allowed: boolean;
+  /** Trusted until this time; 0 when never asked. */
+  until: number;
 }
+
+/**
+ * A channel binding. It holds the filter's verdict slot of its peer, so a ChannelData packet
+ * costs no lookup keyed by a string built per packet.
+ */
+export interface ChannelBinding {
+  readonly channel: number;
+  readonly ip: string;
+  readonly port: number;
+  expiresAt: number;
+  readonly verdict: PeerVerdict;
+}
+
+/** Verdicts kept per allocation; beyond, all are dropped (and asked again). */
+const MAX_PEER_VERDICTS = 256;
 
 export class Allocation {
   readonly createdAt: number;
@@ -60,10 +76,11 @@ export class Allocation {
   /** The Allocate success, resent verbatim on a retransmitted Allocate (RFC 8656 §7.2). */
   response: Buffer | undefined;
   readonly #permissions = new Map<string, number>();
-  readonly #channels = new Map<number, Channel>();
-  readonly #channelByPeer = new Map<string, number>();
-  /** Per `ip|port` verdicts of the peer filter, so a packet costs one map lookup. */
-  readonly peerVerdicts = new Map<string, { allowed: boolean; until: number }>();
+  readonly #channels = new Map<number, ChannelBinding>();
+  /** Bindings by peer port, then peer IP: no key string to build for a packet from a peer. */
+  readonly #channelByPeer = new Map<number, Map<string, ChannelBinding>>();
+  /** Per `ip|port` verdicts of the peer filter (channel bindings hold theirs too). */
+  readonly #peerVerdicts = new Map<string, PeerVerdict>();
 
   constructor(
     readonly client: ClientLink,
@@ -101,26 +118,53 @@ export class Allocation {
    * something else (RFC 8656 §12.2: 400).
    */
   bindChannel(channel: number, ip: string, port: number, lifetimeSeconds: number, now: number): boolean {
-    const peer = `${ip}|${port}`;
     const existing = this.#channels.get(channel);
-    const boundChannel = this.#channelByPeer.get(peer);
+    const byPeer = this.#channelByPeer.get(port)?.get(ip);
     if (existing && (existing.ip !== ip || existing.port !== port)) return false;
-    if (boundChannel !== undefined && boundChannel !== channel) return false;
-    this.#channels.set(channel, { ip, port, expiresAt: now + lifetimeSeconds * 1000 });
-    this.#channelByPeer.set(peer, channel);
+    if (byPeer !== undefined && byPeer.channel !== channel) return false;
+    const expiresAt = now + lifetimeSeconds * 1000;
+    if (existing) {
+      existing.expiresAt = expiresAt; // a refresh keeps the binding and its cached verdict
+      return true;
+    }
+    const binding: ChannelBinding = { channel, ip, port, expiresAt, verdict: this.verdictSlot(ip, port) };
+    this.#channels.set(channel, binding);
+    let ips = this.#channelByPeer.get(port);
+    if (!ips) {
+      ips = new Map();
+      this.#channelByPeer.set(port, ips);
+    }
+    ips.set(ip, binding);
     return true;
   }
 
-  /** The peer of a live channel binding. */
-  channelPeer(channel: number, now: number): { ip: string; port: number } | undefined {
+  /** The live binding of `channel` (its peer and cached verdict). */
+  channelPeer(channel: number, now: number): ChannelBinding | undefined {
     const binding = this.#channels.get(channel);
-    return binding && now < binding.expiresAt ? binding : undefined;
+    return binding !== undefined && now < binding.expiresAt ? binding : undefined;
+  }
+
+  /** The live channel binding of `ip:port`, if any. */
+  bindingFor(ip: string, port: number, now: number): ChannelBinding | undefined {
+    const binding = this.#channelByPeer.get(port)?.get(ip);
+    return binding !== undefined && now < binding.expiresAt ? binding : undefined;
   }
 
   /** The live channel bound to `ip:port`, if any. */
   channelFor(ip: string, port: number, now: number): number | undefined {
-    const channel = this.#channelByPeer.get(`${ip}|${port}`);
-    return channel !== undefined && this.channelPeer(channel, now) ? channel : undefined;
+    return this.bindingFor(ip, port, now)?.channel;
+  }
+
+  /** Where the filter's verdict for `ip:port` is cached (a new, expired slot if none). */
+  verdictSlot(ip: string, port: number): PeerVerdict {
+    const key = `${ip}|${port}`;
+    let slot = this.#peerVerdicts.get(key);
+    if (slot === undefined) {
+      if (this.#peerVerdicts.size >= MAX_PEER_VERDICTS) this.#peerVerdicts.clear();
+      slot = { allowed: false, until: 0 };
+      this.#peerVerdicts.set(key, slot);
+    }
+    return slot;
   }
 
   /** Drops expired permissions and channel bindings (RFC 8656 §9, §12). */
@@ -131,7 +175,9 @@ export class Allocation {
       // bindings for 5 more minutes, so late packets cannot reach the wrong peer.
       if (now >= binding.expiresAt + CHANNEL_COOLDOWN_MS) {
         this.#channels.delete(channel);
-        this.#channelByPeer.delete(`${binding.ip}|${binding.port}`);
+        const ips = this.#channelByPeer.get(binding.port);
+        ips?.delete(binding.ip);
+        if (ips?.size === 0) this.#channelByPeer.delete(binding.port);
       }
     }
   }

@@ -31,9 +31,12 @@ export function decodeChannelData(buf: Buffer): { channel: number; data: Buffer 
 
 export function encodeChannelData(channel: number, data: Buffer, padded: boolean): Buffer {
   const size = 4 + (padded ? (data.length + 3) & ~3 : data.length);
-  const buf = Buffer.alloc(size);
+  // From Buffer's shared pool (no backing store of its own per packet); every byte is written
+  // below, the padding zeroed, so nothing stale from the pool goes out.
+  const buf = Buffer.allocUnsafe(size);
   buf.writeUInt16BE(channel, 0);
   buf.writeUInt16BE(data.length, 2);
   data.copy(buf, 4);
+  if (size > 4 + data.length) buf.fill(0, 4 + data.length);
   return buf;
 }

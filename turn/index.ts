@@ -160,6 +160,7 @@ export async function createTurnServer(config: TurnServerConfig, deps: TurnServe
     core,
     log,
     (key) => table.get(key)?.client,
+    (ip, port) => table.getUdp(ip, port),
   );
   if (config.tls) {
     try {

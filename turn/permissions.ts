@@ -1,4 +1,4 @@
-import type { Allocation, ClientLink } from './allocation.js';
+import type { Allocation, ClientLink, PeerVerdict } from './allocation.js';
 import { readChannelNumber, readPeerAddresses, type TransportAddress } from './attributes.js';
 import { isValidChannel } from './channel-data.js';
 import type { TurnContext } from './context.js';
@@ -107,10 +107,12 @@ export function handleSend(ctx: TurnContext, link: ClientLink, message: StunMess
 const PEER_VERDICT_MS = 5000;
 
 /**
- * Whether the filter allows `ip:port`, remembered per allocation for a few seconds.
- * Permissions are per IP (RFC 8656 §9), but the `allowPeer` hook may allow only some ports
- * of a host, so the verdict is checked for every peer port a packet goes to or comes from;
- * the cache makes that one map lookup per packet, and one filter call per peer every 5 s.
+ * Whether the filter allows `ip:port`, remembered for a few seconds in the allocation's
+ * verdict slot of that peer (`slot`: a channel binding's, looked up when not given).
+ * Permissions are per IP (RFC 8656 §9), but the `allowPeer` hook may allow only some ports of
+ * a host, so the verdict is checked for every peer port a packet goes to or comes from; the
+ * cache makes that at most one map lookup per packet (none on a channel), and one filter call
+ * per peer every 5 s.
  */
 export function peerAllowed(
   ctx: TurnContext,
@@ -118,19 +120,12 @@ export function peerAllowed(
   ip: string,
   port: number,
   now = ctx.now(),
+  slot: PeerVerdict = allocation.verdictSlot(ip, port),
 ): boolean {
-  const key = `${ip}|${port}`;
-  const cached = allocation.peerVerdicts.get(key);
-  if (cached && now < cached.until) return cached.allowed;
-  const allowed = ctx.filter.allows(ip, port);
-  if (cached) {
-    cached.allowed = allowed;
-    cached.until = now + PEER_VERDICT_MS;
-  } else {
-    if (allocation.peerVerdicts.size >= 256) allocation.peerVerdicts.clear();
-    allocation.peerVerdicts.set(key, { allowed, until: now + PEER_VERDICT_MS });
-  }
-  return allowed;
+  if (now < slot.until) return slot.allowed;
+  slot.allowed = ctx.filter.allows(ip, port);
+  slot.until = now + PEER_VERDICT_MS;
+  return slot.allowed;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from '../core/log.js';
 import type { RelaySocket } from './allocation.js';
+import { literalIpLookup } from './literal-ip-lookup.js';
 
 /** Relay socket buffers: room for a keyframe burst (kernel-capped at net.core.[rw]mem_max). */
 const RELAY_BUFFER_BYTES = 1 << 20;
@@ -115,6 +116,7 @@ function bindUdp(address: string, port: number): Promise<Socket | undefined> {
       type: 'udp4',
       recvBufferSize: RELAY_BUFFER_BYTES,
       sendBufferSize: RELAY_BUFFER_BYTES,
+      lookup: literalIpLookup,
     });
     const onError = () => {
       try {

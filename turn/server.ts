@@ -1,11 +1,13 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { type AddressInfo, createServer, isIPv6, type Server, type Socket } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { type AddressInfo, createServer, isIP, isIPv6, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { createServer as createTlsServer, TLSSocket, type Server as TlsServer } from 'node:tls';
 import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
-import type { ClientLink } from './allocation.js';
+import type { Allocation, ClientLink } from './allocation.js';
+import { literalIpLookup } from './literal-ip-lookup.js';
 import { TcpAdmission } from './tcp-admission.js';
 import { TcpFramer } from './tcp-framing.js';
 import type { TurnCore } from './turn-core.js';
@@ -45,8 +47,10 @@ export class TurnListeners {
     readonly tcp: Server,
     private readonly core: TurnCore,
     private readonly log: Logger,
-    /** The link of the allocation held by a 5-tuple, if any (reused on the hot path). */
+    /** The link of the allocation held by a 5-tuple, if any. */
     private readonly allocatedLink: (linkKey: string) => ClientLink | undefined,
+    /** The allocation of a UDP client, if any (the hot path: no key string per packet). */
+    udpAllocation: (ip: string, port: number) => Allocation | undefined,
     private readonly tcpLimits: TcpConnectionLimits,
   ) {
     this.#warn = new RateLimitedLog(log, Date.now);
@@ -54,15 +58,20 @@ export class TurnListeners {
     udp.on('message', (packet, rinfo) => {
       const ip = unmapIp(rinfo.address);
       const port = rinfo.port;
-      const key = `udp:${ip}:${port}`;
-      const link = allocatedLink(key) ?? {
-        key,
+      const allocation = udpAllocation(ip, port);
+      if (allocation) {
+        core.handleClientPacket(allocation.client, packet, allocation);
+        return;
+      }
+      const send = (data: Buffer) => this.#sendUdp(data, rinfo.address, port);
+      const link = {
+        key: `udp:${ip}:${port}`,
         transport: 'udp',
         ip,
         port,
-        send: (data: Buffer) => this.#sendUdp(data, rinfo.address, port),
+        send,
         isOpen: () => true,
-      };
+      } as const;
       core.handleClientPacket(link, packet);
     });
     // After the bind, errors are failed sends (a flood of them must not flood the log).
@@ -77,15 +86,26 @@ export class TurnListeners {
     core: TurnCore,
     log: Logger,
     allocatedLink: (linkKey: string) => ClientLink | undefined,
+    udpAllocation: (ip: string, port: number) => Allocation | undefined,
   ): Promise<TurnListeners> {
     const type = isIPv6(options.host) ? 'udp6' : 'udp4';
+    // The UDP socket's lookup takes IP literals only (literalIpLookup): resolve a host name once.
+    let udpHost = options.host;
+    if (!isIP(udpHost)) {
+      try {
+        udpHost = (await lookup(udpHost, { family: type === 'udp6' ? 6 : 4 })).address;
+      } catch (cause) {
+        throw bindFailed('UDP', options, cause as Error);
+      }
+    }
     for (let attempt = 0; attempt < 20; attempt++) {
       const udp = createSocket({
         type,
         recvBufferSize: LISTENER_BUFFER_BYTES,
         sendBufferSize: LISTENER_BUFFER_BYTES,
+        lookup: literalIpLookup,
       });
-      const udpError = await bindUdp(udp, options.host, options.port);
+      const udpError = await bindUdp(udp, udpHost, options.port);
       if (udpError) {
         closeQuietly(udp);
         throw bindFailed('UDP', options, udpError);
@@ -94,7 +114,7 @@ export class TurnListeners {
       const tcp = createServer();
       tcp.maxConnections = options.maxTcpConnections; // beyond it, new connections are refused
       const tcpError = await listenTcp(tcp, options.host, port);
-      if (!tcpError) return new TurnListeners(udp, tcp, core, log, allocatedLink, options.tcp);
+      if (!tcpError) return new TurnListeners(udp, tcp, core, log, allocatedLink, udpAllocation, options.tcp);
       closeQuietly(udp);
       if (options.port !== 0 || tcpError.code !== 'EADDRINUSE') throw bindFailed('TCP', options, tcpError);
     }

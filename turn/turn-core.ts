@@ -48,10 +48,14 @@ const KNOWN_ATTRIBUTES = new Set<number>([
 export class TurnCore {
   constructor(private readonly ctx: TurnContext) {}
 
-  handleClientPacket(link: ClientLink, packet: Buffer): void {
+  /**
+   * A packet from a client. `allocation` is the allocation of `link`'s 5-tuple when the
+   * caller already looked it up (the UDP listener does, once per packet); else it is looked up.
+   */
+  handleClientPacket(link: ClientLink, packet: Buffer, allocation?: Allocation): void {
     try {
       if (looksLikeChannelData(packet)) {
-        this.#clientChannelData(link, packet);
+        this.#clientChannelData(allocation ?? this.ctx.table.get(link.key), packet);
         return;
       }
       const message = decodeStun(packet);
@@ -73,12 +77,16 @@ export class TurnCore {
   /** A packet from a peer reached `allocation`'s relay socket (RFC 8656 §11.3, §12.6). */
   handlePeerPacket(allocation: Allocation, data: Buffer, ip: string, port: number): void {
     const now = this.ctx.now();
-    if (!allocation.hasPermission(ip, now) || !peerAllowed(this.ctx, allocation, ip, port, now)) return;
+    const binding = allocation.bindingFor(ip, port, now);
+    if (
+      !allocation.hasPermission(ip, now) ||
+      !peerAllowed(this.ctx, allocation, ip, port, now, binding?.verdict)
+    )
+      return;
     this.ctx.counters.packetsFromPeers++;
     this.ctx.counters.bytesFromPeers += data.length;
-    const channel = allocation.channelFor(ip, port, now);
-    if (channel !== undefined) {
-      allocation.client.send(encodeChannelData(channel, data, allocation.client.transport === 'tcp'));
+    if (binding !== undefined) {
+      allocation.client.send(encodeChannelData(binding.channel, data, allocation.client.transport === 'tcp'));
       return;
     }
     const indication = new StunWriter(StunMethod.data, StunClass.indication, randomBytes(12));
@@ -152,18 +160,17 @@ export class TurnCore {
   }
 
   /** ChannelData from the client goes to the channel's peer (RFC 8656 §12.5). */
-  #clientChannelData(link: ClientLink, packet: Buffer): void {
-    const allocation = this.ctx.table.get(link.key);
+  #clientChannelData(allocation: Allocation | undefined, packet: Buffer): void {
     const decoded = decodeChannelData(packet);
     if (!allocation || !decoded) return;
     const now = this.ctx.now();
     const peer = allocation.channelPeer(decoded.channel, now);
-    // The filter's verdict, cached, as for Send and for packets from peers: ChannelBind
-    // checked it once, but what the allowPeer hook allows can change within a binding.
+    // The filter's verdict, cached on the binding, as for Send and for packets from peers:
+    // ChannelBind checked it once, but what the allowPeer hook allows can change within a binding.
     if (
       !peer ||
       !allocation.hasPermission(peer.ip, now) ||
-      !peerAllowed(this.ctx, allocation, peer.ip, peer.port, now)
+      !peerAllowed(this.ctx, allocation, peer.ip, peer.port, now, peer.verdict)
     )
       return;
     this.ctx.counters.packetsToPeers++;

@@ -101,6 +101,12 @@ export class TurnTestClient {
     return new TurnTestClient('tcp', server, socket, credentials);
   }
 
+  /** The client's own port (its side of the 5-tuple). */
+  get localPort(): number {
+    const address = this.socket.address() as { port?: number };
+    return address.port ?? 0;
+  }
+
   get key(): Buffer {
     const c = this.credentials!;
     return longTermKey(c.username, this.realm, c.password);

@@ -145,4 +145,13 @@ describe('STUN codec round trips', () => {
     expect(decodeChannelData(tcp)).toEqual({ channel: 0x4001, data });
     expect(decodeChannelData(udp.subarray(0, 8))).toBeUndefined();
   });
+
+  it('zeroes the TCP padding even when the buffer pool held other bytes', () => {
+    for (let i = 0; i < 2000; i++) Buffer.allocUnsafe(7).fill(0xff); // dirty the shared pool
+    for (let length = 0; length < 8; length++) {
+      const framed = encodeChannelData(0x4001, Buffer.alloc(length, 0xab), true);
+      expect(framed.length % 4).toBe(0);
+      expect([...framed.subarray(4 + length)].every((b) => b === 0)).toBe(true);
+    }
+  });
 });

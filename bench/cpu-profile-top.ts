@@ -1,0 +1,41 @@
+/**
+ * Lists the functions of a V8 CPU profile (`node --cpu-prof`) by self time:
+ * `npx tsx bench/cpu-profile-top.ts FILE.cpuprofile [count]`. Used for the profiles that
+ * `npm run bench:turn -- --cpu-prof DIR` and `npm run bench:broker -- --cpu-prof DIR` write.
+ */
+import { readFileSync } from 'node:fs';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const [file, count = '25'] = process.argv.slice(2);
+if (!file) throw new Error('usage: cpu-profile-top FILE.cpuprofile [count]');
+const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+const selfUs = new Map<string, number>();
+let total = 0;
+profile.samples.forEach((id, i) => {
+  const frame = nodes.get(id)!.callFrame;
+  const where = frame.url
+    ? `${frame.url.replace(/^.*\/(node_modules|wt\/[^/]+)\//, '')}:${frame.lineNumber + 1}`
+    : '';
+  const key = `${frame.functionName || '(anonymous)'} ${where}`.trim();
+  const dt = profile.timeDeltas[i] ?? 0;
+  selfUs.set(key, (selfUs.get(key) ?? 0) + dt);
+  total += dt;
+});
+const idle = selfUs.get('(idle)') ?? 0;
+console.log(`total ${(total / 1e6).toFixed(2)} s, idle ${(idle / 1e6).toFixed(2)} s; % of busy time`);
+selfUs.delete('(idle)');
+for (const [key, us] of [...selfUs].sort((a, b) => b[1] - a[1]).slice(0, Number(count))) {
+  console.log(
+    `${((100 * us) / (total - idle)).toFixed(1).padStart(5)}%  ${(us / 1e3).toFixed(0).padStart(6)} ms  ${key}`,
+  );
+}
