@@ -2,10 +2,10 @@
  * How a keyframe-cache burst (media/keyframe-cache.ts) is sent to a new viewer: when each packet
  * goes out, and how its RTP timestamp is changed. Pure.
  *
- * Pacing: the first `headBytes` at once (a keyframe, so the first picture is not held up), then
- * `bytesPerMs`. A burst of megabytes written at once overflows receive buffers: a browser's UDP
- * socket holds about 64 KiB (Chromium), and werift keeps only the last 128 packets for
- * retransmission, so what is lost early in a big burst cannot be repaired (D26).
+ * Pacing: the first `headBytes` at once (most of a keyframe, so the first picture is not held
+ * up), then `bytesPerMs`. A burst of megabytes written at once overflows the viewer's receive
+ * buffer (in Chromium, 2-3 MB bursts lost 200-500 packets), and werift keeps only the last 128
+ * packets for retransmission, so what is lost early in a big burst cannot be repaired (D26).
  *
  * Timestamps: the cached frames span seconds of camera time but are sent in milliseconds. Were
  * their timestamps left alone, the viewer's jitter buffer would play them at camera speed and stay
@@ -22,7 +22,8 @@ export interface BurstPacing {
   bytesPerMs: number;
 }
 
-export const BURST_PACING: BurstPacing = { headBytes: 64 * 1024, bytesPerMs: 8 * 1024 };
+/** 32 KiB at once, then 4 KiB/ms (32 Mbit/s: 4 MB in a second). Measured in bench:ttff's big-burst case (D26). */
+export const BURST_PACING: BurstPacing = { headBytes: 32 * 1024, bytesPerMs: 4 * 1024 };
 
 export interface PlannedPacket {
   /** Milliseconds after the burst starts at which the packet may be sent. */
