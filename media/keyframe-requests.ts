@@ -15,6 +15,11 @@ export class KeyframeRequests {
   /** Since when a keyframe is expected (a request sent, a session started); undefined when none is. */
   #awaitedSince: number | undefined;
   #wanted = false;
+  /**
+   * The session's first video frame: 'waiting' for it, its timestamp while it may still show a
+   * keyframe, 'settled' once a keyframe came or that frame ended without one.
+   */
+  #firstFrame: 'waiting' | number | 'settled' = 'settled';
 
   constructor(
     private readonly minIntervalMs: number,
@@ -37,21 +42,40 @@ export class KeyframeRequests {
     return { send: true, retryInMs: this.timeoutMs };
   }
 
-  /** A keyframe came from the camera: whoever asked has it. */
-  keyframeArrived(): void {
-    this.#wanted = false;
+  /**
+   * A video packet from the camera (`keyframe`: it starts one). True when a held-back request
+   * should be sent now: the session's first frame ended without a keyframe (it was lost on the
+   * way), so waiting for it is pointless.
+   */
+  video(timestamp: number, keyframe: boolean): boolean {
+    if (keyframe) {
+      this.#wanted = false;
+      this.#awaitedSince = undefined;
+      this.#firstFrame = 'settled';
+      return false;
+    }
+    if (this.#firstFrame === 'settled') return false;
+    if (this.#firstFrame === 'waiting') {
+      this.#firstFrame = timestamp;
+      return false;
+    }
+    if (timestamp === this.#firstFrame) return false;
+    this.#firstFrame = 'settled';
     this.#awaitedSince = undefined;
+    return this.#wanted;
   }
 
   /** The camera's session is up: its first frame will be a keyframe. */
   sessionStarted(now: number): void {
     this.#awaitedSince = now;
+    this.#firstFrame = 'waiting';
   }
 
   /** The camera's session ended: nothing is awaited from it any more. */
   reset(): void {
     this.#wanted = false;
     this.#awaitedSince = undefined;
+    this.#firstFrame = 'settled';
   }
 
   /** A request is held back and not yet answered by a keyframe. */

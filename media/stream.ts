@@ -64,7 +64,8 @@ export class Stream extends EventEmitter<StreamEvents> {
         if (this.#codecs[kind] !== mimeType && mimeType) this.#codecs[kind] = mimeType;
         if (kind === 'video') {
           this.#codecsKnown = true;
-          if (this.#cache.push(mimeType, packet)) this.#keyframes.keyframeArrived();
+          if (this.#keyframes.video(packet.header.timestamp, this.#cache.push(mimeType, packet)))
+            this.requestKeyframe();
         }
         for (const feed of this.#feeds.values()) feed.forward(kind, mimeType, packet);
         this.emit('rtp', kind, mimeType, packet);

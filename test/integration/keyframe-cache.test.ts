@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import { H264RtpPayload, type RtpPacket } from 'werift';
 import { isKeyframeStart } from '../../media/keyframe.js';
 import { captureLog } from '../helpers/log.js';
@@ -48,6 +48,12 @@ describe.runIf(hasFfmpeg)('keyframe cache (in-process server and agent, werift v
     // One keyframe every 20 s: without the cache, a viewer joining after the first one waits for a
     // keyframe request (the camera restarts its encoder) or for up to 20 s.
     await t.startCamera('cam1', { video: { keyframeIntervalSeconds: 20 } });
+  });
+  beforeEach(() => {
+    onTestFailed(() => {
+      const media = serverLog.lines.filter((l) => l.component === 'media');
+      console.error(media.map((l) => JSON.stringify(l)).join('\n'));
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -131,5 +137,24 @@ describe.runIf(hasFfmpeg)('keyframe cache (in-process server and agent, werift v
 
     await viewer.stop();
     await keeper.stop();
+  });
+
+  it("gives a cold camera's first keyframe to its first viewer: the camera keeps it until its peer connects", async () => {
+    const agentLog = captureLog('debug');
+    const restarts = () =>
+      agentLog.lines.filter((l) => l.msg === 'keyframe requested: restarting the encoder').length;
+    await t.startCamera('cam2', { video: { keyframeIntervalSeconds: 20 }, log: agentLog.log });
+    const viewer = new WhepClient(t.httpUrl, token);
+    const received = recordVideo(viewer);
+    expect((await viewer.play('cam2')).status).toBe(201);
+    // The encoder starts with the answer; its first frame often comes before the camera's DTLS is up.
+    await waitFor(() => viewer.stats.keyframes > 0 && received.length > 60, {
+      timeoutMs: 20_000,
+      what: 'a keyframe and more video at the viewer',
+    });
+    expect(isKeyframeStart('video/H264', received[0]!.payload)).toBe(true);
+    // Had it been lost, the viewer would have waited for a keyframe request: an encoder restart.
+    expect(restarts()).toBe(0);
+    await viewer.stop();
   });
 });

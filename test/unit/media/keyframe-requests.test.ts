@@ -8,10 +8,10 @@ describe('KeyframeRequests', () => {
     expect(gate.request(0)).toEqual({ send: true, retryInMs: 1500 });
     expect(gate.request(200)).toEqual({ send: false, retryInMs: 1300 });
     expect(gate.request(900)).toEqual({ send: false, retryInMs: 600 });
-    gate.keyframeArrived();
+    gate.video(0, true);
     expect(gate.wanted).toBe(false);
     expect(gate.request(950)).toEqual({ send: true, retryInMs: 1500 });
-    gate.keyframeArrived();
+    gate.video(0, true);
     expect(gate.request(1000)).toEqual({ send: false, retryInMs: 450 });
     expect(gate.wanted).toBe(true);
     expect(gate.request(1450).send).toBe(true);
@@ -28,10 +28,25 @@ describe('KeyframeRequests', () => {
     const gate = new KeyframeRequests(500, 1500);
     gate.sessionStarted(10_000);
     expect(gate.request(10_100)).toEqual({ send: false, retryInMs: 1400 });
-    gate.keyframeArrived();
+    gate.video(0, true);
     expect(gate.request(10_200).send).toBe(true);
     gate.sessionStarted(20_000);
     expect(gate.request(21_500).send).toBe(true);
+  });
+
+  it("sends a held-back request as soon as the session's first frame turns out not to be a keyframe", () => {
+    const gate = new KeyframeRequests(500, 1500);
+    gate.sessionStarted(0);
+    expect(gate.request(10).send).toBe(false);
+    expect(gate.video(3000, false)).toBe(false); // the first frame: its other packets may hold the keyframe
+    expect(gate.video(3000, false)).toBe(false);
+    expect(gate.video(6000, false)).toBe(true); // the next frame: the first was not a keyframe
+    expect(gate.request(20).send).toBe(true);
+    expect(gate.video(9000, false)).toBe(false);
+    // A first frame that is a keyframe settles it too.
+    gate.sessionStarted(5000);
+    expect(gate.video(100, true)).toBe(false);
+    expect(gate.wanted).toBe(false);
   });
 
   it('reset() forgets what was wanted and awaited', () => {
@@ -53,7 +68,7 @@ describe('KeyframeRequests', () => {
       now += random.int(300);
       const event = random.int(10);
       if (event === 0) {
-        gate.keyframeArrived();
+        gate.video(0, true);
         awaitedSince = undefined;
       } else if (event === 1) {
         gate.sessionStarted(now);
