@@ -6,6 +6,7 @@
  * medians. Then a camera whose cache holds megabytes: time to first frame and what Chromium lost
  * of the burst. Run: npm run bench:ttff [-- --tries 10 --runs 3 --big-tries 10]
  */
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { launchChromium } from '../test/helpers/browser.js';
@@ -26,6 +27,8 @@ const runs = Number(values.runs);
 const bigTries = Number(values['big-tries']);
 const LINGER_MS = 500;
 /** The camera of the big-burst case: 6 Mbit/s and a keyframe every 5 s, so its cache grows to ~3.7 MB. */
+/** The machine's 1-minute load average at each try: the figures mean little without it on a shared machine. */
+const loads: number[] = [];
 const BIG = { width: 1280, height: 720, fps: 15, bitrateKbps: 6000, keyframeIntervalSeconds: 5 };
 
 /** Chromium's inbound video RTP figures some time after the first frame (getStats, inbound-rtp). */
@@ -139,6 +142,7 @@ async function series(page: Page, token: string, kind: 'warm' | 'cold'): Promise
     } else {
       await new Promise((r) => setTimeout(r, 300));
     }
+    loads.push(loadavg()[0]!);
     const { ms } = await tryOnce(page, token);
     results.push(ms);
     console.log(`${kind} ${i + 1}/${tries}: ${ms.toFixed(0)} ms`);
@@ -242,11 +246,15 @@ camera is idle; the offer goes over MQTT and the agent starts its encoder.
 ${row('warm', 'median <= 300 ms', (f) => f <= 300)}
 ${row('cold', 'median <= 1000 ms, max <= 2000 ms', (f, max) => f <= 1000 && max <= 2000)}
 
+Before the keyframe cache (D26), with the same script's first two cases: warm 429 ms (p90 612 ms), cold 466 ms
+(p90 581 ms) on 2026-11-24; on 2026-12-07, loaded like the run above, warm 349 ms (p90 1007 ms) and cold 764 ms with
+a tail (p90 7373 ms, tries up to 8497 ms: TURN allocations left by earlier sessions, D26).
+
 Big bursts: a camera at 6 Mbit/s with a 5 s keyframe interval (1280x720, 15 fps), warm, ${bigTries} viewers joining at
 different points of its GOP, each watched for 3 s. Bursts of ${primed.length ? `${(Math.min(...primed.map((b) => b.bytes!)) / 1e6).toFixed(2)}-${(Math.max(...primed.map((b) => b.bytes!)) / 1e6).toFixed(2)} MB` : 'none'} (${primed.length} of ${big.length} tries served from the cache); time to first frame median
 ${median(big.map((b) => b.ms)).toFixed(0)} ms (${Math.min(...big.map((b) => b.ms)).toFixed(0)}-${Math.max(...big.map((b) => b.ms)).toFixed(0)} ms). Chromium's inbound video over all tries: ${sum((b) => b.inbound.packetsLost)} packets
 lost, ${sum((b) => b.inbound.nackCount)} NACKs, ${sum((b) => b.inbound.pliCount)} PLIs, ${sum((b) => b.inbound.framesDropped)} frames dropped, ${sum((b) => b.inbound.framesDecoded)} decoded.
 
-Machine: ${machine()}.`;
+Machine: ${machine()}; load average ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} during the tries (other work shared it).`;
 writeSection('ttff', body);
 console.log(body);

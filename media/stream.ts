@@ -210,6 +210,7 @@ export class Stream extends EventEmitter<StreamEvents> {
    */
   #prime(viewerId: string): void {
     const viewer = this.#viewers.get(viewerId);
+    this.#feed(viewerId)?.cancel(); // connected again: start over
     const burst = this.#cache.burst();
     if (!viewer || !burst) {
       this.requestKeyframe();
