@@ -1,6 +1,7 @@
 import { MediaStreamTrack, RTCPeerConnection, type RtpPacket } from 'werift';
 import type { Logger } from '../core/log.js';
 import { audioCodecs, rtxFor, videoCodecs } from '../media/codecs.js';
+import { KeyframeCache } from '../media/keyframe-cache.js';
 import { closeAfterGathering, selectedCandidatePair, weriftIceServers } from '../media/peer-options.js';
 import type { IceCandidateInit, IceServer } from '../media/signaling/messages.js';
 
@@ -18,6 +19,13 @@ export class CameraPeer {
   readonly #log: Logger;
   #gathering: Promise<unknown> | undefined;
   #closed = false;
+  /**
+   * Video from the latest keyframe while the peer connects (werift drops what is written before):
+   * the encoder starts with the answer, and its first frame, the keyframe, often comes before
+   * DTLS is up. Sent when it is; undefined after.
+   */
+  #held: KeyframeCache | undefined = new KeyframeCache({ maxBytes: 4 * 1024 * 1024, maxAgeMs: 60_000 });
+  readonly #videoMime: string;
 
   constructor(
     readonly session: string,
@@ -33,6 +41,7 @@ export class CameraPeer {
     log: Logger,
   ) {
     this.#log = log;
+    this.#videoMime = `video/${options.video}`;
     this.#pc = new RTCPeerConnection({
       // Our own ICE servers only: werift's default would ask a public STUN server.
       iceServers: weriftIceServers(options.iceServers),
@@ -69,7 +78,12 @@ export class CameraPeer {
     this.#pc.connectionStateChange.subscribe((state) => {
       if (this.#closed) return;
       // `relay` on the local end: our media goes through the TURN server.
-      if (state === 'connected') this.#log.info({ ice: selectedCandidatePair(this.#pc) }, 'ICE connected');
+      if (state === 'connected') {
+        this.#log.info({ ice: selectedCandidatePair(this.#pc) }, 'ICE connected');
+        const held = this.#held?.burst();
+        this.#held = undefined;
+        for (const packet of held?.packets ?? []) this.#video.writeRtp(packet.clone());
+      }
       if (state === 'connected' || state === 'failed' || state === 'closed') handlers.state(state);
     });
   }
@@ -96,6 +110,10 @@ export class CameraPeer {
 
   send(kind: 'video' | 'audio', packet: RtpPacket): void {
     if (this.#closed) return;
+    if (this.#held) {
+      if (kind === 'video') this.#held.push(this.#videoMime, packet);
+      return;
+    }
     // writeRtp rewrites SSRC and payload type in place: hand it a copy.
     (kind === 'video' ? this.#video : this.#audio).writeRtp(packet.clone());
   }

@@ -35,6 +35,8 @@ export class RtpSource extends EventEmitter<RtpSourceEvents> {
   #failures = 0;
   #lastKeyframeRestart = 0;
   #deferredKeyframe: NodeJS.Timeout | undefined;
+  /** The running encoder has sent video: before that, its first frame (a keyframe) is still to come. */
+  #encoderSentVideo = false;
 
   private constructor(
     private readonly source: SourceSpec,
@@ -81,9 +83,18 @@ export class RtpSource extends EventEmitter<RtpSourceEvents> {
     this.#kill();
   }
 
-  /** A viewer needs a keyframe: restart the encoder (rate-limited) unless the video is copied. */
+  /**
+   * A viewer needs a keyframe: restart the encoder (rate-limited) unless the video is copied, or
+   * the encoder has not sent its first frame yet (that frame is a keyframe). Restarting an encoder
+   * still starting, which takes longer than the rate limit on a loaded machine, kept a viewer
+   * without a picture for seconds (D26).
+   */
   forceKeyframe(): void {
     if (!this.#running || this.source.kind === 'rtsp' || this.#deferredKeyframe) return;
+    if (!this.#encoderSentVideo) {
+      this.#log.debug('keyframe requested: the starting encoder sends one first');
+      return;
+    }
     const wait = this.#lastKeyframeRestart + KEYFRAME_RESTART_INTERVAL_MS - Date.now();
     if (wait > 0) {
       this.#deferredKeyframe = setTimeout(() => {
@@ -112,6 +123,7 @@ export class RtpSource extends EventEmitter<RtpSourceEvents> {
     // Tied: ffmpeg ends with the agent even if the agent is killed with SIGKILL.
     const child = spawnTied(ffmpegPath(), args);
     this.#child = child;
+    this.#encoderSentVideo = false;
     const started = Date.now();
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (text: string) => {
@@ -147,6 +159,7 @@ export class RtpSource extends EventEmitter<RtpSourceEvents> {
     } catch {
       return;
     }
+    if (kind === 'video') this.#encoderSentVideo = true;
     const mapped = (kind === 'video' ? this.#videoContinuity : this.#audioContinuity).map(packet.header);
     packet.header.sequenceNumber = mapped.sequenceNumber;
     packet.header.timestamp = mapped.timestamp;

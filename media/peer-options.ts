@@ -1,6 +1,7 @@
 import { RTCPeerConnection } from 'werift';
 import { audioCodecs, videoCodecs } from './codecs.js';
 import type { IceServer } from './signaling/messages.js';
+import { releaseTurnAllocations } from './turn-release.js';
 
 /** ICE settings shared by every peer connection the media node creates. */
 export interface PeerOptions {
@@ -96,5 +97,6 @@ export async function closeAfterGathering(
     ]);
     clearTimeout(timer);
   }
+  await releaseTurnAllocations(pc).catch(() => 0);
   await pc.close();
 }

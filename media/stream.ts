@@ -3,10 +3,13 @@ import { EventEmitter } from 'node:events';
 import type { RtpPacket } from 'werift';
 import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { KeyframeCache } from './keyframe-cache.js';
+import { KeyframeRequests } from './keyframe-requests.js';
 import type { DeviceMessage, ParseResult } from './signaling/messages.js';
 import { UpstreamLink, type UpstreamLinkDeps } from './upstream-link.js';
 import type { MediaKind } from './upstream-peer.js';
 import { Viewer } from './viewer.js';
+import { ViewerPrimer } from './viewer-primer.js';
 
 export interface StreamDeps extends UpstreamLinkDeps {
   /** Least time between two keyframe requests sent to the camera. */
@@ -14,6 +17,9 @@ export interface StreamDeps extends UpstreamLinkDeps {
   /** Drop a viewer that has sent no RTCP for this long. */
   viewerTimeoutMs: number;
 }
+
+/** A keyframe request no keyframe answered within this is sent again (the request or the keyframe was lost). */
+const KEYFRAME_REQUEST_TIMEOUT_MS = 1500;
 
 export type StreamEvents = {
   live: [];
@@ -33,13 +39,19 @@ export type StreamEvents = {
 export class Stream extends EventEmitter<StreamEvents> {
   readonly #link: UpstreamLink;
   readonly #viewers = new Map<string, Viewer>();
+  /** Where each viewer's packets go: the viewer, or its primer while a keyframe-cache burst is sent. */
+  readonly #feeds = new Map<string, Viewer | ViewerPrimer>();
+  readonly #cache = new KeyframeCache();
   readonly #demand = new Set<string>();
   readonly #log: Logger;
   /** The camera's codecs as last seen (H.264 and Opus until it has streamed). */
   #codecs: Record<MediaKind, string> = { video: 'video/H264', audio: 'audio/opus' };
   #codecsKnown = false;
-  #lastKeyframeRequest = 0;
-  #pendingKeyframe: NodeJS.Timeout | undefined;
+  readonly #keyframes: KeyframeRequests;
+  /** Keyframe requests sent to the camera so far (in the debug log line of each). */
+  #keyframeRequests = 0;
+  /** The retry of a request held back (keyframe-requests.ts), and when it is due. */
+  #pendingKeyframe: { at: number; timer: NodeJS.Timeout } | undefined;
   #sweep: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -49,19 +61,30 @@ export class Stream extends EventEmitter<StreamEvents> {
   ) {
     super();
     this.#log = deps.log;
+    this.#keyframes = new KeyframeRequests(deps.keyframeIntervalMs, KEYFRAME_REQUEST_TIMEOUT_MS);
     this.#link = new UpstreamLink(deviceId, deps, {
       rtp: (kind, mimeType, packet) => {
         if (this.#codecs[kind] !== mimeType && mimeType) this.#codecs[kind] = mimeType;
-        if (kind === 'video') this.#codecsKnown = true;
-        for (const viewer of this.#viewers.values()) viewer.forward(kind, mimeType, packet);
+        if (kind === 'video') {
+          this.#codecsKnown = true;
+          if (this.#keyframes.video(packet.header.timestamp, this.#cache.push(mimeType, packet)))
+            this.requestKeyframe();
+        }
+        for (const feed of this.#feeds.values()) feed.forward(kind, mimeType, packet);
         this.emit('rtp', kind, mimeType, packet);
       },
       live: () => {
-        this.requestKeyframe();
+        this.#keyframes.sessionStarted(deps.now());
         this.emit('live');
       },
       ended: () => {
-        for (const viewer of this.#viewers.values()) viewer.resync();
+        this.#cache.clear();
+        this.#keyframes.reset();
+        for (const [id, viewer] of this.#viewers) {
+          this.#feed(id)?.cancel();
+          this.#feeds.set(id, viewer);
+          viewer.resync();
+        }
         this.emit('ended');
       },
     });
@@ -111,7 +134,7 @@ export class Stream extends EventEmitter<StreamEvents> {
         keyframeRequest: () => this.requestKeyframe(),
         state: (state) => {
           if (state === 'connected') {
-            this.requestKeyframe();
+            this.#prime(viewerId);
             if (this.#viewers.has(viewerId)) this.emit('viewer-connected', viewerId);
           } else this.removeViewer(viewerId, `peer-${state}`).catch(() => {});
         },
@@ -127,6 +150,7 @@ export class Stream extends EventEmitter<StreamEvents> {
       throw new LookoutError('SDP_INVALID', `cannot use the offer: ${(err as Error).message}`);
     }
     this.#viewers.set(viewerId, viewer);
+    this.#feeds.set(viewerId, viewer);
     this.addDemand(`viewer:${viewerId}`);
     this.#sweep ??= setInterval(
       () => this.#dropSilentViewers(),
@@ -158,6 +182,8 @@ export class Stream extends EventEmitter<StreamEvents> {
     const viewer = this.#viewers.get(viewerId);
     if (!viewer) return false;
     this.#viewers.delete(viewerId);
+    this.#feed(viewerId)?.cancel();
+    this.#feeds.delete(viewerId);
     this.removeDemand(`viewer:${viewerId}`);
     if (this.#viewers.size === 0) {
       clearInterval(this.#sweep);
@@ -169,26 +195,72 @@ export class Stream extends EventEmitter<StreamEvents> {
     return true;
   }
 
-  /** Asks the camera for a keyframe, at most once per keyframeIntervalMs (later requests are coalesced). */
+  /**
+   * Asks the camera for a keyframe, unless one is on its way (keyframe-requests.ts): at most once
+   * per keyframeIntervalMs, and again if none came within KEYFRAME_REQUEST_TIMEOUT_MS.
+   */
   requestKeyframe(): void {
-    const wait = this.#lastKeyframeRequest + this.deps.keyframeIntervalMs - Date.now();
-    if (wait > 0) {
-      this.#pendingKeyframe ??= setTimeout(() => {
-        this.#pendingKeyframe = undefined;
-        this.requestKeyframe();
-      }, wait);
+    if (this.#closed) return;
+    const now = this.deps.now();
+    const { send, retryInMs } = this.#keyframes.request(now);
+    if (retryInMs !== undefined && !(this.#pendingKeyframe && this.#pendingKeyframe.at <= now + retryInMs)) {
+      clearTimeout(this.#pendingKeyframe?.timer);
+      this.#pendingKeyframe = {
+        at: now + retryInMs,
+        timer: setTimeout(() => {
+          this.#pendingKeyframe = undefined;
+          if (this.#keyframes.wanted) this.requestKeyframe();
+        }, retryInMs),
+      };
+    }
+    if (!send) return;
+    this.#keyframeRequests++;
+    this.#log.debug({ requests: this.#keyframeRequests }, 'keyframe requested from the camera');
+    this.#link.requestKeyframe();
+  }
+
+  /**
+   * A viewer's peer connection is up: it starts from the keyframe cache when that holds a usable
+   * keyframe (no request to the camera), otherwise it waits for a keyframe it asks the camera for.
+   */
+  #prime(viewerId: string): void {
+    const viewer = this.#viewers.get(viewerId);
+    this.#feed(viewerId)?.cancel(); // connected again: start over
+    const burst = this.#cache.burst();
+    if (!viewer || !burst) {
+      this.requestKeyframe();
       return;
     }
-    this.#lastKeyframeRequest = Date.now();
-    this.#link.requestKeyframe();
+    const primer = new ViewerPrimer(viewer, burst, (outcome) => {
+      if (this.#feeds.get(viewerId) === primer) this.#feeds.set(viewerId, viewer);
+      if (outcome === 'overflow') {
+        viewer.resync();
+        this.requestKeyframe();
+      }
+    });
+    this.#feeds.set(viewerId, primer);
+    this.#log.debug(
+      { viewer: viewerId, packets: burst.packets.length, bytes: burst.bytes },
+      'viewer primed from the keyframe cache',
+    );
+    primer.start();
+  }
+
+  /** The viewer's primer, if a burst is being sent to it. */
+  #feed(viewerId: string): ViewerPrimer | undefined {
+    const feed = this.#feeds.get(viewerId);
+    return feed instanceof ViewerPrimer ? feed : undefined;
   }
 
   /** Says bye to the camera, closes every viewer and peer. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#pendingKeyframe);
+    clearTimeout(this.#pendingKeyframe?.timer);
     clearInterval(this.#sweep);
+    for (const id of this.#viewers.keys()) this.#feed(id)?.cancel();
+    this.#feeds.clear();
+    this.#cache.clear();
     const link = this.#link.close();
     const viewers = [...this.#viewers];
     this.#viewers.clear();

@@ -162,8 +162,11 @@ export class Viewer {
     }
   }
 
-  /** Forwards one camera packet. `mimeType` is the camera's codec for this kind. */
-  forward(kind: MediaKind, mimeType: string, packet: RtpPacket): void {
+  /**
+   * Forwards one camera packet. `mimeType` is the camera's codec for this kind. `timestampShift`:
+   * ticks added to its timestamp (a keyframe-cache burst, viewer-primer.ts).
+   */
+  forward(kind: MediaKind, mimeType: string, packet: RtpPacket, timestampShift = 0): void {
     if (this.#closed || !this.#connected) return;
     const outlet = this.#outlets[kind];
     if (outlet.current?.mimeType.toLowerCase() !== mimeType.toLowerCase()) {
@@ -182,7 +185,7 @@ export class Viewer {
     copy.header.extension = false;
     const mapped = outlet.continuity.map(packet.header);
     copy.header.sequenceNumber = mapped.sequenceNumber;
-    copy.header.timestamp = mapped.timestamp;
+    copy.header.timestamp = (mapped.timestamp + timestampShift) >>> 0;
     outlet.track.writeRtp(copy);
   }
 

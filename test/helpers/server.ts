@@ -29,6 +29,8 @@ export interface TestServer {
       audio?: EdgeConfig['stream']['audio'];
       source?: string;
       rtspTransport?: RtspTransport;
+      /** The agent's logger (default: the silent test logger). */
+      log?: Logger;
     },
   ): Promise<CameraAgent>;
   close(): Promise<void>;
@@ -106,7 +108,7 @@ export async function startTestServer(
       const agent = await startAgent(
         edge,
         { source: options.source ?? 'test', rtspTransport: options.rtspTransport },
-        testLogger(),
+        options.log ?? testLogger(),
       );
       agents.add(agent);
       // The agent's first login includes starting its encoder: seconds on a loaded machine.
