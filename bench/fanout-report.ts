@@ -4,6 +4,8 @@ import { median } from './report.js';
 export interface Sample {
   /** Server CPU (user + system) per second of one viewer watching, in milliseconds. */
   cpuMsPerViewerSecond: number;
+  /** Share of that CPU time spent in the kernel (system time: mostly sendmsg). */
+  kernelShare: number;
   /** Share of the video packets the viewers did not receive (from their sequence numbers). */
   loss: number;
   /** Server memory (RSS) added per viewer, MB. */
@@ -39,7 +41,7 @@ export function fanoutReport(
       return {
         name,
         cpu: median(cpu),
-        row: `| ${n} | ${name === 'lookout' ? 'Lookout' : 'Janus'} | **${fixed(median(cpu), 2)}** (${spread(cpu, 2)}) | ${fixed(median(samples.map((s) => s.loss * 100)), 2)}% | ${fixed(median(samples.map((s) => s.rssMbPerViewer * 1024)), 0)} KB | ${fixed(median(samples.map((s) => s.mbps)), 2)} Mbps |`,
+        row: `| ${n} | ${name === 'lookout' ? 'Lookout' : 'Janus'} | **${fixed(median(cpu), 2)}** (${spread(cpu, 2)}) | ${fixed(median(samples.map((s) => s.kernelShare * 100)), 0)}% | ${fixed(median(samples.map((s) => s.loss * 100)), 2)}% | ${fixed(median(samples.map((s) => s.rssMbPerViewer * 1024)), 0)} KB | ${fixed(median(samples.map((s) => s.mbps)), 2)} Mbps |`,
       };
     });
     rows.push(...cells.map((c) => c.row));
@@ -61,8 +63,8 @@ the viewers settle. **CPU** is the server process's user+system time (all thread
 second of one viewer watching; medians, with the spread over the runs. **Memory** is the RSS the step added, per viewer.
 Loss is from the viewers' RTP sequence numbers.
 
-| Viewers | Server | CPU-ms per viewer-second | Video loss | Memory per viewer | Video per viewer |
-| --- | --- | --- | --- | --- | --- |
+| Viewers | Server | CPU-ms per viewer-second | of which kernel | Video loss | Memory per viewer | Video per viewer |
+| --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
 - Lookout / Janus CPU per viewer-second: ${ratios.join(', ')}.

@@ -36,11 +36,13 @@ const seconds = Number(values.seconds);
 const TSX = fileURLToPath(new URL('../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
 const VIEWERS = fileURLToPath(new URL('./fanout-viewers.ts', import.meta.url));
 
-/** CPU milliseconds (user + system, all threads) used so far by a process, from /proc. */
-function cpuMs(pid: number): number {
+/** CPU milliseconds (user + system, all threads) used so far by a process, and the system part, from /proc. */
+function cpuTimes(pid: number): { total: number; system: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime in clock ticks (USER_HZ = 100)
+  // utime, stime in clock ticks (USER_HZ = 100)
+  return { total: (Number(fields[11]) + Number(fields[12])) * 10, system: Number(fields[12]) * 10 };
 }
+const cpuMs = (pid: number) => cpuTimes(pid).total;
 
 function rssMb(pid: number): number {
   const kb = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+)/m)?.[1];
@@ -94,14 +96,15 @@ async function runStep(target: Target, n: number): Promise<Sample> {
       what: `${n} ${target.name} viewers receiving`,
     });
     await sleep(3000); // settle: every viewer past its first keyframe
-    const start = { cpu: cpuMs(target.pid()), at: performance.now(), ...total() };
+    const start = { cpu: cpuTimes(target.pid()), at: performance.now(), ...total() };
     await sleep(seconds * 1000);
-    const end = { cpu: cpuMs(target.pid()), at: performance.now(), ...total() };
+    const end = { cpu: cpuTimes(target.pid()), at: performance.now(), ...total() };
     const wall = (end.at - start.at) / 1000;
     const received = end.received - start.received;
     const expected = end.expected - start.expected;
     return {
-      cpuMsPerViewerSecond: (end.cpu - start.cpu) / wall / n,
+      cpuMsPerViewerSecond: (end.cpu.total - start.cpu.total) / wall / n,
+      kernelShare: (end.cpu.system - start.cpu.system) / Math.max(1, end.cpu.total - start.cpu.total),
       loss: expected > 0 ? Math.max(0, 1 - received / expected) : 1,
       rssMbPerViewer: (rssMb(target.pid()) - rssBefore) / n,
       mbps: ((end.bytes - start.bytes) * 8) / wall / 1e6 / n,
@@ -114,7 +117,7 @@ async function runStep(target: Target, n: number): Promise<Sample> {
 
 /** Share of one core the server uses with the camera streaming to it and no viewer. */
 async function idleCore(target: Target): Promise<number> {
-  await sleep(3000); // the last viewers' sessions wind down
+  await sleep(5000); // the last viewers' sessions wind down
   const start = { cpu: cpuMs(target.pid()), at: performance.now() };
   await sleep(seconds * 1000);
   return (cpuMs(target.pid()) - start.cpu) / (performance.now() - start.at);
@@ -122,7 +125,7 @@ async function idleCore(target: Target): Promise<number> {
 
 const rig = await startCameraRig({
   // The camera keeps streaming after the viewers leave for the idle measurement.
-  serveEnv: { LOOKOUT_MEDIA_LINGER_MS: String((seconds + 10) * 1000) },
+  serveEnv: { LOOKOUT_MEDIA_LINGER_MS: String((seconds + 20) * 1000) },
   serveNodeArgs: values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [],
   video: { width: 1280, height: 720, fps: 15, bitrateKbps: 2000 },
   audio: { codec: 'none' },
@@ -180,7 +183,7 @@ try {
           samples.push(sample);
           measured[target.name].steps[n] = samples;
           console.log(
-            `run ${run + 1} ${target.name} ${n} viewers: ${sample.cpuMsPerViewerSecond.toFixed(2)} CPU-ms/viewer-s, loss ${(sample.loss * 100).toFixed(2)}%, ${sample.rssMbPerViewer.toFixed(2)} MB/viewer, ${sample.mbps.toFixed(2)} Mbps each`,
+            `run ${run + 1} ${target.name} ${n} viewers: ${sample.cpuMsPerViewerSecond.toFixed(2)} CPU-ms/viewer-s (${(sample.kernelShare * 100).toFixed(0)}% in the kernel), loss ${(sample.loss * 100).toFixed(2)}%, ${sample.rssMbPerViewer.toFixed(2)} MB/viewer, ${sample.mbps.toFixed(2)} Mbps each`,
           );
         }
         const idle = await idleCore(target);

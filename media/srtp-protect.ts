@@ -1,4 +1,4 @@
-import { type Cipher, createCipheriv, createHmac } from 'node:crypto';
+import { createCipheriv, createHmac } from 'node:crypto';
 
 /** The two SRTP protection profiles werift negotiates (RFC 5764 §4.1.2 / RFC 7714 §14.2 numbers). */
 export const SRTP_AES128_CM_HMAC_SHA1_80 = 1;
@@ -35,8 +35,9 @@ export function createSrtpProtector(keys: SrtpSessionKeys): SrtpProtector {
 }
 
 /**
- * AEAD_AES_128_GCM (RFC 7714). Node cannot restart a GCM cipher with a new IV, so each packet
- * needs its own cipher object; the IV is built in one reused buffer.
+ * AEAD_AES_128_GCM (RFC 7714), what werift negotiates first (with werift and Chromium viewers
+ * alike). Node cannot restart a GCM cipher with a new IV, so each packet needs its own cipher
+ * object (about 5 µs for 1200 bytes, measured); the IV is built in one reused buffer.
  */
 class GcmProtector implements SrtpProtector {
   readonly #iv = Buffer.alloc(12);
@@ -64,44 +65,30 @@ class GcmProtector implements SrtpProtector {
 }
 
 /**
- * AES128_CM_HMAC_SHA1_80 (RFC 3711): the counter-mode keystream comes from one AES-ECB cipher
- * kept for the whole session (encrypting the counter blocks), so no cipher is created per
- * packet; the 80-bit tag is HMAC-SHA1 over header, encrypted payload and ROC (§4.2).
+ * AES128_CM_HMAC_SHA1_80 (RFC 3711): AES in counter mode, then an 80-bit HMAC-SHA1 tag over
+ * header, encrypted payload and ROC (§4.2). A counter-mode keystream from one AES-ECB cipher
+ * kept for the session was measured slower than a new native AES-CTR cipher per packet (the
+ * counter blocks and the XOR are JavaScript loops), so each packet gets its own cipher.
  */
 class CtrHmacProtector implements SrtpProtector {
-  readonly #ecb: Cipher;
+  readonly #iv = Buffer.alloc(16);
   readonly #roc = Buffer.alloc(4);
-  #counters = Buffer.alloc(0);
 
   constructor(
-    key: Buffer,
+    private readonly key: Buffer,
     private readonly salt: Buffer,
     private readonly authKey: Buffer,
-  ) {
-    this.#ecb = createCipheriv('aes-128-ecb', key, null);
-    this.#ecb.setAutoPadding(false);
-  }
+  ) {}
 
   protect(header: Buffer, payload: Buffer, ssrc: number, seq: number, roc: number): Buffer[] {
-    const blocks = Math.ceil(payload.length / 16);
-    if (this.#counters.length < blocks * 16) this.#counters = Buffer.alloc(blocks * 16 + 256);
-    const counters = this.#counters;
-    // RFC 3711 §4.1.1: IV = (salt * 2^16) XOR (SSRC * 2^64) XOR (index * 2^16); block j is IV + j.
+    // RFC 3711 §4.1.1: IV = (salt * 2^16) XOR (SSRC * 2^64) XOR (index * 2^16).
+    const iv = this.#iv;
     const s = this.salt;
-    const w0 = s.readUInt32BE(0);
-    const w1 = (s.readUInt32BE(4) ^ ssrc) >>> 0;
-    const w2 = (s.readUInt32BE(8) ^ roc) >>> 0;
-    const w3hi = (s.readUInt16BE(12) ^ seq) & 0xffff;
-    for (let j = 0, o = 0; j < blocks; j++, o += 16) {
-      counters.writeUInt32BE(w0, o);
-      counters.writeUInt32BE(w1, o + 4);
-      counters.writeUInt32BE(w2, o + 8);
-      counters.writeUInt16BE(w3hi, o + 12);
-      counters.writeUInt16BE(j, o + 14);
-    }
-    const keystream = this.#ecb.update(counters.subarray(0, blocks * 16));
-    const encrypted = Buffer.allocUnsafe(payload.length);
-    for (let i = 0; i < payload.length; i++) encrypted[i] = payload[i]! ^ keystream[i]!;
+    iv.writeUInt32BE(s.readUInt32BE(0), 0);
+    iv.writeUInt32BE((s.readUInt32BE(4) ^ ssrc) >>> 0, 4);
+    iv.writeUInt32BE((s.readUInt32BE(8) ^ roc) >>> 0, 8);
+    iv.writeUInt16BE((s.readUInt16BE(12) ^ seq) & 0xffff, 12);
+    const encrypted = createCipheriv('aes-128-ctr', this.key, iv).update(payload);
     this.#roc.writeUInt32BE(roc >>> 0);
     const tag = createHmac('sha1', this.authKey)
       .update(header)
