@@ -135,9 +135,9 @@ describe('werift patches', () => {
       }
     }
     const packet = Buffer.from('b1e0123400bc614e1234567811111111222222220000', 'hex');
-    const toString = vi.spyOn(Number.prototype, 'toString');
+    const numberToString = vi.spyOn(Number.prototype, 'toString');
     const header = RtpHeader.deSerialize(packet);
-    expect(toString).not.toHaveBeenCalled();
+    expect(numberToString).not.toHaveBeenCalled();
     expect(header).toMatchObject({
       version: 2,
       padding: true,
