@@ -99,8 +99,8 @@ viewer: the clone, werift's header-extension rebuild, \`ntpTime\` (now once per 
 
 After (25 viewers, self time of the whole process): \`sendmsg\` (\`doSend\`) 30%, the AES-GCM cipher per packet 15%
 (createCipherBase 6.7%, update 4%, final 2.1%, getAuthTag 0.9%), GC 6.5%, our sender 3% and \`forward\` 2.4%.
-Not changed, measured: werift negotiates AEAD_AES_128_GCM (with werift and Chromium viewers), and Node cannot give a
-GCM cipher a new IV, so one cipher per packet stays (about 5 µs per 1200 bytes); an AES-CM keystream from one
-reused AES-ECB cipher measured slower than a native AES-CTR cipher per packet (its counter blocks and XOR are
-JavaScript), and AES-CM plus HMAC-SHA1 slower than GCM, so the profile is not changed. Each \`sendmsg\` also pays Node's
-address lookup (a \`process.nextTick\` per datagram) because werift's socket is not connected.`;
+SRTP profiles, measured (\`test/e2e/live.test.ts\`): werift viewers (these) choose AEAD_AES_128_GCM, Chromium
+AES128_CM_HMAC_SHA1_80. Node cannot give a GCM cipher a new IV, so GCM keeps one cipher per packet (about 5 µs per
+1200 bytes); for AES-CM the keystream now comes from one AES-ECB cipher kept per session (counter blocks and XOR a
+32-bit word at a time), about half the cost of a new AES-CTR cipher per packet, then HMAC-SHA1. Each \`sendmsg\` also
+pays Node's address lookup (a \`process.nextTick\` per datagram) because werift's socket is not connected.`;

@@ -1,4 +1,4 @@
-import { createCipheriv, createHmac } from 'node:crypto';
+import { type Cipher, createCipheriv, createHmac } from 'node:crypto';
 
 /** The two SRTP protection profiles werift negotiates (RFC 5764 §4.1.2 / RFC 7714 §14.2 numbers). */
 export const SRTP_AES128_CM_HMAC_SHA1_80 = 1;
@@ -35,9 +35,9 @@ export function createSrtpProtector(keys: SrtpSessionKeys): SrtpProtector {
 }
 
 /**
- * AEAD_AES_128_GCM (RFC 7714), what werift negotiates first (with werift and Chromium viewers
- * alike). Node cannot restart a GCM cipher with a new IV, so each packet needs its own cipher
- * object (about 5 µs for 1200 bytes, measured); the IV is built in one reused buffer.
+ * AEAD_AES_128_GCM (RFC 7714), what werift viewers choose (werift offers it first). Node cannot
+ * restart a GCM cipher with a new IV, so each packet needs its own cipher object (about 5 µs
+ * for 1200 bytes, measured); the IV is built in one reused buffer.
  */
 class GcmProtector implements SrtpProtector {
   readonly #iv = Buffer.alloc(12);
@@ -64,31 +64,48 @@ class GcmProtector implements SrtpProtector {
   }
 }
 
+/** Most AES blocks one packet's keystream needs (a 1600-byte payload; longer ones are split). */
+const MAX_BLOCKS = 100;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const bswap32 = (x: number) =>
+  (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
+
 /**
- * AES128_CM_HMAC_SHA1_80 (RFC 3711): AES in counter mode, then an 80-bit HMAC-SHA1 tag over
- * header, encrypted payload and ROC (§4.2). A counter-mode keystream from one AES-ECB cipher
- * kept for the session was measured slower than a new native AES-CTR cipher per packet (the
- * counter blocks and the XOR are JavaScript loops), so each packet gets its own cipher.
+ * AES128_CM_HMAC_SHA1_80 (RFC 3711), what Chromium viewers choose. The counter-mode keystream
+ * comes from one AES-ECB cipher kept for the session, encrypting the packet's counter blocks
+ * (IV + j, §4.1.1) in one call; the blocks are written and the keystream applied a 32-bit word
+ * at a time. Measured about half the cost of a new AES-CTR cipher per packet. The 80-bit tag
+ * is HMAC-SHA1 over header, encrypted payload and ROC (§4.2).
  */
 class CtrHmacProtector implements SrtpProtector {
-  readonly #iv = Buffer.alloc(16);
+  readonly #ecb: Cipher;
   readonly #roc = Buffer.alloc(4);
+  readonly #counters = Buffer.alloc(MAX_BLOCKS * 16);
+  readonly #counterWords = new Uint32Array(this.#counters.buffer, this.#counters.byteOffset, MAX_BLOCKS * 4);
+  readonly #scratch = Buffer.alloc(MAX_BLOCKS * 16);
+  readonly #scratchWords = new Uint32Array(this.#scratch.buffer, this.#scratch.byteOffset, MAX_BLOCKS * 4);
 
   constructor(
-    private readonly key: Buffer,
+    key: Buffer,
     private readonly salt: Buffer,
     private readonly authKey: Buffer,
-  ) {}
+  ) {
+    this.#ecb = createCipheriv('aes-128-ecb', key, null);
+    this.#ecb.setAutoPadding(false);
+  }
 
   protect(header: Buffer, payload: Buffer, ssrc: number, seq: number, roc: number): Buffer[] {
-    // RFC 3711 §4.1.1: IV = (salt * 2^16) XOR (SSRC * 2^64) XOR (index * 2^16).
-    const iv = this.#iv;
+    const encrypted = Buffer.allocUnsafe(payload.length);
+    // RFC 3711 §4.1.1: IV = (salt * 2^16) XOR (SSRC * 2^64) XOR (index * 2^16); block j is IV + j.
     const s = this.salt;
-    iv.writeUInt32BE(s.readUInt32BE(0), 0);
-    iv.writeUInt32BE((s.readUInt32BE(4) ^ ssrc) >>> 0, 4);
-    iv.writeUInt32BE((s.readUInt32BE(8) ^ roc) >>> 0, 8);
-    iv.writeUInt16BE((s.readUInt16BE(12) ^ seq) & 0xffff, 12);
-    const encrypted = createCipheriv('aes-128-ctr', this.key, iv).update(payload);
+    const w0 = s.readUInt32BE(0);
+    const w1 = (s.readUInt32BE(4) ^ ssrc) >>> 0;
+    const w2 = (s.readUInt32BE(8) ^ roc) >>> 0;
+    const high = ((s.readUInt16BE(12) ^ seq) & 0xffff) << 16;
+    for (let from = 0; from < payload.length; from += MAX_BLOCKS * 16) {
+      const chunk = payload.subarray(from, from + MAX_BLOCKS * 16);
+      this.#apply(chunk, encrypted, from, [w0, w1, w2, high], from / 16);
+    }
     this.#roc.writeUInt32BE(roc >>> 0);
     const tag = createHmac('sha1', this.authKey)
       .update(header)
@@ -97,6 +114,46 @@ class CtrHmacProtector implements SrtpProtector {
       .digest()
       .subarray(0, 10);
     return [header, encrypted, tag];
+  }
+
+  /** XORs `chunk` with keystream blocks `firstBlock`.. of IV words `iv` into `out` at `at`. */
+  #apply(
+    chunk: Buffer,
+    out: Buffer,
+    at: number,
+    iv: [number, number, number, number],
+    firstBlock: number,
+  ): void {
+    const [w0, w1, w2, high] = iv;
+    const blocks = Math.ceil(chunk.length / 16);
+    const counters = this.#counters;
+    if (LITTLE_ENDIAN) {
+      const words = this.#counterWords;
+      const [a, b, c] = [bswap32(w0), bswap32(w1), bswap32(w2)];
+      for (let j = 0, o = 0; j < blocks; j++, o += 4) {
+        words[o] = a;
+        words[o + 1] = b;
+        words[o + 2] = c;
+        words[o + 3] = bswap32((high | ((firstBlock + j) & 0xffff)) >>> 0);
+      }
+    } else {
+      for (let j = 0, o = 0; j < blocks; j++, o += 16) {
+        counters.writeUInt32BE(w0, o);
+        counters.writeUInt32BE(w1, o + 4);
+        counters.writeUInt32BE(w2, o + 8);
+        counters.writeUInt32BE((high | ((firstBlock + j) & 0xffff)) >>> 0, o + 12);
+      }
+    }
+    const keystream = this.#ecb.update(counters.subarray(0, blocks * 16));
+    if (keystream.byteOffset % 4 === 0) {
+      const key32 = new Uint32Array(keystream.buffer, keystream.byteOffset, blocks * 4);
+      chunk.copy(this.#scratch);
+      const words = this.#scratchWords;
+      for (let i = 0; i < blocks * 4; i++) words[i] = words[i]! ^ key32[i]!;
+      this.#scratch.copy(out, at, 0, chunk.length);
+    } else {
+      for (let i = 0; i < chunk.length; i++) out[at + i] = chunk[i]! ^ keystream[i]!;
+    }
   }
 }
 
