@@ -4,7 +4,7 @@ import { createSrtpProtector, RolloverCounter, type SrtpProtector } from './srtp
 
 /**
  * The parts of werift 0.24's sender, DTLS and ICE objects this writer uses (internals, not its
- * public API: test/integration/werift/viewer-rtp-sender.test.ts fails if they move).
+ * public API: test/integration/viewer-rtp-sender.test.ts fails if they move).
  */
 interface IcePair {
   protocol: { type: string; transport?: { type: string; closed: boolean; socket: DgramLike } };
@@ -123,14 +123,20 @@ export class ViewerRtpSender {
     const srtp = transport.srtp;
     if (!srtp) return undefined;
     if (this.#keysOf !== srtp) {
-      const c = srtp.localContext;
-      this.#protector = createSrtpProtector({
-        profile: c.profile,
-        key: c.srtpSessionKey,
-        salt: c.srtpSessionSalt,
-        authKey: c.srtpSessionAuthTag,
-      });
       this.#keysOf = srtp;
+      const c = srtp.localContext;
+      try {
+        this.#protector = createSrtpProtector({
+          profile: c.profile,
+          key: c.srtpSessionKey,
+          salt: c.srtpSessionSalt,
+          authKey: c.srtpSessionAuthTag,
+        });
+      } catch {
+        // A profile werift negotiated but this file does not implement (none in werift 0.24):
+        // nothing is sent rather than a throw into the camera's packet loop.
+        this.#protector = undefined;
+      }
     }
     return this.#protector;
   }
