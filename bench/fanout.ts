@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ffmpegArgs, parseSource } from '../agent/ffmpeg-args.js';
 import type { EdgeConfig } from '../edge-config/index.js';
+import { ffmpegPath } from '../media/ffmpeg-path.js';
 import { startCameraRig } from '../test/helpers/camera-rig.js';
 import { freePortRange } from '../test/helpers/ports.js';
 import type { RunningProcess } from '../test/helpers/processes.js';
@@ -156,12 +157,12 @@ const janusTarget: Target = {
   pid: () => janus.child.pid!,
   viewerArgs: ['janus', janus.api, String(janus.mountpoint)],
   async startCamera() {
-    // The same encoder and settings as `lookout agent` (agent/ffmpeg-args.ts), RTP straight to the mountpoint.
+    // The agent's ffmpeg with its settings (agent/ffmpeg-args.ts), RTP straight to the mountpoint.
     const args = ffmpegArgs(parseSource('test'), stream, {
       video: janus.videoPort,
       audio: janus.videoPort + 2,
     });
-    feed = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    feed = spawn(ffmpegPath(), args, { stdio: ['ignore', 'ignore', 'inherit'] });
   },
   async stopCamera() {
     if (!feed || feed.exitCode !== null) return;
