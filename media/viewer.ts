@@ -29,6 +29,8 @@ interface Outlet {
   codecs: Codec[];
   /** The codec being sent now. */
   current: Codec | undefined;
+  /** The camera's codec name `current` was last checked against (skips two toLowerCase per packet). */
+  checkedMime: string | undefined;
 }
 
 /**
@@ -74,6 +76,7 @@ export class Viewer {
         codecs: [],
         rtx: [],
         current: undefined,
+        checkedMime: undefined,
       },
       audio: {
         track: audio,
@@ -83,6 +86,7 @@ export class Viewer {
         codecs: [],
         rtx: [],
         current: undefined,
+        checkedMime: undefined,
       },
     };
     videoTx.sender.onPictureLossIndication.subscribe(() => handlers.keyframeRequest());
@@ -140,6 +144,7 @@ export class Viewer {
 
   #select(outlet: Outlet, codec: Codec): void {
     outlet.current = codec;
+    outlet.checkedMime = undefined;
     outlet.sender.codec = codec;
     // werift chose the RTX payload type for its own first pick too: follow the codec actually sent.
     outlet.sender.rtxPayloadType = rtxFor(outlet.rtx, codec)?.payloadType;
@@ -172,11 +177,14 @@ export class Viewer {
   forward(kind: MediaKind, mimeType: string, packet: RtpPacket): void {
     if (this.#closed || !this.#connected) return;
     const outlet = this.#outlets[kind];
-    if (outlet.current?.mimeType.toLowerCase() !== mimeType.toLowerCase()) {
-      const codec = outlet.codecs.find((c) => c.mimeType.toLowerCase() === mimeType.toLowerCase());
-      if (!codec) return; // the camera's codec was not negotiated with this viewer
-      this.#select(outlet, codec);
-      if (kind === 'video') this.#waitingForKeyframe = true; // a new codec starts on its keyframe
+    if (outlet.checkedMime !== mimeType) {
+      if (outlet.current?.mimeType.toLowerCase() !== mimeType.toLowerCase()) {
+        const codec = outlet.codecs.find((c) => c.mimeType.toLowerCase() === mimeType.toLowerCase());
+        if (!codec) return; // the camera's codec was not negotiated with this viewer
+        this.#select(outlet, codec);
+        if (kind === 'video') this.#waitingForKeyframe = true; // a new codec starts on its keyframe
+      }
+      outlet.checkedMime = mimeType;
     }
     if (kind === 'video' && this.#waitingForKeyframe) {
       if (!isKeyframeStart(mimeType, packet.payload)) return;
