@@ -1,13 +1,15 @@
 /**
- * Child process of bench:fanout: opens N werift WHEP viewers of one camera and prints, once a
+ * Child process of bench:fanout: opens N werift viewers of one camera and prints, once a
  * second, one JSON line with cumulative video packets received and expected (from sequence numbers).
- * Args: <baseUrl> <token> <deviceId> <count>. Ends on SIGTERM.
+ * Args: `whep <baseUrl> <token> <deviceId> <count>` (Lookout) or `janus <apiUrl> <mountpoint> <count>`
+ * (Janus streaming plugin over its HTTP API). Ends on SIGTERM.
  */
 import { RTCPeerConnection } from 'werift';
 import { audioCodecs, videoCodecs } from '../media/codecs.js';
+import { janusWatch } from './fanout-janus-client.js';
 
-const [baseUrl, token, deviceId, countText] = process.argv.slice(2);
-const count = Number(countText);
+const [mode, ...args] = process.argv.slice(2);
+const count = Number(args.at(-1));
 
 interface Counter {
   first: number | undefined;
@@ -18,7 +20,8 @@ interface Counter {
 
 const counters: Counter[] = [];
 const peers: RTCPeerConnection[] = [];
-const locations: string[] = [];
+/** Ends each viewer's session on the server (WHEP DELETE, Janus destroy). */
+const hangups: Array<() => Promise<unknown>> = [];
 
 async function openViewer(): Promise<void> {
   const counter: Counter = { first: undefined, highest: 0, received: 0, bytes: 0 };
@@ -30,8 +33,6 @@ async function openViewer(): Promise<void> {
     bundlePolicy: 'max-bundle',
   });
   peers.push(pc);
-  pc.addTransceiver('video', { direction: 'recvonly' });
-  pc.addTransceiver('audio', { direction: 'recvonly' });
   pc.onTrack.subscribe((track) => {
     if (track.kind !== 'video') return;
     track.onReceiveRtp.subscribe((rtp) => {
@@ -48,15 +49,25 @@ async function openViewer(): Promise<void> {
       counter.bytes += rtp.payload.length + 12;
     });
   });
-  await pc.setLocalDescription(await pc.createOffer());
-  const res = await fetch(`${baseUrl}/whep/${deviceId}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` },
-    body: pc.localDescription!.sdp,
-  });
-  if (res.status !== 201) throw new Error(`WHEP ${res.status}: ${await res.text()}`);
-  locations.push(res.headers.get('location')!);
-  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+  if (mode === 'janus') {
+    const [api, mountpoint] = args as [string, string];
+    hangups.push(await janusWatch(pc, api, Number(mountpoint)));
+  } else {
+    const [baseUrl, token, deviceId] = args as [string, string, string];
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    const auth = { authorization: `Bearer ${token}` };
+    const res = await fetch(`${baseUrl}/whep/${deviceId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp', ...auth },
+      body: pc.localDescription!.sdp,
+    });
+    if (res.status !== 201) throw new Error(`WHEP ${res.status}: ${await res.text()}`);
+    const location = res.headers.get('location')!;
+    hangups.push(() => fetch(`${baseUrl}${location}`, { method: 'DELETE', headers: auth }));
+    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+  }
 }
 
 for (let i = 0; i < count; i++) await openViewer();
@@ -76,13 +87,7 @@ const report = setInterval(() => {
 
 process.on('SIGTERM', async () => {
   clearInterval(report);
-  await Promise.all(
-    locations.map((l) =>
-      fetch(`${baseUrl}${l}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }).catch(
-        () => {},
-      ),
-    ),
-  );
+  await Promise.all(hangups.map((hangup) => hangup().catch(() => {})));
   await Promise.all(peers.map((p) => p.close()));
   process.exit(0);
 });

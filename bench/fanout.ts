@@ -1,61 +1,77 @@
 /**
- * Fan-out: one 2 Mbps camera, N werift viewers in separate processes. Reports, per N, the
- * server's CPU (share of one core) and the video packet loss the viewers saw, then the largest
- * N with < 1% loss and the CPU per viewer. Run: npm run bench:fanout [-- --steps 5,10,20,40]
+ * Fan-out, side by side with Janus: one 2 Mbps camera, N werift viewers in separate
+ * processes, against `lookout serve` and against Janus's streaming plugin (bench/fanout-janus.ts)
+ * fed the same encoder's stream. Reports per N the server's CPU per viewer-second, the video
+ * loss the viewers saw and the memory per viewer, plus each server's CPU with the camera
+ * streaming and no viewer; Lookout and Janus runs interleave, figures are medians.
+ * Run: npm run bench:fanout [-- --viewers 10,25,50 --runs 3 --seconds 10 --cpu-prof /tmp/prof]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ffmpegArgs, parseSource } from '../agent/ffmpeg-args.js';
+import type { EdgeConfig } from '../edge-config/index.js';
+import { ffmpegPath } from '../media/ffmpeg-path.js';
 import { startCameraRig } from '../test/helpers/camera-rig.js';
+import { freePortRange } from '../test/helpers/ports.js';
+import type { RunningProcess } from '../test/helpers/processes.js';
 import { waitFor } from '../test/helpers/wait-for.js';
+import { startJanus } from './fanout-janus.js';
+import { fanoutReport, type Measured, type Sample } from './fanout-report.js';
 import { machine, writeSection } from './report.js';
 
 const { values } = parseArgs({
   options: {
-    steps: { type: 'string', default: '5,10,20,40,60' },
+    viewers: { type: 'string', default: '10,25,50' },
+    runs: { type: 'string', default: '3' },
     processes: { type: 'string', default: '2' },
-    seconds: { type: 'string', default: '8' },
+    seconds: { type: 'string', default: '10' },
+    'cpu-prof': { type: 'string' },
   },
 });
-const steps = values.steps.split(',').map(Number);
+const steps = values.viewers.split(',').map(Number);
+const runs = Number(values.runs);
 const processes = Number(values.processes);
 const seconds = Number(values.seconds);
 const TSX = fileURLToPath(new URL('../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
 const VIEWERS = fileURLToPath(new URL('./fanout-viewers.ts', import.meta.url));
 
-/** CPU seconds (user + system) used so far by a process, from /proc. */
-function cpuSeconds(pid: number): number {
+/** CPU milliseconds (user + system, all threads) used so far by a process, and the system part, from /proc. */
+function cpuTimes(pid: number): { total: number; system: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  // utime, stime in clock ticks (USER_HZ = 100)
+  return { total: (Number(fields[11]) + Number(fields[12])) * 10, system: Number(fields[12]) * 10 };
+}
+const cpuMs = (pid: number) => cpuTimes(pid).total;
+
+function rssMb(pid: number): number {
+  const kb = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+)/m)?.[1];
+  return Number(kb) / 1024;
 }
 
-const rig = await startCameraRig({
-  serveEnv: { LOOKOUT_MEDIA_LINGER_MS: '60000' },
-  video: { width: 1280, height: 720, fps: 15, bitrateKbps: 2000 },
-  audio: { codec: 'none' },
-});
-const { base, token, serve } = rig;
-rig.startAgent();
-await rig.waitOnline();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Step {
-  viewers: number;
-  serverCore: number;
-  loss: number;
-  /** Video bitrate each viewer received. */
-  mbps: number;
+/** A server under test: its process and how viewers reach it. */
+interface Target {
+  name: 'lookout' | 'janus';
+  pid(): number;
+  /** Arguments of fanout-viewers.ts before the count. */
+  viewerArgs: string[];
+  /** Starts the camera feeding this server; resolves once it streams. */
+  startCamera(): Promise<void>;
+  stopCamera(): Promise<void>;
 }
 
-async function runStep(n: number): Promise<Step> {
-  const children: Array<{
-    child: ChildProcess;
-    last: { received: number; expected: number; bytes: number };
-  }> = [];
+type Totals = { received: number; expected: number; bytes: number };
+
+async function runStep(target: Target, n: number): Promise<Sample> {
+  const children: Array<{ child: ChildProcess; last: Totals }> = [];
+  const rssBefore = rssMb(target.pid());
   for (let p = 0; p < processes; p++) {
     const count = Math.floor(n / processes) + (p < n % processes ? 1 : 0);
     if (count === 0) continue;
-    const child = spawn(process.execPath, ['--import', TSX, VIEWERS, base, token, 'cam1', String(count)], {
+    const child = spawn(process.execPath, ['--import', TSX, VIEWERS, ...target.viewerArgs, String(count)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const entry = { child, last: { received: 0, expected: 0, bytes: 0 } };
@@ -75,70 +91,124 @@ async function runStep(n: number): Promise<Step> {
       }),
       { received: 0, expected: 0, bytes: 0 },
     );
-  await waitFor(() => total().received > 0 && children.every((c) => c.last.received > 0), {
-    timeoutMs: 60_000,
-    what: `${n} viewers receiving`,
-  });
-  await new Promise((r) => setTimeout(r, 3000)); // settle
-  const start = { cpu: cpuSeconds(serve.child.pid!), at: performance.now(), ...total() };
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  const end = { cpu: cpuSeconds(serve.child.pid!), at: performance.now(), ...total() };
-  for (const { child } of children) child.kill('SIGTERM');
-  await Promise.all(children.map(({ child }) => new Promise((r) => child.once('exit', r))));
-  const wall = (end.at - start.at) / 1000;
-  const received = end.received - start.received;
-  const expected = end.expected - start.expected;
-  return {
-    viewers: n,
-    serverCore: (end.cpu - start.cpu) / wall,
-    loss: expected > 0 ? Math.max(0, 1 - received / expected) : 1,
-    mbps: ((end.bytes - start.bytes) * 8) / wall / 1e6 / n,
-  };
+  try {
+    await waitFor(() => children.every((c) => c.last.received > 0), {
+      timeoutMs: 120_000,
+      what: `${n} ${target.name} viewers receiving`,
+    });
+    await sleep(3000); // settle: every viewer past its first keyframe
+    const start = { cpu: cpuTimes(target.pid()), at: performance.now(), ...total() };
+    await sleep(seconds * 1000);
+    const end = { cpu: cpuTimes(target.pid()), at: performance.now(), ...total() };
+    const wall = (end.at - start.at) / 1000;
+    const received = end.received - start.received;
+    const expected = end.expected - start.expected;
+    return {
+      cpuMsPerViewerSecond: (end.cpu.total - start.cpu.total) / wall / n,
+      kernelShare: (end.cpu.system - start.cpu.system) / Math.max(1, end.cpu.total - start.cpu.total),
+      loss: expected > 0 ? Math.max(0, 1 - received / expected) : 1,
+      rssMbPerViewer: (rssMb(target.pid()) - rssBefore) / n,
+      mbps: ((end.bytes - start.bytes) * 8) / wall / 1e6 / n,
+    };
+  } finally {
+    for (const { child } of children) child.kill('SIGTERM');
+    await Promise.all(children.map(({ child }) => new Promise((r) => child.once('exit', r))));
+  }
 }
 
-const results: Step[] = [];
+/** Share of one core the server uses with the camera streaming to it and no viewer. */
+async function idleCore(target: Target): Promise<number> {
+  await sleep(5000); // the last viewers' sessions wind down
+  const start = { cpu: cpuMs(target.pid()), at: performance.now() };
+  await sleep(seconds * 1000);
+  return (cpuMs(target.pid()) - start.cpu) / (performance.now() - start.at);
+}
+
+const rig = await startCameraRig({
+  // The camera keeps streaming after the viewers leave for the idle measurement.
+  serveEnv: { LOOKOUT_MEDIA_LINGER_MS: String((seconds + 20) * 1000) },
+  serveNodeArgs: values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [],
+  video: { width: 1280, height: 720, fps: 15, bitrateKbps: 2000 },
+  audio: { codec: 'none' },
+});
+const rtpFrom = await freePortRange(200);
+const janus = await startJanus({
+  httpPort: await freePortRange(1, { tcp: true }),
+  rtpPorts: [rtpFrom, rtpFrom + 199],
+});
+const stream = (JSON.parse(readFileSync(rig.edgeFile, 'utf8')) as EdgeConfig).stream;
+
+let agent: RunningProcess | undefined;
+const lookout: Target = {
+  name: 'lookout',
+  pid: () => rig.serve.child.pid!,
+  viewerArgs: ['whep', rig.base, rig.token, 'cam1'],
+  async startCamera() {
+    agent = rig.startAgent();
+    await rig.waitOnline();
+  },
+  async stopCamera() {
+    await agent?.stop();
+  },
+};
+let feed: ChildProcess | undefined;
+const janusTarget: Target = {
+  name: 'janus',
+  pid: () => janus.child.pid!,
+  viewerArgs: ['janus', janus.api, String(janus.mountpoint)],
+  async startCamera() {
+    // The agent's ffmpeg with its settings (agent/ffmpeg-args.ts), RTP straight to the mountpoint.
+    const args = ffmpegArgs(parseSource('test'), stream, {
+      video: janus.videoPort,
+      audio: janus.videoPort + 2,
+    });
+    feed = spawn(ffmpegPath(), args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  },
+  async stopCamera() {
+    if (!feed || feed.exitCode !== null) return;
+    const exited = new Promise((r) => feed!.once('exit', r));
+    feed.kill('SIGTERM');
+    await exited;
+  },
+};
+
+const measured: Measured = { lookout: { steps: {}, idle: [] }, janus: { steps: {}, idle: [] } };
 try {
-  for (const n of steps) {
-    const step = await runStep(n);
-    results.push(step);
-    console.log(
-      `${n} viewers: server ${(step.serverCore * 100).toFixed(0)}% of a core, loss ${(step.loss * 100).toFixed(2)}%, ${step.mbps.toFixed(2)} Mbps each`,
-    );
-    await new Promise((r) => setTimeout(r, 2000));
-    if (step.loss >= 0.01) break;
+  for (let run = 0; run < runs; run++) {
+    for (const target of run % 2 === 0 ? [lookout, janusTarget] : [janusTarget, lookout]) {
+      await target.startCamera();
+      try {
+        for (const n of steps) {
+          const sample = await runStep(target, n);
+          const samples = measured[target.name].steps[n] ?? [];
+          samples.push(sample);
+          measured[target.name].steps[n] = samples;
+          console.log(
+            `run ${run + 1} ${target.name} ${n} viewers: ${sample.cpuMsPerViewerSecond.toFixed(2)} CPU-ms/viewer-s (${(sample.kernelShare * 100).toFixed(0)}% in the kernel), loss ${(sample.loss * 100).toFixed(2)}%, ${sample.rssMbPerViewer.toFixed(2)} MB/viewer, ${sample.mbps.toFixed(2)} Mbps each`,
+          );
+        }
+        const idle = await idleCore(target);
+        measured[target.name].idle.push(idle);
+        console.log(`run ${run + 1} ${target.name} idle camera: ${(idle * 100).toFixed(2)}% of a core`);
+      } finally {
+        await target.stopCamera();
+      }
+      await sleep(2000);
+    }
   }
-  const ok = results.filter((r) => r.loss < 0.01);
-  const best = ok.at(-1);
-  const perViewer =
-    ok.length >= 2
-      ? (ok.at(-1)!.serverCore - ok[0]!.serverCore) / (ok.at(-1)!.viewers - ok[0]!.viewers)
-      : (best?.serverCore ?? 0) / (best?.viewers ?? 1);
-  const perCore = perViewer > 0 ? Math.floor(1 / perViewer) : 0;
-  const rows = results
-    .map(
-      (r) =>
-        `| ${r.viewers} | ${(r.serverCore * 100).toFixed(0)}% | ${(r.loss * 100).toFixed(2)}% | ${r.mbps.toFixed(2)} Mbps |`,
-    )
-    .join('\n');
-  const body = `## Fan-out (\`npm run bench:fanout\`)
-
-One camera (\`lookout agent\` test source, 1280x720, 15 fps, H.264 at 2 Mbps) and N werift viewers spread over
-${processes} viewer processes on the same machine, measured for ${seconds} s per step after the viewers settle.
-Server CPU is \`lookout serve\`'s user+system time as a share of one core; loss is from the viewers' RTP sequence numbers.
-
-| Viewers | Server CPU | Video loss | Video per viewer |
-| --- | --- | --- | --- |
-${rows}
-
-- Largest N measured with < 1% loss: **${best?.viewers ?? 0}**; server CPU per viewer (slope): **${(perViewer * 100).toFixed(2)}% of a core**,
-  i.e. about **${perCore} viewers per server core** by extrapolation.
-- The viewers run on the same two cores and decrypt SRTP in JavaScript; they, not the server, bound the largest N
-  this machine can show. For scale: LiveKit publishes about 190 viewers of 720p per vCPU, mediasoup about 500
-  consumers per worker core (both native media paths; werift is pure JavaScript).
-
-Machine: ${machine()}.`;
+  const body = fanoutReport(measured, {
+    steps,
+    runs,
+    seconds,
+    processes,
+    janusVersion: janus.version,
+    machine: machine(),
+    load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+  });
   writeSection('fanout', body);
   console.log(body);
 } finally {
+  await janusTarget.stopCamera();
+  await janus.stop();
   await rig.close();
 }

@@ -7,6 +7,7 @@ import { createPeerConnection, type PeerOptions } from './peer-options.js';
 import { RtpContinuity } from './rtp-continuity.js';
 import { MAX_CANDIDATES_PER_SESSION } from './trickle-fragment.js';
 import type { MediaKind } from './upstream-peer.js';
+import { ViewerRtpSender } from './viewer-rtp-sender.js';
 
 export interface ViewerHandlers {
   /** The viewer asked for a keyframe (PLI/FIR from its decoder). */
@@ -19,6 +20,8 @@ type Codec = RTCRtpTransceiver['codecs'][number];
 interface Outlet {
   track: MediaStreamTrack;
   sender: { codec?: unknown; rtxPayloadType?: number | undefined };
+  /** Writes the viewer's RTP (header, SRTP, socket) in place of werift's sender path. */
+  writer: ViewerRtpSender;
   /** RTX codecs negotiated with the viewer (RFC 4588), matched to a media codec by apt. */
   rtx: Codec[];
   continuity: RtpContinuity | undefined;
@@ -26,13 +29,16 @@ interface Outlet {
   codecs: Codec[];
   /** The codec being sent now. */
   current: Codec | undefined;
+  /** The camera's codec name `current` was last checked against (skips two toLowerCase per packet). */
+  checkedMime: string | undefined;
 }
 
 /**
  * One WHEP viewer: a send-only peer connection answering the viewer's offer. Packets from
- * the camera are cloned (werift rewrites headers in place when sending, and every viewer
- * shares the camera's packet), stripped of the camera's header extensions, made continuous
- * across camera restarts, and held back until the first keyframe.
+ * the camera are forwarded without their header extensions, made continuous across camera
+ * restarts, and held back until the first keyframe. Every viewer shares the camera's packet:
+ * only a new 12-byte header is written per viewer (ViewerRtpSender), the payload is never
+ * copied or modified.
  */
 export class Viewer {
   readonly #pc: RTCPeerConnection;
@@ -65,18 +71,22 @@ export class Viewer {
       video: {
         track: video,
         sender: videoTx.sender as unknown as Outlet['sender'],
+        writer: new ViewerRtpSender(videoTx.sender),
         continuity: undefined,
         codecs: [],
         rtx: [],
         current: undefined,
+        checkedMime: undefined,
       },
       audio: {
         track: audio,
         sender: audioTx.sender as unknown as Outlet['sender'],
+        writer: new ViewerRtpSender(audioTx.sender),
         continuity: undefined,
         codecs: [],
         rtx: [],
         current: undefined,
+        checkedMime: undefined,
       },
     };
     videoTx.sender.onPictureLossIndication.subscribe(() => handlers.keyframeRequest());
@@ -134,6 +144,7 @@ export class Viewer {
 
   #select(outlet: Outlet, codec: Codec): void {
     outlet.current = codec;
+    outlet.checkedMime = undefined;
     outlet.sender.codec = codec;
     // werift chose the RTX payload type for its own first pick too: follow the codec actually sent.
     outlet.sender.rtxPayloadType = rtxFor(outlet.rtx, codec)?.payloadType;
@@ -169,24 +180,28 @@ export class Viewer {
   forward(kind: MediaKind, mimeType: string, packet: RtpPacket, timestampShift = 0): void {
     if (this.#closed || !this.#connected) return;
     const outlet = this.#outlets[kind];
-    if (outlet.current?.mimeType.toLowerCase() !== mimeType.toLowerCase()) {
-      const codec = outlet.codecs.find((c) => c.mimeType.toLowerCase() === mimeType.toLowerCase());
-      if (!codec) return; // the camera's codec was not negotiated with this viewer
-      this.#select(outlet, codec);
-      if (kind === 'video') this.#waitingForKeyframe = true; // a new codec starts on its keyframe
+    if (outlet.checkedMime !== mimeType) {
+      if (outlet.current?.mimeType.toLowerCase() !== mimeType.toLowerCase()) {
+        const codec = outlet.codecs.find((c) => c.mimeType.toLowerCase() === mimeType.toLowerCase());
+        if (!codec) return; // the camera's codec was not negotiated with this viewer
+        this.#select(outlet, codec);
+        if (kind === 'video') this.#waitingForKeyframe = true; // a new codec starts on its keyframe
+      }
+      outlet.checkedMime = mimeType;
     }
     if (kind === 'video' && this.#waitingForKeyframe) {
       if (!isKeyframeStart(mimeType, packet.payload)) return;
       this.#waitingForKeyframe = false;
     }
     outlet.continuity ??= new RtpContinuity(clockRateOf(mimeType));
-    const copy = packet.clone();
-    copy.header.extensions = [];
-    copy.header.extension = false;
     const mapped = outlet.continuity.map(packet.header);
-    copy.header.sequenceNumber = mapped.sequenceNumber;
-    copy.header.timestamp = (mapped.timestamp + timestampShift) >>> 0;
-    outlet.track.writeRtp(copy);
+    outlet.writer.send(
+      outlet.current!.payloadType,
+      packet.header.marker,
+      mapped.sequenceNumber,
+      (mapped.timestamp + timestampShift) >>> 0,
+      packet.payload,
+    );
   }
 
   /** The camera's stream restarted: wait for its next keyframe before sending video again. */
@@ -202,6 +217,8 @@ export class Viewer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#outlets.video.writer.close();
+    this.#outlets.audio.writer.close();
     await this.#pc
       .close()
       .catch((err) => this.#log.debug({ err: (err as Error).message }, 'viewer close failed'));

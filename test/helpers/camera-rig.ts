@@ -36,6 +36,8 @@ export interface CameraRig {
 export async function startCameraRig(
   options: {
     serveEnv?: NodeJS.ProcessEnv;
+    /** Extra arguments for the server's node (e.g. `--cpu-prof`). */
+    serveNodeArgs?: string[];
     video?: Partial<EdgeConfig['stream']['video']>;
     audio?: EdgeConfig['stream']['audio'];
     /** Address the broker binds and cameras' edge configs name (default loopback). */
@@ -45,7 +47,7 @@ export async function startCameraRig(
   const tmp = tempDir('lookout-rig-');
   const dataDir = path.join(tmp.dir, 'data');
   const mqttHost = options.mqttHost ?? '127.0.0.1';
-  const serve = await startServe(dataDir, options.serveEnv, mqttHost);
+  const serve = await startServe(dataDir, options.serveEnv, mqttHost, options.serveNodeArgs);
   const cli = (args: string[]) =>
     runCli([...args, '--data-dir', dataDir], {
       cwd: tmp.dir,

@@ -44,9 +44,9 @@ export function runCli(
  */
 export function spawnCli(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; netns?: string } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; netns?: string; nodeArgs?: string[] } = {},
 ): ChildProcess {
-  const argv = [process.execPath, '--import', TSX, MAIN, ...args];
+  const argv = [process.execPath, ...(options.nodeArgs ?? []), '--import', TSX, MAIN, ...args];
   const [command, ...rest] = options.netns ? ['ip', 'netns', 'exec', options.netns, ...argv] : argv;
   return spawn(command!, rest, {
     cwd: options.cwd ?? ROOT,

@@ -15,7 +15,7 @@ export interface RunningProcess {
 /** Starts `lookout <args>` with JSON logs captured. */
 export function startCli(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; netns?: string } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; netns?: string; nodeArgs?: string[] } = {},
 ): RunningProcess {
   const child = spawnCli([...args, '--log-format', 'json'], options);
   let logs = '';
@@ -45,10 +45,13 @@ export async function startServe(
   dataDir: string,
   env: NodeJS.ProcessEnv = {},
   mqttHost = '127.0.0.1',
+  /** Extra arguments for node itself (e.g. `--cpu-prof`). */
+  nodeArgs: string[] = [],
 ): Promise<RunningProcess & { http: number; mqtt: number }> {
   const proc = startCli(
     ['serve', '--data-dir', dataDir, '--http-host', '127.0.0.1', '--mqtt-host', mqttHost],
     {
+      nodeArgs,
       env: {
         LOOKOUT_HTTP_PORT: '0',
         LOOKOUT_MQTT_PORT: '0',

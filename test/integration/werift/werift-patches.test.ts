@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { promises as dns } from 'node:dns';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RTCPeerConnection } from 'werift';
+import { getBit, RTCPeerConnection, RtpHeader } from 'werift';
 import { waitFor } from '../../helpers/wait-for.js';
 
 /**
@@ -113,5 +113,41 @@ describe('werift patches', () => {
     expect(duplicated).toBeGreaterThan(0);
     expect(answerer.connectionState).toBe('connected');
     expect(offerer.connectionState).toBe('connected');
+  });
+
+  it("parses an RTP header's bits by arithmetic, with the same results as werift's string version", () => {
+    // werift's getBit turned each byte into a binary string; every RTP header (each camera
+    // packet, parsed twice) paid six of them. The patch keeps the string path for anything
+    // that is not a byte, and must agree with it everywhere else.
+    const reference = (bits: number, start: number, length: number) =>
+      Number.parseInt(
+        bits
+          .toString(2)
+          .padStart(8, '0')
+          .slice(start, start + length),
+        2,
+      );
+    for (let byte = 0; byte < 256; byte++) {
+      for (let start = 0; start < 8; start++) {
+        for (let length = 1; start + length <= 8; length++) {
+          expect(getBit(byte, start, length)).toBe(reference(byte, start, length));
+        }
+      }
+    }
+    const packet = Buffer.from('b1e0123400bc614e1234567811111111222222220000', 'hex');
+    const numberToString = vi.spyOn(Number.prototype, 'toString');
+    const header = RtpHeader.deSerialize(packet);
+    expect(numberToString).not.toHaveBeenCalled();
+    expect(header).toMatchObject({
+      version: 2,
+      padding: true,
+      extension: true,
+      csrcLength: 1,
+      marker: true,
+      payloadType: 96,
+      sequenceNumber: 0x1234,
+      timestamp: 0xbc614e,
+      ssrc: 0x12345678,
+    });
   });
 });

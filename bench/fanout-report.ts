@@ -1,0 +1,106 @@
+/** The bench:fanout section of docs/benchmarks.md, from the samples of interleaved runs. */
+import { median } from './report.js';
+
+export interface Sample {
+  /** Server CPU (user + system) per second of one viewer watching, in milliseconds. */
+  cpuMsPerViewerSecond: number;
+  /** Share of that CPU time spent in the kernel (system time: mostly sendmsg). */
+  kernelShare: number;
+  /** Share of the video packets the viewers did not receive (from their sequence numbers). */
+  loss: number;
+  /** Server memory (RSS) added per viewer, MB. */
+  rssMbPerViewer: number;
+  /** Video each viewer received. */
+  mbps: number;
+}
+
+export type Measured = Record<'lookout' | 'janus', { steps: Record<number, Sample[]>; idle: number[] }>;
+
+const fixed = (x: number, digits = 1) => x.toFixed(digits);
+const spread = (xs: number[], digits = 1) =>
+  `${fixed(Math.min(...xs), digits)}–${fixed(Math.max(...xs), digits)}`;
+
+export function fanoutReport(
+  measured: Measured,
+  setup: {
+    steps: number[];
+    runs: number;
+    seconds: number;
+    processes: number;
+    janusVersion: string;
+    machine: string;
+    load: string;
+  },
+): string {
+  const rows: string[] = [];
+  const ratios: string[] = [];
+  for (const n of setup.steps) {
+    const cells = (['lookout', 'janus'] as const).map((name) => {
+      const samples = measured[name].steps[n] ?? [];
+      const cpu = samples.map((s) => s.cpuMsPerViewerSecond);
+      return {
+        name,
+        cpu: median(cpu),
+        row: `| ${n} | ${name === 'lookout' ? 'Lookout' : 'Janus'} | **${fixed(median(cpu), 2)}** (${spread(cpu, 2)}) | ${fixed(median(samples.map((s) => s.cpuMsPerViewerSecond / s.mbps)), 2)} | ${fixed(median(samples.map((s) => s.kernelShare * 100)), 0)}% | ${fixed(median(samples.map((s) => s.loss * 100)), 2)}% | ${fixed(median(samples.map((s) => s.rssMbPerViewer * 1024)), 0)} KB | ${fixed(median(samples.map((s) => s.mbps)), 2)} Mbps |`,
+      };
+    });
+    rows.push(...cells.map((c) => c.row));
+    ratios.push(`${n} viewers **${fixed(cells[0]!.cpu / cells[1]!.cpu, 2)}**`);
+  }
+  const idle = (name: 'lookout' | 'janus') =>
+    `${fixed(median(measured[name].idle) * 100, 2)}% of a core (${spread(
+      measured[name].idle.map((x) => x * 100),
+      2,
+    )}%)`;
+  return `## Fan-out (\`npm run bench:fanout\`)
+
+One camera (the \`lookout agent\` test source: libx264 1280x720, 15 fps, 2 Mbps, no audio) and N werift viewers in
+${setup.processes} viewer processes on the same machine, watching \`lookout serve\` (WHEP) and, in the same run, Janus
+${setup.janusVersion}'s streaming plugin (Debian's \`janus\`, started by the bench with only that plugin and the HTTP
+transport, an RTP mountpoint fed by an ffmpeg with the agent's exact encoder settings; viewers use Janus's HTTP API).
+Lookout and Janus runs interleave (${setup.runs} runs each, order alternating); each step measures ${setup.seconds} s after
+the viewers settle. **CPU** is the server process's user+system time (all threads, the camera's ingest included) per
+second of one viewer watching; medians, with the spread over the runs; per Mbit sent corrects for a step where the
+machine (its cores shared with ${setup.processes} werift viewer processes and the encoder) could not keep the camera at its
+rate. **Memory** is the RSS the step added, per viewer.
+Loss is from the viewers' RTP sequence numbers.
+
+| Viewers | Server | CPU-ms per viewer-second | CPU-ms per Mbit sent | of which kernel | Video loss | Memory per viewer | Video per viewer |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+${rows.join('\n')}
+
+- Lookout / Janus CPU per viewer-second: ${ratios.join(', ')}.
+- Camera streaming, no viewer: Lookout ${idle('lookout')}, Janus ${idle('janus')}.
+- Janus receives plain RTP from ffmpeg on loopback; Lookout receives the camera over WebRTC (ICE, DTLS, SRTP),
+  so its idle figure includes decrypting the camera's SRTP.
+- The viewers (werift, decrypting SRTP in JavaScript) run on the same cores; they, not the servers, bound how many
+  viewers this machine can show.
+
+Machine: ${setup.machine}; load average at the end: ${setup.load}.
+
+${PROFILE_NOTES}`;
+}
+
+/** What the profile of \`lookout serve\` showed and what was changed (D28); kept with the figures it explains. */
+const PROFILE_NOTES = `### Where Lookout's time goes (\`npm run bench:fanout -- --viewers 25 --runs 1 --cpu-prof DIR\`)
+
+Before (issue 10, 25 viewers, self time): one \`sendmsg\` per packet per viewer 20.8%, GC 10.4%, a new AES-GCM cipher
+per SRTP packet in werift (createCipherBase 7.7%, update 5%, final 2.7%, setAAD 1.7%, getAuthTag 1.3%), werift's
+\`ntpTime\` (splits a number's string per packet) 5%, \`Viewer.forward\` (clone + remap) 4.7%, werift's
+\`rtpPacketSent\` (Object.keys, sort, filter per packet) 2%.
+
+Changed (D28): viewers' RTP no longer goes through werift's \`RTCRtpSender.sendRtp\`. \`media/viewer-rtp-sender.ts\` writes
+a 12-byte header per viewer in front of the camera's payload (shared, never copied), protects it with
+\`media/srtp-protect.ts\` and sends header, ciphertext and tag with one scatter-gather \`sendmsg\`; it keeps the counters
+werift's sender reports (RTCP SR) and answers NACKs from its own history (RTX when negotiated). Gone per packet and
+viewer: the clone, werift's header-extension rebuild, \`ntpTime\` (now once per millisecond for all viewers),
+\`rtpPacketSent\`, three promises, two \`Buffer.concat\`. A werift patch parses RTP header bits by arithmetic
+(\`getBit\` built six binary strings per header, twice per camera packet).
+
+After (25 viewers, self time of the whole process): \`sendmsg\` (\`doSend\`) 30%, the AES-GCM cipher per packet 15%
+(createCipherBase 6.7%, update 4%, final 2.1%, getAuthTag 0.9%), GC 6.5%, our sender 3% and \`forward\` 2.4%.
+SRTP profiles, measured (\`test/e2e/live.test.ts\`): werift viewers (these) choose AEAD_AES_128_GCM, Chromium
+AES128_CM_HMAC_SHA1_80. Node cannot give a GCM cipher a new IV, so GCM keeps one cipher per packet (about 5 µs per
+1200 bytes); for AES-CM the keystream now comes from one AES-ECB cipher kept per session (counter blocks and XOR a
+32-bit word at a time), about half the cost of a new AES-CTR cipher per packet, then HMAC-SHA1. Each \`sendmsg\` also
+pays Node's address lookup (a \`process.nextTick\` per datagram) because werift's socket is not connected.`;
