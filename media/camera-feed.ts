@@ -3,7 +3,7 @@ import dgram from 'node:dgram';
 import type { Logger } from '../core/log.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
 import { SafeEmitter } from '../core/safe-emitter.js';
-import type { CameraCodecs, MediaKind, UdpTarget } from './boundary/protocol.js';
+import type { MediaKind, UdpTarget } from './boundary/protocol.js';
 import { parseRtp, type TapPacket } from './rtp-bytes.js';
 
 /** Why a camera's media stopped: the camera's session ended, or the worker holding it died. */
@@ -24,6 +24,11 @@ export interface FeedPlane {
 
 /** Receive buffer asked for on the intake sockets (the kernel caps it at net.core.rmem_max). */
 const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+/**
+ * Datagrams of a payload type not announced yet, held until its announcement (which travels over
+ * the worker's IPC channel, the datagrams over UDP: either may come first). Past this, dropped.
+ */
+const MAX_HELD = 512;
 
 /**
  * A camera's media in the control plane, for consumers such as the recorder: while anyone
@@ -36,7 +41,9 @@ export class CameraFeed extends SafeEmitter<FeedEvents> {
   readonly #limitLog: RateLimitedLog;
   #sockets: Record<MediaKind, dgram.Socket> | undefined;
   #tapId: string | undefined;
-  #codecs: CameraCodecs | undefined;
+  /** The codec of each payload type of the camera's current session; undefined while it is not streaming. */
+  #codecs: Map<number, string> | undefined;
+  #held: Array<{ kind: MediaKind; packet: TapPacket }> = [];
 
   constructor(
     readonly cameraId: string,
@@ -61,6 +68,11 @@ export class CameraFeed extends SafeEmitter<FeedEvents> {
     this.#sockets = undefined;
   }
 
+  /** Datagrams held for want of their payload type's announcement (for tests and stats). */
+  get held(): number {
+    return this.#held.length;
+  }
+
   get wanted(): boolean {
     return this.#demand.size > 0;
   }
@@ -77,15 +89,29 @@ export class CameraFeed extends SafeEmitter<FeedEvents> {
     return { tapId: this.#tapId, video: target(sockets.video), audio: target(sockets.audio) };
   }
 
-  /** The camera streams (again) in these codecs. */
-  live(codecs: CameraCodecs): void {
-    this.#codecs = codecs;
+  /** The camera streams (again), its payload types carrying these codecs. */
+  live(payloadTypes: Array<{ payloadType: number; mimeType: string }>): void {
+    this.#codecs = new Map(payloadTypes.map((p) => [p.payloadType, p.mimeType]));
+    const held = this.#held;
+    this.#held = [];
+    for (const { kind, packet } of held) this.#deliver(kind, packet);
   }
 
   ended(reason: EndReason): void {
+    this.#held = [];
     if (!this.#codecs) return; // was not streaming: nothing ended
     this.#codecs = undefined;
     this.emit('ended', reason);
+  }
+
+  #deliver(kind: MediaKind, packet: TapPacket): void {
+    const mimeType = this.#codecs?.get(packet.payloadType);
+    if (mimeType) {
+      this.emit('rtp', kind, mimeType, packet);
+      return;
+    }
+    if (this.#held.length < MAX_HELD) this.#held.push({ kind, packet });
+    else this.#limitLog.warn('unannounced', { kind }, 'RTP tap datagrams of an unknown payload type dropped');
   }
 
   #open(): void {
@@ -114,13 +140,13 @@ export class CameraFeed extends SafeEmitter<FeedEvents> {
     socket.on('error', (err) => this.#limitLog.warn('socket', { err: err.message }, 'RTP tap intake error'));
     socket.on('message', (bytes, from) => {
       // Only the worker's tap socket sends here, from loopback; anything else is dropped.
-      if (from.address !== '127.0.0.1' || !this.#codecs) return;
+      if (from.address !== '127.0.0.1') return;
       const packet = parseRtp(bytes);
       if (!packet) {
         this.#limitLog.warn('malformed', { kind }, 'malformed RTP on the tap intake (dropped)');
         return;
       }
-      this.emit('rtp', kind, kind === 'video' ? this.#codecs.video : this.#codecs.audio, packet);
+      this.#deliver(kind, packet);
     });
     return socket;
   }

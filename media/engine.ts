@@ -30,8 +30,10 @@ interface Camera {
   taps: Map<string, { video: UdpTarget; audio: UdpTarget | undefined }>;
   /** The host candidates last reported to the control plane, as one string to compare. */
   reported: string;
-  /** Whether cameraLive was sent for the camera's current session (with these codecs). */
-  announced: string | undefined;
+  /** Whether cameraLive was sent for the camera's current session (its video flows). */
+  announced: boolean;
+  /** The codec of each payload type seen in this session. */
+  payloadTypes: Map<number, string>;
 }
 
 /** How often host candidates are compared with what was last reported (they also go out with each offer). */
@@ -147,7 +149,7 @@ export class MediaEngine {
         viewers: [...c.stream.viewers()].length,
         taps: c.taps.size,
         upstreamPeers: c.stream.upstreamPeerCount,
-        live: c.announced !== undefined,
+        live: c.announced,
       }));
       const usage = process.cpuUsage();
       const memory = process.memoryUsage();
@@ -196,17 +198,34 @@ export class MediaEngine {
       limitLog: this.#limitLog,
       now: this.#now,
     });
-    const camera: Camera = { stream, ice, taps: new Map(), reported: '[]', announced: undefined };
+    const camera: Camera = {
+      stream,
+      ice,
+      taps: new Map(),
+      reported: '[]',
+      announced: false,
+      payloadTypes: new Map(),
+    };
     this.#cameras.set(cameraId, camera);
-    stream.on('rtp', (kind, _mimeType, packet) => {
-      const codecs = stream.codecs;
-      const key = `${codecs.video} ${codecs.audio}`;
-      if (kind === 'video' && camera.announced !== key) {
-        // Live once video flows, with the codecs the packets are in (a tap needs them).
-        camera.announced = key;
-        this.#push('cameraLive', { cameraId, codecs: { video: codecs.video, audio: codecs.audio } });
+    stream.on('rtp', (kind, mimeType, packet) => {
+      const pt = packet.header.payloadType;
+      const known = camera.payloadTypes.get(pt) === mimeType;
+      if (!known) camera.payloadTypes.set(pt, mimeType);
+      // Live once video flows; announced again when a payload type appears (audio after video, a
+      // codec change): a tap's datagrams are read by payload type.
+      if ((kind === 'video' && !camera.announced) || (!known && camera.announced)) {
+        camera.announced = true;
+        const codecs = stream.codecs;
+        this.#push('cameraLive', {
+          cameraId,
+          codecs: { video: codecs.video, audio: codecs.audio },
+          payloadTypes: [...camera.payloadTypes].map(([payloadType, mime]) => ({
+            payloadType,
+            mimeType: mime,
+          })),
+        });
       }
-      if (camera.taps.size === 0 || camera.announced === undefined) return;
+      if (camera.taps.size === 0 || !camera.announced) return;
       const bytes = packet.serialize();
       for (const tap of camera.taps.values()) {
         const target = kind === 'video' ? tap.video : tap.audio;
@@ -214,8 +233,9 @@ export class MediaEngine {
       }
     });
     stream.on('ended', () => {
-      if (camera.announced !== undefined) this.#push('cameraEnded', { cameraId });
-      camera.announced = undefined;
+      if (camera.announced) this.#push('cameraEnded', { cameraId });
+      camera.announced = false;
+      camera.payloadTypes.clear();
       this.#reportCandidates(cameraId, camera);
     });
     stream.on('viewer-connected', (viewerId) => this.#push('viewerConnected', { cameraId, viewerId }));
@@ -232,7 +252,7 @@ export class MediaEngine {
     for (const tapId of camera.taps.keys()) camera.stream.removeDemand(`tap:${tapId}`);
     camera.taps.clear();
     await camera.stream.close();
-    if (camera.announced !== undefined) this.#push('cameraEnded', { cameraId });
+    if (camera.announced) this.#push('cameraEnded', { cameraId });
     if (camera.reported !== '[]') this.#push('hostCandidates', { cameraId, candidates: [] });
   }
 

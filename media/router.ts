@@ -214,7 +214,7 @@ export class MediaRouter {
         this.deps.signaling.send(id, event.data.message);
         return;
       case 'cameraLive':
-        this.#feeds.get(id)?.live(event.data.codecs);
+        this.#feeds.get(id)?.live(event.data.payloadTypes);
         return;
       case 'cameraEnded':
         this.#feeds.get(id)?.ended('camera');

@@ -100,7 +100,15 @@ export interface WorkerStats {
 export interface MediaEvents {
   /** A message for the camera's `down/signal` (the control plane publishes it). */
   signal: { cameraId: string; message: ServerMessage };
-  cameraLive: { cameraId: string; codecs: CameraCodecs };
+  /**
+   * The camera streams (again), or a payload type of its was seen for the first time: its codecs,
+   * and the codec of each payload type its packets carry (a tap's datagrams are read with these).
+   */
+  cameraLive: {
+    cameraId: string;
+    codecs: CameraCodecs;
+    payloadTypes: Array<{ payloadType: number; mimeType: string }>;
+  };
   cameraEnded: { cameraId: string };
   /** Where the worker listens for the camera's media now (for the TURN server's peer filter). */
   hostCandidates: { cameraId: string; candidates: HostCandidate[] };

@@ -93,16 +93,19 @@ describe('the media boundary (a fake worker, no sockets)', () => {
     });
     const events: MediaEvent[] = [];
     channel.on('event', (e) => events.push(e));
-    channel.push({
+    const live: MediaEvent = {
       event: 'cameraLive',
-      data: { cameraId: 'cam', codecs: { video: 'video/H264', audio: 'audio/opus' } },
-    });
-    expect(events).toEqual([
-      {
-        event: 'cameraLive',
-        data: { cameraId: 'cam', codecs: { video: 'video/H264', audio: 'audio/opus' } },
+      data: {
+        cameraId: 'cam',
+        codecs: { video: 'video/H264', audio: 'audio/PCMU' },
+        payloadTypes: [
+          { payloadType: 96, mimeType: 'video/H264' },
+          { payloadType: 0, mimeType: 'audio/PCMU' },
+        ],
       },
-    ]);
+    };
+    channel.push(live);
+    expect(events).toEqual([live]);
   });
 
   it('fails pending requests when the worker dies, and every later one at once', async () => {
