@@ -59,7 +59,8 @@ ${setup.processes} viewer processes on the same machine, watching \`lookout serv
 ${setup.janusVersion}'s streaming plugin (Debian's \`janus\`, started by the bench with only that plugin and the HTTP
 transport, an RTP mountpoint fed by an ffmpeg with the agent's exact encoder settings; viewers use Janus's HTTP API).
 Lookout and Janus runs interleave (${setup.runs} runs each, order alternating); each step measures ${setup.seconds} s after
-the viewers settle. **CPU** is the server process's user+system time (all threads, the camera's ingest included) per
+the viewers settle. **CPU** is the server's user+system time (all threads of the server process and of its child
+processes, that is Lookout's media workers, one per core by default; the camera's ingest included) per
 second of one viewer watching; medians, with the spread over the runs; per Mbit sent corrects for a step where the
 machine (its cores shared with ${setup.processes} werift viewer processes and the encoder) could not keep the camera at its
 rate. **Memory** is the RSS the step added, per viewer.

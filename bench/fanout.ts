@@ -6,7 +6,7 @@
  * streaming and no viewer; Lookout and Janus runs interleave, figures are medians.
  * Run: npm run bench:fanout [-- --viewers 10,25,50 --runs 3 --seconds 10 --cpu-prof /tmp/prof]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -28,8 +28,22 @@ const { values } = parseArgs({
     processes: { type: 'string', default: '2' },
     seconds: { type: 'string', default: '10' },
     'cpu-prof': { type: 'string' },
+    // Several cameras over media workers (bench/fanout-workers.ts): --workers 2 --cameras 8 --viewers 6
+    workers: { type: 'string' },
+    cameras: { type: 'string', default: '8' },
   },
 });
+if (values.workers !== undefined) {
+  const { runWorkersBench } = await import('./fanout-workers.js');
+  await runWorkersBench({
+    workers: Number(values.workers),
+    cameras: Number(values.cameras),
+    viewersPerCamera: Number(values.viewers.split(',')[0]),
+    seconds: Number(values.seconds),
+    runs: Number(values.runs),
+  });
+  process.exit(0);
+}
 const steps = values.viewers.split(',').map(Number);
 const runs = Number(values.runs);
 const processes = Number(values.processes);
@@ -37,17 +51,43 @@ const seconds = Number(values.seconds);
 const TSX = fileURLToPath(new URL('../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
 const VIEWERS = fileURLToPath(new URL('./fanout-viewers.ts', import.meta.url));
 
-/** CPU milliseconds (user + system, all threads) used so far by a process, and the system part, from /proc. */
+/**
+ * The processes of a server: itself and its direct children (Lookout's media workers; Janus has
+ * none), so the media plane's CPU and memory are counted wherever it runs.
+ */
+function family(pid: number): number[] {
+  try {
+    return [
+      pid,
+      ...execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map(Number),
+    ];
+  } catch {
+    return [pid];
+  }
+}
+
+/** CPU milliseconds (user + system, all threads) used so far by a server's processes, and the system part, from /proc. */
 function cpuTimes(pid: number): { total: number; system: number } {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // utime, stime in clock ticks (USER_HZ = 100)
-  return { total: (Number(fields[11]) + Number(fields[12])) * 10, system: Number(fields[12]) * 10 };
+  let total = 0;
+  let system = 0;
+  for (const p of family(pid)) {
+    const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime, stime in clock ticks (USER_HZ = 100)
+    total += (Number(fields[11]) + Number(fields[12])) * 10;
+    system += Number(fields[12]) * 10;
+  }
+  return { total, system };
 }
 const cpuMs = (pid: number) => cpuTimes(pid).total;
 
 function rssMb(pid: number): number {
-  const kb = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+)/m)?.[1];
-  return Number(kb) / 1024;
+  let kb = 0;
+  for (const p of family(pid))
+    kb += Number(readFileSync(`/proc/${p}/status`, 'utf8').match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0);
+  return kb / 1024;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
