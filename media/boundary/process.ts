@@ -20,11 +20,15 @@ const MAX_LINE = 2000;
  * from its TypeScript sources (tests, `npm run dev`), `entry.ts` through tsx's loader.
  */
 function entryPoint(): { file: string; execArgv: string[] } {
+  // A server run with `node --cpu-prof --cpu-prof-dir=DIR` (or --heap-prof) profiles its workers too.
+  const profiling = process.execArgv.filter(
+    (a) => /^--(cpu|heap)-prof/.test(a) && !/^--(cpu|heap)-prof-dir$/.test(a),
+  );
   const js = fileURLToPath(new URL('../worker/entry.js', import.meta.url));
-  if (existsSync(js)) return { file: js, execArgv: [] };
+  if (existsSync(js)) return { file: js, execArgv: profiling };
   const ts = fileURLToPath(new URL('../worker/entry.ts', import.meta.url));
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return { file: ts, execArgv: ['--import', tsx] };
+  return { file: ts, execArgv: [...profiling, '--import', tsx] };
 }
 
 /**
