@@ -136,6 +136,8 @@ export class MediaEngine {
       if (!camera.taps.has(a.tapId)) camera.stream.addDemand(`tap:${a.tapId}`);
       camera.taps.set(a.tapId, { video: a.video, audio: a.audio });
       this.#tapSocket ??= this.#createTapSocket();
+      // Already streaming (someone watches): the new tap's reader needs the payload types now.
+      if (camera.announced) this.#announce(a.cameraId, camera);
       return null;
     },
     removeTap: (a) => {
@@ -215,15 +217,7 @@ export class MediaEngine {
       // codec change): a tap's datagrams are read by payload type.
       if ((kind === 'video' && !camera.announced) || (!known && camera.announced)) {
         camera.announced = true;
-        const codecs = stream.codecs;
-        this.#push('cameraLive', {
-          cameraId,
-          codecs: { video: codecs.video, audio: codecs.audio },
-          payloadTypes: [...camera.payloadTypes].map(([payloadType, mime]) => ({
-            payloadType,
-            mimeType: mime,
-          })),
-        });
+        this.#announce(cameraId, camera);
       }
       if (camera.taps.size === 0 || !camera.announced) return;
       const bytes = packet.serialize();
@@ -243,6 +237,16 @@ export class MediaEngine {
       this.#push('viewerClosed', { cameraId, viewerId, reason }),
     );
     return camera;
+  }
+
+  /** cameraLive: the camera's codecs and the codec of each payload type seen in this session. */
+  #announce(cameraId: string, camera: Camera): void {
+    const codecs = camera.stream.codecs;
+    this.#push('cameraLive', {
+      cameraId,
+      codecs: { video: codecs.video, audio: codecs.audio },
+      payloadTypes: [...camera.payloadTypes].map(([payloadType, mimeType]) => ({ payloadType, mimeType })),
+    });
   }
 
   async #close(cameraId: string): Promise<void> {
