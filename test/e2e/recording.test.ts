@@ -236,10 +236,17 @@ describe.runIf(ready)('recording end to end: lookout serve, lookout agent, the C
     );
     const encoders = childProcesses(serve.child.pid!, 'ffmpeg');
     expect(encoders.length).toBeGreaterThan(0);
+    const workers = childProcesses(serve.child.pid!, 'node');
+    expect(workers.length, 'media worker processes (one per core)').toBeGreaterThan(0);
     serve.child.kill('SIGKILL');
     await serve.stop();
     // Tied to the server: no recording ffmpeg outlives it, even after SIGKILL.
     await waitFor(() => encoders.every((pid) => !isAlive(pid)), { timeoutMs: 10_000, what: 'ffmpeg to end' });
+    // Nor a media worker: each exits when its IPC channel to the server closes.
+    await waitFor(() => workers.every((pid) => !isAlive(pid)), {
+      timeoutMs: 15_000,
+      what: 'media workers to end',
+    });
     serve = await startServe(rig.dataDir, { ...env, LOOKOUT_MQTT_PORT: String(rig.serve.mqtt) });
     rig.serve = serve;
     const after = await waitFor(
