@@ -5,24 +5,20 @@
  * the server process's own, and the viewers' video loss; medians over `runs`. Writes the
  * `fanout-workers` section of docs/benchmarks.md.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { EdgeConfig } from '../edge-config/index.js';
 import { startCameraRig } from '../test/helpers/camera-rig.js';
 import type { RunningProcess } from '../test/helpers/processes.js';
 import { waitFor } from '../test/helpers/wait-for.js';
+import { cpuTimes } from './record-proc.js';
 import { machine, median, writeSection } from './report.js';
+import { startViewerProcesses } from './viewer-processes.js';
 
-const TSX = fileURLToPath(new URL('../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
-const VIEWERS = fileURLToPath(new URL('./fanout-viewers.ts', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
+const cpuMs = (pid: number) => cpuTimes(pid)?.totalMs ?? 0;
 
 /** The media worker processes of `lookout serve` (children started with --media-worker=N), by slot. */
 function workerPids(serve: number): Map<number, number> {
@@ -114,37 +110,11 @@ async function measure(
   workers: number,
 ): Promise<Run> {
   const serve = rig.serve.child.pid!;
-  const children: Array<{
-    child: ChildProcess;
-    last: { received: number; expected: number; bytes: number };
-  }> = [];
-  for (const id of ids) {
-    const child = spawn(
-      process.execPath,
-      ['--import', TSX, VIEWERS, 'whep', rig.base, rig.token, id, String(viewers)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    const entry = { child, last: { received: 0, expected: 0, bytes: 0 } };
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (text: string) => {
-      const line = text.trim().split('\n').at(-1);
-      if (line) entry.last = JSON.parse(line);
-    });
-    children.push(entry);
-  }
-  const total = () =>
-    children.reduce(
-      (a, c) => ({
-        received: a.received + c.last.received,
-        expected: a.expected + c.last.expected,
-        bytes: a.bytes + c.last.bytes,
-      }),
-      { received: 0, expected: 0, bytes: 0 },
-    );
+  const viewerProcs = startViewerProcesses(
+    ids.map((id) => ({ args: ['whep', rig.base, rig.token, id], count: viewers })),
+  );
   try {
-    await waitFor(() => children.every((c) => c.last.received > 0), {
+    await waitFor(() => viewerProcs.receiving(), {
       timeoutMs: 180_000,
       what: 'every viewer receiving',
     });
@@ -156,14 +126,14 @@ async function measure(
       at: performance.now(),
       server: cpuMs(serve),
       workers: slots.map((s) => cpuMs(pids.get(s)!)),
-      ...total(),
+      ...viewerProcs.total(),
     };
     await sleep(seconds * 1000);
     const end = {
       at: performance.now(),
       server: cpuMs(serve),
       workers: slots.map((s) => cpuMs(pids.get(s)!)),
-      ...total(),
+      ...viewerProcs.total(),
     };
     const wallMs = end.at - start.at;
     const received = end.received - start.received;
@@ -179,8 +149,7 @@ async function measure(
     );
     return run;
   } finally {
-    for (const { child } of children) child.kill('SIGTERM');
-    await Promise.all(children.map(({ child }) => new Promise((r) => child.once('exit', r))));
+    await viewerProcs.stop();
     await sleep(3000);
   }
 }

@@ -6,9 +6,8 @@
  * streaming and no viewer; Lookout and Janus runs interleave, figures are medians.
  * Run: npm run bench:fanout [-- --viewers 10,25,50 --runs 3 --seconds 10 --cpu-prof /tmp/prof]
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ffmpegArgs, parseSource } from '../agent/ffmpeg-args.js';
 import type { EdgeConfig } from '../edge-config/index.js';
@@ -19,7 +18,9 @@ import type { RunningProcess } from '../test/helpers/processes.js';
 import { waitFor } from '../test/helpers/wait-for.js';
 import { startJanus } from './fanout-janus.js';
 import { fanoutReport, type Measured, type Sample } from './fanout-report.js';
+import { cpuTimes as cpuTimesOf, processTree, rssBytes } from './record-proc.js';
 import { machine, writeSection } from './report.js';
+import { startViewerProcesses } from './viewer-processes.js';
 
 const { values } = parseArgs({
   options: {
@@ -48,47 +49,25 @@ const steps = values.viewers.split(',').map(Number);
 const runs = Number(values.runs);
 const processes = Number(values.processes);
 const seconds = Number(values.seconds);
-const TSX = fileURLToPath(new URL('../node_modules/tsx/dist/esm/index.mjs', import.meta.url));
-const VIEWERS = fileURLToPath(new URL('./fanout-viewers.ts', import.meta.url));
 
 /**
- * The processes of a server: itself and its direct children (Lookout's media workers; Janus has
- * none), so the media plane's CPU and memory are counted wherever it runs.
+ * CPU milliseconds (user + system, all threads) used so far by a server and every process below it
+ * (Lookout's media workers; Janus has none), and the kernel's part.
  */
-function family(pid: number): number[] {
-  try {
-    return [
-      pid,
-      ...execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
-        .split('\n')
-        .filter(Boolean)
-        .map(Number),
-    ];
-  } catch {
-    return [pid];
-  }
-}
-
-/** CPU milliseconds (user + system, all threads) used so far by a server's processes, and the system part, from /proc. */
 function cpuTimes(pid: number): { total: number; system: number } {
   let total = 0;
   let system = 0;
-  for (const p of family(pid)) {
-    const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    // utime, stime in clock ticks (USER_HZ = 100)
-    total += (Number(fields[11]) + Number(fields[12])) * 10;
-    system += Number(fields[12]) * 10;
+  for (const p of processTree(pid)) {
+    const times = cpuTimesOf(p.pid);
+    total += times?.totalMs ?? 0;
+    system += times?.systemMs ?? 0;
   }
   return { total, system };
 }
 const cpuMs = (pid: number) => cpuTimes(pid).total;
 
-function rssMb(pid: number): number {
-  let kb = 0;
-  for (const p of family(pid))
-    kb += Number(readFileSync(`/proc/${p}/status`, 'utf8').match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0);
-  return kb / 1024;
-}
+/** Resident memory of a server and every process below it, MB. */
+const rssMb = (pid: number) => processTree(pid).reduce((sum, p) => sum + rssBytes(p.pid), 0) / 1_048_576;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -103,43 +82,23 @@ interface Target {
   stopCamera(): Promise<void>;
 }
 
-type Totals = { received: number; expected: number; bytes: number };
-
 async function runStep(target: Target, n: number): Promise<Sample> {
-  const children: Array<{ child: ChildProcess; last: Totals }> = [];
   const rssBefore = rssMb(target.pid());
-  for (let p = 0; p < processes; p++) {
-    const count = Math.floor(n / processes) + (p < n % processes ? 1 : 0);
-    if (count === 0) continue;
-    const child = spawn(process.execPath, ['--import', TSX, VIEWERS, ...target.viewerArgs, String(count)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const entry = { child, last: { received: 0, expected: 0, bytes: 0 } };
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (text: string) => {
-      const line = text.trim().split('\n').at(-1);
-      if (line) entry.last = JSON.parse(line);
-    });
-    children.push(entry);
-  }
-  const total = () =>
-    children.reduce(
-      (a, c) => ({
-        received: a.received + c.last.received,
-        expected: a.expected + c.last.expected,
-        bytes: a.bytes + c.last.bytes,
-      }),
-      { received: 0, expected: 0, bytes: 0 },
-    );
+  const viewers = startViewerProcesses(
+    Array.from({ length: processes }, (_, p) => ({
+      args: target.viewerArgs,
+      count: Math.floor(n / processes) + (p < n % processes ? 1 : 0),
+    })).filter((v) => v.count > 0),
+  );
   try {
-    await waitFor(() => children.every((c) => c.last.received > 0), {
+    await waitFor(() => viewers.receiving(), {
       timeoutMs: 120_000,
       what: `${n} ${target.name} viewers receiving`,
     });
     await sleep(3000); // settle: every viewer past its first keyframe
-    const start = { cpu: cpuTimes(target.pid()), at: performance.now(), ...total() };
+    const start = { cpu: cpuTimes(target.pid()), at: performance.now(), ...viewers.total() };
     await sleep(seconds * 1000);
-    const end = { cpu: cpuTimes(target.pid()), at: performance.now(), ...total() };
+    const end = { cpu: cpuTimes(target.pid()), at: performance.now(), ...viewers.total() };
     const wall = (end.at - start.at) / 1000;
     const received = end.received - start.received;
     const expected = end.expected - start.expected;
@@ -151,8 +110,7 @@ async function runStep(target: Target, n: number): Promise<Sample> {
       mbps: ((end.bytes - start.bytes) * 8) / wall / 1e6 / n,
     };
   } finally {
-    for (const { child } of children) child.kill('SIGTERM');
-    await Promise.all(children.map(({ child }) => new Promise((r) => child.once('exit', r))));
+    await viewers.stop();
   }
 }
 

@@ -1,4 +1,4 @@
-/** What bench/record.ts reads from /proc (Linux): process trees, CPU time, memory, UDP drops. */
+/** What the benches read from /proc (Linux): process trees, CPU time, memory, UDP drops. */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 function read(file: string): string | undefined {
@@ -23,12 +23,21 @@ export function processTree(pid: number): Array<{ pid: number; name: string }> {
   return found;
 }
 
-/** CPU seconds (user + system) a process has used so far, or undefined once it is gone. */
-export function cpuSeconds(pid: number): number | undefined {
+/** CPU milliseconds a process has used so far (all threads), in all and in the kernel; undefined once it is gone. */
+export function cpuTimes(pid: number): { totalMs: number; systemMs: number } | undefined {
   const stat = read(`/proc/${pid}/stat`);
   if (!stat) return undefined;
   const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  // utime, stime in clock ticks (USER_HZ = 100)
+  const user = Number(fields[11]) * 10;
+  const system = Number(fields[12]) * 10;
+  return { totalMs: user + system, systemMs: system };
+}
+
+/** CPU seconds (user + system) a process has used so far, or undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  const times = cpuTimes(pid);
+  return times && times.totalMs / 1000;
 }
 
 /** Resident memory of a process in bytes (VmRSS), 0 once it is gone. */
