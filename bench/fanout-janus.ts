@@ -5,10 +5,10 @@
  * ICE on loopback, IPv4 only.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePortRange } from '../test/helpers/ports.js';
 import { waitFor } from '../test/helpers/wait-for.js';
 
 export interface JanusServer {
@@ -25,14 +25,6 @@ export interface JanusServer {
 }
 
 const LIB = '/usr/lib/x86_64-linux-gnu/janus';
-
-async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
 
 /** The version line of `janus --version`, or undefined when Janus is not installed. */
 export function janusVersion(): string | undefined {
@@ -52,7 +44,7 @@ export async function startJanus(options: {
   // Only the streaming plugin and the HTTP transport are loaded: the folders hold nothing else.
   symlinkSync(`${LIB}/plugins/libjanus_streaming.so`, path.join(dir, 'plugins', 'libjanus_streaming.so'));
   symlinkSync(`${LIB}/transports/libjanus_http.so`, path.join(dir, 'transports', 'libjanus_http.so'));
-  const videoPort = await freeUdpPort();
+  const videoPort = await freePortRange(1);
   const mountpoint = 1;
   writeFileSync(
     path.join(dir, 'conf', 'janus.jcfg'),

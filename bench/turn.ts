@@ -14,11 +14,11 @@
  * DIR; `npx tsx bench/cpu-profile-top.ts DIR/<file>` lists its functions by self time.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePortRange } from '../test/helpers/ports.js';
 import { tempDir } from '../test/helpers/tmp.js';
 import { TurnTestClient } from '../test/helpers/turn-client.js';
 import { issueTurnCredentials } from '../turn/index.js';
@@ -76,14 +76,6 @@ const work = tempDir('lookout-bench-turn-');
 const loadBinary = path.join(work.dir, 'turn-load');
 execFileSync('cc', ['-O2', '-Wall', '-o', loadBinary, SOURCE], { stdio: 'inherit' });
 
-async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
-
 /** N allocations with one channel each, made from Node; their client sockets are closed for the generator to take over. */
 async function makeFlows(server: BenchServer): Promise<Flow[]> {
   const flows: Flow[] = [];
@@ -98,7 +90,7 @@ async function makeFlows(server: BenchServer): Promise<Flow[]> {
       username,
       password: credential,
     });
-    const peerPort = await freeUdpPort();
+    const peerPort = await freePortRange(1);
     const channel = 0x4000 + i;
     const allocated = await client.allocate();
     const bound = await client.channelBind(channel, { ip: '127.0.0.1', port: peerPort });
@@ -146,7 +138,7 @@ const starters: Record<string, () => Promise<BenchServer>> = {
   embedded: () => startEmbedded(SECRET, SERVER_CPU, values['cpu-prof']),
   coturn: () => startCoturn(SECRET, SERVER_CPU, work.dir),
   // Node's dgram relaying with no TURN logic (bench/turn-floor.ts): the floor under the embedded server.
-  'node-floor': () => startFloor(SERVER_CPU, FLOWS, freeUdpPort),
+  'node-floor': () => startFloor(SERVER_CPU, FLOWS, () => freePortRange(1)),
 };
 if (values.baseline) {
   const checkout = values.baseline;

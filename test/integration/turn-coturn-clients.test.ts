@@ -1,5 +1,4 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/log.js';
@@ -22,14 +21,6 @@ function run(command: string, args: string[], timeout = 40_000): Promise<string>
   return new Promise((resolve) => {
     execFile(command, args, { timeout }, (_err, stdout, stderr) => resolve(stdout + stderr));
   });
-}
-
-async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
 }
 
 /** A throwaway self-signed certificate for the TLS listener. */
@@ -79,7 +70,7 @@ describe.runIf(hasCoturn)("coturn's turnutils clients against the embedded TURN 
       { log: silentLogger(), secret: SECRET, deviceAllowed: () => true },
     );
     port = String(server.address().udp.port);
-    peerPort = await freeUdpPort();
+    peerPort = await freePortRange(1);
     peer = spawn('turnutils_peer', ['-p', String(peerPort), '-L', '127.0.0.1'], { stdio: 'ignore' });
     // Relayed messages sent before the peer binds its port would be lost: wait until it holds it.
     await waitFor(async () => !(await canBindUdp(peerPort)), {
