@@ -56,18 +56,18 @@ const burst = () => {
   return { mimeType: H264, packets, bytes: 10_000 };
 };
 
+/** A primer of burst() into a recording viewer, on manual timers, with what it reports. */
+function primed(pacing: { headBytes: number; bytesPerMs: number }) {
+  const timers = manualTimers();
+  const { sent, viewer } = recorder();
+  const outcomes: string[] = [];
+  const primer = new ViewerPrimer(viewer, burst(), (o) => outcomes.push(o), pacing, timers);
+  return { primer, timers, sent, outcomes };
+}
+
 describe('ViewerPrimer', () => {
   it('paces the burst, holds live video meanwhile and sends it right after, in order; audio passes at once', () => {
-    const timers = manualTimers();
-    const { sent, viewer } = recorder();
-    const outcomes: string[] = [];
-    const primer = new ViewerPrimer(
-      viewer,
-      burst(),
-      (o) => outcomes.push(o),
-      { headBytes: 3000, bytesPerMs: 1000 },
-      timers,
-    );
+    const { primer, timers, sent, outcomes } = primed({ headBytes: 3000, bytesPerMs: 1000 });
     primer.start();
     expect(sent.map((s) => s.seq)).toEqual([100, 101, 102, 103]); // the head (3 packets) and the one due at 0 ms
     primer.forward('video', H264, rtp(110, 10 * 90_000, 500));
@@ -95,16 +95,7 @@ describe('ViewerPrimer', () => {
   });
 
   it('gives up when the camera sends too much meanwhile: held video dropped, done("overflow")', () => {
-    const timers = manualTimers();
-    const { sent, viewer } = recorder();
-    const outcomes: string[] = [];
-    const primer = new ViewerPrimer(
-      viewer,
-      burst(),
-      (o) => outcomes.push(o),
-      { headBytes: 0, bytesPerMs: 1 },
-      timers,
-    );
+    const { primer, timers, sent, outcomes } = primed({ headBytes: 0, bytesPerMs: 1 });
     primer.start();
     for (let i = 0; i <= 4096; i++) primer.forward('video', H264, rtp(200 + i, 0, 10));
     expect(outcomes).toEqual(['overflow']);
@@ -113,16 +104,7 @@ describe('ViewerPrimer', () => {
   });
 
   it('cancel() stops it without calling done', () => {
-    const timers = manualTimers();
-    const { sent, viewer } = recorder();
-    const outcomes: string[] = [];
-    const primer = new ViewerPrimer(
-      viewer,
-      burst(),
-      (o) => outcomes.push(o),
-      { headBytes: 0, bytesPerMs: 1 },
-      timers,
-    );
+    const { primer, timers, sent, outcomes } = primed({ headBytes: 0, bytesPerMs: 1 });
     primer.start();
     primer.cancel();
     timers.advance(100_000);
