@@ -5,31 +5,19 @@
  * the server process's own, and the viewers' video loss; medians over `runs`. Writes the
  * `fanout-workers` section of docs/benchmarks.md.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { EdgeConfig } from '../edge-config/index.js';
 import { startCameraRig } from '../test/helpers/camera-rig.js';
 import type { RunningProcess } from '../test/helpers/processes.js';
 import { waitFor } from '../test/helpers/wait-for.js';
-import { cpuTimes } from './record-proc.js';
+import { cpuTimes, workerPids } from './record-proc.js';
 import { machine, median, writeSection } from './report.js';
 import { startViewerProcesses } from './viewer-processes.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const cpuMs = (pid: number) => cpuTimes(pid)?.totalMs ?? 0;
-
-/** The media worker processes of `lookout serve` (children started with --media-worker=N), by slot. */
-function workerPids(serve: number): Map<number, number> {
-  const out = new Map<number, number>();
-  const lines = execFileSync('pgrep', ['-a', '-P', String(serve)], { encoding: 'utf8' }).split('\n');
-  for (const line of lines) {
-    const slot = /--media-worker=(\d+)/.exec(line)?.[1];
-    if (slot !== undefined) out.set(Number(slot), Number(line.split(' ')[0]));
-  }
-  return out;
-}
 
 interface Run {
   workerCore: number[];

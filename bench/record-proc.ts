@@ -1,4 +1,5 @@
 /** What the benches read from /proc (Linux): process trees, CPU time, memory, UDP drops. */
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 function read(file: string): string | undefined {
@@ -76,4 +77,15 @@ export function udpDrops(pid: number): number {
     }
   }
   return drops;
+}
+
+/** The media worker processes of `lookout serve` (children started with --media-worker=N), by slot. */
+export function workerPids(serve: number): Map<number, number> {
+  const out = new Map<number, number>();
+  const lines = execFileSync('pgrep', ['-a', '-P', String(serve)], { encoding: 'utf8' }).split('\n');
+  for (const line of lines) {
+    const slot = /--media-worker=(\d+)/.exec(line)?.[1];
+    if (slot !== undefined) out.set(Number(slot), Number(line.split(' ')[0]));
+  }
+  return out;
 }

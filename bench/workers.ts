@@ -9,13 +9,14 @@
  *    pool logs its replacement ready, `--kills` times.
  * Writes the `workers` section of docs/benchmarks.md.
  */
-import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { workerPids } from './record-proc.js';
 import { machine, median, writeSection } from './report.js';
 
 const { values } = parseArgs({
@@ -147,14 +148,9 @@ await until(
   'lookout serve ready',
   60_000,
 );
-const workerPids = () =>
-  execFileSync('pgrep', ['-P', String(serve.pid), '-f', '--', '--media-worker='], { encoding: 'utf8' })
-    .split('\n')
-    .filter(Boolean)
-    .map(Number);
 const replaceMs: number[] = [];
 for (let i = 0; i < kills; i++) {
-  const [victim] = workerPids();
+  const [victim] = workerPids(serve.pid!).values();
   const seen = lines.length;
   const killedAt = performance.now();
   process.kill(victim!, 'SIGKILL');

@@ -51,11 +51,6 @@ export class MediaNode {
     return this.#router.feed(deviceId);
   }
 
-  /** Worker process ids, by slot (for `lookout serve`'s start line and tests). */
-  workerPids(): number[] {
-    return this.deps.pool.pids();
-  }
-
   /** Which worker slot holds the camera now, if any. */
   workerOf(deviceId: string): number | undefined {
     return this.#router.placements.get(deviceId)?.channel.workerId;

@@ -177,8 +177,10 @@ export class MediaRouter {
   }
 
   #addTap(cameraId: string, tapId: string, video: UdpTarget, audio: UdpTarget): void {
-    const placement = this.place(cameraId);
-    this.#send(placement, 'addTap', { cameraId, tapId, video, audio });
+    const placement = this.placements.get(cameraId);
+    // Placing the camera sends its feed's tap with it (place() reads feed.tap()).
+    if (!placement) this.place(cameraId);
+    else this.#send(placement, 'addTap', { cameraId, tapId, video, audio });
   }
 
   #ice(cameraId: string): CameraIce {

@@ -71,11 +71,6 @@ export class WorkerPool extends SafeEmitter<PoolEvents> {
     return this.#slots.length;
   }
 
-  /** Every worker process id (for tests and `lookout serve`'s start line). */
-  pids(): number[] {
-    return this.#slots.flatMap((c) => (c?.pid !== undefined && !c.exited ? [c.pid] : []));
-  }
-
   async close(): Promise<void> {
     this.#closing = true;
     for (const timer of this.#timers) clearTimeout(timer);

@@ -4,8 +4,7 @@
  * exits when told to shut down or when its parent is gone (the IPC channel closes).
  */
 import { Writable } from 'node:stream';
-import pino from 'pino';
-import { guardStdio } from '../../core/log.js';
+import { createLogger, guardStdio } from '../../core/log.js';
 import type { FromWorker, ToWorker } from '../boundary/protocol.js';
 import { errorForWire } from '../boundary/wire.js';
 import { MediaEngine } from '../engine.js';
@@ -34,7 +33,7 @@ process.on('message', (raw) => {
         done();
       },
     });
-    const log = pino({ level: init.logLevel, base: null, timestamp: false }, destination);
+    const log = createLogger({ level: init.logLevel, format: 'json', destination });
     engine = new MediaEngine(init.engine, (event) => post({ type: 'event', ...event } as FromWorker), log);
     post({ type: 'ready', pid: process.pid });
   } else if (message.type === 'request') {
