@@ -83,14 +83,10 @@ export class MediaEngine {
   readonly #commands: { [C in CommandName]: (args: CommandArgs<C>) => unknown } = {
     openCamera: (a) => {
       const existing = this.#cameras.get(a.cameraId);
-      if (existing) {
-        existing.ice = a.ice;
-        existing.stream.presence(a.online, a.graceMs);
-        return null;
-      }
-      const camera = this.#open(a.cameraId, a.ice);
+      const camera = existing ?? this.#open(a.cameraId, a.ice);
+      camera.ice = a.ice;
       camera.stream.presence(a.online, a.graceMs);
-      if (a.hello) camera.stream.signal({ ok: true, message: a.hello });
+      if (!existing && a.hello) camera.stream.signal({ ok: true, message: a.hello });
       return null;
     },
     closeCamera: async (a) => {
