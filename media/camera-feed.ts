@@ -115,8 +115,6 @@ export class CameraFeed extends SafeEmitter<FeedEvents> {
   }
 
   #open(): void {
-    const tapId = randomBytes(8).toString('base64url');
-    this.#tapId = tapId;
     const sockets = { video: this.#socket('video'), audio: this.#socket('audio') };
     this.#sockets = sockets;
     let bound = 0;
@@ -127,9 +125,11 @@ export class CameraFeed extends SafeEmitter<FeedEvents> {
         } catch {
           // Capped by the kernel: the default buffer serves a loopback hop.
         }
-        if (++bound === 2 && this.#tapId === tapId) {
+        // The tap exists once both sockets have their ports (tap() is undefined until then).
+        if (++bound === 2 && this.#sockets === sockets) {
+          this.#tapId = randomBytes(8).toString('base64url');
           const tap = this.tap()!;
-          this.plane.addTap(this.cameraId, tapId, tap.video, tap.audio);
+          this.plane.addTap(this.cameraId, tap.tapId, tap.video, tap.audio);
         }
       });
     }

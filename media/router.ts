@@ -2,7 +2,14 @@ import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { MediaChannel } from './boundary/channel.js';
-import type { CameraIce, HostCandidate, MediaEvent, UdpTarget } from './boundary/protocol.js';
+import type {
+  CameraIce,
+  CommandArgs,
+  CommandName,
+  HostCandidate,
+  MediaEvent,
+  UdpTarget,
+} from './boundary/protocol.js';
 import { CameraFeed } from './camera-feed.js';
 import { relog } from './relog.js';
 import {
@@ -66,7 +73,7 @@ export class MediaRouter {
     for (const channel of deps.pool.ready) this.#attach(channel);
     deps.pool.on('ready', (channel) => {
       this.#attach(channel);
-      for (const id of [...this.#homeless]) this.#replace(id);
+      for (const id of [...this.#homeless]) this.#placeFeed(id);
     });
     deps.pool.on('died', (channel) => this.#workerDied(channel));
     deps.signaling.on('presence', (id, online) => this.#onPresence(id, online));
@@ -165,12 +172,8 @@ export class MediaRouter {
   }
 
   /** Sends a command whose answer nobody awaits; a failure is logged (a dead worker is handled by #workerDied). */
-  #send<C extends Parameters<MediaChannel['request']>[0]>(
-    placement: Placement,
-    command: C,
-    args: Parameters<MediaChannel['request']>[1] & object,
-  ): void {
-    placement.channel.request(command, args as never).catch((err: LookoutError) => {
+  #send<C extends CommandName>(placement: Placement, command: C, args: CommandArgs<C>): void {
+    placement.channel.request(command, args).catch((err: LookoutError) => {
       if (err.code !== 'MEDIA_WORKER_DIED')
         this.#log.warn({ err: err.message, code: err.code, command }, 'media worker command failed');
     });
@@ -178,8 +181,9 @@ export class MediaRouter {
 
   #addTap(cameraId: string, tapId: string, video: UdpTarget, audio: UdpTarget): void {
     const placement = this.placements.get(cameraId);
-    // Placing the camera sends its feed's tap with it (place() reads feed.tap()).
-    if (!placement) this.place(cameraId);
+    // Placing the camera sends its feed's tap with it (place() reads feed.tap()), now or, while no
+    // worker is ready (one is being replaced), once one is.
+    if (!placement) this.#placeFeed(cameraId);
     else this.#send(placement, 'addTap', { cameraId, tapId, video, audio });
   }
 
@@ -288,12 +292,12 @@ export class MediaRouter {
         );
       const feed = this.#feeds.get(id);
       feed?.ended('media-worker-died');
-      if (feed?.wanted) this.#replace(id);
+      if (feed?.wanted) this.#placeFeed(id);
     }
   }
 
-  /** Places again a camera whose worker died, now or when a worker is ready. */
-  #replace(cameraId: string): void {
+  /** Places a camera whose feed is wanted (a new tap, or its worker died), now or once a worker is ready. */
+  #placeFeed(cameraId: string): void {
     if (this.#closed || !this.#feeds.get(cameraId)?.wanted) {
       this.#homeless.delete(cameraId);
       return;

@@ -286,6 +286,24 @@ describe('the media router (fake workers)', () => {
     expect(router.place('a').channel).toBe(workers[1]);
   });
 
+  it('holds a feed whose tap comes while no worker is ready, and places it when one is', async () => {
+    const { router, workers, pool } = routerRig();
+    pool.ready.clear(); // both workers dead, being replaced
+    const feed = router.feed('a');
+    feed.addDemand('recorder');
+    try {
+      // The feed binds its sockets, then asks for the tap: nothing to place it on yet, and no throw.
+      await waitFor(() => feed.tap() !== undefined, { what: 'the feed ready to take RTP' });
+      expect(router.placements.has('a')).toBe(false);
+      pool.ready.add(workers[1]!);
+      pool.emit('ready', workers[1]!);
+      expect(router.placements.get('a')?.channel).toBe(workers[1]);
+      expect(workers[1]!.requests.map((r) => r.command)).toEqual(['openCamera', 'addTap']);
+    } finally {
+      feed.removeDemand('recorder');
+    }
+  });
+
   it('closes an offline camera in its worker once its last viewer is gone', () => {
     const { router, workers, presence } = routerRig();
     presence('a', true);
