@@ -24,7 +24,12 @@ export function processTree(pid: number): Array<{ pid: number; name: string }> {
   return found;
 }
 
-/** CPU milliseconds a process has used so far (all threads), in all and in the kernel; undefined once it is gone. */
+/**
+ * CPU milliseconds a process has used so far (all threads), in all and in the kernel; undefined once it is gone.
+ * The total is the scheduler's nanosecond count summed over the live threads (`/proc/PID/task/TID/schedstat`):
+ * `utime`/`stime` are sampled in 10 ms ticks, too coarse for a process that uses 1% of a core. The kernel part
+ * comes from those ticks.
+ */
 export function cpuTimes(pid: number): { totalMs: number; systemMs: number } | undefined {
   const stat = read(`/proc/${pid}/stat`);
   if (!stat) return undefined;
@@ -32,7 +37,15 @@ export function cpuTimes(pid: number): { totalMs: number; systemMs: number } | u
   // utime, stime in clock ticks (USER_HZ = 100)
   const user = Number(fields[11]) * 10;
   const system = Number(fields[12]) * 10;
-  return { totalMs: user + system, systemMs: system };
+  let runNs = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      runNs += Number(read(`/proc/${pid}/task/${tid}/schedstat`)?.split(' ')[0] ?? 0);
+    }
+  } catch {
+    return undefined;
+  }
+  return { totalMs: runNs > 0 ? runNs / 1e6 : user + system, systemMs: system };
 }
 
 /** CPU seconds (user + system) a process has used so far, or undefined once it is gone. */

@@ -1,7 +1,17 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { promises as dns } from 'node:dns';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { getBit, RTCPeerConnection, RtpHeader } from 'werift';
+import {
+  getBit,
+  int,
+  ProtectionProfileAeadAes128Gcm,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RTCRtpReceiver,
+  RtpHeader,
+  SrtpSession,
+} from 'werift';
+import { fuzzRandom } from '../../helpers/random.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 /**
@@ -149,5 +159,69 @@ describe('werift patches', () => {
       timestamp: 0xbc614e,
       ssrc: 0x12345678,
     });
+  });
+
+  it('truncates numbers without printing them (int), and still parses strings', () => {
+    const parseInt = vi.spyOn(Number, 'parseInt');
+    expect([int(1.7), int(-1.5), int(0), int(1e-7), int(153_000_000_000_000.5)]).toEqual([
+      1, -1, 0, 0, 153_000_000_000_000,
+    ]);
+    expect(parseInt).not.toHaveBeenCalled();
+    expect(int('42' as unknown as number)).toBe(42);
+  });
+
+  it("sorts a receiver's codecs once per negotiation, not for every packet", () => {
+    const receiver = new RTCRtpReceiver({} as never, 'video', 1);
+    const codec = (payloadType: number, mimeType: string) =>
+      new RTCRtpCodecParameters({ payloadType, mimeType, clockRate: 90000 });
+    receiver.prepareReceive({
+      codecs: [codec(102, 'video/H264'), codec(96, 'video/VP8')],
+      encodings: [],
+    } as never);
+    // Private in werift's types; read the way handleRTP does.
+    const sorted = () => (receiver as unknown as { codecArray: RTCRtpCodecParameters[] }).codecArray;
+    const first = sorted();
+    expect(first.map((c) => c.payloadType)).toEqual([96, 102]);
+    expect(sorted()).toBe(first);
+    // A new negotiation (renegotiation adds a codec) is seen at once.
+    receiver.prepareReceive({ codecs: [codec(97, 'video/rtx')], encodings: [] } as never);
+    expect(sorted().map((c) => c.payloadType)).toEqual([96, 97, 102]);
+  });
+
+  it('decrypts AES-GCM SRTP into a buffer it fills whole, and still refuses a forged packet', () => {
+    const random = fuzzRandom(0x6c3);
+    const a = { key: random.bytes(16), salt: random.bytes(12) };
+    const b = { key: random.bytes(16), salt: random.bytes(12) };
+    const session = (local: typeof a, remote: typeof a) =>
+      new SrtpSession({
+        profile: ProtectionProfileAeadAes128Gcm as never,
+        keys: {
+          localMasterKey: local.key,
+          localMasterSalt: local.salt,
+          remoteMasterKey: remote.key,
+          remoteMasterSalt: remote.salt,
+        },
+      });
+    const [sender, receiver] = [session(a, b), session(b, a)];
+    for (let i = 0; i < 50; i++) {
+      const header = new RtpHeader({
+        payloadType: 96,
+        sequenceNumber: 1000 + i,
+        timestamp: random.int(0x1_0000_0000),
+        ssrc: 0x1234,
+        // CSRCs move the payload's offset: the patched buffer must start the payload there.
+        csrc: Array.from({ length: i % 3 }, () => random.int(0x1_0000_0000)),
+        csrcLength: i % 3,
+      });
+      const payload = random.bytes(1 + random.int(1300));
+      const plain = Buffer.concat([header.serialize(header.serializeSize), payload]);
+      expect(receiver.decrypt(sender.encrypt(payload, header))).toEqual(plain);
+    }
+    const forged = sender.encrypt(
+      Buffer.from('hello'),
+      new RtpHeader({ sequenceNumber: 2000, ssrc: 0x1234 }),
+    );
+    forged[forged.length - 1]! ^= 1;
+    expect(() => receiver.decrypt(forged)).toThrow();
   });
 });
