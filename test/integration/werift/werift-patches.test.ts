@@ -162,11 +162,11 @@ describe('werift patches', () => {
   });
 
   it('truncates numbers without printing them (int), and still parses strings', () => {
-    const parseInt = vi.spyOn(Number, 'parseInt');
+    const parsed = vi.spyOn(Number, 'parseInt');
     expect([int(1.7), int(-1.5), int(0), int(1e-7), int(153_000_000_000_000.5)]).toEqual([
       1, -1, 0, 0, 153_000_000_000_000,
     ]);
-    expect(parseInt).not.toHaveBeenCalled();
+    expect(parsed).not.toHaveBeenCalled();
     expect(int('42' as unknown as number)).toBe(42);
   });
 
