@@ -6,6 +6,7 @@ export { type ConfigKey, configKeys } from './keys.js';
 export { CONFIG_FILE_ENV, type LoadConfigInput, loadConfig } from './load.js';
 export type {
   ClientConfig,
+  ClusterConfig,
   Config,
   HttpConfig,
   MediaConfig,

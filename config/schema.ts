@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { clusterSchema } from './cluster-schema.js';
 
 /** 0 asks the OS for a free port (handy for tests and for running several instances). */
 const ip = z.string().refine((s) => isIP(s) !== 0, { message: 'expected an IPv4 or IPv6 address' });
@@ -480,6 +481,7 @@ export const configSchema = z
     recording,
     turn,
     client,
+    cluster: clusterSchema,
   })
   .strict();
 
@@ -491,3 +493,4 @@ export type TurnConfig = Config['turn'];
 export type MediaConfig = Config['media'];
 export type RecordingConfig = Config['recording'];
 export type ClientConfig = Config['client'];
+export type { ClusterConfig } from './cluster-schema.js';
