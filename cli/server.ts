@@ -1,11 +1,13 @@
 import { createHttpServer, type HttpServer } from '../api/index.js';
 import { type Broker, createBroker } from '../broker/index.js';
+import type { ClusterNode } from '../cluster/index.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import { lockDataDir, openRegistry, type Registry } from '../devices/index.js';
 import { createMediaNode, type MediaNode } from '../media/index.js';
 import { RecordingService, recordingsDir } from '../recordings/index.js';
 import { createTurnServer, type TurnServer } from '../turn/index.js';
+import { NodeLoadSampler } from './node-load.js';
 import { createTurnService, loadOrCreateTurnSecret, type TurnService } from './turn-service.js';
 
 /** A running `lookout serve`: every component, owned here and closed in reverse order. */
@@ -21,6 +23,8 @@ export interface RunningServer {
   readonly turn: TurnService;
   /** The embedded TURN server, when `turn.mode` is `embedded`. */
   readonly relay: TurnServer | undefined;
+  /** This node's membership of a cluster, when `cluster.redisUrl` is set. */
+  readonly cluster: ClusterNode | undefined;
   /** Idempotent; resolves when every listener, socket and handle is released. */
   close(): Promise<void>;
 }
@@ -155,6 +159,19 @@ export async function startServer(
       version,
     });
     closers.push(() => http.close());
+    const cluster = await joinClusterIfConfigured(config, {
+      log,
+      version,
+      ports: {
+        http: http.address().port,
+        mqtt: brokerAddress.port,
+        turn: relay?.address().udp.port ?? config.turn.port,
+      },
+      media: media.node,
+      recordings: () => recordings.recordingCount,
+      inProcessMedia: media.workers === 0,
+    });
+    if (cluster) closers.push(() => cluster.close());
     let closing: Promise<void> | undefined;
     return {
       config,
@@ -166,6 +183,7 @@ export async function startServer(
       http,
       turn: turnService,
       relay,
+      cluster,
       close: () => {
         closing ??= closeAll();
         return closing;
@@ -182,4 +200,61 @@ function loopbackFor(address: string): string {
   if (address === '0.0.0.0') return '127.0.0.1';
   if (address === '::') return '[::1]';
   return address.includes(':') ? `[${address}]` : address;
+}
+
+/** Joins the cluster named by `cluster.redisUrl` (loading cluster/ and ioredis only then), with this node's addresses and load. */
+async function joinClusterIfConfigured(
+  config: Readonly<Config>,
+  deps: {
+    log: Logger;
+    version: string;
+    /** Bound ports (a configured 0 is whatever the OS chose). */
+    ports: { http: number; mqtt: number; turn: number };
+    media: MediaNode;
+    recordings: () => number;
+    inProcessMedia: boolean;
+  },
+): Promise<(ClusterNode & { sampler: NodeLoadSampler }) | undefined> {
+  const { redisUrl } = config.cluster;
+  if (!redisUrl) return undefined;
+  const { joinCluster } = await import('../cluster/index.js');
+  const { publicBrokerUrls, publicHttpUrl, publicTurnUrls } = await import('../edge-config/public-urls.js');
+  const log = deps.log.child({ component: 'cluster' });
+  const sampler = new NodeLoadSampler(
+    deps.media,
+    deps.recordings,
+    deps.inProcessMedia,
+    config.cluster.heartbeatMs,
+    log,
+  );
+  try {
+    await sampler.sample();
+    const node = await joinCluster(
+      { ...config.cluster, redisUrl },
+      {
+        log,
+        version: deps.version,
+        addresses: {
+          http: config.cluster.publicHttpUrl ?? publicHttpUrl(config.http, deps.ports.http),
+          mqtt: publicBrokerUrls(
+            { ...config.mqtt, port: deps.ports.mqtt },
+            { ...config.http, port: deps.ports.http },
+          ).url,
+          turn: publicTurnUrls({ ...config.turn, port: deps.ports.turn }, config.mqtt),
+        },
+        load: () => sampler.current(),
+      },
+    );
+    return {
+      ...node,
+      sampler,
+      close: async () => {
+        await sampler.close();
+        await node.close();
+      },
+    };
+  } catch (err) {
+    await sampler.close();
+    throw err;
+  }
 }

@@ -43,6 +43,16 @@ export function publicTurnUrls(turn: TurnConfig, mqtt: MqttConfig): string[] {
   return [`turn:${authority}?transport=udp`, `turn:${authority}?transport=tcp`];
 }
 
+/**
+ * This server's HTTP URL as browsers and other nodes reach it, on `port` (the bound port):
+ * the bound `http.host`, or (bound to all interfaces) this machine's first LAN address.
+ * `cluster.publicHttpUrl` overrides it behind a proxy or NAT.
+ */
+export function publicHttpUrl(http: HttpConfig, port: number): string {
+  const host = WILDCARD_HOSTS.has(http.host) ? firstLanAddress() : http.host;
+  return `http://${bracket(host)}:${port}`;
+}
+
 function hostOf(url: string | undefined): string | undefined {
   if (!url) return undefined;
   try {

@@ -96,6 +96,11 @@ export class RecordingService {
     }
   }
 
+  /** How many cameras are being recorded now. */
+  get recordingCount(): number {
+    return this.#recorders.size;
+  }
+
   /** The camera's recorder, if it is being recorded. */
   recorder(deviceId: string): Recorder | undefined {
     return this.#recorders.get(deviceId);

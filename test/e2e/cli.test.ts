@@ -22,7 +22,7 @@ beforeAll(() => {
 afterAll(() => tmp.remove());
 
 describe('lookout CLI', () => {
-  it('has --help on every command', budget(13), async () => {
+  it('has --help on every command', budget(15), async () => {
     const commands = [
       [],
       ['serve'],
@@ -37,6 +37,8 @@ describe('lookout CLI', () => {
       ['token', 'create'],
       ['token', 'list'],
       ['token', 'revoke'],
+      ['cluster'],
+      ['cluster', 'status'],
     ];
     // Three at a time: each is a Node process compiling TypeScript, and the machine has two cores.
     for (let i = 0; i < commands.length; i += 3) {
