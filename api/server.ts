@@ -1,12 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { Server as TlsServer } from 'node:tls';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { HttpConfig } from '../config/index.js';
 import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import type { CertificateInfo } from '../core/tls-files.js';
+import { TLS_SERVER_OPTIONS } from '../core/tls-options.js';
+import { ReloadingCertificate } from '../core/tls-reload.js';
 import type { TokenVerifier } from './auth.js';
 import { capConnections } from './connection-caps.js';
 import { sendProblem, statusForCode } from './problem.js';
@@ -45,17 +49,35 @@ export class HttpServer {
   readonly #config: HttpConfig;
   readonly #log: Logger;
   readonly #tokenWatch: WhepTokenWatch | undefined;
+  /** With `http.tls`: the certificate served, reloaded when its files change. */
+  readonly #certificate: ReloadingCertificate | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(config: HttpConfig, deps: HttpDeps) {
     this.#config = config;
     this.#log = deps.log;
+    const { cert, key } = config.tls;
+    // With TLS the port serves HTTPS only (docs/decisions.md D31); a bad pair throws here, coded.
+    this.#certificate =
+      cert && key
+        ? new ReloadingCertificate(
+            { cert, key },
+            { configKey: 'http.tls', base: TLS_SERVER_OPTIONS, log: deps.log },
+          )
+        : undefined;
+    const https = this.#certificate && {
+      ...this.#certificate.secureContextOptions(),
+      handshakeTimeout: 10_000,
+    };
+    // One instance type for both: routes see the same request and reply either way.
     this.#app = Fastify({
       loggerInstance: deps.log as FastifyBaseLogger,
       logController: new LogController({ disableRequestLogging: true }),
       forceCloseConnections: true,
       bodyLimit: 1_048_576,
-    });
+      ...(https ? { https } : {}),
+    }) as unknown as FastifyInstance;
+    if (this.#certificate) this.#certificate.attach(this.#app.server as unknown as TlsServer);
     capConnections(this.#app.server, config, deps.log);
     this.#app.addHook('onResponse', async (request, reply) => {
       request.log.debug(
@@ -131,7 +153,7 @@ export class HttpServer {
       );
     }
     const address = this.address();
-    this.#log.info({ address }, 'HTTP server ready');
+    this.#log.info({ address, tls: this.#certificate !== undefined }, 'HTTP server ready');
     return address;
   }
 
@@ -139,10 +161,16 @@ export class HttpServer {
     return this.#app.server.address() as AddressInfo;
   }
 
+  /** The certificate HTTPS serves now (undefined without `http.tls`). */
+  tlsCertificate(): CertificateInfo | undefined {
+    return this.#certificate?.info;
+  }
+
   /** Idempotent; ends WebSocket clients and open HTTP connections. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#tokenWatch?.close();
+      this.#certificate?.close();
       for (const client of this.#wss?.clients ?? []) client.terminate();
       this.#wss?.close();
       await this.#app.close();
