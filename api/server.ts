@@ -13,8 +13,10 @@ import { TLS_SERVER_OPTIONS } from '../core/tls-options.js';
 import { ReloadingCertificate } from '../core/tls-reload.js';
 import type { TokenVerifier } from './auth.js';
 import { capConnections } from './connection-caps.js';
+import { LiveEventHub, type LiveSources } from './live-events.js';
 import { sendProblem, statusForCode } from './problem.js';
 import { type DeviceReader, deviceRoutes } from './routes-devices.js';
+import { eventRoutes } from './routes-events.js';
 import { type RecordingRoutesDeps, recordingRoutes } from './routes-recordings.js';
 import { type WhepService, whepRoutes } from './routes-whep.js';
 import { webRoot } from './web-root.js';
@@ -33,6 +35,8 @@ export interface HttpDeps {
   recordings?: Omit<RecordingRoutesDeps, 'tokens'>;
   tokens: TokenVerifier;
   mqttWebSocket?: MqttWebSocketHandler;
+  /** The live state `GET /api/events` streams (absent: no such route). */
+  events?: LiveSources;
   log: Logger;
   version: string;
 }
@@ -49,6 +53,7 @@ export class HttpServer {
   readonly #config: HttpConfig;
   readonly #log: Logger;
   readonly #tokenWatch: WhepTokenWatch | undefined;
+  readonly #events: LiveEventHub | undefined;
   /** With `http.tls`: the certificate served, reloaded when its files change. */
   readonly #certificate: ReloadingCertificate | undefined;
   #closing: Promise<void> | undefined;
@@ -118,6 +123,15 @@ export class HttpServer {
       whepRoutes(this.#app, { whep: deps.whep, tokens: deps.tokens });
       this.#tokenWatch = new WhepTokenWatch(deps.whep, deps.tokens, deps.log);
     }
+    if (deps.events) {
+      this.#events = new LiveEventHub(config.events, {
+        sources: deps.events,
+        tokens: deps.tokens,
+        log: deps.log,
+        version: deps.version,
+      });
+      eventRoutes(this.#app, { hub: this.#events, tokens: deps.tokens });
+    }
     if (deps.recordings) recordingRoutes(this.#app, { ...deps.recordings, tokens: deps.tokens });
     this.#app.register(fastifyStatic, { root: webRoot(), index: 'index.html' });
 
@@ -161,6 +175,11 @@ export class HttpServer {
     return this.#app.server.address() as AddressInfo;
   }
 
+  /** `/api/events` streams open now. */
+  eventStreams(): number {
+    return this.#events?.size ?? 0;
+  }
+
   /** The certificate HTTPS serves now (undefined without `http.tls`). */
   tlsCertificate(): CertificateInfo | undefined {
     return this.#certificate?.info;
@@ -170,6 +189,7 @@ export class HttpServer {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#tokenWatch?.close();
+      this.#events?.close();
       this.#certificate?.close();
       for (const client of this.#wss?.clients ?? []) client.terminate();
       this.#wss?.close();

@@ -58,6 +58,41 @@ const http = z
       .refine((t) => (t.cert === undefined) === (t.key === undefined), {
         message: 'set both `cert` and `key` to enable HTTPS, or neither',
       }),
+    events: z
+      .object({
+        heartbeatMs: millis(100, 60_000)
+          .default(1000)
+          .describe(
+            'Interval of the `heartbeat` event on `/api/events`: a page that hears nothing for about 2.5 times this shows the server unreachable.',
+          ),
+        maxPerToken: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(16)
+          .describe(
+            '`/api/events` streams one API token may hold open (one per browser tab); more are refused (429).',
+          ),
+        maxStreams: z
+          .number()
+          .int()
+          .min(1)
+          .max(100_000)
+          .default(512)
+          .describe('`/api/events` streams open in all; more are refused (503).'),
+        maxBufferedBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(67_108_864)
+          .default(262_144)
+          .describe(
+            'Bytes of events waiting to be sent to one stream (a client that does not read); past it the stream is closed, and the client reconnects to a fresh snapshot.',
+          ),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .prefault({});
