@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureLog } from '../helpers/log.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { openEventStream, type SseConnection } from '../helpers/sse-client.js';
+import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
+
+const hasFfmpeg = requireTool('ffmpeg', ['-version']);
 
 // Issue 12 item 4: GET /api/events, the live state pushed to the page (docs/http-api.md).
 describe('GET /api/events', () => {
@@ -137,6 +140,30 @@ describe('GET /api/events', () => {
     expect(retry.status).toBe(401);
     await release(kept);
   });
+
+  it.runIf(hasFfmpeg)(
+    'sends recording activity as a camera starts being recorded, then stops',
+    { timeout: 60_000 },
+    async () => {
+      const c = await stream();
+      await c.next('snapshot');
+      const agent = await t.startCamera('cam-rec');
+      await c.next('presence', (d) => d.id === 'cam-rec' && d.online);
+      t.server.registry.devices.setRecording('cam-rec', { mode: 'continuous' });
+      t.server.recordings.refresh('cam-rec');
+      const recording = await c.next('recording', (d) => d.id === 'cam-rec' && d.state === 'recording', {
+        timeoutMs: 30_000,
+      });
+      expect(Date.parse(recording.data.at)).not.toBeNaN();
+      t.server.registry.devices.setRecording('cam-rec', { mode: 'off' });
+      t.server.recordings.refresh('cam-rec');
+      await c.next('recording', (d) => d.id === 'cam-rec' && d.state === 'off', {
+        from: c.events.indexOf(recording),
+      });
+      await agent.close();
+      await release(c);
+    },
+  );
 
   it('never logs the token of a query string', async () => {
     expect(tokenId).toBeTruthy();
