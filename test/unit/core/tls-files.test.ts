@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXPIRY_WARNING_MS, logCertificate, readCertificatePair } from '../../../core/tls-files.js';
@@ -8,6 +8,7 @@ import { captureLog } from '../../helpers/log.js';
 import { fileFingerprint, selfSignedCert } from '../../helpers/tls.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { requireTool } from '../../helpers/tools.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const hasOpenssl = requireTool('openssl', ['version']);
 const tmp = tempDir();
@@ -120,5 +121,42 @@ describe.runIf(hasOpenssl)('ReloadingCertificate.reload', () => {
       cert.close();
     }
     expect(cert.reload()).toBe(false); // closed
+  });
+});
+
+describe.runIf(hasOpenssl)('ReloadingCertificate watching a certbot-style live/ directory', () => {
+  it('follows symlinks swapped to a new archive pair', async () => {
+    const root = path.join(tmp.dir, 'letsencrypt');
+    const [live, archive] = [path.join(root, 'live'), path.join(root, 'archive')];
+    mkdirSync(live, { recursive: true });
+    mkdirSync(archive);
+    const link = (name: string, target: string) => {
+      // certbot makes the new link beside the old one and renames it over
+      symlinkSync(target, path.join(live, `${name}.new`));
+      renameSync(path.join(live, `${name}.new`), path.join(live, name));
+    };
+    const first = pair();
+    copyFileSync(first.certFile, path.join(archive, 'fullchain1.pem'));
+    copyFileSync(first.keyFile, path.join(archive, 'privkey1.pem'));
+    link('fullchain.pem', path.join(archive, 'fullchain1.pem'));
+    link('privkey.pem', path.join(archive, 'privkey1.pem'));
+    const { log } = captureLog();
+    const cert = new ReloadingCertificate(
+      { cert: path.join(live, 'fullchain.pem'), key: path.join(live, 'privkey.pem') },
+      { configKey: 'http.tls', base: {}, log, debounceMs: 20 },
+    );
+    try {
+      expect(cert.info.fingerprint256).toBe(fileFingerprint(first.certFile));
+      const next = pair();
+      copyFileSync(next.certFile, path.join(archive, 'fullchain2.pem'));
+      copyFileSync(next.keyFile, path.join(archive, 'privkey2.pem'));
+      link('fullchain.pem', path.join(archive, 'fullchain2.pem'));
+      link('privkey.pem', path.join(archive, 'privkey2.pem'));
+      await waitFor(() => cert.info.fingerprint256 === fileFingerprint(next.certFile), {
+        what: 'the renewed certificate in service',
+      });
+    } finally {
+      cert.close();
+    }
   });
 });
