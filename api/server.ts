@@ -1,16 +1,22 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { Server as TlsServer } from 'node:tls';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { HttpConfig } from '../config/index.js';
 import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import type { CertificateInfo } from '../core/tls-files.js';
+import { TLS_SERVER_OPTIONS } from '../core/tls-options.js';
+import { ReloadingCertificate } from '../core/tls-reload.js';
 import type { TokenVerifier } from './auth.js';
 import { capConnections } from './connection-caps.js';
+import { LiveEventHub, type LiveSources } from './live-events.js';
 import { sendProblem, statusForCode } from './problem.js';
 import { type DeviceReader, deviceRoutes } from './routes-devices.js';
+import { eventRoutes } from './routes-events.js';
 import { type RecordingRoutesDeps, recordingRoutes } from './routes-recordings.js';
 import { type WhepService, whepRoutes } from './routes-whep.js';
 import { webRoot } from './web-root.js';
@@ -29,6 +35,8 @@ export interface HttpDeps {
   recordings?: Omit<RecordingRoutesDeps, 'tokens'>;
   tokens: TokenVerifier;
   mqttWebSocket?: MqttWebSocketHandler;
+  /** The live state `GET /api/events` streams (absent: no such route). */
+  events?: LiveSources;
   log: Logger;
   version: string;
 }
@@ -45,17 +53,36 @@ export class HttpServer {
   readonly #config: HttpConfig;
   readonly #log: Logger;
   readonly #tokenWatch: WhepTokenWatch | undefined;
+  readonly #events: LiveEventHub | undefined;
+  /** With `http.tls`: the certificate served, reloaded when its files change. */
+  readonly #certificate: ReloadingCertificate | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(config: HttpConfig, deps: HttpDeps) {
     this.#config = config;
     this.#log = deps.log;
+    const { cert, key } = config.tls;
+    // With TLS the port serves HTTPS only (docs/decisions.md D31); a bad pair throws here, coded.
+    this.#certificate =
+      cert && key
+        ? new ReloadingCertificate(
+            { cert, key },
+            { configKey: 'http.tls', base: TLS_SERVER_OPTIONS, log: deps.log },
+          )
+        : undefined;
+    const https = this.#certificate && {
+      ...this.#certificate.secureContextOptions(),
+      handshakeTimeout: 10_000,
+    };
+    // One instance type for both: routes see the same request and reply either way.
     this.#app = Fastify({
       loggerInstance: deps.log as FastifyBaseLogger,
       logController: new LogController({ disableRequestLogging: true }),
       forceCloseConnections: true,
       bodyLimit: 1_048_576,
-    });
+      ...(https ? { https } : {}),
+    }) as unknown as FastifyInstance;
+    if (this.#certificate) this.#certificate.attach(this.#app.server as unknown as TlsServer);
     capConnections(this.#app.server, config, deps.log);
     this.#app.addHook('onResponse', async (request, reply) => {
       request.log.debug(
@@ -96,6 +123,15 @@ export class HttpServer {
       whepRoutes(this.#app, { whep: deps.whep, tokens: deps.tokens });
       this.#tokenWatch = new WhepTokenWatch(deps.whep, deps.tokens, deps.log);
     }
+    if (deps.events) {
+      this.#events = new LiveEventHub(config.events, {
+        sources: deps.events,
+        tokens: deps.tokens,
+        log: deps.log,
+        version: deps.version,
+      });
+      eventRoutes(this.#app, { hub: this.#events, tokens: deps.tokens });
+    }
     if (deps.recordings) recordingRoutes(this.#app, { ...deps.recordings, tokens: deps.tokens });
     this.#app.register(fastifyStatic, { root: webRoot(), index: 'index.html' });
 
@@ -131,7 +167,7 @@ export class HttpServer {
       );
     }
     const address = this.address();
-    this.#log.info({ address }, 'HTTP server ready');
+    this.#log.info({ address, tls: this.#certificate !== undefined }, 'HTTP server ready');
     return address;
   }
 
@@ -139,10 +175,22 @@ export class HttpServer {
     return this.#app.server.address() as AddressInfo;
   }
 
+  /** `/api/events` streams open now. */
+  eventStreams(): number {
+    return this.#events?.size ?? 0;
+  }
+
+  /** The certificate HTTPS serves now (undefined without `http.tls`). */
+  tlsCertificate(): CertificateInfo | undefined {
+    return this.#certificate?.info;
+  }
+
   /** Idempotent; ends WebSocket clients and open HTTP connections. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#tokenWatch?.close();
+      this.#events?.close();
+      this.#certificate?.close();
       for (const client of this.#wss?.clients ?? []) client.terminate();
       this.#wss?.close();
       await this.#app.close();

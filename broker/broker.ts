@@ -9,6 +9,9 @@ import { createWebSocketStream, type WebSocket } from 'ws';
 import type { MqttConfig } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
+import type { CertificateInfo } from '../core/tls-files.js';
+import { TLS_SERVER_OPTIONS } from '../core/tls-options.js';
+import { ReloadingCertificate } from '../core/tls-reload.js';
 import type { CredentialState, VerifyResult } from '../devices/index.js';
 import { addressKey } from './address-key.js';
 import { Authenticator, SERVICE_USERNAME_PREFIX } from './authenticator.js';
@@ -85,6 +88,8 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
   readonly #sessions: SessionStore;
   readonly #purge: SessionPurge;
   #servers: Array<{ transport: Transport; server: net.Server }> = [];
+  /** The `mqtts` certificate, reloaded when its files change. */
+  #certificate: ReloadingCertificate | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(config: MqttConfig, deps: BrokerDeps) {
@@ -156,8 +161,12 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
     await this.#listen(tcp, 'tcp', this.#config.port);
     const { cert, key } = this.#config.tls;
     if (cert && key) {
-      const secure = createTlsServer(
+      this.#certificate = new ReloadingCertificate(
         { cert, key },
+        { configKey: 'mqtt.tls', base: TLS_SERVER_OPTIONS, log: this.#log },
+      );
+      const secure = createTlsServer(
+        this.#certificate,
         this.#config.connectTimeoutMs,
         this.#gate,
         (socket, ticket) => this.#acceptSocket(socket, 'tls', ticket),
@@ -171,6 +180,11 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
   address(transport: 'tcp' | 'tls'): AddressInfo | undefined {
     const entry = this.#servers.find((s) => s.transport === transport);
     return (entry?.server.address() as AddressInfo | null) ?? undefined;
+  }
+
+  /** The certificate the `mqtts` listener serves now (undefined without TLS). */
+  tlsCertificate(): CertificateInfo | undefined {
+    return this.#certificate?.info;
   }
 
   /** MQTT over WebSocket: the HTTP server hands over each upgraded `/mqtt` socket. */
@@ -248,6 +262,7 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
       ({ server }) => new Promise<void>((resolve) => server.close(() => resolve())),
     );
     this.#gate.close();
+    this.#certificate?.close();
     await new Promise<void>((resolve) => this.#aedes.close(() => resolve()));
     for (const conn of this.#connections.keys()) conn.destroy();
     // Every offline caused by the close above is in the registry before close() resolves.

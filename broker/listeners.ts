@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import type { ReloadingCertificate } from '../core/tls-reload.js';
 import type { PendingGate, PendingTicket } from './pending-gate.js';
-import { TLS_SERVER_OPTIONS } from './tls-options.js';
 
 export type Transport = 'tcp' | 'tls' | 'ws';
 type OnSocket = (socket: net.Socket, ticket: PendingTicket) => void;
@@ -18,24 +17,24 @@ export function createTcpServer(gate: PendingGate, onSocket: OnSocket): net.Serv
 }
 
 /**
- * The `mqtts` listener (modern ciphers only, tls-options.ts). Admission happens on the raw
+ * The `mqtts` listener (modern ciphers only, core/tls-options.ts), serving `certificate` and
+ * each certificate it reloads later. Admission happens on the raw
  * socket, before the handshake costs anything; the TLS socket that follows is found again
  * by its peer address and port. A handshake that never starts or never ends is closed by
  * the gate's login deadline (and by Node's `handshakeTimeout`, 120 s by default otherwise).
  */
 export function createTlsServer(
-  files: { cert: string; key: string },
+  certificate: ReloadingCertificate,
   handshakeTimeoutMs: number,
   gate: PendingGate,
   onSocket: OnSocket,
   log: Logger,
 ): tls.Server {
   const secure = tls.createServer({
-    ...TLS_SERVER_OPTIONS,
-    cert: readPem(files.cert, 'mqtt.tls.cert'),
-    key: readPem(files.key, 'mqtt.tls.key'),
+    ...certificate.secureContextOptions(),
     handshakeTimeout: handshakeTimeoutMs,
   });
+  certificate.attach(secure);
   const tickets = new Map<string, PendingTicket>();
   secure.on('connection', (raw: net.Socket) => {
     const ticket = gate.admit(raw, raw.remoteAddress ?? 'unknown', 'tls');
@@ -83,16 +82,4 @@ export function listen(
       resolve();
     });
   });
-}
-
-function readPem(file: string, key: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new LookoutError(
-      'TLS_FILE_UNREADABLE',
-      `cannot read ${key} file ${file}: ${(err as Error).message}`,
-      { file },
-    );
-  }
 }

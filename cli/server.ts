@@ -155,6 +155,23 @@ export async function startServer(
         // A WebSocket message carries at most one MQTT packet in practice; allow framing slack.
         maxPayload: config.mqtt.maxPacketBytes + 1024,
       },
+      events: {
+        devices: () =>
+          registry.devices.list().map((d) => ({
+            id: d.id,
+            name: d.name,
+            lastSeenAt: d.lastSeenAt,
+            revoked: d.revokedAt !== null,
+          })),
+        isOnline: (id) => broker.isOnline(id),
+        onPresence: (listener) => {
+          const online = (id: string) => listener(id, true);
+          const offline = (id: string) => listener(id, false);
+          broker.on('deviceOnline', online).on('deviceOffline', offline);
+          return () => broker.off('deviceOnline', online).off('deviceOffline', offline);
+        },
+        recording: (id) => recordings.activity(id),
+      },
       log: log.child({ component: 'http' }),
       version,
     });

@@ -43,6 +43,57 @@ const http = z
       .min(1)
       .default(8192)
       .describe('Open TCP connections to the HTTP port in all; more are closed at once and logged.'),
+    tls: z
+      .object({
+        cert: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'PEM certificate chain file: with `key`, `port` serves HTTPS only (API, web app, WHEP, MQTT over `wss://`). Reloaded without a restart when the file changes.',
+          ),
+        key: z.string().min(1).optional().describe('PEM private key file of `cert` (unencrypted).'),
+      })
+      .strict()
+      .prefault({})
+      .refine((t) => (t.cert === undefined) === (t.key === undefined), {
+        message: 'set both `cert` and `key` to enable HTTPS, or neither',
+      }),
+    events: z
+      .object({
+        heartbeatMs: millis(100, 60_000)
+          .default(1000)
+          .describe(
+            'Interval of the `heartbeat` event on `/api/events`: a page that hears nothing for about 2.5 times this shows the server unreachable.',
+          ),
+        maxPerToken: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(16)
+          .describe(
+            '`/api/events` streams one API token may hold open (one per browser tab); more are refused (429).',
+          ),
+        maxStreams: z
+          .number()
+          .int()
+          .min(1)
+          .max(100_000)
+          .default(512)
+          .describe('`/api/events` streams open in all; more are refused (503).'),
+        maxBufferedBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(67_108_864)
+          .default(262_144)
+          .describe(
+            'Bytes of events waiting to be sent to one stream (a client that does not read); past it the stream is closed, and the client reconnects to a fresh snapshot.',
+          ),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .prefault({});
@@ -52,7 +103,13 @@ const tls = z
     port: port
       .default(8883)
       .describe('Port of the MQTT-over-TLS listener (only opened when `cert` and `key` are set).'),
-    cert: z.string().min(1).optional().describe('PEM certificate chain file for the `mqtts` listener.'),
+    cert: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'PEM certificate chain file for the `mqtts` listener. Reloaded without a restart when the file changes.',
+      ),
     key: z.string().min(1).optional().describe('PEM private key file for the `mqtts` listener.'),
   })
   .strict()
@@ -173,7 +230,7 @@ const mqtt = z
       .regex(/^wss?:\/\/\S+$/, 'must look like ws://host:port/mqtt or wss://host/mqtt')
       .optional()
       .describe(
-        'MQTT-over-WebSocket URL written into edge configs. Unset: `ws://<host>:<http.port>/mqtt`, where `<host>` is the host of `publicUrl` when set (like the TURN URLs), else derived like `publicUrl`. Always `ws://` then (the HTTP listener has no TLS): set it behind a TLS proxy.',
+        'MQTT-over-WebSocket URL written into edge configs. Unset: `ws://<host>:<http.port>/mqtt`, where `<host>` is the host of `publicUrl` when set (like the TURN URLs), else derived like `publicUrl`. `wss://` when `http.tls` is set, else `ws://`: set it behind a TLS proxy.',
       ),
     topicPrefix: z
       .string()

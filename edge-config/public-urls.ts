@@ -9,8 +9,8 @@ const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
  * non-loopback IPv4 address, which is reachable from a LAN where `localhost` is not.
  * An unset `publicWsUrl` takes the host of `mqtt.publicUrl` when that is set (cameras
  * already reach the server there, as the TURN URLs assume), on `http.port` at `/mqtt`;
- * always `ws://`, because the HTTP listener has no TLS of its own (behind a TLS proxy,
- * set `publicWsUrl`). `guessed` says a URL was not configured, so the CLI can suggest setting it.
+ * `wss://` when the HTTP listener has TLS of its own (`http.tls`), else `ws://` (behind a
+ * TLS proxy, set `publicWsUrl`). `guessed` says a URL was not configured, so the CLI can suggest setting it.
  */
 export function publicBrokerUrls(
   mqtt: MqttConfig,
@@ -20,7 +20,8 @@ export function publicBrokerUrls(
   const url = mqtt.publicUrl ?? `mqtt://${bracket(host(mqtt.host))}:${mqtt.port}`;
   const wsHost = hostOf(mqtt.publicUrl) ?? host(http.host);
   // `/mqtt` is api/'s MQTT_WS_PATH, not imported: api/ loads Fastify, and edge-config/ is a contract.
-  const wsUrl = mqtt.publicWsUrl ?? `ws://${bracket(wsHost)}:${http.port}/mqtt`;
+  const scheme = http.tls.cert ? 'wss' : 'ws';
+  const wsUrl = mqtt.publicWsUrl ?? `${scheme}://${bracket(wsHost)}:${http.port}/mqtt`;
   return { url, wsUrl, guessed: mqtt.publicUrl === undefined };
 }
 

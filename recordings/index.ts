@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { Config } from '../config/index.js';
 
+export type { RecordingActivity } from './activity.js';
 export { Archive } from './archive.js';
 export type { ExportPlan } from './export-plan.js';
 export type { RecordedStream, Recorder } from './recorder.js';

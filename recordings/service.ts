@@ -1,6 +1,7 @@
 import type { RecordingConfig } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import { type Device, type RecordingStore, wantsRecording } from '../devices/index.js';
+import { type RecordingActivity, recordingActivity } from './activity.js';
 import { Archive } from './archive.js';
 import { type RecordedStream, Recorder } from './recorder.js';
 import { recoverRecordings } from './recovery.js';
@@ -104,6 +105,11 @@ export class RecordingService {
   /** The camera's recorder, if it is being recorded. */
   recorder(deviceId: string): Recorder | undefined {
     return this.#recorders.get(deviceId);
+  }
+
+  /** What the camera's recording is doing now (activity.ts). */
+  activity(deviceId: string): RecordingActivity {
+    return recordingActivity(this.#recorders.get(deviceId)?.state);
   }
 
   runRetention(): void {

@@ -1,4 +1,5 @@
 // Lookout web app: uses only the public HTTP API and WHEP.
+import { watchServer } from './live.js';
 import { recordingsPanel } from './recordings.js';
 import { framesDecoded, playWhep, WhepError } from './whep.js';
 
@@ -12,13 +13,48 @@ function token() {
   return localStorage.getItem(TOKEN_KEY) ?? '';
 }
 
-async function checkHealth() {
-  try {
-    const body = await (await fetch('/healthz')).json();
-    $('health').textContent = `server ${body.status}, version ${body.version}`;
-  } catch {
-    $('health').textContent = 'server unreachable';
-  }
+/** Recording activity by camera id, as the event stream last said (`{state, reason}`). */
+const activity = new Map();
+
+function showHealth(up, server) {
+  const health = $('health');
+  if (health.dataset.state !== (up ? 'up' : 'down')) window.lookout.healthChangedAt = Date.now();
+  health.dataset.state = up ? 'up' : 'down';
+  health.textContent = up ? `server ok, version ${server?.version ?? '?'}` : 'server unreachable';
+  // A server that is gone cannot vouch for any camera: no stale "online" over a frozen picture.
+  if (!up) for (const td of document.querySelectorAll('td[data-presence]')) showPresence(td, 'unknown');
+}
+
+function showPresence(td, state) {
+  td.textContent = state;
+  td.className = state;
+  td.dataset.presence = state;
+}
+
+function recordingLabel(mode, active, live) {
+  if (mode === 'off') return 'off';
+  if (!live) return `${mode} · ${active ? 'recording' : 'idle'}`;
+  const state = live.state === 'off' ? 'idle' : live.state;
+  return `${mode} · ${state}${live.reason ? ` (${live.reason})` : ''}`;
+}
+
+function applyPresence({ id, online, at }) {
+  const row = document.querySelector(`tr[data-device="${CSS.escape(id)}"]`);
+  if (!row) return;
+  showPresence(row.querySelector('td[data-presence]'), online ? 'online' : 'offline');
+  row.querySelector('td[data-seen]').textContent = online
+    ? 'now'
+    : at
+      ? new Date(at).toLocaleString()
+      : 'never';
+}
+
+function applyRecording({ id, state, reason }) {
+  activity.set(id, { state, reason });
+  const td = document.querySelector(`tr[data-device="${CSS.escape(id)}"] td[data-recording-mode]`);
+  if (!td) return;
+  td.textContent = recordingLabel(td.dataset.recordingMode, false, activity.get(id));
+  td.className = state === 'recording' ? 'recording' : '';
 }
 
 function cell(text, className) {
@@ -47,6 +83,7 @@ async function loadDevices() {
     .replaceChildren(
       ...devices.map((d) => {
         const tr = document.createElement('tr');
+        tr.dataset.device = d.id;
         const state = d.revoked ? 'revoked' : d.online ? 'online' : 'offline';
         const seen = d.online ? 'now' : d.lastSeenAt ? new Date(d.lastSeenAt).toLocaleString() : 'never';
         const watch = document.createElement('button');
@@ -64,10 +101,17 @@ async function loadDevices() {
         action.className = 'actions';
         action.append(watch, recordings);
         const rec = d.recording ?? { mode: 'off', active: false };
-        const recording = rec.mode === 'off' ? 'off' : `${rec.mode} · ${rec.active ? 'recording' : 'idle'}`;
-        const recCell = cell(recording, rec.active ? 'recording' : undefined);
+        const live = activity.get(d.id);
+        const recCell = cell(
+          recordingLabel(rec.mode, rec.active, live),
+          (live ? live.state === 'recording' : rec.active) ? 'recording' : undefined,
+        );
         recCell.dataset.recordingMode = rec.mode;
-        tr.append(cell(d.name), cell(d.id), cell(state, state), cell(seen), recCell, action);
+        const stateCell = cell(state, state);
+        stateCell.dataset.presence = state;
+        const seenCell = cell(seen);
+        seenCell.dataset.seen = '';
+        tr.append(cell(d.name), cell(d.id), stateCell, seenCell, recCell, action);
         return tr;
       }),
     );
@@ -147,12 +191,28 @@ function openPlayer(deviceId, name) {
 
 const openRecordings = recordingsPanel({ token, onPolicyChange: () => loadDevices() });
 
+// Presence, recording activity and server health come pushed (live.js); the device list is
+// fetched again on every snapshot (first connection, reconnection, a device added or removed).
+const live = watchServer(token, {
+  health: showHealth,
+  async snapshot(s) {
+    for (const d of s.devices) activity.set(d.id, d.recording);
+    await loadDevices();
+    for (const d of s.devices) applyPresence({ id: d.id, online: d.online, at: d.lastSeenAt });
+  },
+  presence: applyPresence,
+  recording: applyRecording,
+  revoked() {
+    $('status').textContent = 'This API token was revoked: enter another one.';
+    $('devices').hidden = true;
+  },
+});
+
 $('save').addEventListener('click', () => {
   localStorage.setItem(TOKEN_KEY, $('token').value.trim());
   $('token').value = '';
   loadDevices();
+  live.restart();
 });
 
-checkHealth();
 loadDevices();
-setInterval(loadDevices, 5000);

@@ -61,7 +61,7 @@ export function serveCommand(): Command {
         cameraUrl: urls.url,
         mediaWorkers: server.mediaWorkers,
       },
-      `Lookout ${version} ready: web app on port ${http.port}, MQTT on port ${mqtt?.port}, ${
+      `Lookout ${version} ready: web app on ${config.http.tls.cert ? 'HTTPS ' : ''}port ${http.port}, MQTT on port ${mqtt?.port}, ${
         server.mediaWorkers === 0
           ? 'media in the server process'
           : `${server.mediaWorkers} media worker${server.mediaWorkers === 1 ? '' : 's'}`

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpServer, type HttpServer } from '../../api/index.js';
+import { loadConfig } from '../../config/index.js';
 import { silentLogger } from '../../core/log.js';
 import { openRegistry, type Registry } from '../../devices/index.js';
 import { Archive } from '../../recordings/index.js';
@@ -74,7 +75,13 @@ describe.runIf(ready)('GET /api/devices/:id/export.mp4 and its temporary files',
     }
     archive = new GatedArchive(registry.recordings, dir);
     http = await createHttpServer(
-      { host: '127.0.0.1', port: 0, maxConnectionsPerAddress: 64, maxConnections: 1024 },
+      {
+        ...loadConfig().http,
+        host: '127.0.0.1',
+        port: 0,
+        maxConnectionsPerAddress: 64,
+        maxConnections: 1024,
+      },
       {
         devices: registry.devices,
         recordings: {

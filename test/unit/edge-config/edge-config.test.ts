@@ -106,7 +106,7 @@ describe('edge config', () => {
       flags: { 'mqtt.publicUrl': 'mqtts://cams.example.com:8883', 'http.port': 8443 },
     });
     const urls = publicBrokerUrls(config.mqtt, config.http);
-    // The HTTP listener has no TLS of its own: plain ws, whatever the MQTT scheme.
+    // Without http.tls the HTTP listener has no TLS of its own: plain ws, whatever the MQTT scheme.
     expect(urls.wsUrl).toBe('ws://cams.example.com:8443/mqtt');
     expect(publicTurnUrls(config.turn, config.mqtt)[0]).toBe('turn:cams.example.com:3478?transport=udp');
     // An IPv6 public host keeps exactly one pair of brackets; a bound http.host does not win over it.
@@ -117,6 +117,16 @@ describe('edge config', () => {
     // The edge config a camera gets carries it.
     const edge = renderEdgeConfig({ ...input, wsUrl: urls.wsUrl });
     expect(edge.mqtt.wsUrl).toBe('ws://cams.example.com:8443/mqtt');
+    // With TLS of its own (http.tls, D31): wss.
+    const secure = loadConfig({
+      flags: {
+        'mqtt.publicUrl': 'mqtts://cams.example.com:8883',
+        'http.port': 8443,
+        'http.tls.cert': '/etc/cert.pem',
+        'http.tls.key': '/etc/key.pem',
+      },
+    });
+    expect(publicBrokerUrls(secure.mqtt, secure.http).wsUrl).toBe('wss://cams.example.com:8443/mqtt');
   });
 
   it('guesses a LAN address when bound to all interfaces, and uses a bound host as is', () => {

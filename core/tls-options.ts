@@ -1,7 +1,7 @@
 import type { TlsOptions } from 'node:tls';
 
 /**
- * TLS for the `mqtts` listener: TLS 1.2 and 1.3 only, and on TLS 1.2 only ECDHE key exchange
+ * TLS for the `mqtts` listener and HTTPS: TLS 1.2 and 1.3 only, and on TLS 1.2 only ECDHE key exchange
  * with AEAD ciphers (forward secrecy; no CBC, no static RSA such as AES128-SHA). This is
  * Mozilla's "intermediate" profile without its DHE suites (RFC 7919 groups are rarely
  * implemented by embedded TLS stacks, and every mbedTLS/wolfSSL build cameras use offers ECDHE).

@@ -1,0 +1,42 @@
+import type { FastifyInstance } from 'fastify';
+import { requireToken, type TokenVerifier, tokenOf } from './auth.js';
+import type { LiveEventHub } from './live-events.js';
+import { sendProblem } from './problem.js';
+
+/**
+ * `GET /api/events`: the live state as server-sent events (docs/http-api.md). An EventSource
+ * cannot send headers, so the token may also come as `?access_token=` (as for media links);
+ * no log line carries a query string.
+ */
+export function eventRoutes(app: FastifyInstance, deps: { hub: LiveEventHub; tokens: TokenVerifier }): void {
+  app.get(
+    '/api/events',
+    { preHandler: requireToken(deps.tokens, { allowQuery: true }) },
+    async (request, reply) => {
+      const admission = deps.hub.admit(tokenOf(request).id);
+      if (!admission.ok) {
+        reply.header('retry-after', '5');
+        return sendProblem(reply, {
+          status: admission.limit === 'token' ? 429 : 503,
+          title: admission.limit === 'token' ? 'Too Many Requests' : 'Service Unavailable',
+          code: 'EVENTS_LIMIT',
+          detail:
+            admission.limit === 'token'
+              ? 'too many event streams open for this token (http.events.maxPerToken)'
+              : 'too many event streams open (http.events.maxStreams)',
+        });
+      }
+      reply.hijack();
+      const res = reply.raw;
+      res.on('error', (err) => request.log.debug({ err: err.message }, 'event stream write failed'));
+      res.socket?.setNoDelay(true);
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        // Proxies that buffer responses (nginx) would hold the events back.
+        'x-accel-buffering': 'no',
+      });
+      await admission.attach(res);
+    },
+  );
+}
