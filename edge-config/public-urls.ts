@@ -45,13 +45,13 @@ export function publicTurnUrls(turn: TurnConfig, mqtt: MqttConfig): string[] {
 }
 
 /**
- * This server's HTTP URL as browsers and other nodes reach it, on `port` (the bound port):
+ * This server's HTTP(S) URL as browsers and other nodes reach it, on `port` (the bound port):
  * the bound `http.host`, or (bound to all interfaces) this machine's first LAN address.
  * `cluster.publicHttpUrl` overrides it behind a proxy or NAT.
  */
 export function publicHttpUrl(http: HttpConfig, port: number): string {
   const host = WILDCARD_HOSTS.has(http.host) ? firstLanAddress() : http.host;
-  return `http://${bracket(host)}:${port}`;
+  return `${http.tls ? 'https' : 'http'}://${bracket(host)}:${port}`;
 }
 
 function hostOf(url: string | undefined): string | undefined {
