@@ -51,7 +51,7 @@ export function publicTurnUrls(turn: TurnConfig, mqtt: MqttConfig): string[] {
  */
 export function publicHttpUrl(http: HttpConfig, port: number): string {
   const host = WILDCARD_HOSTS.has(http.host) ? firstLanAddress() : http.host;
-  return `${http.tls ? 'https' : 'http'}://${bracket(host)}:${port}`;
+  return `${http.tls.cert ? 'https' : 'http'}://${bracket(host)}:${port}`;
 }
 
 function hostOf(url: string | undefined): string | undefined {
