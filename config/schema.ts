@@ -42,6 +42,12 @@ const http = z
       .min(1)
       .default(8192)
       .describe('Open TCP connections to the HTTP port in all; more are closed at once and logged.'),
+    metricsAuth: z
+      .enum(['token', 'none'])
+      .default('token')
+      .describe(
+        '`/metrics` (Prometheus) needs an API token (`token`, sent as `Authorization: Bearer`, which Prometheus supports) or none (`none`: for a Prometheus on a trusted network; the series show device counts and traffic, no ids).',
+      ),
   })
   .strict()
   .prefault({});

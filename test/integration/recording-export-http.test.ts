@@ -74,7 +74,13 @@ describe.runIf(ready)('GET /api/devices/:id/export.mp4 and its temporary files',
     }
     archive = new GatedArchive(registry.recordings, dir);
     http = await createHttpServer(
-      { host: '127.0.0.1', port: 0, maxConnectionsPerAddress: 64, maxConnections: 1024 },
+      {
+        host: '127.0.0.1',
+        port: 0,
+        maxConnectionsPerAddress: 64,
+        maxConnections: 1024,
+        metricsAuth: 'token',
+      },
       {
         devices: registry.devices,
         recordings: {
