@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import { lockDataDir, openRegistry, type Registry } from '../devices/index.js';
 import { createMediaNode, type MediaNode } from '../media/index.js';
+import { createServerMetrics } from '../metrics/index.js';
 import { RecordingService, recordingsDir } from '../recordings/index.js';
 import { createTurnServer, type TurnServer } from '../turn/index.js';
 import { createTurnService, loadOrCreateTurnSecret, type TurnService } from './turn-service.js';
@@ -137,6 +138,11 @@ export async function startServer(
         recordings.refresh(deviceId);
       }),
     );
+    const metrics = createServerMetrics(
+      { broker, media: media.node, recordings, ...(relay ? { turn: relay } : {}) },
+      log.child({ component: 'metrics' }),
+    );
+    closers.push(() => metrics.close());
     const http = await createHttpServer(config.http, {
       devices: registry.devices,
       tokens: registry.tokens,
@@ -151,6 +157,7 @@ export async function startServer(
         // A WebSocket message carries at most one MQTT packet in practice; allow framing slack.
         maxPayload: config.mqtt.maxPacketBytes + 1024,
       },
+      metrics,
       log: log.child({ component: 'http' }),
       version,
     });
