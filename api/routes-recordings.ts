@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LookoutError } from '../core/errors.js';
-import type { Device, Gap, RecordMode, Segment } from '../devices/index.js';
+import type { Device, RecordMode } from '../devices/index.js';
 import {
   deviceIdParams,
   deviceSchema,
@@ -13,7 +13,7 @@ import {
   recordingPolicySchema,
 } from '../http-contract/index.js';
 import type { Archive, ExportPlan } from '../recordings/index.js';
-import { parseRange } from '../recordings/index.js';
+import { parseRange, recordingListingJson } from '../recordings/index.js';
 import { requireToken, type TokenVerifier } from './auth.js';
 import { bearer, problems } from './responses.js';
 import { deviceJson } from './routes-devices.js';
@@ -46,28 +46,6 @@ const mp4 = (description: string) => {
 const segmentParams = deviceIdParams.extend({
   segment: z.string().max(32).describe('`<segment id>.mp4`'),
 });
-
-function segmentJson(deviceId: string, segment: Segment) {
-  return {
-    id: segment.id,
-    start: new Date(segment.startMs).toISOString(),
-    end: segment.endMs === null ? null : new Date(segment.endMs).toISOString(),
-    durationMs: segment.durationMs,
-    bytes: segment.bytes,
-    videoCodec: segment.videoCodec,
-    audioCodec: segment.audioCodec,
-    state: segment.state,
-    url: segment.state === 'complete' ? `/api/devices/${deviceId}/recordings/${segment.id}.mp4` : null,
-  };
-}
-
-function gapJson(gap: Gap) {
-  return {
-    start: new Date(gap.startMs).toISOString(),
-    end: gap.endMs === null ? null : new Date(gap.endMs).toISOString(),
-    reason: gap.reason,
-  };
-}
 
 const EXPORT_KEEP_MS = 60_000;
 
@@ -158,14 +136,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
     async (request) => {
       const device = requireDevice(deps.devices, request.params.id);
       const { fromMs, toMs } = parseQuery(request.query);
-      const { segments, gaps } = deps.archive.list(device.id, fromMs, toMs);
-      return {
-        device: device.id,
-        from: new Date(fromMs).toISOString(),
-        to: new Date(toMs).toISOString(),
-        segments: segments.map((s) => segmentJson(device.id, s)),
-        gaps: gaps.map(gapJson),
-      };
+      return recordingListingJson(device.id, fromMs, toMs, deps.archive.list(device.id, fromMs, toMs));
     },
   );
 

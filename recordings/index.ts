@@ -8,6 +8,7 @@ import type { Config } from '../config/index.js';
 
 export { Archive } from './archive.js';
 export type { ExportPlan } from './export-plan.js';
+export { recordingListingJson } from './listing-json.js';
 export type { RecordedStream, Recorder } from './recorder.js';
 export type { RecorderFault } from './recorder-types.js';
 export { type RecordingDeps, RecordingService, type RecordingStats } from './service.js';
