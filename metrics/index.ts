@@ -4,4 +4,4 @@
  */
 
 export { createServerMetrics, type ServerMetrics } from './server-metrics.js';
-export type { MetricsSources } from './sources.js';
+export type { MediaWorkerStats, MetricsSources } from './sources.js';
