@@ -128,8 +128,10 @@ export class HttpServer {
       }),
     );
     if (deps.whep) this.#tokenWatch = new WhepTokenWatch(deps.whep, deps.tokens, deps.log);
-    // In a plugin registered after the OpenAPI one, so that it sees every route.
-    this.#app.register(async (app) => {
+    // In a plugin registered after the OpenAPI one, so that it sees every route. Not encapsulated
+    // (Fastify's skip-override, what fastify-plugin sets): the WHEP CORS hook and content parsers
+    // stay server-wide, as when the routes were added to the root.
+    const routes = async (app: FastifyInstance) => {
       app.withTypeProvider<ZodTypeProvider>().get(
         '/healthz',
         {
@@ -142,7 +144,9 @@ export class HttpServer {
       if (deps.whep) whepRoutes(app, { whep: deps.whep, tokens: deps.tokens });
       if (deps.recordings) recordingRoutes(app, { ...deps.recordings, tokens: deps.tokens });
       serveOpenApi(app);
-    });
+    };
+    Object.assign(routes, { [Symbol.for('skip-override')]: true });
+    this.#app.register(routes);
     this.#app.register(fastifyStatic, { root: webRoot(), index: 'index.html' });
 
     const ws = deps.mqttWebSocket;
