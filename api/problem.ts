@@ -1,12 +1,8 @@
 import type { FastifyReply } from 'fastify';
+import type { ProblemDocument } from '../http-contract/index.js';
 
-/** RFC 9457 problem details; `code` is Lookout's stable error code. */
-export interface Problem {
-  status: number;
-  title: string;
-  detail?: string;
-  code: string;
-}
+/** RFC 9457 problem details; `code` is Lookout's stable error code (schema: http-contract/common.ts). */
+export type Problem = Omit<ProblemDocument, 'type'>;
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
   return reply

@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { type Device, deviceJson } from '../devices/index.js';
+import { deviceIdParams, deviceListSchema, deviceSchema } from '../http-contract/index.js';
 import { requireToken, type TokenVerifier } from './auth.js';
 import { sendProblem } from './problem.js';
+import { bearer, problems } from './responses.js';
 
 // The CLI prints the same document (`--json`) without loading the HTTP server, so it lives in devices/.
 export { deviceJson };
@@ -16,19 +19,43 @@ export function deviceRoutes(
   deps: { devices: DeviceReader; tokens: TokenVerifier },
 ): void {
   const auth = requireToken(deps.tokens);
-  app.get('/api/devices', { preHandler: auth }, async () => ({
-    devices: deps.devices.list().map(deviceJson),
-  }));
-  app.get<{ Params: { id: string } }>('/api/devices/:id', { preHandler: auth }, async (request, reply) => {
-    const device = deps.devices.get(request.params.id);
-    if (!device) {
-      return sendProblem(reply, {
-        status: 404,
-        title: 'Not Found',
-        code: 'DEVICE_NOT_FOUND',
-        detail: `no device '${request.params.id}'`,
-      });
-    }
-    return deviceJson(device);
-  });
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  api.get(
+    '/api/devices',
+    {
+      preHandler: auth,
+      schema: {
+        summary: 'Every registered device, with its online state and recording policy.',
+        tags: ['devices'],
+        ...bearer,
+        response: { 200: deviceListSchema, ...problems(401) },
+      },
+    },
+    async () => ({ devices: deps.devices.list().map(deviceJson) }),
+  );
+  api.get(
+    '/api/devices/:id',
+    {
+      preHandler: auth,
+      schema: {
+        summary: 'One device.',
+        tags: ['devices'],
+        ...bearer,
+        params: deviceIdParams,
+        response: { 200: deviceSchema, ...problems(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const device = deps.devices.get(request.params.id);
+      if (!device) {
+        return sendProblem(reply, {
+          status: 404,
+          title: 'Not Found',
+          code: 'DEVICE_NOT_FOUND',
+          detail: `no device '${request.params.id}'`,
+        });
+      }
+      return deviceJson(device);
+    },
+  );
 }

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { requireToken, type TokenVerifier, tokenOf } from './auth.js';
 import type { LiveEventHub } from './live-events.js';
 import { sendProblem } from './problem.js';
+import { bearer, problems } from './responses.js';
 
 /**
  * `GET /api/events`: the live state as server-sent events (docs/http-api.md). An EventSource
@@ -11,7 +13,28 @@ import { sendProblem } from './problem.js';
 export function eventRoutes(app: FastifyInstance, deps: { hub: LiveEventHub; tokens: TokenVerifier }): void {
   app.get(
     '/api/events',
-    { preHandler: requireToken(deps.tokens, { allowQuery: true }) },
+    {
+      preHandler: requireToken(deps.tokens, { allowQuery: true }),
+      schema: {
+        summary: 'The live state as server-sent events: snapshot, presence, recording, heartbeat, revoked.',
+        tags: ['live'],
+        ...bearer,
+        querystring: z.object({
+          access_token: z
+            .string()
+            .max(256)
+            .optional()
+            .describe('The API token, for EventSource (no headers).'),
+        }),
+        response: {
+          200: {
+            description: 'An endless text/event-stream; docs/http-api.md gives each event and its JSON.',
+            content: { 'text/event-stream': { schema: z.string() } },
+          },
+          ...problems(401, 429, 503),
+        },
+      },
+    },
     async (request, reply) => {
       const admission = deps.hub.admit(tokenOf(request).id);
       if (!admission.ok) {

@@ -1,12 +1,21 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LookoutError } from '../core/errors.js';
-import type { Device, Gap, RecordMode, Segment } from '../devices/index.js';
+import type { Device, RecordMode } from '../devices/index.js';
+import {
+  deviceIdParams,
+  deviceSchema,
+  rangeQuerySchema,
+  recordingListingSchema,
+  recordingPolicySchema,
+} from '../http-contract/index.js';
 import type { Archive, ExportPlan } from '../recordings/index.js';
-import { parseRange } from '../recordings/index.js';
+import { parseRange, recordingListingJson } from '../recordings/index.js';
 import { requireToken, type TokenVerifier } from './auth.js';
+import { bearer, problems } from './responses.js';
 import { deviceJson } from './routes-devices.js';
 
 /** What the recording routes need of the registry. */
@@ -28,40 +37,15 @@ export interface RecordingRoutesDeps {
   exportKeepMs?: number;
 }
 
-const rangeQuery = z.object({
-  from: z.string().max(64).optional(),
-  to: z.string().max(64).optional(),
-  access_token: z.string().max(256).optional(),
+/** An MP4 file, whole (200) or a byte range of it (206). */
+const mp4 = (description: string) => {
+  const content = { 'video/mp4': { schema: z.string().meta({ format: 'binary' }) } };
+  return { 200: { description, content }, 206: { description: 'The requested byte range.', content } };
+};
+
+const segmentParams = deviceIdParams.extend({
+  segment: z.string().max(32).describe('`<segment id>.mp4`'),
 });
-
-const policyBody = z
-  .object({
-    mode: z.enum(['off', 'continuous', 'on-demand']).optional(),
-    maxAgeHours: z.number().int().min(1).max(87_600).nullable().optional(),
-  })
-  .strict();
-
-function segmentJson(deviceId: string, segment: Segment) {
-  return {
-    id: segment.id,
-    start: new Date(segment.startMs).toISOString(),
-    end: segment.endMs === null ? null : new Date(segment.endMs).toISOString(),
-    durationMs: segment.durationMs,
-    bytes: segment.bytes,
-    videoCodec: segment.videoCodec,
-    audioCodec: segment.audioCodec,
-    state: segment.state,
-    url: segment.state === 'complete' ? `/api/devices/${deviceId}/recordings/${segment.id}.mp4` : null,
-  };
-}
-
-function gapJson(gap: Gap) {
-  return {
-    start: new Date(gap.startMs).toISOString(),
-    end: gap.endMs === null ? null : new Date(gap.endMs).toISOString(),
-    reason: gap.reason,
-  };
-}
 
 const EXPORT_KEEP_MS = 60_000;
 
@@ -79,10 +63,8 @@ function requireDevice(devices: RecordingPolicyWriter, id: string): Device {
   return device;
 }
 
-function parseQuery(query: unknown) {
-  const parsed = rangeQuery.safeParse(query);
-  if (!parsed.success) throw new LookoutError('QUERY_INVALID', 'from and to must be short strings');
-  return parseRange(parsed.data.from, parsed.data.to, Date.now());
+function parseQuery(query: z.infer<typeof rangeQuerySchema>) {
+  return parseRange(query.from, query.to, Date.now());
 }
 
 /**
@@ -92,28 +74,44 @@ function parseQuery(query: unknown) {
 export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps): void {
   const auth = requireToken(deps.tokens);
   const mediaAuth = requireToken(deps.tokens, { allowQuery: true });
+  const api = app.withTypeProvider<ZodTypeProvider>();
 
-  app.patch<{ Params: { id: string } }>(
+  api.patch(
     '/api/devices/:id/recording',
-    { preHandler: auth },
+    {
+      preHandler: auth,
+      schema: {
+        summary: "Changes a device's recording mode or retention (applied at once).",
+        tags: ['recordings'],
+        ...bearer,
+        params: deviceIdParams,
+        body: recordingPolicySchema,
+        response: { 200: deviceSchema, ...problems(400, 401, 404) },
+      },
+    },
     async (request) => {
-      const body = policyBody.safeParse(request.body);
-      if (!body.success) {
-        throw new LookoutError(
-          'BODY_INVALID',
-          `expected {"mode": "off"|"continuous"|"on-demand", "maxAgeHours": 1-87600|null}`,
-        );
-      }
-      const device = deps.devices.setRecording(request.params.id, body.data);
+      const device = deps.devices.setRecording(request.params.id, request.body);
       deps.policyChanged(device.id);
       return deviceJson(device);
     },
   );
 
   for (const action of ['start', 'stop'] as const) {
-    app.post<{ Params: { id: string } }>(
+    api.post(
       `/api/devices/:id/recording/${action}`,
-      { preHandler: auth },
+      {
+        preHandler: auth,
+        schema: {
+          summary:
+            action === 'start'
+              ? 'Starts recording an on-demand camera (until stop).'
+              : 'Stops recording an on-demand camera (the current segment is finished).',
+          tags: ['recordings'],
+          ...bearer,
+          params: deviceIdParams,
+          response: { 200: deviceSchema, ...problems(400, 401, 404, 409) },
+        },
+      },
       async (request) => {
         const device = deps.devices.setRecording(request.params.id, { active: action === 'start' });
         deps.policyChanged(device.id);
@@ -122,26 +120,39 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
     );
   }
 
-  app.get<{ Params: { id: string } }>(
+  api.get(
     '/api/devices/:id/recordings',
-    { preHandler: auth },
+    {
+      preHandler: auth,
+      schema: {
+        summary: "A camera's recorded segments and the gaps between them over a time range.",
+        tags: ['recordings'],
+        ...bearer,
+        params: deviceIdParams,
+        querystring: rangeQuerySchema,
+        response: { 200: recordingListingSchema, ...problems(400, 401, 404) },
+      },
+    },
     async (request) => {
       const device = requireDevice(deps.devices, request.params.id);
       const { fromMs, toMs } = parseQuery(request.query);
-      const { segments, gaps } = deps.archive.list(device.id, fromMs, toMs);
-      return {
-        device: device.id,
-        from: new Date(fromMs).toISOString(),
-        to: new Date(toMs).toISOString(),
-        segments: segments.map((s) => segmentJson(device.id, s)),
-        gaps: gaps.map(gapJson),
-      };
+      return recordingListingJson(device.id, fromMs, toMs, deps.archive.list(device.id, fromMs, toMs));
     },
   );
 
-  app.get<{ Params: { id: string; segment: string } }>(
+  api.get(
     '/api/devices/:id/recordings/:segment',
-    { preHandler: mediaAuth },
+    {
+      preHandler: mediaAuth,
+      schema: {
+        summary: 'One recorded segment as MP4 (Range requests supported).',
+        tags: ['recordings'],
+        ...bearer,
+        params: segmentParams,
+        querystring: rangeQuerySchema.pick({ access_token: true }),
+        response: { ...mp4('The segment.'), ...problems(400, 401, 404, 409) },
+      },
+    },
     async (request, reply) => {
       const device = requireDevice(deps.devices, request.params.id);
       const match = /^(\d{1,15})\.mp4$/.exec(request.params.segment);
@@ -193,9 +204,19 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
     exports.clear();
   });
 
-  app.get<{ Params: { id: string } }>(
+  api.get(
     '/api/devices/:id/export.mp4',
-    { preHandler: mediaAuth },
+    {
+      preHandler: mediaAuth,
+      schema: {
+        summary: 'A time range exported as one MP4 (segments joined without re-encoding).',
+        tags: ['recordings'],
+        ...bearer,
+        params: deviceIdParams,
+        querystring: rangeQuerySchema,
+        response: { ...mp4('The exported range.'), ...problems(400, 401, 404) },
+      },
+    },
     async (request, reply) => {
       const device = requireDevice(deps.devices, request.params.id);
       const { fromMs, toMs } = parseQuery(request.query);

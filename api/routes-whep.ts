@@ -1,7 +1,10 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { LookoutError } from '../core/errors.js';
 import { requireToken, type TokenVerifier, tokenOf } from './auth.js';
 import { sendProblem, statusForCode } from './problem.js';
+import { bearer, problems } from './responses.js';
 
 /**
  * What the WHEP endpoint needs of the media node. Sessions belong to the API token that
@@ -33,6 +36,17 @@ const SDPFRAG = 'application/trickle-ice-sdpfrag';
 const MAX_SDP_BYTES = 65_536;
 
 /**
+ * A text body of one content type. Only documented and length-checked here: the handlers check
+ * the Content-Type themselves (415 WHEP_CONTENT_TYPE) and what the text holds.
+ */
+const textBody = (type: string, description: string) => ({
+  content: { [type]: { schema: z.string().max(MAX_SDP_BYTES).describe(description) } },
+});
+
+const cameraParams = z.object({ deviceId: z.string().min(1).max(128) });
+const sessionParams = cameraParams.extend({ sessionId: z.string().min(1).max(64) });
+
+/**
  * WHEP (draft-ietf-wish-whep): `POST /whep/<deviceId>` with an SDP offer answers
  * `201 Created` + SDP answer + `Location`; `PATCH` on that location takes trickle ICE;
  * `DELETE` ends the session. CORS is open so third-party players on other origins work;
@@ -40,6 +54,7 @@ const MAX_SDP_BYTES = 65_536;
  */
 export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; tokens: TokenVerifier }): void {
   const auth = requireToken(deps.tokens);
+  const api = app.withTypeProvider<ZodTypeProvider>();
   app.addContentTypeParser(
     [SDP, SDPFRAG],
     { parseAs: 'string', bodyLimit: MAX_SDP_BYTES },
@@ -52,18 +67,44 @@ export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; toke
     reply.header('access-control-expose-headers', 'Location, ETag, Link, Accept-Patch, Retry-After');
   });
 
-  app.options('/whep/*', async (_request, reply) => {
-    reply
-      .header('access-control-allow-methods', 'POST, PATCH, DELETE, OPTIONS')
-      .header('access-control-allow-headers', 'Authorization, Content-Type, If-Match')
-      .header('accept-post', SDP)
-      .code(204)
-      .send();
-  });
+  app.options(
+    '/whep/*',
+    {
+      schema: {
+        summary: 'CORS preflight for WHEP.',
+        tags: ['whep'],
+        response: { 204: z.undefined().describe('Allowed methods and headers.') },
+      },
+    },
+    async (_request, reply) => {
+      reply
+        .header('access-control-allow-methods', 'POST, PATCH, DELETE, OPTIONS')
+        .header('access-control-allow-headers', 'Authorization, Content-Type, If-Match')
+        .header('accept-post', SDP)
+        .code(204)
+        .send();
+    },
+  );
 
-  app.post<{ Params: { deviceId: string }; Body: string }>(
+  api.post(
     '/whep/:deviceId',
-    { preHandler: auth },
+    {
+      preHandler: auth,
+      schema: {
+        summary: "Starts watching a camera live (WHEP): the viewer's SDP offer in, the SDP answer out.",
+        tags: ['whep'],
+        ...bearer,
+        params: cameraParams,
+        body: textBody(SDP, 'The SDP offer.'),
+        response: {
+          201: {
+            description: 'The SDP answer; `Location` is the session, for PATCH (trickle ICE) and DELETE.',
+            content: { [SDP]: { schema: z.string() } },
+          },
+          ...problems(400, 401, 404, 415, 429, 503),
+        },
+      },
+    },
     async (request, reply) => {
       if (!isContentType(request.headers['content-type'], SDP)) {
         return sendProblem(reply, {
@@ -101,9 +142,19 @@ export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; toke
     },
   );
 
-  app.patch<{ Params: { deviceId: string; sessionId: string }; Body: string }>(
+  api.patch(
     '/whep/:deviceId/sessions/:sessionId',
-    { preHandler: auth },
+    {
+      preHandler: auth,
+      schema: {
+        summary: "Adds the viewer's ICE candidates to a WHEP session (trickle ICE).",
+        tags: ['whep'],
+        ...bearer,
+        params: sessionParams,
+        body: textBody(SDPFRAG, 'An SDP fragment with a=candidate lines (RFC 8840).'),
+        response: { 204: z.undefined().describe('Candidates taken.'), ...problems(400, 401, 404, 415, 503) },
+      },
+    },
     async (request, reply) => {
       if (!isContentType(request.headers['content-type'], SDPFRAG)) {
         return sendProblem(reply, {
@@ -127,9 +178,18 @@ export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; toke
     },
   );
 
-  app.delete<{ Params: { deviceId: string; sessionId: string } }>(
+  api.delete(
     '/whep/:deviceId/sessions/:sessionId',
-    { preHandler: auth },
+    {
+      preHandler: auth,
+      schema: {
+        summary: 'Ends a WHEP session.',
+        tags: ['whep'],
+        ...bearer,
+        params: sessionParams,
+        response: { 200: z.undefined().describe('Ended.'), ...problems(401, 404, 503) },
+      },
+    },
     async (request, reply) => {
       try {
         await deps.whep.deleteSession(request.params.deviceId, request.params.sessionId, tokenOf(request).id);

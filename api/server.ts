@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Server as TlsServer } from 'node:tls';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { HttpConfig } from '../config/index.js';
 import { LookoutError } from '../core/errors.js';
@@ -11,9 +17,12 @@ import type { Logger } from '../core/log.js';
 import type { CertificateInfo } from '../core/tls-files.js';
 import { TLS_SERVER_OPTIONS } from '../core/tls-options.js';
 import { ReloadingCertificate } from '../core/tls-reload.js';
+import { healthSchema } from '../http-contract/index.js';
 import type { TokenVerifier } from './auth.js';
 import { capConnections } from './connection-caps.js';
 import { LiveEventHub, type LiveSources } from './live-events.js';
+import { type MetricsExposition, metricsRoute } from './metrics-route.js';
+import { registerOpenApi, serveOpenApi } from './openapi.js';
 import { sendProblem, statusForCode } from './problem.js';
 import { type DeviceReader, deviceRoutes } from './routes-devices.js';
 import { eventRoutes } from './routes-events.js';
@@ -37,11 +46,21 @@ export interface HttpDeps {
   mqttWebSocket?: MqttWebSocketHandler;
   /** The live state `GET /api/events` streams (absent: no such route). */
   events?: LiveSources;
+  /** What `/metrics` serves (absent: no `/metrics`). */
+  metrics?: MetricsExposition;
   log: Logger;
   version: string;
 }
 
 export const MQTT_WS_PATH = '/mqtt';
+
+/** The error code prefix of each part of a request that failed its schema (`QUERY_INVALID`, ...). */
+const VALIDATION_PARTS: Record<string, string> = {
+  body: 'BODY',
+  querystring: 'QUERY',
+  params: 'PARAMS',
+  headers: 'HEADERS',
+};
 
 /**
  * The HTTP face of Lookout: health, the JSON API, the browser app and MQTT over
@@ -56,6 +75,7 @@ export class HttpServer {
   readonly #events: LiveEventHub | undefined;
   /** With `http.tls`: the certificate served, reloaded when its files change. */
   readonly #certificate: ReloadingCertificate | undefined;
+  readonly #routes: Array<{ method: string; url: string }> = [];
   #closing: Promise<void> | undefined;
 
   constructor(config: HttpConfig, deps: HttpDeps) {
@@ -84,6 +104,13 @@ export class HttpServer {
     }) as unknown as FastifyInstance;
     if (this.#certificate) this.#certificate.attach(this.#app.server as unknown as TlsServer);
     capConnections(this.#app.server, config, deps.log);
+    registerOpenApi(this.#app, deps.version);
+    this.#app.addHook('onRoute', (route) => {
+      // HEAD routes are made by Fastify for each GET; hidden ones are the web app's files.
+      if (route.schema?.hide) return;
+      for (const method of [route.method].flat())
+        if (method !== 'HEAD') this.#routes.push({ method, url: route.url });
+    });
     this.#app.addHook('onResponse', async (request, reply) => {
       request.log.debug(
         { method: request.method, url: request.url.split('?')[0], status: reply.statusCode },
@@ -91,6 +118,16 @@ export class HttpServer {
       );
     });
     this.#app.setErrorHandler((err, _request, reply) => {
+      const invalid = err as FastifyError;
+      if (invalid.validation) {
+        // A request that does not match its route's schema (http-contract/).
+        return sendProblem(reply, {
+          status: 400,
+          title: 'Bad Request',
+          code: `${VALIDATION_PARTS[invalid.validationContext ?? ''] ?? 'REQUEST'}_INVALID`,
+          detail: invalid.message,
+        });
+      }
       if (err instanceof LookoutError) {
         return sendProblem(reply, {
           status: statusForCode(err.code),
@@ -117,22 +154,36 @@ export class HttpServer {
         detail: `${request.method} ${request.url}`,
       }),
     );
-    this.#app.get('/healthz', async () => ({ status: 'ok', version: deps.version }));
-    deviceRoutes(this.#app, { devices: deps.devices, tokens: deps.tokens });
-    if (deps.whep) {
-      whepRoutes(this.#app, { whep: deps.whep, tokens: deps.tokens });
-      this.#tokenWatch = new WhepTokenWatch(deps.whep, deps.tokens, deps.log);
-    }
-    if (deps.events) {
-      this.#events = new LiveEventHub(config.events, {
-        sources: deps.events,
-        tokens: deps.tokens,
-        log: deps.log,
-        version: deps.version,
-      });
-      eventRoutes(this.#app, { hub: this.#events, tokens: deps.tokens });
-    }
-    if (deps.recordings) recordingRoutes(this.#app, { ...deps.recordings, tokens: deps.tokens });
+    if (deps.whep) this.#tokenWatch = new WhepTokenWatch(deps.whep, deps.tokens, deps.log);
+    const events = deps.events
+      ? new LiveEventHub(config.events, {
+          sources: deps.events,
+          tokens: deps.tokens,
+          log: deps.log,
+          version: deps.version,
+        })
+      : undefined;
+    this.#events = events;
+    // In a plugin registered after the OpenAPI one, so that it sees every route. Not encapsulated
+    // (Fastify's skip-override, what fastify-plugin sets): the WHEP CORS hook and content parsers
+    // stay server-wide, as when the routes were added to the root.
+    const routes = async (app: FastifyInstance) => {
+      app.withTypeProvider<ZodTypeProvider>().get(
+        '/healthz',
+        {
+          schema: { summary: 'Liveness, without a token.', tags: ['meta'], response: { 200: healthSchema } },
+        },
+        async () => ({ status: 'ok' as const, version: deps.version }),
+      );
+      if (deps.metrics) metricsRoute(app, deps.metrics, { auth: config.metricsAuth, tokens: deps.tokens });
+      deviceRoutes(app, { devices: deps.devices, tokens: deps.tokens });
+      if (deps.whep) whepRoutes(app, { whep: deps.whep, tokens: deps.tokens });
+      if (events) eventRoutes(app, { hub: events, tokens: deps.tokens });
+      if (deps.recordings) recordingRoutes(app, { ...deps.recordings, tokens: deps.tokens });
+      serveOpenApi(app);
+    };
+    Object.assign(routes, { [Symbol.for('skip-override')]: true });
+    this.#app.register(routes);
     this.#app.register(fastifyStatic, { root: webRoot(), index: 'index.html' });
 
     const ws = deps.mqttWebSocket;
@@ -169,6 +220,11 @@ export class HttpServer {
     const address = this.address();
     this.#log.info({ address, tls: this.#certificate !== undefined }, 'HTTP server ready');
     return address;
+  }
+
+  /** Every API route (method and path pattern), as `/openapi.json` must describe them. */
+  get routes(): ReadonlyArray<{ method: string; url: string }> {
+    return this.#routes;
   }
 
   address(): AddressInfo {

@@ -47,6 +47,18 @@ export type BrokerEvents = {
   deviceOffline: [deviceId: string];
 };
 
+/** What the broker reports for metrics. */
+export interface BrokerStats {
+  /** Clients logged in now (devices and services). */
+  clients: number;
+  /** Connections accepted that have not logged in yet. */
+  pendingConnections: number;
+  /** Devices connected now. */
+  devicesOnline: number;
+  /** PUBLISH packets accepted from clients since the broker started. */
+  messagesReceived: number;
+}
+
 export interface ServiceCredentials {
   username: string;
   password: string;
@@ -90,6 +102,7 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
   #servers: Array<{ transport: Transport; server: net.Server }> = [];
   /** The `mqtts` certificate, reloaded when its files change. */
   #certificate: ReloadingCertificate | undefined;
+  #messagesReceived = 0;
   #closing: Promise<void> | undefined;
 
   constructor(config: MqttConfig, deps: BrokerDeps) {
@@ -141,6 +154,10 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
     );
     this.#aedes.on('client', (client) => this.#onClient(client));
     this.#aedes.on('subscribe', (subs, client) => this.#sendRetainedStatus(client, subs));
+    // Emitted for every accepted PUBLISH; `client` is null for the broker's own (presence).
+    this.#aedes.on('publish', (_packet, client) => {
+      if (client) this.#messagesReceived++;
+    });
     this.#aedes.on('clientDisconnect', (client) => this.#onClientDisconnect(client));
     this.#aedes.on('clientError', (client, err) =>
       this.#log.debug({ client: client.id, err: err.message }, 'client error'),
@@ -208,6 +225,15 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
   /** Connections accepted that have not logged in yet (all transports). */
   get pendingConnections(): number {
     return this.#gate.pending;
+  }
+
+  stats(): BrokerStats {
+    return {
+      clients: this.#aedes.connectedClients,
+      pendingConnections: this.#gate.pending,
+      devicesOnline: this.#presence.onlineCount,
+      messagesReceived: this.#messagesReceived,
+    };
   }
 
   /** What persistent sessions hold: one client's, or all together. */

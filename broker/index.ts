@@ -10,6 +10,7 @@ export type {
   BrokerDeps,
   BrokerDeviceStore,
   BrokerEvents,
+  BrokerStats,
   MqttBroker as Broker,
   ServiceCredentials,
 } from './broker.js';

@@ -53,6 +53,11 @@ export class Presence {
     return this.#online.has(deviceId);
   }
 
+  /** Devices connected now. */
+  get onlineCount(): number {
+    return this.#online.size;
+  }
+
   deviceConnected(deviceId: string): void {
     this.#online.add(deviceId);
     this.#set(deviceId, true);

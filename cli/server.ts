@@ -5,6 +5,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import { lockDataDir, openRegistry, type Registry } from '../devices/index.js';
 import { createMediaNode, type MediaNode } from '../media/index.js';
+import { createServerMetrics } from '../metrics/index.js';
 import { RecordingService, recordingsDir } from '../recordings/index.js';
 import { createTurnServer, type TurnServer } from '../turn/index.js';
 import { NodeLoadSampler } from './node-load.js';
@@ -141,6 +142,11 @@ export async function startServer(
         recordings.refresh(deviceId);
       }),
     );
+    const metrics = createServerMetrics(
+      { broker, media: media.node, recordings, ...(relay ? { turn: relay } : {}) },
+      log.child({ component: 'metrics' }),
+    );
+    closers.push(() => metrics.close());
     const http = await createHttpServer(config.http, {
       devices: registry.devices,
       tokens: registry.tokens,
@@ -172,6 +178,7 @@ export async function startServer(
         },
         recording: (id) => recordings.activity(id),
       },
+      metrics,
       log: log.child({ component: 'http' }),
       version,
     });

@@ -94,6 +94,12 @@ const http = z
       })
       .strict()
       .prefault({}),
+    metricsAuth: z
+      .enum(['token', 'none'])
+      .default('token')
+      .describe(
+        '`/metrics` (Prometheus) needs an API token (`token`, sent as `Authorization: Bearer`, which Prometheus supports) or none (`none`: for a Prometheus on a trusted network; the series show device counts and traffic, no ids).',
+      ),
   })
   .strict()
   .prefault({});

@@ -1,10 +1,11 @@
+import type { DeviceDocument } from '../http-contract/index.js';
 import type { Device } from './device-store.js';
 
 /**
  * The public JSON form of a device, as the HTTP API serves it and `lookout device ... --json`
- * prints it; never includes secrets or hashes.
+ * prints it (its schema: http-contract/devices.ts); never includes secrets or hashes.
  */
-export function deviceJson(device: Device) {
+export function deviceJson(device: Device): DeviceDocument {
   return {
     id: device.id,
     name: device.name,

@@ -16,6 +16,7 @@ import type {
 import type { PeerOptions } from './peer-options.js';
 import type { UpstreamTimings } from './signaling/upstream-session.js';
 import { Stream } from './stream.js';
+import { newMediaTraffic } from './traffic.js';
 
 export interface EngineOptions {
   timings: UpstreamTimings;
@@ -53,6 +54,7 @@ export class MediaEngine {
   /** One socket sends every tap's RTP (taps only send). */
   #tapSocket: dgram.Socket | undefined;
   readonly #timer: NodeJS.Timeout;
+  readonly #traffic = newMediaTraffic();
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -157,6 +159,8 @@ export class MediaEngine {
         heapUsedBytes: memory.heapUsed,
         udpSockets: process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length,
         cpuMs: Math.round((usage.user + usage.system) / 1000),
+        receivedBytes: this.#traffic.receivedBytes,
+        sentBytes: this.#traffic.sentBytes,
       };
     },
   };
@@ -192,6 +196,7 @@ export class MediaEngine {
       timings: this.options.timings,
       keyframeIntervalMs: this.options.keyframeIntervalMs,
       viewerTimeoutMs: this.options.viewerTimeoutMs,
+      traffic: this.#traffic,
       log,
       limitLog: this.#limitLog,
       now: this.#now,
@@ -229,6 +234,7 @@ export class MediaEngine {
       this.#reportCandidates(cameraId, camera);
     });
     stream.on('viewer-connected', (viewerId) => this.#push('viewerConnected', { cameraId, viewerId }));
+    stream.on('viewer-first-frame', (viewerId) => this.#push('viewerFirstFrame', { cameraId, viewerId }));
     stream.on('viewer-closed', (viewerId, reason) =>
       this.#push('viewerClosed', { cameraId, viewerId, reason }),
     );

@@ -30,12 +30,29 @@ export class MediaNode {
   readonly #router: MediaRouter;
   readonly #admission: ViewerAdmission;
   readonly #limitLog: RateLimitedLog;
+  readonly #now: () => number;
   #closing = false;
 
   constructor(private readonly deps: MediaNodeDeps) {
     this.#router = deps.router;
     this.#admission = new ViewerAdmission(deps.viewerLimits);
-    this.#limitLog = new RateLimitedLog(deps.log, deps.now ?? (() => performance.now()));
+    this.#now = deps.now ?? (() => performance.now());
+    this.#limitLog = new RateLimitedLog(deps.log, this.#now);
+  }
+
+  /**
+   * Calls `listener` with each WHEP viewer's time to first frame: from its POST arriving to the
+   * start of its first keyframe sent to it, in seconds. Returns the unsubscribe.
+   */
+  onTimeToFirstFrame(listener: (seconds: number) => void): () => void {
+    return this.#router.onViewerFirstFrame((viewer) => listener((this.#now() - viewer.requestedAt) / 1000));
+  }
+
+  /** WHEP sessions open now (answered or being set up). */
+  get sessionCount(): number {
+    let count = 0;
+    for (const placement of this.#router.placements.values()) count += placement.viewers.size;
+    return count;
   }
 
   isOnline(deviceId: string): boolean {
@@ -84,11 +101,12 @@ export class MediaNode {
     const check = checkOffer(offerSdp);
     if (!check.ok) throw new LookoutError('SDP_INVALID', `not a usable SDP offer: ${check.reason}`);
     const admission = this.#admit(owner);
+    const requestedAt = this.#now();
     const viewerId = randomBytes(12).toString('base64url');
     let placement: Placement | undefined;
     try {
       placement = this.#router.place(deviceId);
-      placement.viewers.set(viewerId, { owner, answered: false });
+      placement.viewers.set(viewerId, { owner, answered: false, requestedAt });
       const { answerSdp } = await placement.channel.request('addViewer', {
         cameraId: deviceId,
         viewerId,

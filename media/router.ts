@@ -33,10 +33,18 @@ export interface RouterDeps {
   now?: () => number;
 }
 
+/** A WHEP viewer as the control plane knows it. */
+export interface PlacedViewer {
+  owner: string;
+  answered: boolean;
+  /** When its WHEP POST arrived (the MediaNode's clock), for time to first frame. */
+  requestedAt: number;
+}
+
 /** A camera held by a worker, and the WHEP viewers it serves there. */
 export interface Placement {
   channel: MediaChannel;
-  viewers: Map<string, { owner: string; answered: boolean }>;
+  viewers: Map<string, PlacedViewer>;
 }
 
 /** How often cameras' ICE credentials are renewed in their worker (they are issued for hours). */
@@ -64,6 +72,7 @@ export class MediaRouter {
   readonly #limitLog: RateLimitedLog;
   readonly #now: () => number;
   readonly #refresh: NodeJS.Timeout;
+  readonly #firstFrameListeners = new Set<(viewer: PlacedViewer) => void>();
   #closed = false;
 
   constructor(private readonly deps: RouterDeps) {
@@ -98,6 +107,12 @@ export class MediaRouter {
 
   isOnline(deviceId: string): boolean {
     return this.#presence.get(deviceId) ?? false;
+  }
+
+  /** Calls `listener` when a viewer was sent its first keyframe; returns the unsubscribe. */
+  onViewerFirstFrame(listener: (viewer: PlacedViewer) => void): () => void {
+    this.#firstFrameListeners.add(listener);
+    return () => this.#firstFrameListeners.delete(listener);
   }
 
   /** Where workers listen for cameras' media now (the embedded TURN server relays only there). */
@@ -231,6 +246,18 @@ export class MediaRouter {
         return;
       case 'viewerConnected':
         return;
+      case 'viewerFirstFrame': {
+        const viewer = placement.viewers.get(event.data.viewerId);
+        if (!viewer) return;
+        for (const listener of this.#firstFrameListeners) {
+          try {
+            listener(viewer);
+          } catch (err) {
+            log.error({ err }, 'a first-frame listener threw');
+          }
+        }
+        return;
+      }
       case 'viewerClosed':
         placement.viewers.delete(event.data.viewerId);
         this.#releaseIfIdle(id);

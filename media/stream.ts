@@ -6,6 +6,7 @@ import type { Logger } from '../core/log.js';
 import { KeyframeCache } from './keyframe-cache.js';
 import { KeyframeRequests } from './keyframe-requests.js';
 import type { DeviceMessage, ParseResult } from './signaling/messages.js';
+import type { MediaTraffic } from './traffic.js';
 import { UpstreamLink, type UpstreamLinkDeps } from './upstream-link.js';
 import type { MediaKind } from './upstream-peer.js';
 import { Viewer } from './viewer.js';
@@ -16,6 +17,8 @@ export interface StreamDeps extends UpstreamLinkDeps {
   keyframeIntervalMs: number;
   /** Drop a viewer that has sent no RTCP for this long. */
   viewerTimeoutMs: number;
+  /** The worker's byte totals, counted here (cameras' RTP) and by viewers (what they are sent). */
+  traffic: MediaTraffic;
 }
 
 /** A keyframe request no keyframe answered within this is sent again (the request or the keyframe was lost). */
@@ -27,6 +30,8 @@ export type StreamEvents = {
   /** Every packet from the camera, for taps such as the recorder. */
   rtp: [kind: MediaKind, mimeType: string, packet: RtpPacket];
   'viewer-connected': [viewerId: string];
+  /** The viewer was sent the start of its first keyframe. */
+  'viewer-first-frame': [viewerId: string];
   /** A viewer is gone: removed, failed, closed by its browser or timed out. */
   'viewer-closed': [viewerId: string, reason: string];
 };
@@ -64,6 +69,7 @@ export class Stream extends EventEmitter<StreamEvents> {
     this.#keyframes = new KeyframeRequests(deps.keyframeIntervalMs, KEYFRAME_REQUEST_TIMEOUT_MS);
     this.#link = new UpstreamLink(deviceId, deps, {
       rtp: (kind, mimeType, packet) => {
+        deps.traffic.receivedBytes += packet.serializeSize;
         if (this.#codecs[kind] !== mimeType && mimeType) this.#codecs[kind] = mimeType;
         if (kind === 'video') {
           this.#codecsKnown = true;
@@ -137,6 +143,12 @@ export class Stream extends EventEmitter<StreamEvents> {
             this.#prime(viewerId);
             if (this.#viewers.has(viewerId)) this.emit('viewer-connected', viewerId);
           } else this.removeViewer(viewerId, `peer-${state}`).catch(() => {});
+        },
+        firstFrame: () => {
+          if (this.#viewers.has(viewerId)) this.emit('viewer-first-frame', viewerId);
+        },
+        written: (bytes) => {
+          this.deps.traffic.sentBytes += bytes;
         },
       },
       this.#log.child({ viewer: viewerId }),

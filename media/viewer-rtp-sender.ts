@@ -79,7 +79,11 @@ export class ViewerRtpSender {
   readonly #payloads: Array<Buffer | undefined> = new Array(HISTORY);
   readonly #unsubscribe: () => void;
 
-  constructor(sender: RTCRtpSender) {
+  /** `onWritten`: called with the bytes of each packet written to the socket (for metrics). */
+  constructor(
+    sender: RTCRtpSender,
+    private readonly onWritten: (bytes: number) => void = () => {},
+  ) {
     this.#sender = sender as unknown as SenderInternals;
     const { unSubscribe } = sender.onGenericNack.subscribe((nack) => this.#retransmit(nack.lost));
     this.#unsubscribe = unSubscribe;
@@ -167,6 +171,7 @@ export class ViewerRtpSender {
     }
     transport.bytesSent += bytes;
     transport.packetsSent++;
+    this.onWritten(bytes);
   }
 
   /** Answers a viewer's generic NACK (RFC 4585 §6.2.1) from the history. */

@@ -13,6 +13,10 @@ export interface ViewerHandlers {
   /** The viewer asked for a keyframe (PLI/FIR from its decoder). */
   keyframeRequest(): void;
   state(state: 'connected' | 'failed' | 'closed'): void;
+  /** The start of the first video keyframe was sent (once per viewer). */
+  firstFrame(): void;
+  /** Bytes written to the viewer's socket (SRTP packets). */
+  written(bytes: number): void;
 }
 
 type Codec = RTCRtpTransceiver['codecs'][number];
@@ -45,6 +49,8 @@ export class Viewer {
   readonly #log: Logger;
   readonly #outlets: Record<MediaKind, Outlet>;
   #waitingForKeyframe = true;
+  #firstFrameSent = false;
+  readonly #handlers: ViewerHandlers;
   #connected = false;
   #closed = false;
   /** Remote candidates taken by trickle so far (bounded by MAX_CANDIDATES_PER_SESSION). */
@@ -61,6 +67,7 @@ export class Viewer {
     log: Logger,
   ) {
     this.#log = log;
+    this.#handlers = handlers;
     this.#pc = createPeerConnection(options);
     const video = new MediaStreamTrack({ kind: 'video' });
     const audio = new MediaStreamTrack({ kind: 'audio' });
@@ -71,7 +78,7 @@ export class Viewer {
       video: {
         track: video,
         sender: videoTx.sender as unknown as Outlet['sender'],
-        writer: new ViewerRtpSender(videoTx.sender),
+        writer: new ViewerRtpSender(videoTx.sender, handlers.written),
         continuity: undefined,
         codecs: [],
         rtx: [],
@@ -81,7 +88,7 @@ export class Viewer {
       audio: {
         track: audio,
         sender: audioTx.sender as unknown as Outlet['sender'],
-        writer: new ViewerRtpSender(audioTx.sender),
+        writer: new ViewerRtpSender(audioTx.sender, handlers.written),
         continuity: undefined,
         codecs: [],
         rtx: [],
@@ -189,9 +196,12 @@ export class Viewer {
       }
       outlet.checkedMime = mimeType;
     }
+    let firstFrame = false;
     if (kind === 'video' && this.#waitingForKeyframe) {
       if (!isKeyframeStart(mimeType, packet.payload)) return;
       this.#waitingForKeyframe = false;
+      firstFrame = !this.#firstFrameSent;
+      this.#firstFrameSent = true;
     }
     outlet.continuity ??= new RtpContinuity(clockRateOf(mimeType));
     const mapped = outlet.continuity.map(packet.header);
@@ -202,6 +212,8 @@ export class Viewer {
       (mapped.timestamp + timestampShift) >>> 0,
       packet.payload,
     );
+    // After the send: the keyframe's first packet is on the wire when this is reported.
+    if (firstFrame) this.#handlers.firstFrame();
   }
 
   /** The camera's stream restarted: wait for its next keyframe before sending video again. */

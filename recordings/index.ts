@@ -9,8 +9,10 @@ import type { Config } from '../config/index.js';
 export type { RecordingActivity } from './activity.js';
 export { Archive } from './archive.js';
 export type { ExportPlan } from './export-plan.js';
+export { recordingListingJson } from './listing-json.js';
 export type { RecordedStream, Recorder } from './recorder.js';
-export { type RecordingDeps, RecordingService } from './service.js';
+export type { RecorderFault } from './recorder-types.js';
+export { type RecordingDeps, RecordingService, type RecordingStats } from './service.js';
 export { parseRange, parseTime } from './time-range.js';
 
 /** Where recordings live for a config: `recording.dir`, else `<dataDir>/recordings`. */

@@ -32,6 +32,8 @@ export interface RecorderOptions {
   log: Logger;
   /** Called after every finished segment (retention runs then). */
   onSegment?: () => void;
+  /** Called when recording stops on a fault (counted in metrics). */
+  onFault?: (reason: RecorderFault) => void;
   now?: () => number;
   /** Restart back-off after an ffmpeg failure. */
   backoff?: { initialMs: number; maxMs: number };
@@ -40,6 +42,11 @@ export interface RecorderOptions {
   /** Where ffmpeg's RTP ports come from (test hook; default recordings/ports.ts). */
   ports?: (count: number) => Promise<number>;
 }
+
+/** Why a recorder stopped recording: ffmpeg failed, the camera's codec, or a full disk. */
+export type RecorderFault = 'ffmpeg' | 'unsupported-codec' | 'disk-full';
+
+export const RECORDER_FAULTS: readonly RecorderFault[] = ['ffmpeg', 'unsupported-codec', 'disk-full'];
 
 export type State =
   | { kind: 'idle' }
@@ -78,3 +85,16 @@ export const DEFAULT_DISK: DiskPolicy = {
   checkMs: 2000,
   backoff: { initialMs: 1000, maxMs: 10_000 },
 };
+
+/** Every recorder state, for metrics (one series each, zero included). */
+export const RECORDER_STATES: ReadonlyArray<State['kind']> = [
+  'idle',
+  'waiting-keyframe',
+  'unsupported',
+  'collecting',
+  'starting',
+  'recording',
+  'backoff',
+  'disk-full',
+  'closed',
+];

@@ -234,6 +234,7 @@ export class Recorder {
       'cannot record this camera: recordings are MP4 with H.264 video; set the camera to H.264',
     );
     this.#index.openGap('recorder-fault');
+    this.options.onFault?.('unsupported-codec');
   }
 
   #beginSession(video: VideoCodec, audio: AudioCodec | undefined, queue: PacketQueue): void {
@@ -372,6 +373,7 @@ export class Recorder {
     );
     this.#log.error({ reason, retryInMs: delay, failures: this.#failures }, 'recorder failed; restarting');
     this.#index.openGap('recorder-fault');
+    this.options.onFault?.('ffmpeg');
     const timer = setTimeout(() => {
       if (this.#state.kind === 'backoff') {
         this.#state = { kind: 'idle' };
@@ -394,6 +396,7 @@ export class Recorder {
       'recording paused: the disk is full; it resumes when space returns',
     );
     this.#index.openGap('disk-full');
+    this.options.onFault?.('disk-full');
   }
 
   #diskRecovered(freeBytes: number): void {

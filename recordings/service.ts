@@ -4,8 +4,17 @@ import { type Device, type RecordingStore, wantsRecording } from '../devices/ind
 import { type RecordingActivity, recordingActivity } from './activity.js';
 import { Archive } from './archive.js';
 import { type RecordedStream, Recorder } from './recorder.js';
+import { RECORDER_FAULTS, RECORDER_STATES, type RecorderFault, type State } from './recorder-types.js';
 import { recoverRecordings } from './recovery.js';
 import { applyRetention } from './retention.js';
+
+/** What the recording service reports for metrics. */
+export interface RecordingStats {
+  /** Recorders by state now (every state present). */
+  recorders: Record<State['kind'], number>;
+  /** Faults since the server started, by reason (every reason present). */
+  faults: Record<RecorderFault, number>;
+}
 
 export interface RecordingDeps {
   store: RecordingStore;
@@ -30,6 +39,7 @@ export class RecordingService {
   #timer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   #retentionQueued = false;
+  readonly #faults = Object.fromEntries(RECORDER_FAULTS.map((r) => [r, 0])) as Record<RecorderFault, number>;
 
   private constructor(
     private readonly config: RecordingConfig & { dir: string },
@@ -80,6 +90,9 @@ export class RecordingService {
           store: this.deps.store,
           log: this.#log.child({ device: deviceId }),
           onSegment: () => this.#queueRetention(),
+          onFault: (reason) => {
+            this.#faults[reason]++;
+          },
           now: this.#now,
           disk: {
             minFreeBytes: this.config.minFreeMb * 1_048_576,
@@ -100,6 +113,12 @@ export class RecordingService {
   /** How many cameras are being recorded now. */
   get recordingCount(): number {
     return this.#recorders.size;
+  }
+
+  stats(): RecordingStats {
+    const recorders = Object.fromEntries(RECORDER_STATES.map((s) => [s, 0])) as RecordingStats['recorders'];
+    for (const recorder of this.#recorders.values()) recorders[recorder.state]++;
+    return { recorders, faults: { ...this.#faults } };
   }
 
   /** The camera's recorder, if it is being recorded. */

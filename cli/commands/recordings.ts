@@ -3,9 +3,10 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
+import type { ZodType } from 'zod';
 import type { Config } from '../../config/index.js';
 import { LookoutError } from '../../core/errors.js';
-import type { deviceJson } from '../../devices/index.js';
+import type { RecordingListing } from '../../http-contract/index.js';
 import { addCommonOptions, type CommonOptions, resolveConfig, withRegistry } from '../context.js';
 import { printJson, printLine, printTable } from '../format.js';
 import { recordingOf } from './device.js';
@@ -67,36 +68,31 @@ async function api(
     );
   }
   if (!response.ok) {
-    const problem = (await response.json().catch(() => ({}))) as { code?: string; detail?: string };
+    const { problemSchema } = await import('../../http-contract/index.js');
+    const parsed = problemSchema.safeParse(await response.json().catch(() => undefined));
+    const problem = parsed.success ? parsed.data : undefined;
     throw new LookoutError(
-      problem.code ?? 'HTTP_ERROR',
-      problem.detail ?? `${response.status} ${response.statusText}`,
+      problem?.code ?? 'HTTP_ERROR',
+      problem?.detail ?? `${response.status} ${response.statusText}`,
     );
   }
   return response;
 }
 
+/** The server's answer read with the API's own schema (http-contract/): a mismatch is a clear error. */
+async function parseAnswer<T>(schema: ZodType<T>, response: Response): Promise<T> {
+  const parsed = schema.safeParse(await response.json().catch(() => undefined));
+  if (!parsed.success) {
+    throw new LookoutError(
+      'SERVER_ANSWER_INVALID',
+      `unexpected answer from ${response.url}: ${parsed.error.issues[0]?.message ?? 'not JSON'} (a different Lookout version?)`,
+    );
+  }
+  return parsed.data;
+}
+
 function rangeQuery(fromMs: number, toMs: number): string {
   return `from=${encodeURIComponent(new Date(fromMs).toISOString())}&to=${encodeURIComponent(new Date(toMs).toISOString())}`;
-}
-
-interface ListedSegment {
-  id: number;
-  start: string;
-  end: string | null;
-  durationMs: number | null;
-  bytes: number;
-  videoCodec: string | null;
-  audioCodec: string | null;
-  state: string;
-}
-
-interface Listing {
-  device: string;
-  from: string;
-  to: string;
-  segments: ListedSegment[];
-  gaps: Array<{ start: string; end: string | null; reason: string }>;
 }
 
 export function recordingsCommand(): Command {
@@ -113,39 +109,26 @@ export function recordingsCommand(): Command {
       .option('--to <time>', 'end, same forms', 'now')
       .option('--json', 'print JSON (the same document as the HTTP API)'),
   ).action(async (id: string, options: RangeOptions & { json?: boolean }) => {
-    const { Archive, parseRange, recordingsDir } = await import('../../recordings/index.js');
+    const { Archive, parseRange, recordingListingJson, recordingsDir } = await import(
+      '../../recordings/index.js'
+    );
     const { fromMs, toMs } = parseRange(options.from, options.to, Date.now());
     const config = await remoteConfig(options);
     const target = remote(config);
-    let listing: Listing;
+    let listing: RecordingListing;
     if (target) {
-      listing = (await (
-        await api(target, `/api/devices/${encodeURIComponent(id)}/recordings?${rangeQuery(fromMs, toMs)}`)
-      ).json()) as Listing;
+      const { recordingListingSchema } = await import('../../http-contract/index.js');
+      listing = await parseAnswer(
+        recordingListingSchema,
+        await api(target, `/api/devices/${encodeURIComponent(id)}/recordings?${rangeQuery(fromMs, toMs)}`),
+      );
     } else {
       listing = await withRegistry(
         options,
         (registry) => {
           registry.devices.require(id);
           const archive = new Archive(registry.recordings, recordingsDir(config));
-          const { segments, gaps } = archive.list(id, fromMs, toMs);
-          const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-          return {
-            device: id,
-            from: new Date(fromMs).toISOString(),
-            to: new Date(toMs).toISOString(),
-            segments: segments.map((s) => ({
-              id: s.id,
-              start: iso(s.startMs)!,
-              end: iso(s.endMs),
-              durationMs: s.durationMs,
-              bytes: s.bytes,
-              videoCodec: s.videoCodec,
-              audioCodec: s.audioCodec,
-              state: s.state,
-            })),
-            gaps: gaps.map((g) => ({ start: iso(g.startMs)!, end: iso(g.endMs), reason: g.reason })),
-          };
+          return recordingListingJson(id, fromMs, toMs, archive.list(id, fromMs, toMs));
         },
         'read',
         config,
@@ -288,7 +271,8 @@ export function recordingsCommand(): Command {
         const response = await api(target, `/api/devices/${encodeURIComponent(id)}/recording/${action}`, {
           method: 'POST',
         });
-        const device = (await response.json()) as ReturnType<typeof deviceJson>;
+        const { deviceSchema } = await import('../../http-contract/index.js');
+        const device = await parseAnswer(deviceSchema, response);
         printLine(`${id}: recording ${device.recording.active ? 'on' : 'off'}.`);
         return;
       }

@@ -94,6 +94,10 @@ export interface WorkerStats {
   udpSockets: number;
   /** CPU used by the worker since it started (user + system, ms). */
   cpuMs: number;
+  /** RTP bytes (header and payload, before SRTP) received from cameras since the worker started. */
+  receivedBytes: number;
+  /** SRTP bytes written to viewers since the worker started (retransmissions included). */
+  sentBytes: number;
 }
 
 /** Events a worker pushes, by name. */
@@ -113,6 +117,8 @@ export interface MediaEvents {
   /** Where the worker listens for the camera's media now (for the TURN server's peer filter). */
   hostCandidates: { cameraId: string; candidates: HostCandidate[] };
   viewerConnected: { cameraId: string; viewerId: string };
+  /** The viewer was sent the start of its first video keyframe (its first picture can be decoded). */
+  viewerFirstFrame: { cameraId: string; viewerId: string };
   /** The viewer is gone from the worker (its peer failed or closed, it timed out, or it was removed). */
   viewerClosed: { cameraId: string; viewerId: string; reason: string };
   /** One log record of the worker (pino's JSON object), re-logged by the control plane with the worker id. */

@@ -276,7 +276,7 @@ describe('the media router (fake workers)', () => {
       data: { cameraId: 'b', candidates: [{ address: '10.0.0.1', port: 6000 }] },
     });
     expect(router.upstreamHostCandidates()).toHaveLength(2);
-    a.viewers.set('v1', { owner: 't', answered: true });
+    a.viewers.set('v1', { owner: 't', answered: true, requestedAt: 0 });
     workers[0]!.die();
     pool.ready.delete(workers[0]!);
     pool.emit('died', workers[0]!, {});
@@ -308,7 +308,7 @@ describe('the media router (fake workers)', () => {
     const { router, workers, presence } = routerRig();
     presence('a', true);
     const a = router.place('a');
-    a.viewers.set('v1', { owner: 't', answered: true });
+    a.viewers.set('v1', { owner: 't', answered: true, requestedAt: 0 });
     presence('a', false);
     expect(router.placements.has('a')).toBe(true); // a viewer still waits for it
     workers[0]!.push({ event: 'viewerClosed', data: { cameraId: 'a', viewerId: 'v1', reason: 'deleted' } });
