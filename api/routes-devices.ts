@@ -7,8 +7,8 @@ import { sendProblem } from './problem.js';
 export { deviceJson };
 
 export interface DeviceReader {
-  list(): Device[];
-  get(id: string): Device | undefined;
+  list(): Promise<Device[]>;
+  get(id: string): Promise<Device | undefined>;
 }
 
 export function deviceRoutes(
@@ -17,10 +17,10 @@ export function deviceRoutes(
 ): void {
   const auth = requireToken(deps.tokens);
   app.get('/api/devices', { preHandler: auth }, async () => ({
-    devices: deps.devices.list().map(deviceJson),
+    devices: (await deps.devices.list()).map(deviceJson),
   }));
   app.get<{ Params: { id: string } }>('/api/devices/:id', { preHandler: auth }, async (request, reply) => {
-    const device = deps.devices.get(request.params.id);
+    const device = await deps.devices.get(request.params.id);
     if (!device) {
       return sendProblem(reply, {
         status: 404,

@@ -11,11 +11,11 @@ import { deviceJson } from './routes-devices.js';
 
 /** What the recording routes need of the registry. */
 export interface RecordingPolicyWriter {
-  get(id: string): Device | undefined;
+  get(id: string): Promise<Device | undefined>;
   setRecording(
     id: string,
     change: { mode?: RecordMode; active?: boolean; maxAgeHours?: number | null },
-  ): Device;
+  ): Promise<Device>;
 }
 
 export interface RecordingRoutesDeps {
@@ -73,8 +73,8 @@ interface CachedExport {
   timer?: NodeJS.Timeout;
 }
 
-function requireDevice(devices: RecordingPolicyWriter, id: string): Device {
-  const device = devices.get(id);
+async function requireDevice(devices: RecordingPolicyWriter, id: string): Promise<Device> {
+  const device = await devices.get(id);
   if (!device) throw new LookoutError('DEVICE_NOT_FOUND', `no device '${id}'`);
   return device;
 }
@@ -104,7 +104,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
           `expected {"mode": "off"|"continuous"|"on-demand", "maxAgeHours": 1-87600|null}`,
         );
       }
-      const device = deps.devices.setRecording(request.params.id, body.data);
+      const device = await deps.devices.setRecording(request.params.id, body.data);
       deps.policyChanged(device.id);
       return deviceJson(device);
     },
@@ -115,7 +115,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
       `/api/devices/:id/recording/${action}`,
       { preHandler: auth },
       async (request) => {
-        const device = deps.devices.setRecording(request.params.id, { active: action === 'start' });
+        const device = await deps.devices.setRecording(request.params.id, { active: action === 'start' });
         deps.policyChanged(device.id);
         return deviceJson(device);
       },
@@ -126,9 +126,9 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
     '/api/devices/:id/recordings',
     { preHandler: auth },
     async (request) => {
-      const device = requireDevice(deps.devices, request.params.id);
+      const device = await requireDevice(deps.devices, request.params.id);
       const { fromMs, toMs } = parseQuery(request.query);
-      const { segments, gaps } = deps.archive.list(device.id, fromMs, toMs);
+      const { segments, gaps } = await deps.archive.list(device.id, fromMs, toMs);
       return {
         device: device.id,
         from: new Date(fromMs).toISOString(),
@@ -143,10 +143,10 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
     '/api/devices/:id/recordings/:segment',
     { preHandler: mediaAuth },
     async (request, reply) => {
-      const device = requireDevice(deps.devices, request.params.id);
+      const device = await requireDevice(deps.devices, request.params.id);
       const match = /^(\d{1,15})\.mp4$/.exec(request.params.segment);
       if (!match) throw new LookoutError('SEGMENT_NOT_FOUND', `no segment '${request.params.segment}'`);
-      const { file, segment } = deps.archive.segmentFile(device.id, Number(match[1]));
+      const { file, segment } = await deps.archive.segmentFile(device.id, Number(match[1]));
       reply.header(
         'content-disposition',
         `inline; filename="${device.id}-${fileStamp(segment.startMs)}.mp4"`,
@@ -197,7 +197,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
     '/api/devices/:id/export.mp4',
     { preHandler: mediaAuth },
     async (request, reply) => {
-      const device = requireDevice(deps.devices, request.params.id);
+      const device = await requireDevice(deps.devices, request.params.id);
       const { fromMs, toMs } = parseQuery(request.query);
       const key = `${device.id}/${fromMs}/${toMs}`;
       const entry = exports.get(key) ?? startExport(key, device.id, fromMs, toMs);

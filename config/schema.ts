@@ -464,6 +464,39 @@ const client = z
   .strict()
   .prefault({});
 
+/** The registry in PostgreSQL, shared by the nodes of a cluster (docs/registry.md). */
+const cluster = z
+  .object({
+    postgresUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, 'must look like postgres://user:password@host:5432/lookout')
+      .optional()
+      .describe(
+        'PostgreSQL connection URL of the registry (devices, tokens, recording policies, the recordings index), e.g. `postgres://lookout:secret@db:5432/lookout`. Unset: the SQLite file in `dataDir` (one host). `lookout serve` applies its migrations at start; `lookout db migrate` does it alone.',
+      ),
+    postgresPoolSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(10)
+      .describe('Most connections a process holds to PostgreSQL (the CLI uses at most 2).'),
+    postgresStatementTimeoutMs: millis(100, 600_000)
+      .default(5000)
+      .describe(
+        'A PostgreSQL statement running longer is cancelled, and a connection not had within this time is an error (`REGISTRY_UNAVAILABLE`).',
+      ),
+    registryKeyFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'The key device secrets and API tokens are hashed with (default `<dataDir>/registry.key`). Every node sharing one PostgreSQL registry needs the same key: copy the file to each node. A node whose key differs from the one the registry was made with refuses to start (`REGISTRY_KEY_MISMATCH`).',
+      ),
+  })
+  .strict()
+  .prefault({});
+
 export const configSchema = z
   .object({
     dataDir: z
@@ -480,6 +513,7 @@ export const configSchema = z
     recording,
     turn,
     client,
+    cluster,
   })
   .strict();
 
@@ -491,3 +525,4 @@ export type TurnConfig = Config['turn'];
 export type MediaConfig = Config['media'];
 export type RecordingConfig = Config['recording'];
 export type ClientConfig = Config['client'];
+export type ClusterConfig = Config['cluster'];

@@ -1,4 +1,4 @@
-import type { Device } from './device-store.js';
+import type { Device } from './types.js';
 
 /**
  * The public JSON form of a device, as the HTTP API serves it and `lookout device ... --json`
