@@ -2,6 +2,7 @@
 // Only command definitions here: each command imports what it needs when it runs (cli/context.ts).
 import { Command, CommanderError } from 'commander';
 import { agentCommand } from './commands/agent.js';
+import { dbCommand } from './commands/db.js';
 import { deviceCommand } from './commands/device.js';
 import { recordingsCommand } from './commands/recordings.js';
 import { serveCommand } from './commands/serve.js';
@@ -19,6 +20,7 @@ const program = new Command('lookout')
   .addCommand(recordingsCommand())
   .addCommand(tokenCommand())
   .addCommand(agentCommand())
+  .addCommand(dbCommand())
   .addHelpText(
     'after',
     `
@@ -29,6 +31,7 @@ Examples:
   lookout recordings pull front-door --from -10m -o clip.mp4   save the last ten minutes
   lookout token create --name laptop    create an API token for the web app and scripts
   lookout agent --config front-door.json   stream a test pattern as camera front-door
+  lookout db export registry.ndjson     the registry in one file (to move it to PostgreSQL: db import)
 
 Every command takes --help.`,
   );
