@@ -6,7 +6,6 @@
 import path from 'node:path';
 import { makePrivateDir } from '../core/private-dir.js';
 import type { PostgresOptions } from './postgres/pool.js';
-import { openPgRegistry } from './postgres/registry.js';
 import { KEY_FILE, loadOrCreateKey } from './secrets.js';
 import { openSqliteRegistry } from './sqlite/registry.js';
 import type { Registry } from './stores.js';
@@ -67,6 +66,8 @@ export async function openRegistry(options: RegistryOptions): Promise<Registry> 
   const keyFile = options.keyFile ?? path.join(options.dataDir, KEY_FILE);
   if (options.postgres) {
     if (options.create ?? true) makePrivateDir(path.dirname(keyFile));
+    // Loaded only for PostgreSQL: a single host's commands never load pg.
+    const { openPgRegistry } = await import('./postgres/registry.js');
     return openPgRegistry(options.postgres, loadOrCreateKey(keyFile), options.now);
   }
   return openSqliteRegistry(
