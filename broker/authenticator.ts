@@ -52,7 +52,27 @@ export class Authenticator {
     },
   ) {}
 
-  async authenticate(attempt: ConnectAttempt): Promise<AuthOutcome> {
+  /** Per address, the attempt being decided: attempts from one address are decided one after another. */
+  readonly #deciding = new Map<string, Promise<unknown>>();
+
+  /**
+   * Decides a CONNECT. Attempts from one address run one after the other, so the back-off sees
+   * each failure before the next attempt from there is checked, however long the registry takes
+   * to answer (docs/decisions.md D29); attempts from different addresses run side by side.
+   */
+  authenticate(attempt: ConnectAttempt): Promise<AuthOutcome> {
+    const previous = this.#deciding.get(attempt.address);
+    const run = () => this.#authenticate(attempt);
+    const decided = previous ? previous.then(run, run) : run();
+    this.#deciding.set(attempt.address, decided);
+    const forget = () => {
+      if (this.#deciding.get(attempt.address) === decided) this.#deciding.delete(attempt.address);
+    };
+    decided.then(forget, forget);
+    return decided;
+  }
+
+  async #authenticate(attempt: ConnectAttempt): Promise<AuthOutcome> {
     const username = attempt.username ?? '';
     const gate = this.deps.backoff.check(attempt.address, username);
     if (!gate.allowed) {
