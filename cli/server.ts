@@ -65,7 +65,7 @@ export async function startServer(
     closers.push(() => registry.close());
     // What must answer at once (TURN allocations, the media node) reads this copy of the
     // registry's active devices, kept fresh by logins and device events (docs/decisions.md D29).
-    const active = new ActiveDevices(registry.devices);
+    const active = new ActiveDevices(registry.devices, registry.readNow);
     await active.load();
     // What this process changes (the HTTP API, tests) reaches `active` before the change resolves.
     const devices = trackChanges(registry.devices, active);
@@ -76,6 +76,7 @@ export async function startServer(
       tokens: registry.tokens,
       recordings: registry.recordings,
       transfer: registry.transfer,
+      ...(registry.readNow ? { readNow: registry.readNow } : {}),
       watchCredentials: (listener, intervalMs) => registry.watchCredentials(listener, intervalMs),
       close: () => registry.close(),
     };

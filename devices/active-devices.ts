@@ -1,5 +1,5 @@
 import type { DeviceStore } from './stores.js';
-import type { Device } from './types.js';
+import type { CredentialState, Device } from './types.js';
 
 /**
  * The registered, non-revoked devices and their secret generations, held in memory for the
@@ -16,10 +16,18 @@ export class ActiveDevices {
   readonly #refreshes = new Map<string, number>();
   #refreshCount = 0;
 
-  constructor(private readonly store: Pick<DeviceStore, 'list' | 'credentialState'>) {}
+  /**
+   * `readNow`: a synchronous reader of the registry (SQLite), which then answers every question
+   * exactly as the database stands, with nothing cached; without it, the copy described above.
+   */
+  constructor(
+    private readonly store: Pick<DeviceStore, 'list' | 'credentialState'>,
+    private readonly readNow?: { credentialState(id: string): CredentialState | undefined },
+  ) {}
 
   /** Reads every device once (at start). */
   async load(): Promise<void> {
+    if (this.readNow) return;
     for (const device of await this.store.list()) {
       if (device.revokedAt === null) this.#generations.set(device.id, device.secretGeneration);
     }
@@ -27,11 +35,15 @@ export class ActiveDevices {
 
   /** The device's secret generation when it is registered and not revoked. */
   generation(id: string): number | undefined {
+    if (this.readNow) {
+      const state = this.readNow.credentialState(id);
+      return state && !state.revoked ? state.generation : undefined;
+    }
     return this.#generations.get(id);
   }
 
   has(id: string): boolean {
-    return this.#generations.has(id);
+    return this.generation(id) !== undefined;
   }
 
   /** A login just succeeded under `generation`. */

@@ -131,10 +131,17 @@ export interface Registry {
   /** Names the key secrets are hashed with, revealing nothing of it (an export carries it). */
   readonly keyFingerprint: string;
   /**
-   * Calls `listener(deviceId)` whenever a device is rotated, revoked or its recording policy changes, by this process
-   * or another one sharing the registry. Stops with the returned function or close().
+   * Calls `listener(deviceId)` whenever a device is added, rotated, revoked or its recording policy changes, by this
+   * process or another one sharing the registry. Stops with the returned function or close(). `intervalMs`: how often
+   * SQLite's event log is polled; PostgreSQL tells its watchers by NOTIFY instead (D29).
    */
   watchCredentials(listener: CredentialListener, intervalMs?: number): () => void;
+  /**
+   * Present only where the database answers synchronously (SQLite, one host): the parts that must
+   * decide at once read the device's state here, exactly as it is now. Elsewhere (PostgreSQL) they
+   * read ActiveDevices, kept fresh by device events.
+   */
+  readonly readNow?: { credentialState(id: string): CredentialState | undefined };
   /** Idempotent; stops watchers, waits for queries in flight, closes the database handle. */
   close(): Promise<void>;
 }

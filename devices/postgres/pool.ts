@@ -98,6 +98,12 @@ export class PgPool {
     return this.#track(async () => {
       const client = await this.#pool.connect();
       let broken: unknown;
+      // The connection may die between two statements of the transaction, when no query is
+      // there to reject: pg then emits 'error' on the client, which must not go unheard.
+      const lost = (err: Error) => {
+        broken = err;
+      };
+      client.on('error', lost);
       try {
         await client.query('BEGIN');
         const result = await work(client);
@@ -109,7 +115,8 @@ export class PgPool {
         });
         throw err;
       } finally {
-        // A connection whose ROLLBACK failed is in an unknown state: destroyed, not reused.
+        client.off('error', lost);
+        // A connection whose ROLLBACK failed (or that died) is in an unknown state: destroyed, not reused.
         client.release(broken instanceof Error ? broken : undefined);
       }
     });

@@ -142,6 +142,11 @@ export class SqliteDeviceStore implements DeviceStore {
   }
 
   async credentialState(id: string): Promise<CredentialState | undefined> {
+    return this.credentialStateNow(id);
+  }
+
+  /** credentialState(), answered synchronously (Registry.readNow). */
+  credentialStateNow(id: string): CredentialState | undefined {
     const row = isDeviceId(id) ? this.#stmt.get.get(id) : undefined;
     return row && { generation: row.secret_generation, revoked: row.revoked_at !== null };
   }

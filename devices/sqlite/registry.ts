@@ -1,6 +1,6 @@
 import { keyFingerprint, SecretHasher } from '../secrets.js';
 import type { DeviceStore, RecordingStore, Registry, RegistryTransfer, TokenStore } from '../stores.js';
-import type { CredentialListener } from '../types.js';
+import type { CredentialListener, CredentialState } from '../types.js';
 import { SqliteCredentialWatch } from './credential-watch.js';
 import { type Db, openDatabase } from './db.js';
 import { SqliteDeviceStore } from './device-store.js';
@@ -16,6 +16,7 @@ export class SqliteRegistry implements Registry {
   readonly recordings: RecordingStore;
   readonly transfer: RegistryTransfer;
   readonly keyFingerprint: string;
+  readonly readNow: { credentialState(id: string): CredentialState | undefined };
   readonly #db: Db;
   readonly #watches = new Set<SqliteCredentialWatch>();
   #closed = false;
@@ -24,7 +25,9 @@ export class SqliteRegistry implements Registry {
     const hasher = new SecretHasher(key);
     this.keyFingerprint = keyFingerprint(key);
     this.#db = db;
-    this.devices = new SqliteDeviceStore(db, hasher, now);
+    const devices = new SqliteDeviceStore(db, hasher, now);
+    this.devices = devices;
+    this.readNow = { credentialState: (id) => devices.credentialStateNow(id) };
     this.tokens = new SqliteTokenStore(db, hasher, now);
     this.recordings = new SqliteRecordingStore(db);
     this.transfer = new SqliteTransfer(db);
