@@ -3,9 +3,9 @@ import type { ApiToken } from '../devices/index.js';
 import { sendProblem } from './problem.js';
 
 export interface TokenVerifier {
-  verify(token: string): ApiToken | undefined;
+  verify(token: string): Promise<ApiToken | undefined>;
   /** Whether the token with this id exists and is not revoked (no bookkeeping, one indexed read). */
-  isActive(id: string): boolean;
+  isActive(id: string): Promise<boolean>;
 }
 
 /** The token each authenticated request came with (set by requireToken). */
@@ -50,7 +50,7 @@ export function requireToken(tokens: TokenVerifier, options: { allowQuery?: bool
         detail: 'send Authorization: Bearer <token> (create one with `lookout token create`)',
       });
     }
-    const verified = tokens.verify(token);
+    const verified = await tokens.verify(token);
     if (!verified) {
       reply.header('www-authenticate', 'Bearer realm="lookout", error="invalid_token"');
       return sendProblem(reply, {

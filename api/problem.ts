@@ -19,5 +19,7 @@ export function statusForCode(code: string): number {
   if (code.endsWith('_CONFLICT') || code === 'SEGMENT_WRITING') return 409;
   if (code === 'NO_RECORDINGS') return 404;
   if (code.endsWith('_BUSY')) return 503;
+  // The registry's database is down (PostgreSQL): the route needs it; try again shortly.
+  if (code === 'REGISTRY_UNAVAILABLE') return 503;
   return 500;
 }

@@ -10,8 +10,8 @@ import { bearer, problems } from './responses.js';
 export { deviceJson };
 
 export interface DeviceReader {
-  list(): Device[];
-  get(id: string): Device | undefined;
+  list(): Promise<Device[]>;
+  get(id: string): Promise<Device | undefined>;
 }
 
 export function deviceRoutes(
@@ -31,7 +31,7 @@ export function deviceRoutes(
         response: { 200: deviceListSchema, ...problems(401) },
       },
     },
-    async () => ({ devices: deps.devices.list().map(deviceJson) }),
+    async () => ({ devices: (await deps.devices.list()).map(deviceJson) }),
   );
   api.get(
     '/api/devices/:id',
@@ -46,7 +46,7 @@ export function deviceRoutes(
       },
     },
     async (request, reply) => {
-      const device = deps.devices.get(request.params.id);
+      const device = await deps.devices.get(request.params.id);
       if (!device) {
         return sendProblem(reply, {
           status: 404,

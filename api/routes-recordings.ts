@@ -20,11 +20,11 @@ import { deviceJson } from './routes-devices.js';
 
 /** What the recording routes need of the registry. */
 export interface RecordingPolicyWriter {
-  get(id: string): Device | undefined;
+  get(id: string): Promise<Device | undefined>;
   setRecording(
     id: string,
     change: { mode?: RecordMode; active?: boolean; maxAgeHours?: number | null },
-  ): Device;
+  ): Promise<Device>;
 }
 
 export interface RecordingRoutesDeps {
@@ -57,8 +57,8 @@ interface CachedExport {
   timer?: NodeJS.Timeout;
 }
 
-function requireDevice(devices: RecordingPolicyWriter, id: string): Device {
-  const device = devices.get(id);
+async function requireDevice(devices: RecordingPolicyWriter, id: string): Promise<Device> {
+  const device = await devices.get(id);
   if (!device) throw new LookoutError('DEVICE_NOT_FOUND', `no device '${id}'`);
   return device;
 }
@@ -90,7 +90,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
       },
     },
     async (request) => {
-      const device = deps.devices.setRecording(request.params.id, request.body);
+      const device = await deps.devices.setRecording(request.params.id, request.body);
       deps.policyChanged(device.id);
       return deviceJson(device);
     },
@@ -113,7 +113,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
         },
       },
       async (request) => {
-        const device = deps.devices.setRecording(request.params.id, { active: action === 'start' });
+        const device = await deps.devices.setRecording(request.params.id, { active: action === 'start' });
         deps.policyChanged(device.id);
         return deviceJson(device);
       },
@@ -134,9 +134,9 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
       },
     },
     async (request) => {
-      const device = requireDevice(deps.devices, request.params.id);
+      const device = await requireDevice(deps.devices, request.params.id);
       const { fromMs, toMs } = parseQuery(request.query);
-      return recordingListingJson(device.id, fromMs, toMs, deps.archive.list(device.id, fromMs, toMs));
+      return recordingListingJson(device.id, fromMs, toMs, await deps.archive.list(device.id, fromMs, toMs));
     },
   );
 
@@ -154,10 +154,10 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
       },
     },
     async (request, reply) => {
-      const device = requireDevice(deps.devices, request.params.id);
+      const device = await requireDevice(deps.devices, request.params.id);
       const match = /^(\d{1,15})\.mp4$/.exec(request.params.segment);
       if (!match) throw new LookoutError('SEGMENT_NOT_FOUND', `no segment '${request.params.segment}'`);
-      const { file, segment } = deps.archive.segmentFile(device.id, Number(match[1]));
+      const { file, segment } = await deps.archive.segmentFile(device.id, Number(match[1]));
       reply.header(
         'content-disposition',
         `inline; filename="${device.id}-${fileStamp(segment.startMs)}.mp4"`,
@@ -218,7 +218,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
       },
     },
     async (request, reply) => {
-      const device = requireDevice(deps.devices, request.params.id);
+      const device = await requireDevice(deps.devices, request.params.id);
       const { fromMs, toMs } = parseQuery(request.query);
       const key = `${device.id}/${fromMs}/${toMs}`;
       const entry = exports.get(key) ?? startExport(key, device.id, fromMs, toMs);

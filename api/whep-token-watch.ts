@@ -18,6 +18,7 @@ export class WhepTokenWatch {
   readonly #timer: NodeJS.Timeout;
   /** Owners whose sessions are being ended (not asked again meanwhile). */
   readonly #ending = new Set<string>();
+  #polling: Promise<void> | undefined;
 
   constructor(
     whep: Pick<WhepService, 'sessionOwners' | 'endSessionsOf'>,
@@ -28,22 +29,33 @@ export class WhepTokenWatch {
     this.#whep = whep;
     this.#tokens = tokens;
     this.#log = log;
-    this.#timer = setInterval(() => this.poll(), intervalMs);
+    this.#timer = setInterval(() => void this.poll(), intervalMs);
     this.#timer.unref();
   }
 
-  /** Checks every owner of an open session now. Never throws (it runs on a timer). */
-  poll(): void {
-    let revoked: string[];
+  /**
+   * Checks every owner of an open session now. Never rejects (it runs on a timer); a poll
+   * still waiting for the registry when the next tick comes is not doubled.
+   */
+  poll(): Promise<void> {
+    this.#polling ??= this.#poll().finally(() => {
+      this.#polling = undefined;
+    });
+    return this.#polling;
+  }
+
+  async #poll(): Promise<void> {
+    const revoked: string[] = [];
     try {
-      revoked = [...this.#whep.sessionOwners()].filter(
-        (owner) => !this.#ending.has(owner) && !this.#tokens.isActive(owner),
-      );
+      for (const owner of this.#whep.sessionOwners()) {
+        if (!this.#ending.has(owner) && !(await this.#tokens.isActive(owner))) revoked.push(owner);
+      }
     } catch (err) {
       this.#log.warn({ err: (err as Error).message }, 'cannot check the tokens of WHEP sessions');
       return;
     }
     for (const owner of revoked) {
+      if (this.#ending.has(owner)) continue;
       this.#ending.add(owner);
       this.#whep
         .endSessionsOf(owner, 'token-revoked')

@@ -17,7 +17,7 @@ const dataDir = process.argv[2]!;
 const config = loadConfig({ flags: { dataDir, 'mqtt.host': '127.0.0.1', 'mqtt.port': 0 } });
 const logFile = createWriteStream(path.join(dataDir, 'broker.log'), { flags: 'a' });
 const log = createLogger({ level: 'info', format: 'json', destination: logFile });
-const registry = openRegistry({ dataDir });
+const registry = await openRegistry({ dataDir });
 const broker = await createBroker(config.mqtt, { devices: registry.devices, log });
 const service = broker.serviceCredentials('bench');
 process.stdout.write(`${JSON.stringify({ port: broker.address('tcp')!.port, service })}\n`);
@@ -36,8 +36,8 @@ process.on('SIGUSR2', () => {
   loopDelay.reset();
 });
 process.once('SIGTERM', () => {
-  void broker.close().then(() => {
-    registry.close();
-    logFile.end(() => process.exit(0));
-  });
+  void broker
+    .close()
+    .then(() => registry.close())
+    .then(() => logFile.end(() => process.exit(0)));
 });

@@ -291,16 +291,18 @@ async function measure(
   };
 }
 
-function registerDevices(dataDir: string): BenchDevice[] {
-  const registry = openRegistry({ dataDir });
+async function registerDevices(dataDir: string): Promise<BenchDevice[]> {
+  const registry = await openRegistry({ dataDir });
   try {
     const width = String(N - 1).length;
-    return Array.from({ length: N }, (_, i) => {
+    const devices: BenchDevice[] = [];
+    for (let i = 0; i < N; i++) {
       const id = `cam-${String(i).padStart(width, '0')}`;
-      return { id, secret: registry.devices.add(id).secret };
-    });
+      devices.push({ id, secret: (await registry.devices.add(id)).secret });
+    }
+    return devices;
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 
@@ -310,7 +312,7 @@ const loadAtStart = os
   .map((l) => l.toFixed(2))
   .join(' ');
 console.log(`registering ${N} devices in ${tmp.dir}`);
-const devices = registerDevices(tmp.dir);
+const devices = await registerDevices(tmp.dir);
 const mosquitto = prepareMosquitto(tmp.dir, PREFIX, devices);
 const brokers: BrokerName[] = values.only ? [values.only as BrokerName] : ['lookout', 'mosquitto'];
 const results: Record<BrokerName, RunResult[]> = { lookout: [], mosquitto: [] };

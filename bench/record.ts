@@ -169,7 +169,7 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function runStep(clip: Clip, dataDir: string, n: number, label: string): Promise<Step> {
-  const registry = openRegistry({ dataDir });
+  const registry = await openRegistry({ dataDir });
   const store = registry.recordings;
   const dir = path.join(dataDir, 'recordings');
   const failures: string[] = [];
@@ -282,7 +282,7 @@ async function runStep(clip: Clip, dataDir: string, n: number, label: string): P
     let maxJumpS = 0;
     const short: string[] = [];
     for (const [k, camera] of cameras.entries()) {
-      const segments = store.between(deviceId(k), 0, 9e15);
+      const segments = await store.between(deviceId(k), 0, 9e15);
       const notComplete = segments.filter((s) => s.state !== 'complete');
       if (notComplete.length > 0) failures.push(`cam${k}: ${notComplete.length} segment(s) not complete`);
       const probed = await mapLimit(segments, 2, (s) => probeSegment(path.join(dir, s.path)));
@@ -303,7 +303,9 @@ async function runStep(clip: Clip, dataDir: string, n: number, label: string): P
         if (segments[i]!.startMs !== segments[i - 1]!.endMs)
           failures.push(`cam${k}: segments ${i - 1} and ${i} do not meet`);
       }
-      const faults = store.gapsBetween(deviceId(k), 0, 9e15).filter((g) => g.reason === 'recorder-fault');
+      const faults = (await store.gapsBetween(deviceId(k), 0, 9e15)).filter(
+        (g) => g.reason === 'recorder-fault',
+      );
       if (faults.length > 0) failures.push(`cam${k}: ${faults.length} recorder-fault gap(s)`);
       if (logs[k]!.errors.length > 0) failures.push(`cam${k}: ${logs[k]!.errors[0]}`);
     }
@@ -343,7 +345,7 @@ async function runStep(clip: Clip, dataDir: string, n: number, label: string): P
   } finally {
     clearInterval(feeder);
     await Promise.all(recorders.map((r) => r.close()));
-    registry.close();
+    await registry.close();
     // Every ffmpeg must be gone (the Recorders stop them through their tied wrappers).
     await waitFor(() => ffmpegPids.every((pid) => !isAlive(pid)), {
       timeoutMs: 15_000,

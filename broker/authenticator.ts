@@ -6,6 +6,7 @@ import { canPublish, type Identity } from './topics.js';
 /** CONNACK return codes of MQTT 3.1.1 §3.2.2.3 that a login can end with. */
 export const CONNACK = {
   IDENTIFIER_REJECTED: 2,
+  SERVER_UNAVAILABLE: 3,
   BAD_USERNAME_OR_PASSWORD: 4,
   NOT_AUTHORIZED: 5,
 } as const;
@@ -14,7 +15,7 @@ export type ConnackCode = (typeof CONNACK)[keyof typeof CONNACK];
 
 /** What the authenticator needs of the registry. */
 export interface DeviceVerifier {
-  verifySecret(id: string, secret: string): VerifyResult;
+  verifySecret(id: string, secret: string): Promise<VerifyResult>;
 }
 
 export interface ConnectAttempt {
@@ -38,7 +39,8 @@ const MAX_PASSWORD_BYTES = 256;
 
 /**
  * The CONNECT decision as a list of named steps, each able to refuse:
- * back-off -> credentials -> client id -> will. Synchronous and socket-free.
+ * back-off -> credentials -> client id -> will. Socket-free; asynchronous only because the
+ * registry answers the credential step asynchronously.
  */
 export class Authenticator {
   constructor(
@@ -50,7 +52,27 @@ export class Authenticator {
     },
   ) {}
 
-  authenticate(attempt: ConnectAttempt): AuthOutcome {
+  /** Per address, the attempt being decided: attempts from one address are decided one after another. */
+  readonly #deciding = new Map<string, Promise<unknown>>();
+
+  /**
+   * Decides a CONNECT. Attempts from one address run one after the other, so the back-off sees
+   * each failure before the next attempt from there is checked, however long the registry takes
+   * to answer (docs/decisions.md D29); attempts from different addresses run side by side.
+   */
+  authenticate(attempt: ConnectAttempt): Promise<AuthOutcome> {
+    const previous = this.#deciding.get(attempt.address);
+    const run = () => this.#authenticate(attempt);
+    const decided = previous ? previous.then(run, run) : run();
+    this.#deciding.set(attempt.address, decided);
+    const forget = () => {
+      if (this.#deciding.get(attempt.address) === decided) this.#deciding.delete(attempt.address);
+    };
+    decided.then(forget, forget);
+    return decided;
+  }
+
+  async #authenticate(attempt: ConnectAttempt): Promise<AuthOutcome> {
     const username = attempt.username ?? '';
     const gate = this.deps.backoff.check(attempt.address, username);
     if (!gate.allowed) {
@@ -61,7 +83,7 @@ export class Authenticator {
         retryAfterMs: gate.retryAfterMs,
       };
     }
-    const outcome = this.#decide(attempt, username);
+    const outcome = await this.#decide(attempt, username);
     // Only credential failures feed the back-off; a wrong client id with a good secret is a bug, not an attack.
     if (!outcome.ok && outcome.returnCode === CONNACK.BAD_USERNAME_OR_PASSWORD) {
       this.deps.backoff.recordFailure(attempt.address, username);
@@ -71,14 +93,14 @@ export class Authenticator {
     return outcome;
   }
 
-  #decide(attempt: ConnectAttempt, username: string): AuthOutcome {
+  async #decide(attempt: ConnectAttempt, username: string): Promise<AuthOutcome> {
     const password = attempt.password;
     if (!username || !password || password.length === 0 || password.length > MAX_PASSWORD_BYTES) {
       return refuse(CONNACK.BAD_USERNAME_OR_PASSWORD, 'missing or oversized username/password');
     }
     const identity = username.startsWith(SERVICE_USERNAME_PREFIX)
       ? this.#service(username, password)
-      : this.#device(username, password.toString('utf8'));
+      : await this.#device(username, password.toString('utf8'));
     if (!identity.ok) return identity;
     const expected = identity.identity.kind === 'device' ? identity.identity.deviceId : username;
     // [MQTT-3.1.3-8]: the server may reject a client identifier; ours must name the device.
@@ -101,8 +123,8 @@ export class Authenticator {
     return identity;
   }
 
-  #device(id: string, secret: string): AuthOutcome {
-    const result = this.deps.devices.verifySecret(id, secret);
+  async #device(id: string, secret: string): Promise<AuthOutcome> {
+    const result = await this.deps.devices.verifySecret(id, secret);
     if (result.ok)
       return { ok: true, identity: { kind: 'device', deviceId: id, generation: result.generation } };
     if (result.reason === 'revoked') return refuse(CONNACK.NOT_AUTHORIZED, 'device is revoked');

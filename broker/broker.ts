@@ -12,9 +12,9 @@ import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { CertificateInfo } from '../core/tls-files.js';
 import { TLS_SERVER_OPTIONS } from '../core/tls-options.js';
 import { ReloadingCertificate } from '../core/tls-reload.js';
-import type { CredentialState, VerifyResult } from '../devices/index.js';
+import type { CredentialState, PresenceChange, VerifyResult } from '../devices/index.js';
 import { addressKey } from './address-key.js';
-import { Authenticator, SERVICE_USERNAME_PREFIX } from './authenticator.js';
+import { Authenticator, type AuthOutcome, CONNACK, SERVICE_USERNAME_PREFIX } from './authenticator.js';
 import { Authorizer } from './authorizer.js';
 import { boundPersistence } from './bounded-persistence.js';
 import { MqttFrameGuard } from './frame-guard.js';
@@ -23,18 +23,18 @@ import { createTcpServer, createTlsServer, listen, type Transport } from './list
 import { LoginBackoff } from './login-backoff.js';
 import { PendingGate, type PendingTicket } from './pending-gate.js';
 import { Presence } from './presence.js';
-import { type PresenceChange, PresenceWriter } from './presence-writer.js';
+import { PresenceWriter } from './presence-writer.js';
 import { SessionPurge } from './session-purge.js';
 import { limitMessage, SessionStore } from './session-store.js';
 import type { Identity } from './topics.js';
 
 /** The narrow slice of the registry the broker uses. */
 export interface BrokerDeviceStore {
-  verifySecret(id: string, secret: string): VerifyResult;
-  credentialState(id: string): CredentialState | undefined;
-  recordPresence(changes: readonly PresenceChange[]): void;
-  markAllOffline(): void;
-  list(): Array<{ id: string }>;
+  verifySecret(id: string, secret: string): Promise<VerifyResult>;
+  credentialState(id: string): Promise<CredentialState | undefined>;
+  recordPresence(changes: readonly PresenceChange[]): Promise<void>;
+  markAllOffline(): Promise<void>;
+  list(): Promise<Array<{ id: string }>>;
 }
 
 export interface BrokerDeps {
@@ -169,11 +169,11 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
 
   /** Opens the TCP listener (and TLS when configured); resolves once they listen. */
   async start(): Promise<void> {
-    this.#deps.devices.markAllOffline();
+    await this.#deps.devices.markAllOffline();
     await this.#aedes.listen();
     const aedes = this.#aedes as unknown as { persistence: object };
     aedes.persistence = boundPersistence(aedes.persistence, this.#sessions);
-    this.#presence.announceOffline(this.#deps.devices.list().map((d) => d.id));
+    this.#presence.announceOffline((await this.#deps.devices.list()).map((d) => d.id));
     const tcp = createTcpServer(this.#gate, (socket, ticket) => this.#acceptSocket(socket, 'tcp', ticket));
     await this.#listen(tcp, 'tcp', this.#config.port);
     const { cert, key } = this.#config.tls;
@@ -249,9 +249,17 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
    * Ends the device's session if its credentials changed (rotated, revoked) since it logged in.
    * A revoked or deleted device also loses what the broker keeps for it, connected or not: its
    * persistent session and the retained messages in its subtree (a deleted one its status too).
+   * Never rejects: a registry that cannot be read leaves the session as it is (logged).
    */
-  recheckCredentials(deviceId: string): void {
-    const state = this.#deps.devices.credentialState(deviceId);
+  async recheckCredentials(deviceId: string): Promise<void> {
+    let state: CredentialState | undefined;
+    try {
+      state = await this.#deps.devices.credentialState(deviceId);
+    } catch (err) {
+      this.#log.warn({ err, device: deviceId }, 'cannot recheck credentials: the registry did not answer');
+      return;
+    }
+    if (this.#closing) return;
     const gone = !state || state.revoked;
     const purge = () => {
       if (!gone) return;
@@ -292,7 +300,7 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
     await new Promise<void>((resolve) => this.#aedes.close(() => resolve()));
     for (const conn of this.#connections.keys()) conn.destroy();
     // Every offline caused by the close above is in the registry before close() resolves.
-    this.#presenceWriter.close();
+    await this.#presenceWriter.close();
     await Promise.all(servers);
     this.#log.debug('broker closed');
   }
@@ -343,13 +351,35 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
     const info = this.#connections.get(client.conn as Duplex);
     const will = (client as unknown as { _will?: { topic?: string; retain?: boolean } })._will;
     const address = addressKey(info?.address ?? 'unknown');
-    const outcome = this.#authenticator.authenticate({
-      clientId: client.id,
-      username,
-      password,
-      address,
-      willTopic: will?.topic,
-    });
+    this.#authenticator
+      .authenticate({ clientId: client.id, username, password, address, willTopic: will?.topic })
+      .then(
+        (outcome) => this.#loginDecided(client, username, info, will, outcome, done),
+        (err) => {
+          // The registry did not answer (REGISTRY_UNAVAILABLE): "server unavailable", not the
+          // device's fault, so no back-off; the device retries on its own.
+          this.#warn.warn(
+            'login:registry',
+            { err: (err as Error).message, code: (err as { code?: string }).code },
+            'login refused: the registry did not answer',
+          );
+          done(
+            Object.assign(new Error('registry unavailable'), { returnCode: CONNACK.SERVER_UNAVAILABLE }),
+            false,
+          );
+        },
+      );
+  }
+
+  #loginDecided(
+    client: Client,
+    username: string | undefined,
+    info: ConnectionInfo | undefined,
+    will: { topic?: string; retain?: boolean } | undefined,
+    outcome: AuthOutcome,
+    done: (error: (Error & { returnCode: number }) | null, success: boolean | null) => void,
+  ): void {
+    const address = addressKey(info?.address ?? 'unknown');
     if (!outcome.ok) {
       // A stranger controls how often this happens: once per window per (address, username).
       this.#warn.warn(

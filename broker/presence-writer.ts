@@ -1,16 +1,11 @@
 import type { Logger } from '../core/log.js';
+import type { PresenceChange } from '../devices/index.js';
 
-/** One device's presence as the registry records it. */
-export interface PresenceChange {
-  id: string;
-  online: boolean;
-  /** When the change happened (ms since the epoch): the registry's `last_seen_at`. */
-  at: number;
-}
+export type { PresenceChange };
 
 /** What the writer needs of the registry: many changes in one transaction. */
 export interface PresenceRecorder {
-  recordPresence(changes: readonly PresenceChange[]): void;
+  recordPresence(changes: readonly PresenceChange[]): Promise<void>;
 }
 
 export interface PresenceTimers {
@@ -39,6 +34,8 @@ export class PresenceWriter {
   readonly #pending = new Map<string, PresenceChange>();
   #timer: unknown;
   #closed = false;
+  /** The last batch's write: batches are written one after the other, in order. */
+  #writing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: PresenceRecorder,
@@ -57,30 +54,39 @@ export class PresenceWriter {
     this.#pending.delete(id);
     this.#pending.set(id, { id, online, at });
     if (this.#closed) {
-      this.flush();
+      void this.flush();
       return;
     }
-    this.#timer ??= this.timers.setTimeout(() => this.flush(), this.intervalMs);
+    this.#timer ??= this.timers.setTimeout(() => void this.flush(), this.intervalMs);
   }
 
-  /** Writes what is pending now, in one transaction. Never throws. */
-  flush(): void {
+  /**
+   * Writes what is pending now, in one transaction, after the batches before it (so an
+   * older state never overwrites a newer one). Resolves once written; never rejects.
+   */
+  flush(): Promise<void> {
     if (this.#timer !== undefined) this.timers.clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#pending.size === 0) return;
+    if (this.#pending.size === 0) return this.#writing;
     const batch = [...this.#pending.values()];
     this.#pending.clear();
-    try {
-      this.store.recordPresence(batch);
-    } catch (err) {
-      // The registry may be closing during shutdown; presence must not crash the broker.
-      this.log.warn({ err, changes: batch.length }, 'could not record presence in the registry');
-    }
+    this.#writing = this.#writing.then(async () => {
+      try {
+        await this.store.recordPresence(batch);
+      } catch (err) {
+        // The registry may be closing or unreachable; presence must not crash the broker.
+        this.log.warn({ err, changes: batch.length }, 'could not record presence in the registry');
+      }
+    });
+    return this.#writing;
   }
 
-  /** Flushes; later changes (disconnects during shutdown) are written at once. Idempotent. */
-  close(): void {
+  /**
+   * Flushes; later changes (disconnects during shutdown) are written at once. Resolves when
+   * every batch is written. Idempotent.
+   */
+  close(): Promise<void> {
     this.#closed = true;
-    this.flush();
+    return this.flush();
   }
 }

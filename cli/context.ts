@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import type { Config } from '../config/index.js';
 import { hasCode, LookoutError } from '../core/errors.js';
 import type { Registry } from '../devices/index.js';
+import { registryOptions } from './registry-options.js';
 
 /** Options every command takes. */
 export interface CommonOptions {
@@ -59,7 +60,10 @@ export async function withRegistry<T>(
   const { openRegistry } = await import('../devices/index.js');
   let registry: Registry;
   try {
-    registry = openRegistry({ dataDir: config.dataDir, create: access === 'create' });
+    registry = await openRegistry({
+      ...registryOptions(config, { server: false }),
+      create: access === 'create',
+    });
   } catch (err) {
     if (hasCode(err, 'REGISTRY_NOT_FOUND')) {
       throw new LookoutError(
@@ -73,6 +77,6 @@ export async function withRegistry<T>(
   try {
     return await run(registry, config);
   } finally {
-    registry.close();
+    await registry.close();
   }
 }

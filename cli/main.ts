@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { agentCommand } from './commands/agent.js';
 import { clusterCommand } from './commands/cluster.js';
+import { dbCommand } from './commands/db.js';
 import { deviceCommand } from './commands/device.js';
 import { recordingsCommand } from './commands/recordings.js';
 import { serveCommand } from './commands/serve.js';
@@ -21,6 +22,7 @@ const program = new Command('lookout')
   .addCommand(tokenCommand())
   .addCommand(agentCommand())
   .addCommand(clusterCommand())
+  .addCommand(dbCommand())
   .addHelpText(
     'after',
     `
@@ -32,6 +34,7 @@ Examples:
   lookout token create --name laptop    create an API token for the web app and scripts
   lookout agent --config front-door.json   stream a test pattern as camera front-door
   lookout cluster status                list the nodes of a cluster and their cameras
+  lookout db export registry.ndjson     the registry in one file (to move it to PostgreSQL: db import)
 
 Every command takes --help.`,
   );

@@ -3,12 +3,20 @@ import { type Broker, createBroker } from '../broker/index.js';
 import type { ClusterNode } from '../cluster/index.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../core/log.js';
-import { lockDataDir, openRegistry, type Registry } from '../devices/index.js';
+import {
+  ActiveDevices,
+  type DeviceEventKind,
+  lockDataDir,
+  openRegistry,
+  type Registry,
+  trackChanges,
+} from '../devices/index.js';
 import { createMediaNode, type MediaNode } from '../media/index.js';
 import { createServerMetrics } from '../metrics/index.js';
 import { RecordingService, recordingsDir } from '../recordings/index.js';
 import { createTurnServer, type TurnServer } from '../turn/index.js';
 import { NodeLoadSampler } from './node-load.js';
+import { registryOptions } from './registry-options.js';
 import { createTurnService, loadOrCreateTurnSecret, type TurnService } from './turn-service.js';
 
 /** A running `lookout serve`: every component, owned here and closed in reverse order. */
@@ -51,18 +59,48 @@ export async function startServer(
     // without marking devices offline or recovering the first one's live segments (docs/decisions.md).
     const lock = lockDataDir(config.dataDir);
     closers.push(() => lock.release());
-    const registry = openRegistry({ dataDir: config.dataDir });
+    // PostgreSQL: its migrations run here, at start (as `lookout db migrate` would).
+    const registry = await openRegistry(
+      registryOptions(config, {
+        server: true,
+        onIdleError: (err) =>
+          log.warn({ err: err.message }, 'registry connection lost; it reconnects on next use'),
+      }),
+    );
     closers.push(() => registry.close());
+    // What must answer at once (TURN allocations, the media node) reads this copy of the
+    // registry's active devices, kept fresh by logins and device events (docs/decisions.md D29).
+    const active = new ActiveDevices(registry.devices, registry.readNow);
+    await active.load();
+    // What this process changes (the HTTP API, tests) reaches `active` before the change resolves.
+    const devices = trackChanges(registry.devices, active);
+    const served: Registry = {
+      kind: registry.kind,
+      keyFingerprint: registry.keyFingerprint,
+      devices,
+      tokens: registry.tokens,
+      recordings: registry.recordings,
+      transfer: registry.transfer,
+      ...(registry.readNow ? { readNow: registry.readNow } : {}),
+      watchCredentials: (listener, intervalMs) => registry.watchCredentials(listener, intervalMs),
+      close: () => registry.close(),
+    };
     const broker = await createBroker(config.mqtt, {
-      devices: registry.devices,
+      devices: {
+        verifySecret: async (id, secret) => {
+          const result = await registry.devices.verifySecret(id, secret);
+          if (result.ok) active.verified(id, result.generation);
+          return result;
+        },
+        credentialState: (id) => registry.devices.credentialState(id),
+        recordPresence: (changes) => registry.devices.recordPresence(changes),
+        markAllOffline: () => registry.devices.markAllOffline(),
+        list: () => registry.devices.list(),
+      },
       log: log.child({ component: 'broker' }),
     });
     closers.push(() => broker.close());
-    const activeDevice = (id: string) => {
-      const device = registry.devices.get(id);
-      return device !== undefined && device.revokedAt === null ? device : undefined;
-    };
-    const deviceActive = (id: string) => activeDevice(id) !== undefined;
+    const deviceActive = (id: string) => active.has(id);
     // The embedded TURN server starts before the media node and closes after it. It relays
     // only to public addresses and to where the media node listens for cameras (the node is
     // created below; the hook runs later, per permission and channel).
@@ -82,7 +120,7 @@ export async function startServer(
               secret: config.turn.secret ?? loadOrCreateTurnSecret(config.dataDir),
               // A TURN credential names the secret generation it was issued under: a rotate
               // makes the older ones useless at once (issue 9, item 10).
-              deviceAllowed: (id, generation) => activeDevice(id)?.secretGeneration === generation,
+              deviceAllowed: (id, generation) => active.generation(id) === generation,
               allowPeer: (ip, port) =>
                 mediaNode?.upstreamHostCandidates().some((c) => c.address === ip && c.port === port) ?? false,
             },
@@ -108,8 +146,8 @@ export async function startServer(
       },
       deviceExists: deviceActive,
       deviceIceServers: (id) => {
-        const device = activeDevice(id);
-        return device ? turnService.deviceIceServers(id, device.secretGeneration) : [];
+        const generation = active.generation(id);
+        return generation === undefined ? [] : turnService.deviceIceServers(id, generation);
       },
       mediaIceServers: () => turnService.mediaIceServers(),
       log: log.child({ component: 'media' }),
@@ -126,35 +164,40 @@ export async function startServer(
       },
     );
     closers.push(() => recordings.close());
-    // Credential and recording-policy changes, made here or by the CLI in another process.
-    closers.push(
-      registry.watchCredentials((deviceId, kinds) => {
-        // Rotated or revoked: the broker drops the old session, so its media session ends and
-        // no offer (hence no TURN credential) reaches the device until it logs in again; a
-        // revoked device never gets one again (deviceIceServers checks it is active).
-        // Relay allocations made with credentials of an older secret generation end now (new
-        // Allocates with them are already refused by deviceAllowed). External coturn cannot
-        // be told: its allocations live until they expire or the credentials do (docs/turn.md).
-        if (kinds.has('rotated') || kinds.has('revoked')) {
-          relay?.recheckDevice(deviceId);
-          broker.recheckCredentials(deviceId);
-        }
-        recordings.refresh(deviceId);
-      }),
-    );
+    // Device events (added, rotated, revoked, recording policy), made here, by the CLI in
+    // another process or by another node sharing the registry.
+    const onDeviceEvent = async (deviceId: string, kinds: ReadonlySet<DeviceEventKind>) => {
+      try {
+        await active.refresh(deviceId);
+      } catch (err) {
+        log.warn({ err, device: deviceId }, 'could not read a changed device from the registry');
+      }
+      // Rotated or revoked: the broker drops the old session, so its media session ends and
+      // no offer (hence no TURN credential) reaches the device until it logs in again; a
+      // revoked device never gets one again (deviceIceServers checks it is active).
+      // Relay allocations made with credentials of an older secret generation end now (new
+      // Allocates with them are already refused by deviceAllowed). External coturn cannot
+      // be told: its allocations live until they expire or the credentials do (docs/turn.md).
+      if (kinds.has('rotated') || kinds.has('revoked')) {
+        relay?.recheckDevice(deviceId);
+        void broker.recheckCredentials(deviceId);
+      }
+      await recordings.refresh(deviceId);
+    };
+    closers.push(registry.watchCredentials((deviceId, kinds) => void onDeviceEvent(deviceId, kinds)));
     const metrics = createServerMetrics(
       { broker, media: media.node, recordings, ...(relay ? { turn: relay } : {}) },
       log.child({ component: 'metrics' }),
     );
     closers.push(() => metrics.close());
     const http = await createHttpServer(config.http, {
-      devices: registry.devices,
+      devices,
       tokens: registry.tokens,
       whep: media.node,
       recordings: {
         archive: recordings.archive,
-        devices: registry.devices,
-        policyChanged: (id) => recordings.refresh(id),
+        devices,
+        policyChanged: (id) => void recordings.refresh(id),
       },
       mqttWebSocket: {
         handleWebSocket: (ws, req) => broker.handleWebSocket(ws, req),
@@ -162,8 +205,8 @@ export async function startServer(
         maxPayload: config.mqtt.maxPacketBytes + 1024,
       },
       events: {
-        devices: () =>
-          registry.devices.list().map((d) => ({
+        devices: async () =>
+          (await registry.devices.list()).map((d) => ({
             id: d.id,
             name: d.name,
             lastSeenAt: d.lastSeenAt,
@@ -199,7 +242,7 @@ export async function startServer(
     let closing: Promise<void> | undefined;
     return {
       config,
-      registry,
+      registry: served,
       broker,
       media: media.node,
       mediaWorkers: media.workers,

@@ -32,7 +32,7 @@ export interface ClusterNode {
 }
 
 /** The node id `cluster.nodeId` names, else the host name (cut to the allowed characters). */
-export function nodeIdOf(config: ClusterConfig): string {
+export function nodeIdOf(config: Pick<ClusterConfig, 'nodeId'>): string {
   return (
     config.nodeId ??
     (hostname()
@@ -44,7 +44,7 @@ export function nodeIdOf(config: ClusterConfig): string {
 
 /** Joins the cluster: fails with REDIS_UNAVAILABLE or NODE_ID_IN_USE, leaving nothing open. */
 export async function joinCluster(
-  config: ClusterConfig & { redisUrl: string },
+  config: Pick<ClusterConfig, 'nodeId' | 'keyPrefix' | 'heartbeatMs' | 'nodeTtlMs'> & { redisUrl: string },
   deps: {
     log: Logger;
     version: string;

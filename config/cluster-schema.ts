@@ -2,9 +2,38 @@ import { z } from 'zod';
 
 const millis = (min: number, max: number) => z.number().int().min(min).max(max);
 
-/** `cluster.*`: unset `redisUrl` is the single-host default, with nothing of this in use. */
+/**
+ * `cluster.*`: what nodes share. Unset `postgresUrl` and `redisUrl` are the single-host default (SQLite, nothing
+ * shared); docs/cluster.md and docs/registry.md.
+ */
 export const clusterSchema = z
   .object({
+    postgresUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, 'must look like postgres://user:password@host:5432/lookout')
+      .optional()
+      .describe(
+        'PostgreSQL connection URL of the registry (devices, tokens, recording policies, the recordings index), e.g. `postgres://lookout:secret@db:5432/lookout`. Unset: the SQLite file in `dataDir` (one host). `lookout serve` applies its migrations at start; `lookout db migrate` does it alone.',
+      ),
+    postgresPoolSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(10)
+      .describe('Most connections a process holds to PostgreSQL (the CLI uses at most 2).'),
+    postgresStatementTimeoutMs: millis(100, 600_000)
+      .default(5000)
+      .describe(
+        'A PostgreSQL statement running longer is cancelled, and a connection not had within this time is an error (`REGISTRY_UNAVAILABLE`).',
+      ),
+    registryKeyFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'The key device secrets and API tokens are hashed with (default `<dataDir>/registry.key`). Every node sharing one PostgreSQL registry needs the same key: copy the file to each node. A node whose key differs from the one the registry was made with refuses to start (`REGISTRY_KEY_MISMATCH`).',
+      ),
     redisUrl: z
       .string()
       .regex(/^rediss?:\/\/\S+$/, 'must look like redis://host:port or rediss://host:port')
@@ -46,5 +75,3 @@ export const clusterSchema = z
     path: ['nodeTtlMs'],
   })
   .prefault({});
-
-export type ClusterConfig = z.infer<typeof clusterSchema>;

@@ -528,6 +528,8 @@ const client = z
   .strict()
   .prefault({});
 
+/** The registry in PostgreSQL, shared by the nodes of a cluster (docs/registry.md). */
+
 export const configSchema = z
   .object({
     dataDir: z
@@ -556,4 +558,4 @@ export type TurnConfig = Config['turn'];
 export type MediaConfig = Config['media'];
 export type RecordingConfig = Config['recording'];
 export type ClientConfig = Config['client'];
-export type { ClusterConfig } from './cluster-schema.js';
+export type ClusterConfig = Config['cluster'];

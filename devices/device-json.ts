@@ -1,5 +1,5 @@
 import type { DeviceDocument } from '../http-contract/index.js';
-import type { Device } from './device-store.js';
+import type { Device } from './types.js';
 
 /**
  * The public JSON form of a device, as the HTTP API serves it and `lookout device ... --json`

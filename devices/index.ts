@@ -1,29 +1,44 @@
 /**
- * devices/: persistent state. The SQLite registry of devices, their secrets and API
- * tokens. Everything else reaches SQLite only through these interfaces.
+ * devices/: persistent state. The registry of devices, their secrets, API tokens and the
+ * recordings index, in SQLite (one host, the default) or PostgreSQL (a cluster). Everything
+ * else reaches the database only through the interfaces of stores.ts.
  */
-import { type CredentialListener, CredentialWatch } from './credential-watch.js';
-import { type Db, openDatabase } from './db.js';
-import { DeviceStore } from './device-store.js';
-import { RecordingStore } from './recording-store.js';
-import { loadOrCreateKey, SecretHasher } from './secrets.js';
-import { TokenStore } from './token-store.js';
+import path from 'node:path';
+import { makePrivateDir } from '../core/private-dir.js';
+import type { PostgresOptions } from './postgres/pool.js';
+import { KEY_FILE, loadOrCreateKey } from './secrets.js';
+import { openSqliteRegistry } from './sqlite/registry.js';
+import type { Registry } from './stores.js';
 
+export { ActiveDevices, trackChanges } from './active-devices.js';
 export { type DataDirLock, LOCK_FILE, lockDataDir, PID_FILE } from './data-dir-lock.js';
 export { DEVICE_ID_PATTERN, isDeviceId } from './device-id.js';
 export { deviceJson } from './device-json.js';
 export type {
+  DeviceStore,
+  RecordingStore,
+  Registry,
+  RegistryTransfer,
+  TokenStore,
+  TransferRow,
+} from './stores.js';
+export type {
+  ApiToken,
+  CredentialListener,
   CredentialState,
   Device,
-  DeviceStore,
+  DeviceEventKind,
+  Gap,
+  GapReason,
   IssuedCredentials,
+  PresenceChange,
   RecordingPolicy,
   RecordMode,
+  Segment,
+  SegmentState,
   VerifyResult,
-} from './device-store.js';
-export { RECORD_MODES, wantsRecording } from './device-store.js';
-export type { Gap, GapReason, RecordingStore, Segment, SegmentState } from './recording-store.js';
-export type { ApiToken, TokenStore } from './token-store.js';
+} from './types.js';
+export { RECORD_MODES, wantsRecording } from './types.js';
 
 export interface RegistryOptions {
   dataDir: string;
@@ -32,67 +47,33 @@ export interface RegistryOptions {
    * that only read: they fail with `REGISTRY_NOT_FOUND` and leave a mistyped path untouched.
    */
   create?: boolean;
+  /** The secret hasher's key file (default `<dataDir>/registry.key`). */
+  keyFile?: string;
   /** Injectable clock for tests. */
   now?: () => number;
+  /** The registry lives in PostgreSQL (a cluster), not in `<dataDir>/lookout.db`. */
+  postgres?: PostgresOptions;
 }
 
-export interface Registry {
-  readonly devices: DeviceStore;
-  readonly tokens: TokenStore;
-  readonly recordings: RecordingStore;
-  /**
-   * Calls `listener(deviceId)` whenever a device is rotated, revoked or its recording policy changes, by this process
-   * or another one sharing the data directory. Stops with the returned function or close().
-   */
-  watchCredentials(listener: CredentialListener, intervalMs?: number): () => void;
-  /** Idempotent; closes watchers and the database handle. */
-  close(): void;
-}
+export type { PostgresOptions };
 
-/** Opens the registry in `dataDir`, creating the database and key file on first use. */
-export function openRegistry(options: RegistryOptions): Registry {
-  const create = options.create ?? true;
-  // The database first: with `create: false` a missing registry is refused before the key file is made.
-  const db = openDatabase(options.dataDir, { create });
-  let hasher: SecretHasher;
-  try {
-    hasher = new SecretHasher(loadOrCreateKey(options.dataDir));
-  } catch (err) {
-    db.close();
-    throw err;
+/**
+ * Opens the registry: PostgreSQL when `postgres` is given (its migrations applied, the key
+ * checked against the registry's), else SQLite in `dataDir`, creating the database and key
+ * file on first use.
+ */
+export async function openRegistry(options: RegistryOptions): Promise<Registry> {
+  const keyFile = options.keyFile ?? path.join(options.dataDir, KEY_FILE);
+  if (options.postgres) {
+    if (options.create ?? true) makePrivateDir(path.dirname(keyFile));
+    // Loaded only for PostgreSQL: a single host's commands never load pg.
+    const { openPgRegistry } = await import('./postgres/registry.js');
+    return openPgRegistry(options.postgres, loadOrCreateKey(keyFile), options.now);
   }
-  return new SqliteRegistry(db, hasher, options.now);
-}
-
-class SqliteRegistry implements Registry {
-  readonly devices: DeviceStore;
-  readonly tokens: TokenStore;
-  readonly recordings: RecordingStore;
-  readonly #db: Db;
-  readonly #watches = new Set<CredentialWatch>();
-  #closed = false;
-
-  constructor(db: Db, hasher: SecretHasher, now?: () => number) {
-    this.#db = db;
-    this.devices = new DeviceStore(db, hasher, now);
-    this.tokens = new TokenStore(db, hasher, now);
-    this.recordings = new RecordingStore(db);
-  }
-
-  watchCredentials(listener: CredentialListener, intervalMs = 250): () => void {
-    const watch = new CredentialWatch(this.#db, listener, intervalMs);
-    this.#watches.add(watch);
-    return () => {
-      watch.close();
-      this.#watches.delete(watch);
-    };
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const watch of this.#watches) watch.close();
-    this.#watches.clear();
-    this.#db.close();
-  }
+  return openSqliteRegistry(
+    options.dataDir,
+    options.create ?? true,
+    () => loadOrCreateKey(keyFile),
+    options.now,
+  );
 }

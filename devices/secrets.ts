@@ -1,6 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { LookoutError } from '../core/errors.js';
 import { createFileOnce } from '../core/file-once.js';
 
@@ -42,12 +41,11 @@ export class SecretHasher {
 }
 
 /**
- * Loads `<dataDir>/registry.key`, creating it (mode 0600) on first use. Creation is
- * atomic (write a temp file, hard-link it into place) so a CLI and a server starting
- * together agree on one key.
+ * Loads the key file (`<dataDir>/registry.key` unless configured), creating it (mode 0600)
+ * on first use. Creation is atomic (write a temp file, hard-link it into place) so a CLI
+ * and a server starting together agree on one key.
  */
-export function loadOrCreateKey(dataDir: string): Buffer {
-  const file = path.join(dataDir, KEY_FILE);
+export function loadOrCreateKey(file: string): Buffer {
   const existing = tryRead(file);
   if (existing) return existing;
   createFileOnce(file, `${randomBytes(32).toString('hex')}\n`);
@@ -73,4 +71,15 @@ function tryRead(file: string): Buffer | undefined {
     });
   }
   return Buffer.from(text, 'hex');
+}
+
+/**
+ * A fingerprint of the key that reveals nothing about it: HMAC of a fixed label. Nodes
+ * sharing one PostgreSQL registry compare theirs with the one stored there (D29).
+ */
+export function keyFingerprint(key: Buffer): string {
+  return createHmac('sha256', key)
+    .update('lookout registry key fingerprint v1', 'utf8')
+    .digest('hex')
+    .slice(0, 32);
 }

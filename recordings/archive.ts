@@ -37,9 +37,9 @@ export class Archive {
    * Segments and gaps of a device overlapping [fromMs, toMs). The segment being written
    * shows its size on disk so far (the index learns its size when it is finished).
    */
-  list(deviceId: string, fromMs: number, toMs: number): { segments: Segment[]; gaps: Gap[] } {
+  async list(deviceId: string, fromMs: number, toMs: number): Promise<{ segments: Segment[]; gaps: Gap[] }> {
     return {
-      segments: this.store.between(deviceId, fromMs, toMs).map((segment) => {
+      segments: (await this.store.between(deviceId, fromMs, toMs)).map((segment) => {
         if (segment.state !== 'writing') return segment;
         try {
           return { ...segment, bytes: statSync(path.join(this.dir, segment.path)).size };
@@ -47,7 +47,7 @@ export class Archive {
           return segment;
         }
       }),
-      gaps: this.store.gapsBetween(deviceId, fromMs, toMs),
+      gaps: await this.store.gapsBetween(deviceId, fromMs, toMs),
     };
   }
 
@@ -55,8 +55,8 @@ export class Archive {
    * A finished segment and its file. Throws SEGMENT_NOT_FOUND, and SEGMENT_WRITING for the
    * one being written (its end is not a whole fragment yet: export the range instead).
    */
-  segmentFile(deviceId: string, id: number): { segment: Segment; file: string; size: number } {
-    const segment = this.store.get(id);
+  async segmentFile(deviceId: string, id: number): Promise<{ segment: Segment; file: string; size: number }> {
+    const segment = await this.store.get(id);
     if (!segment || segment.deviceId !== deviceId || segment.state === 'missing') {
       throw new LookoutError('SEGMENT_NOT_FOUND', `device '${deviceId}' has no recorded segment ${id}`);
     }
@@ -102,13 +102,11 @@ export class Archive {
       scratchDir = this.#scratchDir();
       const scratch = path.join(scratchDir, randomBytes(8).toString('hex'));
       const segments = await Promise.all(
-        this.store
-          .between(deviceId, fromMs, toMs)
-          .map((segment) =>
-            segment.state === 'writing'
-              ? this.#snapshot(segment, scratch, scratchFiles)
-              : this.#pin(segment, scratch, scratchFiles),
-          ),
+        (await this.store.between(deviceId, fromMs, toMs)).map((segment) =>
+          segment.state === 'writing'
+            ? this.#snapshot(segment, scratch, scratchFiles)
+            : this.#pin(segment, scratch, scratchFiles),
+        ),
       );
       const plan = planExport(
         segments.filter((segment) => segment !== undefined),

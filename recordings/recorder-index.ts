@@ -19,18 +19,33 @@ type Deferred =
   | { kind: 'close-gap'; id: number; endMs: number }
   | { kind: 'reconcile'; rowId: number };
 
+interface OpenGap {
+  reason: GapReason;
+  startMs: number;
+  /** The row, once written; undefined while its write is queued or after it failed. */
+  id: number | undefined;
+  /** Its write has run (so `id === undefined` means it failed). */
+  attempted: boolean;
+}
+
 /**
  * One camera recorder's rows in the registry: the segment ffmpeg writes and the gap that
- * is open. Every write comes from an ffmpeg, stream or timer callback, so a failure (disk
- * full, the database busy past its timeout, closed under a late callback) is logged,
- * never thrown into the event loop. A failed gap write or segment reconciliation is kept
- * and retried (`retry()`, and before every later gap write), so the outage of a full disk
- * is still recorded once space returns (issue 9, item 5); what is still left at the next
- * start, startup recovery repairs.
+ * is open. The registry answers asynchronously (docs/decisions.md D29), so the writes go
+ * through one queue and reach it in the order the recorder made them: a gap is closed
+ * after it was opened, a segment finished after it was indexed, whatever the latency.
+ *
+ * Every write comes from an ffmpeg, stream or timer callback, so a failure (disk full, the
+ * database busy or unreachable, closed under a late callback) is logged, never thrown into
+ * the event loop. A failed gap write or segment reconciliation is kept and retried (before
+ * every later gap write, and by `retryAll()`), so the outage of a full disk is still recorded
+ * once space returns (issue 9, item 5); what is still left at the next start, startup
+ * recovery repairs.
  */
 export class RecorderIndex {
-  #gap: { id: number | undefined; reason: GapReason; startMs: number } | undefined;
+  #gap: OpenGap | undefined;
   readonly #deferred: Deferred[] = [];
+  /** The tail of the write queue; never rejects. */
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: RecordingStore,
@@ -44,51 +59,82 @@ export class RecorderIndex {
     return this.#gap?.reason;
   }
 
-  /** Indexes segment `index` of a session as `writing`; undefined when the registry refused. */
-  openSegment(session: SessionFiles, index: number, startMs: number): number | undefined {
+  /** Number of writes waiting for a retry. */
+  get deferred(): number {
+    return this.#deferred.length;
+  }
+
+  /** Resolves once every write queued so far has been made (or has failed). */
+  idle(): Promise<void> {
+    return this.#enqueue(async () => {});
+  }
+
+  /** Indexes segment `index` of a session as `writing`; resolves to undefined when the registry refused. */
+  openSegment(session: SessionFiles, index: number, startMs: number): Promise<number | undefined> {
     const file = `${session.stamp}-${String(index).padStart(5, '0')}.mp4`;
-    return this.#write('index a new segment', () =>
-      this.store.open({
-        deviceId: this.deviceId,
-        startMs,
-        path: path.posix.join(this.deviceId, file),
-        videoCodec: session.video,
-        audioCodec: session.audio === undefined ? null : session.audio === 'opus' ? 'opus' : 'aac',
-      }),
+    return this.#enqueue(() =>
+      this.#write('index a new segment', () =>
+        this.store.open({
+          deviceId: this.deviceId,
+          startMs,
+          path: path.posix.join(this.deviceId, file),
+          videoCodec: session.video,
+          audioCodec: session.audio === undefined ? null : session.audio === 'opus' ? 'opus' : 'aac',
+        }),
+      ),
     );
   }
 
   /**
-   * Marks a segment complete with its length and size; returns its wall-clock end (from
-   * its indexed start, else `fallbackStartMs`). When the registry refuses, the row is left
-   * to reconcile from its file later.
+   * Marks a segment complete with its length and size; returns its wall-clock end. When the
+   * registry refuses, the row is left to reconcile from its file later.
    */
-  finishSegment(rowId: number, durationMs: number, bytes: number, fallbackStartMs: number): number {
-    const startMs = this.#write('read a segment', () => this.store.get(rowId)?.startMs) ?? fallbackStartMs;
-    const done = this.#write('finish a segment', () => {
-      this.store.finish(rowId, { endMs: startMs + durationMs, durationMs, bytes });
-      return true;
+  finishSegment(
+    rowId: Promise<number | undefined>,
+    startMs: number,
+    durationMs: number,
+    bytes: number,
+  ): number {
+    const endMs = startMs + durationMs;
+    void this.#enqueue(async () => {
+      const id = await rowId;
+      if (id === undefined) return;
+      const done = await this.#write('finish a segment', async () => {
+        await this.store.finish(id, { endMs, durationMs, bytes });
+        return true;
+      });
+      if (!done) this.#defer({ kind: 'reconcile', rowId: id });
     });
-    if (!done) this.#defer({ kind: 'reconcile', rowId });
-    return startMs + durationMs;
+    return endMs;
   }
 
   /** A segment row interrupted (ffmpeg died or stopped early): made true from its file, now or later. */
-  async reconcile(rowId: number, dir: string): Promise<void> {
-    if (!(await this.#reconcile(rowId, dir))) this.#defer({ kind: 'reconcile', rowId });
+  reconcile(rowId: Promise<number | undefined>, dir: string): Promise<void> {
+    return this.#enqueue(async () => {
+      const id = await rowId;
+      if (id !== undefined && !(await this.#reconcile(id, dir)))
+        this.#defer({ kind: 'reconcile', rowId: id });
+    });
   }
 
   /** Where this camera's last indexed segment ends (undefined: none, or the registry refused). */
-  lastEnd(): number | undefined {
-    return this.#write('read the last segment', () => this.store.lastEnd(this.deviceId)) ?? undefined;
+  lastEnd(): Promise<number | undefined> {
+    return this.#enqueue(
+      async () =>
+        (await this.#write('read the last segment', () => this.store.lastEnd(this.deviceId))) ?? undefined,
+    );
   }
 
   /** Opens a gap of `reason` at `at` (default now), closing the one before. */
   openGap(reason: GapReason, at = this.now()): void {
     this.closeGap(at);
-    this.retry();
-    const id = this.#write('record a gap', () => this.store.openGap(this.deviceId, at, reason));
-    this.#gap = { id, reason, startMs: at };
+    const gap: OpenGap = { reason, startMs: at, id: undefined, attempted: false };
+    this.#gap = gap;
+    void this.#enqueue(async () => {
+      await this.#retryGaps();
+      gap.id = await this.#write('record a gap', () => this.store.openGap(this.deviceId, at, reason));
+      gap.attempted = true;
+    });
   }
 
   /** Closes the open gap (if any) at `at`; a gap whose row could not be written is written now. */
@@ -97,53 +143,53 @@ export class RecorderIndex {
     if (gap === undefined) return;
     this.#gap = undefined;
     const endMs = Math.max(at, gap.startMs);
-    if (gap.id === undefined) {
-      const written = this.#write('record a gap', () => {
-        this.store.insertGap(this.deviceId, gap.startMs, endMs, gap.reason);
+    void this.#enqueue(async () => {
+      // The gap's own write ran before this one (the queue keeps order).
+      if (gap.id === undefined) {
+        const written = await this.#write('record a gap', async () => {
+          await this.store.insertGap(this.deviceId, gap.startMs, endMs, gap.reason);
+          return true;
+        });
+        if (!written) this.#defer({ kind: 'insert-gap', reason: gap.reason, startMs: gap.startMs, endMs });
+        return;
+      }
+      const id = gap.id;
+      const closed = await this.#write('close a gap', async () => {
+        await this.store.closeGap(id, endMs);
         return true;
       });
-      if (!written) this.#defer({ kind: 'insert-gap', reason: gap.reason, startMs: gap.startMs, endMs });
-      return;
-    }
-    const id = gap.id;
-    const closed = this.#write('close a gap', () => {
-      this.store.closeGap(id, endMs);
-      return true;
+      if (!closed) this.#defer({ kind: 'close-gap', id, endMs });
     });
-    if (!closed) this.#defer({ kind: 'close-gap', id, endMs });
-  }
-
-  /** Number of writes waiting for a retry. */
-  get deferred(): number {
-    return this.#deferred.length;
   }
 
   /**
    * Retries the writes that failed, in order, and an open gap whose row could not be
    * written; stops at the first that fails again. Segment reconciliations need `dir`.
    */
-  async retryAll(dir: string): Promise<void> {
-    this.retry();
-    while (this.#deferred[0]?.kind === 'reconcile') {
-      const { rowId } = this.#deferred[0];
-      if (!(await this.#reconcile(rowId, dir))) return;
-      this.#deferred.shift();
-      this.retry();
-    }
+  retryAll(dir: string): Promise<void> {
+    return this.#enqueue(async () => {
+      await this.#retryGaps();
+      while (this.#deferred[0]?.kind === 'reconcile') {
+        const { rowId } = this.#deferred[0];
+        if (!(await this.#reconcile(rowId, dir))) return;
+        this.#deferred.shift();
+        await this.#retryGaps();
+      }
+    });
   }
 
-  /** Retries the failed gap writes at the front of the queue (synchronous ones). */
-  retry(): void {
+  /** Retries the failed gap writes at the front of the queue (run inside the write queue). */
+  async #retryGaps(): Promise<void> {
     const gap = this.#gap;
-    if (gap && gap.id === undefined) {
-      gap.id = this.#quiet(() => this.store.openGap(this.deviceId, gap.startMs, gap.reason));
+    if (gap?.attempted && gap.id === undefined) {
+      gap.id = await this.#quiet(() => this.store.openGap(this.deviceId, gap.startMs, gap.reason));
     }
     for (let next = this.#deferred[0]; next && next.kind !== 'reconcile'; next = this.#deferred[0]) {
       const write = next;
-      const ok = this.#quiet(() => {
+      const ok = await this.#quiet(async () => {
         if (write.kind === 'insert-gap')
-          this.store.insertGap(this.deviceId, write.startMs, write.endMs, write.reason);
-        else if (write.kind === 'close-gap') this.store.closeGap(write.id, write.endMs);
+          await this.store.insertGap(this.deviceId, write.startMs, write.endMs, write.reason);
+        else if (write.kind === 'close-gap') await this.store.closeGap(write.id, write.endMs);
         return true;
       });
       if (!ok) return;
@@ -153,7 +199,7 @@ export class RecorderIndex {
 
   async #reconcile(rowId: number, dir: string): Promise<boolean> {
     try {
-      const row = this.store.get(rowId);
+      const row = await this.store.get(rowId);
       if (row?.state === 'writing') await recoverSegment(this.store, dir, row, this.log);
       return true;
     } catch (err) {
@@ -172,17 +218,24 @@ export class RecorderIndex {
     this.#deferred.push(write);
   }
 
-  #quiet<T>(write: () => T): T | undefined {
+  /** Runs `work` after everything queued before it. */
+  #enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(work);
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async #quiet<T>(write: () => Promise<T>): Promise<T | undefined> {
     try {
-      return write();
+      return await write();
     } catch {
       return undefined;
     }
   }
 
-  #write<T>(what: string, write: () => T): T | undefined {
+  async #write<T>(what: string, write: () => Promise<T>): Promise<T | undefined> {
     try {
-      return write();
+      return await write();
     } catch (err) {
       this.log.error({ err }, `recorder could not ${what} in the registry`);
       return undefined;

@@ -71,8 +71,8 @@ export interface Session {
   startMs: number;
   stamp: string;
   sdpFile: string;
-  /** Index and row of the segment ffmpeg is writing. */
-  current: { index: number; rowId: number } | undefined;
+  /** The segment being written: its index, start and row id (resolves undefined when the registry refused it). */
+  current: { index: number; startMs: number; rowId: Promise<number | undefined> } | undefined;
   /** Packets held while ffmpeg starts, then drained to it paced (packet-queue.ts). */
   queue: PacketQueue;
   stopping: boolean;

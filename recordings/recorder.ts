@@ -124,7 +124,7 @@ export class Recorder {
       if (options.gap) {
         // From where the recording ends (ffmpeg trails the clock on a loaded machine), so the
         // timeline has no blank hole between the last segment and the gap.
-        const ended = previous.kind === 'recording' ? this.#index.lastEnd() : undefined;
+        const ended = previous.kind === 'recording' ? await this.#index.lastEnd() : undefined;
         this.#index.openGap(options.gap, Math.min(this.#now(), ended ?? Number.POSITIVE_INFINITY));
       } else this.#index.closeGap();
       await this.#index.retryAll(this.options.dir);
@@ -300,9 +300,8 @@ export class Recorder {
   }
 
   #openSegment(session: Session, index: number, startMs: number): void {
-    const rowId = this.#index.openSegment(session, index, startMs);
-    // Unindexed (the registry refused the write): startup recovery adopts the file.
-    session.current = rowId === undefined ? undefined : { index, rowId };
+    // Unindexed (the registry refuses the write: rowId resolves undefined): startup recovery adopts the file.
+    session.current = { index, startMs, rowId: this.#index.openSegment(session, index, startMs) };
   }
 
   #segmentDone(session: Session, file: string, startSeconds: number, endSeconds: number): void {
@@ -317,12 +316,7 @@ export class Recorder {
       // Reported but not on disk: keep the row; recovery marks it missing.
     }
     const durationMs = Math.round((endSeconds - startSeconds) * 1000);
-    const endMs = this.#index.finishSegment(
-      current.rowId,
-      durationMs,
-      bytes,
-      session.startMs + startSeconds * 1000,
-    );
+    const endMs = this.#index.finishSegment(current.rowId, current.startMs, durationMs, bytes);
     session.current = undefined;
     if (!session.stopping && session.segmenter.running) this.#openSegment(session, current.index + 1, endMs);
     this.options.onSegment?.();

@@ -11,7 +11,7 @@ import {
   truncateSync,
 } from 'node:fs';
 import path from 'node:path';
-import { LookoutError } from '../core/errors.js';
+import { hasCode, LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { isDeviceId, type RecordingStore, type Segment } from '../devices/index.js';
 import { isDiskFullError } from './disk-space.js';
@@ -66,15 +66,15 @@ export async function recoverSegment(
 ): Promise<void> {
   const file = path.join(dir, row.path);
   if (!existsSync(file)) {
-    if (row.state === 'writing') store.delete(row.id);
-    else store.markMissing(row.id);
+    if (row.state === 'writing') await store.delete(row.id);
+    else await store.markMissing(row.id);
     return;
   }
   try {
     const { size } = trimToPlayable(file);
     if (size === 0 && row.state === 'writing') {
       // Ours, and ffmpeg had not finished a single fragment in it: nothing was recorded.
-      store.delete(row.id);
+      await store.delete(row.id);
       rmSync(file, { force: true });
       log.info({ file: row.path }, 'removed an empty segment');
       return;
@@ -82,19 +82,20 @@ export async function recoverSegment(
     if (size === 0) throw new Error('no complete fragment');
     const probe = await probeFile(file);
     if (probe.durationSeconds <= 0 && row.state === 'writing') {
-      store.delete(row.id);
+      await store.delete(row.id);
       rmSync(file, { force: true });
       log.info({ file: row.path }, 'removed an empty segment');
       return;
     }
     if (probe.durationSeconds <= 0) throw new Error('no media');
     const durationMs = Math.round(probe.durationSeconds * 1000);
-    store.finish(row.id, { endMs: row.startMs + durationMs, durationMs, bytes: size });
+    await store.finish(row.id, { endMs: row.startMs + durationMs, durationMs, bytes: size });
     log.info({ file: row.path, durationMs, bytes: size }, 'recovered an interrupted segment');
   } catch (err) {
-    // A full disk (the index write failed) says nothing about the file: retried later.
-    if (isMissingTool(err) || isDiskFullError(err)) throw err;
-    store.delete(row.id);
+    // A full disk or an unreachable registry (the index write failed) says nothing about
+    // the file: retried later.
+    if (isMissingTool(err) || isDiskFullError(err) || hasCode(err, 'REGISTRY_UNAVAILABLE')) throw err;
+    await store.delete(row.id);
     quarantine(dir, row.path, log, (err as Error).message);
   }
 }
@@ -120,15 +121,15 @@ export async function recoverRecordings(options: {
   const { store, dir, log } = options;
   const counts = { recovered: 0, missing: 0, adopted: 0, quarantined: 0 };
   const interrupted = new Map<string, number>();
-  for (const row of store.inState('writing')) {
+  for (const row of await store.inState('writing')) {
     await recoverSegment(store, dir, row, log);
     counts.recovered++;
-    const end = store.get(row.id)?.endMs ?? row.startMs;
+    const end = (await store.get(row.id))?.endMs ?? row.startMs;
     interrupted.set(row.deviceId, Math.max(interrupted.get(row.deviceId) ?? 0, end));
   }
-  for (const row of store.inState('complete')) {
+  for (const row of await store.inState('complete')) {
     if (!existsSync(path.join(dir, row.path))) {
-      store.markMissing(row.id);
+      await store.markMissing(row.id);
       counts.missing++;
       log.warn({ file: row.path }, 'indexed recording is missing on disk');
     }
@@ -139,7 +140,7 @@ export async function recoverRecordings(options: {
     counts.quarantined++;
   }
   for (const relative of files.found) {
-    if (store.byPath(relative)) continue;
+    if (await store.byPath(relative)) continue;
     const file = path.join(dir, relative);
     try {
       const { size } = trimToPlayable(file);
@@ -148,7 +149,7 @@ export async function recoverRecordings(options: {
       if (probe.durationSeconds <= 0) throw new Error('no media');
       const durationMs = Math.round(probe.durationSeconds * 1000);
       const endMs = Math.round(statSync(file).mtimeMs);
-      store.insertComplete({
+      await store.insertComplete({
         deviceId: relative.split('/')[0]!,
         startMs: endMs - durationMs,
         endMs,
@@ -166,18 +167,18 @@ export async function recoverRecordings(options: {
       counts.quarantined++;
     }
   }
-  for (const gap of store.openGaps()) {
+  for (const gap of await store.openGaps()) {
     if (gap.reason === 'server-stopped') {
       // A clean shutdown left it open: it lasts until now, this start.
-      store.closeGap(gap.id, options.now);
+      await store.closeGap(gap.id, options.now);
       continue;
     }
-    const end = Math.max(gap.startMs, store.lastEnd(gap.deviceId) ?? gap.startMs);
-    store.closeGap(gap.id, end);
+    const end = Math.max(gap.startMs, (await store.lastEnd(gap.deviceId)) ?? gap.startMs);
+    await store.closeGap(gap.id, end);
     interrupted.set(gap.deviceId, Math.max(interrupted.get(gap.deviceId) ?? 0, end));
   }
   for (const [deviceId, since] of interrupted) {
-    if (since < options.now) store.insertGap(deviceId, since, options.now, 'server-down');
+    if (since < options.now) await store.insertGap(deviceId, since, options.now, 'server-down');
   }
   return counts;
 }

@@ -6,7 +6,7 @@ import type { RecordingStore, Segment } from '../devices/index.js';
 export interface RetentionPolicy {
   /** Global maximum age in hours, and a per-device override (undefined: global). */
   maxAgeHours: number;
-  maxAgeHoursFor(deviceId: string): number | null | undefined;
+  maxAgeHoursFor(deviceId: string): Promise<number | null | undefined>;
   maxDiskBytes: number;
 }
 
@@ -15,20 +15,20 @@ export interface RetentionPolicy {
  * age; then, oldest first across devices, segments until the archive fits the quota.
  * Never the segment being written. Each deletion is logged with its reason.
  */
-export function applyRetention(options: {
+export async function applyRetention(options: {
   store: RecordingStore;
   dir: string;
   policy: RetentionPolicy;
   now: number;
   log: Logger;
-}): { deleted: number; freedBytes: number } {
+}): Promise<{ deleted: number; freedBytes: number }> {
   const { store, policy, now, log } = options;
   let deleted = 0;
   let freedBytes = 0;
   // Files that would not go (a directory in their place, a read-only mount): skipped, so one
   // of them cannot stop retention for all the others.
   const failed = new Set<number>();
-  const remove = (segment: Segment, reason: string): boolean => {
+  const remove = async (segment: Segment, reason: string): Promise<boolean> => {
     try {
       rmSync(path.join(options.dir, segment.path), { force: true });
     } catch (err) {
@@ -36,7 +36,7 @@ export function applyRetention(options: {
       log.error({ err, device: segment.deviceId, file: segment.path, reason }, 'cannot delete a recording');
       return false;
     }
-    store.delete(segment.id);
+    await store.delete(segment.id);
     deleted++;
     freedBytes += segment.bytes;
     log.info(
@@ -51,19 +51,20 @@ export function applyRetention(options: {
     );
     return true;
   };
-  for (const deviceId of store.devices()) {
-    const hours = policy.maxAgeHoursFor(deviceId) ?? policy.maxAgeHours;
+  for (const deviceId of await store.devices()) {
+    const hours = (await policy.maxAgeHoursFor(deviceId)) ?? policy.maxAgeHours;
     const cutoff = now - hours * 3_600_000;
-    for (const segment of store.expired(deviceId, cutoff)) remove(segment, `older than ${hours} h`);
-    store.pruneGaps(deviceId, cutoff);
+    for (const segment of await store.expired(deviceId, cutoff))
+      await remove(segment, `older than ${hours} h`);
+    await store.pruneGaps(deviceId, cutoff);
   }
-  let total = store.totalBytes();
+  let total = await store.totalBytes();
   while (total > policy.maxDiskBytes) {
-    const batch = store.oldest(50 + failed.size).filter((segment) => !failed.has(segment.id));
+    const batch = (await store.oldest(50 + failed.size)).filter((segment) => !failed.has(segment.id));
     if (batch.length === 0) break;
     for (const segment of batch) {
       if (total <= policy.maxDiskBytes) break;
-      if (remove(segment, `over the disk quota (${Math.round(policy.maxDiskBytes / 1_048_576)} MiB)`))
+      if (await remove(segment, `over the disk quota (${Math.round(policy.maxDiskBytes / 1_048_576)} MiB)`))
         total -= segment.bytes;
     }
   }

@@ -18,7 +18,7 @@ export interface RecordingStats {
 
 export interface RecordingDeps {
   store: RecordingStore;
-  devices: { get(id: string): Device | undefined; list(): Device[] };
+  devices: { get(id: string): Promise<Device | undefined>; list(): Promise<Device[]> };
   streams: { feed(deviceId: string): RecordedStream };
   log: Logger;
   now?: () => number;
@@ -40,6 +40,9 @@ export class RecordingService {
   #closing: Promise<void> | undefined;
   #retentionQueued = false;
   readonly #faults = Object.fromEntries(RECORDER_FAULTS.map((r) => [r, 0])) as Record<RecorderFault, number>;
+  #retention: Promise<void> | undefined;
+  /** Per device, the refresh in progress: refreshes of one device run one after the other. */
+  readonly #refreshes = new Map<string, Promise<void>>();
 
   private constructor(
     private readonly config: RecordingConfig & { dir: string },
@@ -66,17 +69,38 @@ export class RecordingService {
     if (counts.recovered + counts.missing + counts.adopted + counts.quarantined > 0) {
       deps.log.warn(counts, 'recordings recovered after an unclean stop');
     }
-    service.runRetention();
-    service.#timer = setInterval(() => service.runRetention(), config.retentionIntervalMs);
+    void service.runRetention();
+    service.#timer = setInterval(() => void service.runRetention(), config.retentionIntervalMs);
     service.#timer.unref();
-    for (const device of deps.devices.list()) service.refresh(device.id);
+    await Promise.all((await deps.devices.list()).map((device) => service.refresh(device.id)));
     return service;
   }
 
-  /** Starts or stops a camera's recorder to match its policy (call after any change). */
-  refresh(deviceId: string): void {
+  /**
+   * Starts or stops a camera's recorder to match its policy (call after any change). The
+   * refreshes of one device run in order, so the last change wins. Never rejects: a
+   * registry that cannot be read is logged and the recorder left as it is.
+   */
+  refresh(deviceId: string): Promise<void> {
+    const previous = this.#refreshes.get(deviceId) ?? Promise.resolve();
+    const next = previous.then(() => this.#refresh(deviceId));
+    this.#refreshes.set(deviceId, next);
+    void next.finally(() => {
+      if (this.#refreshes.get(deviceId) === next) this.#refreshes.delete(deviceId);
+    });
+    return next;
+  }
+
+  async #refresh(deviceId: string): Promise<void> {
     if (this.#closing) return;
-    const device = this.deps.devices.get(deviceId);
+    let device: Device | undefined;
+    try {
+      device = await this.deps.devices.get(deviceId);
+    } catch (err) {
+      this.#log.error({ err, device: deviceId }, 'could not read the recording policy from the registry');
+      return;
+    }
+    if (this.#closing) return;
     const wanted = device !== undefined && device.revokedAt === null && wantsRecording(device.recording);
     const recorder = this.#recorders.get(deviceId);
     if (wanted && !recorder) {
@@ -131,16 +155,24 @@ export class RecordingService {
     return recordingActivity(this.#recorders.get(deviceId)?.state);
   }
 
-  runRetention(): void {
+  /** Applies retention now (one run at a time: a run asked for during one joins it). Never rejects. */
+  runRetention(): Promise<void> {
+    this.#retention ??= this.#runRetention().finally(() => {
+      this.#retention = undefined;
+    });
+    return this.#retention;
+  }
+
+  async #runRetention(): Promise<void> {
     try {
-      applyRetention({
+      await applyRetention({
         store: this.deps.store,
         dir: this.config.dir,
         now: this.#now(),
         log: this.#log,
         policy: {
           maxAgeHours: this.config.maxAgeHours,
-          maxAgeHoursFor: (id) => this.deps.devices.get(id)?.recording.maxAgeHours,
+          maxAgeHoursFor: async (id) => (await this.deps.devices.get(id))?.recording.maxAgeHours,
           maxDiskBytes: this.config.maxDiskMb * 1_048_576,
         },
       });
@@ -154,7 +186,7 @@ export class RecordingService {
     this.#retentionQueued = true;
     setImmediate(() => {
       this.#retentionQueued = false;
-      if (!this.#closing) this.runRetention();
+      if (!this.#closing) void this.runRetention();
     });
   }
 
@@ -166,6 +198,8 @@ export class RecordingService {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
+      // Refreshes in flight finish first (they see #closing and start nothing new).
+      await Promise.all([...this.#refreshes.values(), this.#retention]);
       const recorders = [...this.#recorders.values()];
       this.#recorders.clear();
       await Promise.all([...recorders.map((r) => r.close({ gap: 'server-stopped' })), ...this.#stopping]);

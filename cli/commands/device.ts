@@ -53,8 +53,8 @@ export function deviceCommand(): Command {
     }
     await withRegistry(
       options,
-      (registry, config) =>
-        deliver(registry.devices.add(id, options.name), config, out, options, 'Registered'),
+      async (registry, config) =>
+        deliver(await registry.devices.add(id, options.name), config, out, options, 'Registered'),
       'create',
     );
   });
@@ -63,7 +63,7 @@ export function deviceCommand(): Command {
     device.command('list').description('list devices with their online state').option('--json', 'print JSON'),
   ).action(async (options: CommonOptions & { json?: boolean }) => {
     await withRegistry(options, async (registry) => {
-      const devices = registry.devices.list();
+      const devices = await registry.devices.list();
       if (options.json) return printJson({ devices: await Promise.all(devices.map(deviceJsonOf)) });
       if (devices.length === 0) return printLine('No devices yet. Add one with: lookout device add <id>');
       printTable(
@@ -81,7 +81,7 @@ export function deviceCommand(): Command {
       .option('--json', 'print JSON'),
   ).action(async (id: string, options: CommonOptions & { json?: boolean }) => {
     await withRegistry(options, async (registry) => {
-      const d = registry.devices.require(id);
+      const d = await registry.devices.require(id);
       if (options.json) return printJson(await deviceJsonOf(d));
       printTable(
         ['FIELD', 'VALUE'],
@@ -125,10 +125,10 @@ export function deviceCommand(): Command {
       }
       const maxAgeHours = parseRetention(options.retention);
       await withRegistry(options, async (registry) => {
-        if (options.name !== undefined) registry.devices.rename(id, options.name);
-        let d = registry.devices.require(id);
+        if (options.name !== undefined) await registry.devices.rename(id, options.name);
+        let d = await registry.devices.require(id);
         if (options.record !== undefined || maxAgeHours !== undefined) {
-          d = registry.devices.setRecording(id, {
+          d = await registry.devices.setRecording(id, {
             ...(options.record !== undefined ? { mode: options.record } : {}),
             ...(maxAgeHours !== undefined ? { maxAgeHours } : {}),
           });
@@ -158,8 +158,8 @@ export function deviceCommand(): Command {
       ),
   ).action(async (id: string, options: IssueOptions) => {
     const out = outputFile(id, options);
-    await withRegistry(options, (registry, config) =>
-      deliver(registry.devices.rotate(id), config, out, options, 'Rotated the secret of'),
+    await withRegistry(options, async (registry, config) =>
+      deliver(await registry.devices.rotate(id), config, out, options, 'Rotated the secret of'),
     );
   });
 
@@ -169,8 +169,8 @@ export function deviceCommand(): Command {
       .description('refuse the device from now on; a connected device is disconnected within a second')
       .argument('<id>', 'device id'),
   ).action(async (id: string, options: CommonOptions) => {
-    await withRegistry(options, (registry) => {
-      registry.devices.revoke(id);
+    await withRegistry(options, async (registry) => {
+      await registry.devices.revoke(id);
       printLine(
         `Revoked ${id}. It can no longer connect; 'lookout device rotate ${id}' reinstates it with a new secret.`,
       );

@@ -125,10 +125,10 @@ export function recordingsCommand(): Command {
     } else {
       listing = await withRegistry(
         options,
-        (registry) => {
-          registry.devices.require(id);
+        async (registry) => {
+          await registry.devices.require(id);
           const archive = new Archive(registry.recordings, recordingsDir(config));
-          return recordingListingJson(id, fromMs, toMs, archive.list(id, fromMs, toMs));
+          return recordingListingJson(id, fromMs, toMs, await archive.list(id, fromMs, toMs));
         },
         'read',
         config,
@@ -228,8 +228,8 @@ export function recordingsCommand(): Command {
       } else {
         const plan = await withRegistry(
           options,
-          (registry) => {
-            registry.devices.require(id);
+          async (registry) => {
+            await registry.devices.require(id);
             const archive = new Archive(registry.recordings, recordingsDir(config));
             let started = false;
             return archive.export(id, fromMs, toMs, partial, (done, total) => {
@@ -278,8 +278,8 @@ export function recordingsCommand(): Command {
       }
       await withRegistry(
         options,
-        (registry) => {
-          const device = registry.devices.setRecording(id, { active: action === 'start' });
+        async (registry) => {
+          const device = await registry.devices.setRecording(id, { active: action === 'start' });
           printLine(`${id}: recording ${recordingOf(device)}. A running server applies it within a second.`);
         },
         'read',

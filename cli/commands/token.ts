@@ -14,8 +14,8 @@ export function tokenCommand(): Command {
   ).action(async (options: CommonOptions & { name: string; json?: boolean }) => {
     await withRegistry(
       options,
-      (registry) => {
-        const { token: secret, info } = registry.tokens.create(options.name);
+      async (registry) => {
+        const { token: secret, info } = await registry.tokens.create(options.name);
         if (options.json) return printJson({ id: info.id, name: info.name, token: secret });
         printLine(secret);
         process.stderr.write(
@@ -29,8 +29,8 @@ export function tokenCommand(): Command {
   addCommonOptions(
     token.command('list').description('list API tokens (never their values)').option('--json', 'print JSON'),
   ).action(async (options: CommonOptions & { json?: boolean }) => {
-    await withRegistry(options, (registry) => {
-      const tokens = registry.tokens.list();
+    await withRegistry(options, async (registry) => {
+      const tokens = await registry.tokens.list();
       if (options.json) {
         return printJson({
           tokens: tokens.map((t) => ({
@@ -52,8 +52,8 @@ export function tokenCommand(): Command {
   addCommonOptions(
     token.command('revoke').description('revoke an API token').argument('<id>', 'token id (from token list)'),
   ).action(async (id: string, options: CommonOptions) => {
-    await withRegistry(options, (registry) => {
-      registry.tokens.revoke(id);
+    await withRegistry(options, async (registry) => {
+      await registry.tokens.revoke(id);
       printLine(`Revoked token ${id}.`);
     });
   });

@@ -61,7 +61,7 @@ describe('lookout loads what a command needs, when it runs', { timeout: 120_000 
     }
   });
 
-  it('device list loads config and SQLite, none of the server', async () => {
+  it("device list loads config and SQLite, none of the server, nor PostgreSQL's client", async () => {
     const dataDir = path.join(tmp.dir, 'data');
     expect((await runCli(['device', 'add', 'cam1', '--json', '--data-dir', dataDir])).code).toBe(0);
     for (const args of [
@@ -74,7 +74,7 @@ describe('lookout loads what a command needs, when it runs', { timeout: 120_000 
       expect(packages).toContain('better-sqlite3');
       expect(packages).toContain('zod');
       expect(
-        SERVER_PACKAGES.filter((p) => packages.has(p)),
+        [...SERVER_PACKAGES, 'pg'].filter((p) => packages.has(p)),
         args.join(' '),
       ).toEqual([]);
     }

@@ -44,11 +44,14 @@ describe('one server per data directory', () => {
     });
     let registry: Registry | undefined;
     try {
-      registry = openRegistry({ dataDir, create: false });
+      registry = await openRegistry({ dataDir, create: false });
       const reg = registry;
-      await waitFor(() => reg.devices.get('cam1')?.online, { timeoutMs: 30_000, what: 'cam1 online' });
+      await waitFor(async () => (await reg.devices.get('cam1'))?.online, {
+        timeoutMs: 30_000,
+        what: 'cam1 online',
+      });
       // A segment left `writing`: a server's startup recovery would delete this row (its file is missing).
-      const segment = reg.recordings.open({
+      const segment = await reg.recordings.open({
         deviceId: 'cam1',
         startMs: Date.now(),
         path: path.join(dataDir, 'recordings', 'cam1', 'not-there.mp4'),
@@ -73,8 +76,8 @@ describe('one server per data directory', () => {
 
       // Untouched: the camera is still online (no presence reset), the writing segment still indexed
       // (no recovery), and the first server still serves its camera.
-      expect(reg.devices.get('cam1')?.online).toBe(true);
-      expect(reg.recordings.get(segment)?.state).toBe('writing');
+      expect((await reg.devices.get('cam1'))?.online).toBe(true);
+      expect((await reg.recordings.get(segment))?.state).toBe('writing');
       expect(camera.connected).toBe(true);
       expect(isAlive(first.child.pid!)).toBe(true);
       const list = await runCli(['device', 'list', '--data-dir', dataDir], { cwd: tmp.dir });
@@ -87,11 +90,13 @@ describe('one server per data directory', () => {
       const third = await startServe(dataDir);
       started.push(third);
       // This one did start up for real: its recovery removed the orphan row, presence was reset.
-      await waitFor(() => reg.recordings.get(segment) === undefined, { what: 'recovery by the new server' });
+      await waitFor(async () => (await reg.recordings.get(segment)) === undefined, {
+        what: 'recovery by the new server',
+      });
       expect(await third.stop()).toBe(0);
     } finally {
       camera.end(true);
-      registry?.close();
+      await registry?.close();
     }
   });
 });

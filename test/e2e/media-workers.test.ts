@@ -42,7 +42,7 @@ describe.runIf(ready)('media workers: 2 workers, 4 cameras, Chromium and the rec
       'media.lingerMs': 2000,
       'media.viewerTimeoutMs': 4000,
     });
-    token = t.server.registry.tokens.create('test').token;
+    token = (await t.server.registry.tokens.create('test')).token;
     for (const id of CAMERAS) await t.startCamera(id, { video: { fps: 15, keyframeIntervalSeconds: 1 } });
     chromium = await launchChromium();
   }, 120_000);
@@ -58,7 +58,7 @@ describe.runIf(ready)('media workers: 2 workers, 4 cameras, Chromium and the rec
     timeout: 120_000,
   }, async () => {
     expect(t.server.mediaWorkers).toBe(2);
-    t.server.registry.devices.setRecording('cam1', { mode: 'continuous' });
+    await t.server.registry.devices.setRecording('cam1', { mode: 'continuous' });
     t.server.recordings.refresh('cam1');
     page = await openViewer(chromium.browser, t.httpUrl, token, 'cam1');
     for (const id of CAMERAS.slice(1)) await page.locator(`button[data-device="${id}"]`).click();
@@ -78,7 +78,7 @@ describe.runIf(ready)('media workers: 2 workers, 4 cameras, Chromium and the rec
     expect(workers.flatMap((w) => w.cameras).every((c) => c.viewers === 1)).toBe(true);
     const store = t.server.registry.recordings;
     const segment = await waitFor(
-      () => store.between('cam1', 0, Date.now() + 1000).find((s) => s.state === 'complete'),
+      async () => (await store.between('cam1', 0, Date.now() + 1000)).find((s) => s.state === 'complete'),
       { what: 'a complete segment of cam1', timeoutMs: 60_000 },
     );
     expect(decodeErrors(path.join(t.dataDir, 'recordings', segment.path))).toBe('');
@@ -123,15 +123,16 @@ describe.runIf(ready)('media workers: 2 workers, 4 cameras, Chromium and the rec
     );
     // The archive shows the pause with its reason, closed once recording resumed.
     const gap = await waitFor(
-      () =>
-        store
-          .gapsBetween('cam1', killedAt - 1000, Date.now() + 1000)
-          .find((g) => g.reason === 'media-worker-died' && g.endMs !== null),
+      async () =>
+        (await store.gapsBetween('cam1', killedAt - 1000, Date.now() + 1000)).find(
+          (g) => g.reason === 'media-worker-died' && g.endMs !== null,
+        ),
       { what: 'a closed media-worker-died gap', timeoutMs: 60_000 },
     );
     expect(gap.startMs).toBeGreaterThanOrEqual(killedAt - 1000);
     await waitFor(
-      () => store.between('cam1', gap.endMs!, Date.now() + 1000).some((s) => s.state === 'complete'),
+      async () =>
+        (await store.between('cam1', gap.endMs!, Date.now() + 1000)).some((s) => s.state === 'complete'),
       { what: 'a complete segment after the gap', timeoutMs: 60_000 },
     );
     // Every camera decodes again, and what the process holds returns to its baseline.

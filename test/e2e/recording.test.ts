@@ -52,18 +52,18 @@ interface PageDocument {
  * How far before `fromIso` the export must start: from the keyframe at or before it, in
  * the recorded file (the camera's GOP, not ours), and the largest keyframe gap there.
  */
-function keyframeLead(dataDir: string, fromIso: string): { lead: number; maxGap: number } {
-  const registry = openRegistry({ dataDir });
+async function keyframeLead(dataDir: string, fromIso: string): Promise<{ lead: number; maxGap: number }> {
+  const registry = await openRegistry({ dataDir });
   try {
     const at = Date.parse(fromIso);
-    const segment = registry.recordings.between('cam1', at, at + 1)[0]!;
+    const segment = (await registry.recordings.between('cam1', at, at + 1))[0]!;
     const info = probe(path.join(dataDir, 'recordings', segment.path));
     const inpoint = (at - segment.startMs) / 1000;
     const before = info.keyframes.filter((k) => k <= inpoint + 0.001);
     const gaps = info.keyframes.slice(1).map((k, i) => k - info.keyframes[i]!);
     return { lead: inpoint - before.at(-1)!, maxGap: Math.max(KEYFRAME_S, ...gaps) };
   } finally {
-    registry.close();
+    await registry.close();
   }
 }
 
@@ -147,7 +147,7 @@ describe.runIf(ready)('recording end to end: lookout serve, lookout agent, the C
     expect(decodeErrors(out)).toBe('');
     const asked = (Date.parse(to) - Date.parse(from)) / 1000;
     // It starts at the keyframe at or before the asked time, so at most one keyframe interval early.
-    const { lead, maxGap } = keyframeLead(rig.dataDir, from);
+    const { lead, maxGap } = await keyframeLead(rig.dataDir, from);
     expect(lead).toBeLessThanOrEqual(maxGap);
     expect(Math.abs(videoSeconds(out) - (asked + lead))).toBeLessThan(0.35);
 
@@ -215,7 +215,7 @@ describe.runIf(ready)('recording end to end: lookout serve, lookout agent, the C
       }, src);
       expect(result.time, JSON.stringify(result)).toBeGreaterThanOrEqual(1.5);
       expect(result.frames).toBeGreaterThan(10);
-      const { lead, maxGap } = keyframeLead(rig.dataDir, from);
+      const { lead, maxGap } = await keyframeLead(rig.dataDir, from);
       expect(lead).toBeLessThanOrEqual(maxGap);
       // The browser's duration is the longest track's (audio may run a frame longer).
       expect(Math.abs(result.duration - (asked + lead))).toBeLessThan(0.4);
@@ -260,14 +260,14 @@ describe.runIf(ready)('recording end to end: lookout serve, lookout agent, the C
     expect(recovered.state).toBe('complete');
     expect(recovered.durationMs).toBeGreaterThan(0);
     // Every indexed segment decodes cleanly, the recovered one included.
-    const registry = openRegistry({ dataDir: rig.dataDir });
+    const registry = await openRegistry({ dataDir: rig.dataDir });
     try {
-      const rows = registry.recordings.all().filter((s) => s.state === 'complete');
+      const rows = (await registry.recordings.all()).filter((s) => s.state === 'complete');
       expect(rows.length).toBeGreaterThan(2);
       for (const row of rows)
         expect(decodeErrors(path.join(rig.dataDir, 'recordings', row.path)), row.path).toBe('');
     } finally {
-      registry.close();
+      await registry.close();
     }
     expect(after.gaps.some((g) => g.reason === 'server-down')).toBe(true);
   }, 90_000);

@@ -51,8 +51,8 @@ describe.runIf(ready)('live state in the web app', () => {
 
   beforeAll(async () => {
     await start();
-    secret = server!.registry.devices.add('cam1').secret;
-    token = server!.registry.tokens.create('web').token;
+    secret = (await server!.registry.devices.add('cam1')).secret;
+    token = (await server!.registry.tokens.create('web')).token;
     chromium = await launchChromium();
     page = await chromium.browser.newPage();
     await page.goto(`http://127.0.0.1:${port}/`);

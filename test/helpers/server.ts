@@ -16,7 +16,7 @@ export interface TestServer {
   httpUrl: string;
   wsUrl: string;
   /** Registers a device and returns its secret. */
-  addDevice(id: string): string;
+  addDevice(id: string): Promise<string>;
   /** Connects an MQTT.js client; resolves on CONNACK success, rejects on refusal. */
   connect(options: IClientOptions): Promise<MqttClient>;
   /** A connected service-side client (full topic access), like the media node. */
@@ -81,14 +81,14 @@ export async function startTestServer(
     mqttUrl,
     httpUrl: `http://127.0.0.1:${httpPort}`,
     wsUrl: `ws://127.0.0.1:${httpPort}/mqtt`,
-    addDevice: (id) => server.registry.devices.add(id).secret,
+    addDevice: async (id) => (await server.registry.devices.add(id)).secret,
     connect,
     serviceClient: () => {
       const creds = server.broker.serviceCredentials('test');
       return connect({ username: creds.username, password: creds.password, clientId: creds.clientId });
     },
     async startCamera(id, options = {}) {
-      const secret = server.registry.devices.add(id).secret;
+      const secret = (await server.registry.devices.add(id)).secret;
       const edge = renderEdgeConfig({
         deviceId: id,
         name: id,

@@ -76,7 +76,7 @@ describe.runIf(hasFfmpeg)('agent with an RTSP camera as its source', () => {
       source: `rtsp://127.0.0.1:${clientPort}/cam`,
       rtspTransport: 'udp',
     });
-    const token = t.server.registry.tokens.create('test').token;
+    const token = (await t.server.registry.tokens.create('test')).token;
     const viewer = new WhepClient(t.httpUrl, token);
     expect((await viewer.play('ipcam')).status).toBe(201);
     await waitFor(() => viewer.stats.keyframes > 0 && viewer.stats.video > 50, {

@@ -8,8 +8,8 @@ let secret: string;
 
 beforeAll(async () => {
   t = await startTestServer();
-  secret = t.addDevice('cam1');
-  t.addDevice('cam2');
+  secret = await t.addDevice('cam1');
+  await t.addDevice('cam2');
 });
 afterAll(() => t.close());
 
@@ -43,8 +43,8 @@ describe('broker authentication', () => {
   });
 
   it('refuses a revoked device (not authorized)', async () => {
-    const s = t.addDevice('revoked-cam');
-    t.server.registry.devices.revoke('revoked-cam');
+    const s = await t.addDevice('revoked-cam');
+    await t.server.registry.devices.revoke('revoked-cam');
     expect(await refusal(t.connect({ username: 'revoked-cam', password: s, clientId: 'revoked-cam' }))).toBe(
       5,
     );
@@ -154,19 +154,21 @@ describe('presence', () => {
       if (topic === 'lookout/cam2/status') statuses.push(JSON.parse(payload.toString()));
     });
     await service.subscribeAsync('lookout/+/status');
-    const cam2Secret = t.server.registry.devices.rotate('cam2').secret;
+    const cam2Secret = (await t.server.registry.devices.rotate('cam2')).secret;
 
     const cam = await t.connect({ username: 'cam2', password: cam2Secret, clientId: 'cam2' });
     await waitFor(() => statuses.at(-1)?.online === true, { what: 'online status' });
     expect(t.server.broker.isOnline('cam2')).toBe(true);
     // The registry is written in batches (broker/presence-writer.ts): it follows within an interval.
-    await waitFor(() => t.server.registry.devices.require('cam2').online, { what: 'registry online' });
+    await waitFor(async () => (await t.server.registry.devices.require('cam2')).online, {
+      what: 'registry online',
+    });
 
     cam.stream.destroy(); // no DISCONNECT: the connection just dies
     await waitFor(() => statuses.at(-1)?.online === false, { what: 'offline status' });
     const device = await waitFor(
-      () => {
-        const d = t.server.registry.devices.require('cam2');
+      async () => {
+        const d = await t.server.registry.devices.require('cam2');
         return d.online ? undefined : d;
       },
       { what: 'registry offline' },
@@ -190,7 +192,9 @@ describe('presence', () => {
     await firstClosed;
     first.end(true);
     await waitFor(() => t.server.broker.isOnline('cam1'));
-    await waitFor(() => t.server.registry.devices.require('cam1').online, { what: 'registry online' });
+    await waitFor(async () => (await t.server.registry.devices.require('cam1')).online, {
+      what: 'registry online',
+    });
     expect(t.server.broker.isOnline('cam1')).toBe(true);
     await second.endAsync();
   });
@@ -198,11 +202,11 @@ describe('presence', () => {
 
 describe('credential changes', () => {
   it('rotate disconnects the old session within a second and the old secret stops working', async () => {
-    const s = t.addDevice('rot-cam');
+    const s = await t.addDevice('rot-cam');
     const cam = await t.connect({ username: 'rot-cam', password: s, clientId: 'rot-cam' });
     const started = Date.now();
     const closed = closedWithin(cam, 1000);
-    t.server.registry.devices.rotate('rot-cam');
+    await t.server.registry.devices.rotate('rot-cam');
     await closed;
     expect(Date.now() - started).toBeLessThan(1000);
     cam.end(true);

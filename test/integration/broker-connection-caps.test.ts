@@ -71,7 +71,7 @@ async function healthy(): Promise<boolean> {
 
 describe('caps on connections that have not logged in', () => {
   it('refuses the connection over the per-address cap; sessions, /healthz and other addresses are unaffected', async () => {
-    const camSecret = t.addDevice('cam1');
+    const camSecret = await t.addDevice('cam1');
     const cam = await deviceFrom('127.0.0.1', 'cam1', camSecret);
     const service = await t.serviceClient();
     const got: string[] = [];
@@ -89,7 +89,7 @@ describe('caps on connections that have not logged in', () => {
     await cam.publishAsync('lookout/cam1/up/ping', 'still here', { qos: 1 });
     await waitFor(() => got.includes('still here'), { what: 'publish of the logged-in device' });
     expect(await healthy()).toBe(true);
-    const other = await deviceFrom('127.0.0.2', 'cam2', t.addDevice('cam2'));
+    const other = await deviceFrom('127.0.0.2', 'cam2', await t.addDevice('cam2'));
     expect(other.connected).toBe(true);
     await other.endAsync();
     await service.endAsync();
@@ -115,7 +115,7 @@ describe('caps on connections that have not logged in', () => {
 
     for (const socket of more) socket.destroy();
     await waitFor(() => t.server.broker.pendingConnections === PER_ADDRESS, { what: 'slots released' });
-    const late = await deviceFrom('127.0.0.4', 'cam3', t.addDevice('cam3'));
+    const late = await deviceFrom('127.0.0.4', 'cam3', await t.addDevice('cam3'));
     expect(late.connected).toBe(true);
     await late.endAsync();
     expect(t.server.broker.pendingConnections).toBe(PER_ADDRESS);

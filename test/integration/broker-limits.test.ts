@@ -16,7 +16,7 @@ beforeAll(async () => {
     'mqtt.authBackoff.maxFailures': 2,
     'mqtt.authBackoff.baseDelayMs': 60_000,
   });
-  secret = t.addDevice('cam1');
+  secret = await t.addDevice('cam1');
 });
 afterAll(() => t.close());
 
@@ -79,8 +79,8 @@ describe('byte limits at the socket', () => {
 
 describe('failed-login back-off', () => {
   it('refuses even the right secret after repeated failures from the same address and username', async () => {
-    t.addDevice('victim');
-    const victimSecret = t.server.registry.devices.rotate('victim').secret;
+    await t.addDevice('victim');
+    const victimSecret = (await t.server.registry.devices.rotate('victim')).secret;
     for (let i = 0; i < 3; i++) {
       await t.connect({ username: 'victim', password: 'wrong', clientId: 'victim' }).catch(() => {});
     }
@@ -127,7 +127,7 @@ describe('other transports', () => {
     const { certFile: cert, keyFile: key } = selfSignedCert(tmp.dir);
     const secure = await startTestServer({ 'mqtt.tls.cert': cert, 'mqtt.tls.key': key, 'mqtt.tls.port': 0 });
     try {
-      const s = secure.addDevice('tls-cam');
+      const s = await secure.addDevice('tls-cam');
       const port = secure.server.broker.address('tls')!.port;
       const { readFileSync } = await import('node:fs');
       const client = await new Promise<mqtt.MqttClient>((resolve, reject) => {

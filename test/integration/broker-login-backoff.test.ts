@@ -54,15 +54,15 @@ async function countedFailure(localAddress: string, id: string): Promise<void> {
 
 describe('login back-off behind a shared address', () => {
   it('50 bad logins of one username do not lock out another username from the same address', async () => {
-    const secret = t.addDevice('cam1');
-    t.addDevice('victim');
+    const secret = await t.addDevice('cam1');
+    await t.addDevice('victim');
     for (let i = 0; i < 50; i++) await countedFailure('127.0.0.1', 'victim');
     expect(await login('127.0.0.1', 'cam1', secret)).toBe(0);
   });
 
   it('still limits an address walking through usernames, but not a username that logged in from it before', async () => {
-    const secret = slow.addDevice('known-cam');
-    const freshSecret = slow.addDevice('fresh-cam');
+    const secret = await slow.addDevice('known-cam');
+    const freshSecret = await slow.addDevice('fresh-cam');
     expect(await login('127.0.0.2', 'known-cam', secret, slow)).toBe(0);
     // 11 usernames x 1 failure: past the address's 10 free failures.
     for (let i = 0; i < 11; i++) expect(await login('127.0.0.2', `guess-${i}`, 'wrong', slow)).toBe(4);

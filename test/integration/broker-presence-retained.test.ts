@@ -27,9 +27,9 @@ const DEVICES = Array.from({ length: 40 }, (_, i) => `cam${i}`);
 
 beforeAll(async () => {
   // Registered before the server starts: "at server start every registered device is published offline".
-  const registry = openRegistry({ dataDir: dataDir.dir });
-  for (const id of DEVICES) secrets.set(id, registry.devices.add(id).secret);
-  registry.close();
+  const registry = await openRegistry({ dataDir: dataDir.dir });
+  for (const id of DEVICES) secrets.set(id, (await registry.devices.add(id)).secret);
+  await registry.close();
   t = await startTestServer({ dataDir: dataDir.dir });
 });
 afterAll(async () => {

@@ -96,7 +96,7 @@ async function serviceMarker(deviceId: string, text: string): Promise<void> {
 
 describe('devices cannot retain', () => {
   it('delivers a retained up/ publish live but does not store it; a new subscriber gets nothing retained', async () => {
-    const secret = t.addDevice('ret-cam');
+    const secret = await t.addDevice('ret-cam');
     const cam = await rawLogin('ret-cam', secret, true);
     const big = Buffer.alloc(60_000, 0x61);
     for (let i = 0; i < 5; i++) {
@@ -129,7 +129,7 @@ describe('devices cannot retain', () => {
   });
 
   it("clears the retain flag of a device's will", async () => {
-    const secret = t.addDevice('will-cam');
+    const secret = await t.addDevice('will-cam');
     const cam = await t.connect({
       username: 'will-cam',
       password: secret,
@@ -158,7 +158,7 @@ describe('devices cannot retain', () => {
 
 describe('bounded sessions', () => {
   it('QoS 2 publishes without PUBREL stay bounded across reconnects of a persistent session', async () => {
-    const secret = t.addDevice('q2-cam');
+    const secret = await t.addDevice('q2-cam');
     const payload = Buffer.alloc(60_000, 0x62);
     let id = 1;
     let refusedConnections = 0;
@@ -213,7 +213,7 @@ describe('bounded sessions', () => {
   });
 
   it('queues at most maxQueuedMessages for an offline persistent session, and delivers those on return', async () => {
-    const secret = t.addDevice('off-cam');
+    const secret = await t.addDevice('off-cam');
     const cam = await rawLogin('off-cam', secret, false);
     cam.send({
       cmd: 'subscribe',
@@ -245,7 +245,7 @@ describe('bounded sessions', () => {
   });
 
   it('disconnects a connected persistent session that never acknowledges, its queue bounded', async () => {
-    const secret = t.addDevice('deaf-cam');
+    const secret = await t.addDevice('deaf-cam');
     const cam = await rawLogin('deaf-cam', secret, false);
     cam.send({
       cmd: 'subscribe',
@@ -263,7 +263,7 @@ describe('bounded sessions', () => {
   });
 
   it('refuses subscriptions beyond maxSubscriptions and keeps the connection', async () => {
-    const secret = t.addDevice('sub-cam');
+    const secret = await t.addDevice('sub-cam');
     const cam = await rawLogin('sub-cam', secret, true);
     const filters = Array.from({ length: MAX_SUBSCRIPTIONS + 2 }, (_, i) => `lookout/sub-cam/down/f${i}`);
     cam.send({
@@ -283,7 +283,7 @@ describe('bounded sessions', () => {
 
 describe('revoking a device', () => {
   it('removes its persistent session and the retained messages in its subtree, keeps its status', async () => {
-    const secret = t.addDevice('rev-cam');
+    const secret = await t.addDevice('rev-cam');
     const cam = await rawLogin('rev-cam', secret, false);
     cam.send({
       cmd: 'subscribe',
@@ -298,7 +298,7 @@ describe('revoking a device', () => {
     await service.publishAsync('lookout/rev-cam/down/signal', 'queued', { qos: 1 });
     await waitFor(() => t.server.broker.sessionStats('rev-cam').queuedMessages === 2, { what: 'two queued' });
 
-    t.server.registry.devices.revoke('rev-cam');
+    await t.server.registry.devices.revoke('rev-cam');
     await waitFor(() => t.server.broker.sessionStats('rev-cam').queuedMessages === 0, {
       what: 'session dropped',
       timeoutMs: 5000,
@@ -321,7 +321,7 @@ describe('revoking a device', () => {
   });
 
   it('disconnects a connected revoked device and drops its session', async () => {
-    const secret = t.addDevice('rev2-cam');
+    const secret = await t.addDevice('rev2-cam');
     const cam = await t.connect({
       username: 'rev2-cam',
       password: secret,
@@ -330,7 +330,7 @@ describe('revoking a device', () => {
     });
     await cam.subscribeAsync('lookout/rev2-cam/down/#', { qos: 1 });
     const gone = closedWithin(cam, 3000);
-    t.server.registry.devices.revoke('rev2-cam');
+    await t.server.registry.devices.revoke('rev2-cam');
     await gone;
     cam.end(true);
     // The purge runs once the session has closed; then nothing is stored for the device.

@@ -73,7 +73,7 @@ describe.runIf(hasOpenssl)('mqtts cipher policy', () => {
   });
 
   it('still lets a device log in over mqtts', async () => {
-    const secret = t.addDevice('tls-cam');
+    const secret = await t.addDevice('tls-cam');
     const client = await new Promise<mqtt.MqttClient>((resolve, reject) => {
       const c = mqtt.connect(`mqtts://127.0.0.1:${port}`, {
         username: 'tls-cam',

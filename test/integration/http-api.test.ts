@@ -7,7 +7,7 @@ let token: string;
 
 beforeAll(async () => {
   t = await startTestServer();
-  token = t.server.registry.tokens.create('test').token;
+  token = (await t.server.registry.tokens.create('test')).token;
 });
 afterAll(() => t.close());
 
@@ -32,8 +32,8 @@ describe('HTTP API', () => {
   });
 
   it('lists devices with online state and last seen', async () => {
-    const secret = t.addDevice('cam1');
-    t.addDevice('cam2');
+    const secret = await t.addDevice('cam1');
+    await t.addDevice('cam2');
     const cam = await t.connect({ username: 'cam1', password: secret, clientId: 'cam1' });
     const auth = { authorization: `Bearer ${token}` };
     const body = await waitFor(async () => {

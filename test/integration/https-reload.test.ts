@@ -136,7 +136,7 @@ describe.runIf(hasOpenssl)('HTTPS and mqtts with certificates reloaded from disk
     const res = await healthz(agent, readFileSync(a.certFile));
     expect(res).toMatchObject({ status: 200, peer: a.fingerprint });
     expect(await servedFingerprint(mqttsPort)).toBe(a.fingerprint);
-    const secret = t.addDevice('wss-cam');
+    const secret = await t.addDevice('wss-cam');
     const device = await connectMqtt(`wss://127.0.0.1:${httpsPort}/mqtt`, a.certFile, {
       username: 'wss-cam',
       password: secret,

@@ -44,7 +44,7 @@ describe.runIf(hasFfmpeg)('keyframe cache (in-process server and agent, werift v
 
   beforeAll(async () => {
     t = await startTestServer({ 'media.lingerMs': 1000 }, { log: serverLog.log });
-    token = t.server.registry.tokens.create('test').token;
+    token = (await t.server.registry.tokens.create('test')).token;
     // One keyframe every 20 s: without the cache, a viewer joining after the first one waits for a
     // keyframe request (the camera restarts its encoder) or for up to 20 s.
     await t.startCamera('cam1', { video: { keyframeIntervalSeconds: 20 } });

@@ -24,7 +24,7 @@ describe('GET /api/events', () => {
     ({
       token,
       info: { id: tokenId },
-    } = t.server.registry.tokens.create('events'));
+    } = await t.server.registry.tokens.create('events'));
   });
   afterAll(async () => {
     for (const c of open) c.close();
@@ -54,7 +54,7 @@ describe('GET /api/events', () => {
   });
 
   it('sends a snapshot, then presence as a device connects and disconnects over MQTT, and heartbeats', async () => {
-    const secret = t.addDevice('cam-a');
+    const secret = await t.addDevice('cam-a');
     const c = await stream();
     expect(c.status).toBe(200);
     const snapshot = await c.next('snapshot');
@@ -98,7 +98,7 @@ describe('GET /api/events', () => {
   });
 
   it('bounds streams per token (429) and in all (503), logging the refusal', async () => {
-    const other = t.server.registry.tokens.create('other').token;
+    const other = (await t.server.registry.tokens.create('other')).token;
     const [a, b] = [await stream(), await stream()];
     await Promise.all([a.next('snapshot'), b.next('snapshot')]);
     const third = await stream();
@@ -122,7 +122,7 @@ describe('GET /api/events', () => {
   });
 
   it('sends `revoked` and ends the stream when its token is revoked; the token then opens nothing', async () => {
-    const { token: doomed, info } = t.server.registry.tokens.create('doomed');
+    const { token: doomed, info } = await t.server.registry.tokens.create('doomed');
     const c = await stream(doomed);
     const kept = await stream();
     await Promise.all([c.next('snapshot'), kept.next('snapshot')]);

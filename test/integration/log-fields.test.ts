@@ -43,7 +43,7 @@ describe('server log lines', () => {
   afterAll(() => t?.close());
 
   it('carry the component key once, TURN lines included', async () => {
-    server.registry.devices.add('cam1');
+    await server.registry.devices.add('cam1');
     const [ice] = server.turn.deviceIceServers('cam1', 1);
     const client = await TurnTestClient.open(
       { ip: '127.0.0.1', port: server.relay!.address().udp.port },
@@ -65,9 +65,9 @@ describe('server log lines', () => {
   });
 
   it('warn once per device and interval about TURN requests with credentials from before a rotate', async () => {
-    server.registry.devices.add('cam2');
+    await server.registry.devices.add('cam2');
     const [ice] = server.turn.deviceIceServers('cam2', 1);
-    server.registry.devices.rotate('cam2');
+    await server.registry.devices.rotate('cam2');
     const refusals = () =>
       capture.lines.filter((l) => l.includes('TURN request refused') && l.includes('"device":"cam2"'));
     for (let i = 0; i < 5; i++) {

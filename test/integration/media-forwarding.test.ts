@@ -14,7 +14,7 @@ describe.runIf(hasFfmpeg)('media forwarding (in-process server and agent, werift
 
   beforeAll(async () => {
     t = await startTestServer({ 'media.lingerMs': 1000 });
-    token = t.server.registry.tokens.create('test').token;
+    token = (await t.server.registry.tokens.create('test')).token;
     agent = await t.startCamera('cam1');
   });
   afterAll(() => t?.close());

@@ -23,7 +23,7 @@ describe.runIf(hasFfmpeg)('media node: upstream host candidates', () => {
 
   beforeAll(async () => {
     t = await startTestServer({ 'media.lingerMs': 500 });
-    token = t.server.registry.tokens.create('test').token;
+    token = (await t.server.registry.tokens.create('test')).token;
   });
   afterAll(() => t?.close());
 

@@ -14,7 +14,7 @@ describe.runIf(hasFfmpeg)('media in the server process (media.workers 0)', () =>
 
   beforeAll(async () => {
     t = await startTestServer({ 'media.workers': 0, 'recording.segmentSeconds': 5 });
-    token = t.server.registry.tokens.create('test').token;
+    token = (await t.server.registry.tokens.create('test')).token;
     await t.startCamera('cam1', { video: { keyframeIntervalSeconds: 1 } });
   });
   afterAll(() => t?.close());
@@ -32,13 +32,13 @@ describe.runIf(hasFfmpeg)('media in the server process (media.workers 0)', () =>
       expect(others).toEqual([]);
       expect(engine!.pid).toBe(process.pid);
       expect(engine!.cameras).toMatchObject([{ cameraId: 'cam1', viewers: 1 }]);
-      t.server.registry.devices.setRecording('cam1', { mode: 'continuous' });
-      t.server.recordings.refresh('cam1');
+      await t.server.registry.devices.setRecording('cam1', { mode: 'continuous' });
+      await t.server.recordings.refresh('cam1');
       await waitFor(
-        () =>
-          t.server.registry.recordings
-            .between('cam1', 0, Date.now() + 1000)
-            .some((s) => s.state === 'complete'),
+        async () =>
+          (await t.server.registry.recordings.between('cam1', 0, Date.now() + 1000)).some(
+            (s) => s.state === 'complete',
+          ),
         { what: 'a complete segment', timeoutMs: 60_000 },
       );
     } finally {

@@ -59,7 +59,7 @@ describe.runIf(ready)('media under packet loss (iptables drops 5% of what reache
       // encoder, which on a loaded machine can starve the stream: at most one a second. This test is about NACK.
       'media.keyframeIntervalMs': 1000,
     });
-    token = t.server.registry.tokens.create('test').token;
+    token = (await t.server.registry.tokens.create('test')).token;
     await t.startCamera('cam1', { video: { bitrateKbps: 400 }, audio: { codec: 'none' } });
   });
   afterAll(async () => {

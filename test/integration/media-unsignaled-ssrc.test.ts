@@ -13,7 +13,7 @@ describe('a camera that does not signal its SSRCs', () => {
 
   beforeAll(async () => {
     t = await startTestServer();
-    token = t.server.registry.tokens.create('test').token;
+    token = (await t.server.registry.tokens.create('test')).token;
   });
   afterAll(async () => {
     for (const thing of open) await (thing.stop ?? thing.close)?.call(thing);
@@ -21,7 +21,7 @@ describe('a camera that does not signal its SSRCs', () => {
   });
 
   it('streams to a viewer: video (keyframe first) and audio arrive', async () => {
-    const camera = await SignalCamera.connect(t, 'bare', t.addDevice('bare'), { stripSsrc: true });
+    const camera = await SignalCamera.connect(t, 'bare', await t.addDevice('bare'), { stripSsrc: true });
     open.push(camera);
     const viewer = new WhepClient(t.httpUrl, token);
     open.push(viewer);

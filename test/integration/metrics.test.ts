@@ -45,7 +45,7 @@ describe.runIf(hasFfmpeg)('/metrics', () => {
 
   beforeAll(async () => {
     t = await startTestServer({ 'media.workers': 1 });
-    token = t.server.registry.tokens.create('prometheus').token;
+    token = (await t.server.registry.tokens.create('prometheus')).token;
   });
   afterAll(async () => {
     await viewer?.stop();
@@ -153,7 +153,7 @@ describe('/metrics with http.metricsAuth none', () => {
   afterAll(() => t?.close());
 
   it('is served without a token, and counts a device over MQTT', async () => {
-    const secret = t.addDevice('cam1');
+    const secret = await t.addDevice('cam1');
     const cam = await t.connect({ username: 'cam1', password: secret, clientId: 'cam1' });
     cam.publish('lookout/cam1/up/signal', JSON.stringify({ v: 1, type: 'hello' }));
     const s = await waitFor(

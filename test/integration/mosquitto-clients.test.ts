@@ -24,8 +24,8 @@ describe.runIf(hasMosquitto)('Mosquitto command-line clients against the broker'
 
   beforeAll(async () => {
     t = await startTestServer();
-    secret = t.addDevice('cam1');
-    t.addDevice('cam2');
+    secret = await t.addDevice('cam1');
+    await t.addDevice('cam2');
     port = new URL(t.mqttUrl).port;
     service = await t.serviceClient();
     service.on('message', (topic, payload) => received.push(`${topic} ${payload}`));

@@ -104,7 +104,7 @@ describe('/openapi.json', () => {
   });
 
   it('answers a request that breaks its schema with a problem naming the part', async () => {
-    const token = t.server.registry.tokens.create('test').token;
+    const token = (await t.server.registry.tokens.create('test')).token;
     const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     t.addDevice('cam1');
     const body = await fetch(`${t.httpUrl}/api/devices/cam1/recording`, {

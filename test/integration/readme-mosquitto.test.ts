@@ -42,7 +42,7 @@ describe.runIf(hasMosquitto)("the README's mosquitto_pub commands", () => {
   beforeAll(async () => {
     tmp = tempDir();
     t = await startTestServer();
-    const secret = t.addDevice('cam1');
+    const secret = await t.addDevice('cam1');
     // What `lookout device add cam1` writes next to the user.
     const edge = renderEdgeConfig({
       deviceId: 'cam1',

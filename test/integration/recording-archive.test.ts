@@ -30,24 +30,24 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
   let registry: Registry;
   let dir: string;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     tmp = tempDir();
-    registry = openRegistry({ dataDir: tmp.dir });
-    registry.devices.add('cam1');
-    registry.devices.add('cam2');
+    registry = await openRegistry({ dataDir: tmp.dir });
+    await registry.devices.add('cam1');
+    await registry.devices.add('cam2');
     dir = path.join(tmp.dir, 'recordings');
   });
-  afterEach(() => {
-    registry.close();
+  afterEach(async () => {
+    await registry.close();
     tmp.remove();
   });
 
   /** A file of `bytes` and its complete index row. */
-  function stored(deviceId: string, startMs: number, bytes: number) {
+  async function stored(deviceId: string, startMs: number, bytes: number) {
     const relative = `${deviceId}/${startMs}.mp4`;
     mkdirSync(path.join(dir, deviceId), { recursive: true });
     writeFileSync(path.join(dir, relative), Buffer.alloc(bytes));
-    const id = registry.recordings.insertComplete({
+    const id = await registry.recordings.insertComplete({
       deviceId,
       startMs,
       endMs: startMs + 60_000,
@@ -60,13 +60,13 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
     return { id, file: path.join(dir, relative) };
   }
 
-  it('keeps the archive under the disk quota, oldest first across cameras, never the segment being written', () => {
+  it('keeps the archive under the disk quota, oldest first across cameras, never the segment being written', async () => {
     const t0 = Date.now() - 3_600_000;
-    const a = stored('cam1', t0, 1 * MiB);
-    const b = stored('cam2', t0 + 60_000, 1 * MiB);
-    const c = stored('cam1', t0 + 120_000, 1 * MiB);
-    const d = stored('cam2', t0 + 180_000, 1 * MiB);
-    const writing = registry.recordings.open({
+    const a = await stored('cam1', t0, 1 * MiB);
+    const b = await stored('cam2', t0 + 60_000, 1 * MiB);
+    const c = await stored('cam1', t0 + 120_000, 1 * MiB);
+    const d = await stored('cam2', t0 + 180_000, 1 * MiB);
+    const writing = await registry.recordings.open({
       deviceId: 'cam1',
       startMs: t0 - 10_000_000,
       path: 'cam1/w.mp4',
@@ -77,38 +77,42 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
     const log = silentLogger();
     log.info = ((obj: { reason: string; file: string }) =>
       void lines.push(`${obj.file}: ${obj.reason}`)) as typeof log.info;
-    const result = applyRetention({
+    const result = await applyRetention({
       store: registry.recordings,
       dir,
       now: Date.now(),
       log,
-      policy: { maxAgeHours: 720, maxAgeHoursFor: () => null, maxDiskBytes: 2.5 * MiB },
+      policy: { maxAgeHours: 720, maxAgeHoursFor: async () => null, maxDiskBytes: 2.5 * MiB },
     });
     expect(result.deleted).toBe(2);
     expect(existsSync(a.file)).toBe(false);
     expect(existsSync(b.file)).toBe(false);
     expect(existsSync(c.file)).toBe(true);
     expect(existsSync(d.file)).toBe(true);
-    expect(registry.recordings.get(writing)?.state).toBe('writing');
-    expect(registry.recordings.totalBytes()).toBe(2 * MiB);
+    expect((await registry.recordings.get(writing))?.state).toBe('writing');
+    expect(await registry.recordings.totalBytes()).toBe(2 * MiB);
     expect(lines).toEqual([
       `cam1/${t0}.mp4: over the disk quota (3 MiB)`,
       `cam2/${t0 + 60_000}.mp4: over the disk quota (3 MiB)`,
     ]);
   });
 
-  it('deletes by age with a per-camera override', () => {
+  it('deletes by age with a per-camera override', async () => {
     const now = Date.now();
-    const old1 = stored('cam1', now - 5 * 3_600_000, 100);
-    const old2 = stored('cam2', now - 5 * 3_600_000, 100);
-    const fresh2 = stored('cam2', now - 3_600_000, 100);
-    applyRetention({
+    const old1 = await stored('cam1', now - 5 * 3_600_000, 100);
+    const old2 = await stored('cam2', now - 5 * 3_600_000, 100);
+    const fresh2 = await stored('cam2', now - 3_600_000, 100);
+    await applyRetention({
       store: registry.recordings,
       dir,
       now,
       log: silentLogger(),
       // cam2 keeps 2 h; everyone else the global 24 h.
-      policy: { maxAgeHours: 24, maxAgeHoursFor: (id) => (id === 'cam2' ? 2 : null), maxDiskBytes: 1e12 },
+      policy: {
+        maxAgeHours: 24,
+        maxAgeHoursFor: async (id) => (id === 'cam2' ? 2 : null),
+        maxDiskBytes: 1e12,
+      },
     });
     expect(existsSync(old1.file)).toBe(true);
     expect(existsSync(old2.file)).toBe(false);
@@ -126,14 +130,14 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
       truncateSync(whole, Math.floor(statSync(whole).size * 0.7));
       expect(decodeErrors(whole)).not.toBe('');
       const startMs = Date.now() - 60_000;
-      const open = registry.recordings.open({
+      const open = await registry.recordings.open({
         deviceId: 'cam1',
         startMs,
         path: 'cam1/crashed.mp4',
         videoCodec: 'h264',
         audioCodec: null,
       });
-      const gap = registry.recordings.openGap('cam1', startMs - 5000, 'camera-offline');
+      const gap = await registry.recordings.openGap('cam1', startMs - 5000, 'camera-offline');
       // A file the index does not know (copied in by hand, or indexed rows lost), and junk.
       const stray = path.join(dir, 'cam2', 'stray.mp4');
       mkdirSync(path.dirname(stray), { recursive: true });
@@ -156,7 +160,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
       // Folders that are no camera's: left alone.
       mkdirSync(path.join(dir, '.exports', '1'), { recursive: true });
       copyFileSync(stray, path.join(dir, '.exports', '1', 'part.mp4'));
-      const gone = stored('cam1', startMs - 120_000, 100);
+      const gone = await stored('cam1', startMs - 120_000, 100);
       // stored() wrote a zero-filled placeholder; delete it so the row points at nothing.
       spawnSync('rm', [gone.file]);
 
@@ -168,7 +172,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
       });
       expect(counts).toEqual({ recovered: 1, missing: 1, adopted: 1, quarantined: 2 });
 
-      const recovered = registry.recordings.get(open)!;
+      const recovered = (await registry.recordings.get(open))!;
       expect(recovered.state).toBe('complete');
       expect(decodeErrors(whole)).toBe('');
       const real = probe(whole).durationSeconds;
@@ -177,12 +181,12 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
       expect(Math.abs(recovered.durationMs! - real * 1000)).toBeLessThan(100);
       expect(recovered.bytes).toBe(statSync(whole).size);
 
-      expect(registry.recordings.byPath('cam2/stray.mp4')?.state).toBe('complete');
+      expect((await registry.recordings.byPath('cam2/stray.mp4'))?.state).toBe('complete');
       expect(existsSync(path.join(dir, '.quarantine', 'cam2', 'junk.mp4'))).toBe(true);
       expect(existsSync(path.join(dir, '.quarantine', 'cam2', "it's\nnew.mp4"))).toBe(true);
-      expect(registry.recordings.byPath('.exports/1/part.mp4')).toBeUndefined();
-      expect(registry.recordings.get(gone.id)?.state).toBe('missing');
-      const gaps = registry.recordings.gapsBetween('cam1', 0, Date.now() + 1000);
+      expect(await registry.recordings.byPath('.exports/1/part.mp4')).toBeUndefined();
+      expect((await registry.recordings.get(gone.id))?.state).toBe('missing');
+      const gaps = await registry.recordings.gapsBetween('cam1', 0, Date.now() + 1000);
       expect(gaps.find((g) => g.id === gap)?.endMs).not.toBeNull();
       expect(gaps.some((g) => g.reason === 'server-down')).toBe(true);
     },
@@ -192,39 +196,46 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
     'exports a range although retention deletes its files meanwhile, and skips what is gone',
     async () => {
       const startMs = Date.now() - 600_000;
-      const ids = [0, 1, 2].map((i) => {
+      const ids: number[] = [];
+      for (const i of [0, 1, 2]) {
         const relative = `cam1/s${i}.mp4`;
         recordedFile(path.join(dir, relative), 4);
-        return registry.recordings.insertComplete({
-          deviceId: 'cam1',
-          startMs: startMs + i * 4000,
-          endMs: startMs + (i + 1) * 4000,
-          durationMs: 4000,
-          bytes: statSync(path.join(dir, relative)).size,
-          videoCodec: 'h264',
-          audioCodec: null,
-          path: relative,
-        });
-      });
+        ids.push(
+          await registry.recordings.insertComplete({
+            deviceId: 'cam1',
+            startMs: startMs + i * 4000,
+            endMs: startMs + (i + 1) * 4000,
+            durationMs: 4000,
+            bytes: statSync(path.join(dir, relative)).size,
+            videoCodec: 'h264',
+            audioCodec: null,
+            path: relative,
+          }),
+        );
+      }
       // The last one's file vanished before the export (indexed, not yet marked missing).
       rmSync(path.join(dir, 'cam1/s2.mp4'));
       const archive = new Archive(registry.recordings, dir);
       const out = path.join(tmp.dir, 'out.mp4');
       let deleted = false;
-      const plan = await archive.export('cam1', startMs, startMs + 12_000, out, () => {
+      const plan = await archive.export('cam1', startMs, startMs + 12_000, out, async () => {
         if (deleted) return;
         deleted = true;
         // Retention runs once the plan is made, before ffmpeg opens the files.
-        applyRetention({
+        await applyRetention({
           store: registry.recordings,
           dir,
           now: Date.now(),
           log: silentLogger(),
-          policy: { maxAgeHours: 24, maxAgeHoursFor: () => null, maxDiskBytes: 0 },
+          policy: { maxAgeHours: 24, maxAgeHoursFor: async () => null, maxDiskBytes: 0 },
         });
       });
       expect(deleted).toBe(true);
-      expect(ids.map((id) => registry.recordings.get(id))).toEqual([undefined, undefined, undefined]);
+      expect(await Promise.all(ids.map((id) => registry.recordings.get(id)))).toEqual([
+        undefined,
+        undefined,
+        undefined,
+      ]);
       expect(plan.parts).toHaveLength(2);
       expect(plan.seconds).toBe(8);
       expect(Math.abs(probe(out).durationSeconds - 8)).toBeLessThan(0.2);
@@ -236,10 +247,10 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
 
   it.runIf(haveTools)(
     'refuses to recover without ffprobe instead of quarantining what it cannot read',
-    () => {
+    async () => {
       const stray = path.join(dir, 'cam1', 'stray.mp4');
       recordedFile(stray, 2);
-      const open = registry.recordings.open({
+      const open = await registry.recordings.open({
         deviceId: 'cam1',
         startMs: Date.now() - 60_000,
         path: 'cam1/stray.mp4',
@@ -260,7 +271,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
           `const { openRegistry } = await import('./devices/index.ts');
          const { recoverRecordings } = await import('./recordings/recovery.ts');
          const { silentLogger } = await import('./core/log.ts');
-         const registry = openRegistry({ dataDir: ${JSON.stringify(tmp.dir)} });
+         const registry = await openRegistry({ dataDir: ${JSON.stringify(tmp.dir)} });
          try {
            await recoverRecordings({ store: registry.recordings, dir: ${JSON.stringify(dir)}, log: silentLogger(), now: Date.now() });
          } catch (err) { console.log(err.code); } finally { registry.close(); }`,
@@ -269,7 +280,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
       );
       expect(run.stdout.trim(), run.stderr).toBe('FFPROBE_NOT_FOUND');
       expect(existsSync(stray)).toBe(true);
-      expect(registry.recordings.get(open)?.state).toBe('writing');
+      expect((await registry.recordings.get(open))?.state).toBe('writing');
     },
   );
 
@@ -285,23 +296,23 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
     expect(readdirSync(root)).toEqual([String(process.ppid)]);
   });
 
-  it('skips a file retention cannot delete and goes on with the others', () => {
+  it('skips a file retention cannot delete and goes on with the others', async () => {
     const now = Date.now();
-    const stuck = stored('cam1', now - 3 * 3_600_000, 1 * MiB);
-    const next = stored('cam2', now - 2 * 3_600_000, 1 * MiB);
-    const kept = stored('cam1', now - 3_600_000, 1 * MiB);
+    const stuck = await stored('cam1', now - 3 * 3_600_000, 1 * MiB);
+    const next = await stored('cam2', now - 2 * 3_600_000, 1 * MiB);
+    const kept = await stored('cam1', now - 3_600_000, 1 * MiB);
     // A directory where the file should be: rm cannot remove it (as EACCES or EROFS would stop it).
     rmSync(stuck.file);
     mkdirSync(path.join(stuck.file, 'x'), { recursive: true });
-    const result = applyRetention({
+    const result = await applyRetention({
       store: registry.recordings,
       dir,
       now,
       log: silentLogger(),
-      policy: { maxAgeHours: 24, maxAgeHoursFor: () => null, maxDiskBytes: 2 * MiB },
+      policy: { maxAgeHours: 24, maxAgeHoursFor: async () => null, maxDiskBytes: 2 * MiB },
     });
     expect(result.deleted).toBe(1);
-    expect(registry.recordings.get(stuck.id)).toBeDefined();
+    expect(await registry.recordings.get(stuck.id)).toBeDefined();
     expect(existsSync(next.file)).toBe(false);
     expect(existsSync(kept.file)).toBe(true);
   });

@@ -39,10 +39,10 @@ describe.runIf(ready)('recording on a disk that fills up', () => {
 
   it('pauses recording without crashing, keeps live view, resumes when space returns, records the outage as a gap', async () => {
     const store = t.server.registry.recordings;
-    const token = t.server.registry.tokens.create('viewer').token;
-    t.server.registry.devices.setRecording('cam1', { mode: 'continuous' });
-    t.server.recordings.refresh('cam1');
-    await waitFor(() => store.inState('complete').length >= 1, {
+    const token = (await t.server.registry.tokens.create('viewer')).token;
+    await t.server.registry.devices.setRecording('cam1', { mode: 'continuous' });
+    await t.server.recordings.refresh('cam1');
+    await waitFor(async () => (await store.inState('complete')).length >= 1, {
       what: 'a first segment',
       timeoutMs: 30_000,
     });
@@ -65,7 +65,7 @@ describe.runIf(ready)('recording on a disk that fills up', () => {
     let refused: unknown;
     for (let i = 0; i < 5000 && !refused; i++) {
       try {
-        t.server.registry.tokens.create(`filler-${i}`);
+        await t.server.registry.tokens.create(`filler-${i}`);
       } catch (err) {
         refused = err;
       }
@@ -80,14 +80,16 @@ describe.runIf(ready)('recording on a disk that fills up', () => {
 
     const freedAt = Date.now();
     disk.free();
-    await waitFor(() => store.inState('complete').some((s) => s.startMs >= freedAt), {
+    await waitFor(async () => (await store.inState('complete')).some((s) => s.startMs >= freedAt), {
       what: 'a segment recorded after space returned',
       timeoutMs: 45_000,
-    }).catch((err: Error) => {
-      throw new Error(`${err.message}; state ${recorder.state}; index ${JSON.stringify(store.all())}`);
+    }).catch(async (err: Error) => {
+      throw new Error(`${err.message}; state ${recorder.state}; index ${JSON.stringify(await store.all())}`);
     });
 
-    const gaps = store.gapsBetween('cam1', 0, Date.now() + 1000).filter((g) => g.reason === 'disk-full');
+    const gaps = (await store.gapsBetween('cam1', 0, Date.now() + 1000)).filter(
+      (g) => g.reason === 'disk-full',
+    );
     expect(gaps).toHaveLength(1);
     const gap = gaps[0]!;
     expect(gap.startMs).toBeGreaterThanOrEqual(fullAt - 3000);
@@ -96,16 +98,16 @@ describe.runIf(ready)('recording on a disk that fills up', () => {
     expect(gap.endMs!).toBeGreaterThanOrEqual(freedAt - 1000);
     // The index is consistent: nothing stays `writing` but the segment being written now,
     // every indexed file is there and plays, every file is indexed.
-    const writing = store.inState('writing');
+    const writing = await store.inState('writing');
     expect(writing.length).toBeLessThanOrEqual(1);
     if (writing[0]) expect(writing[0].startMs).toBeGreaterThanOrEqual(freedAt);
     const dir = path.join(dataDir, 'recordings');
-    for (const segment of store.inState('complete')) {
+    for (const segment of await store.inState('complete')) {
       expect(existsSync(path.join(dir, segment.path)), segment.path).toBe(true);
       expect(decodeErrors(path.join(dir, segment.path)), segment.path).toBe('');
     }
     for (const file of readdirSync(path.join(dir, 'cam1')).filter((f) => f.endsWith('.mp4'))) {
-      expect(store.byPath(`cam1/${file}`), file).toBeDefined();
+      expect(await store.byPath(`cam1/${file}`), file).toBeDefined();
     }
   }, 120_000);
 });

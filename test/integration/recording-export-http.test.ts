@@ -52,9 +52,9 @@ describe.runIf(ready)('GET /api/devices/:id/export.mp4 and its temporary files',
 
   beforeAll(async () => {
     tmp = tempDir();
-    registry = openRegistry({ dataDir: tmp.dir });
-    registry.devices.add('cam1');
-    token = registry.tokens.create('test').token;
+    registry = await openRegistry({ dataDir: tmp.dir });
+    await registry.devices.add('cam1');
+    token = (await registry.tokens.create('test')).token;
     const dir = path.join(tmp.dir, 'recordings');
     exportsDir = path.join(dir, '.exports');
     // Three 20 s segments: long enough that the remux takes a moment.
@@ -62,7 +62,7 @@ describe.runIf(ready)('GET /api/devices/:id/export.mp4 and its temporary files',
       const relative = `cam1/s${i}.mp4`;
       const file = path.join(dir, relative);
       recordedFile(file, 20, '640x360');
-      registry.recordings.insertComplete({
+      await registry.recordings.insertComplete({
         deviceId: 'cam1',
         startMs: startMs + i * 20_000,
         endMs: startMs + (i + 1) * 20_000,
@@ -100,7 +100,7 @@ describe.runIf(ready)('GET /api/devices/:id/export.mp4 and its temporary files',
 
   afterAll(async () => {
     await http?.close();
-    registry?.close();
+    await registry?.close();
     tmp?.remove();
   });
 

@@ -57,10 +57,10 @@ describe.skipIf(!haveTools)('starting and stopping a recording', () => {
     });
     const store = t.server.registry.recordings;
     const first = await waitFor(
-      () =>
-        store
-          .between('cam1', startedAt, Date.now() + 1000)
-          .find((s) => s.state === 'complete' && s.path.startsWith('cam1/')),
+      async () =>
+        (await store.between('cam1', startedAt, Date.now() + 1000)).find(
+          (s) => s.state === 'complete' && s.path.startsWith('cam1/'),
+        ),
       { what: 'the first segment', timeoutMs: 40_000 },
     );
     const file = path.join(t.dataDir, 'slow', first.path);
@@ -72,7 +72,7 @@ describe.skipIf(!haveTools)('starting and stopping a recording', () => {
     // 3.5 s after the launch began), not at the one that began the launch.
     expect(askedAt).toBeGreaterThan(0);
     expect(first.startMs).toBeGreaterThanOrEqual(askedAt + 1000);
-    const gaps = store.gapsBetween('cam1', startedAt, Date.now() + 1000);
+    const gaps = await store.gapsBetween('cam1', startedAt, Date.now() + 1000);
     expect(gaps.filter((g) => g.reason === 'recorder-fault')).toEqual([]);
     await recorder.close();
   }, 60_000);
@@ -91,18 +91,20 @@ describe.skipIf(!haveTools)('starting and stopping a recording', () => {
       expect(calls).toBe(2);
       const store = t.server.registry.recordings;
       await waitFor(
-        () =>
-          store
-            .between('cam1', startedAt, Date.now() + 1000)
-            .some((s) => s.path.startsWith('cam1/') && s.state === 'writing'),
+        async () =>
+          (await store.between('cam1', startedAt, Date.now() + 1000)).some(
+            (s) => s.path.startsWith('cam1/') && s.state === 'writing',
+          ),
         { what: 'a segment being written' },
       );
       expect(
-        store.gapsBetween('cam1', startedAt, Date.now() + 1000).filter((g) => g.reason === 'recorder-fault'),
+        (await store.gapsBetween('cam1', startedAt, Date.now() + 1000)).filter(
+          (g) => g.reason === 'recorder-fault',
+        ),
       ).toEqual([]);
     } finally {
       await recorder.close();
-      squatter.close();
+      await squatter.close();
     }
   }, 40_000);
 });
@@ -146,7 +148,7 @@ describe.skipIf(!haveTools)('launching ffmpeg on ports that stay taken', () => {
       expect(exits[0]!.requested).toBe(false);
       expect(exits[0]!.error).toMatch(/bind failed: Address already in use/);
     } finally {
-      squatter.close();
+      await squatter.close();
       data.remove();
     }
   }, 30_000);
@@ -164,13 +166,13 @@ describe.skipIf(!haveTools)('a clean shutdown', () => {
       let stoppedAt = 0;
       try {
         await first.startCamera('cam1', { video: { fps: 15, keyframeIntervalSeconds: 1 } });
-        first.server.registry.devices.setRecording('cam1', { mode: 'continuous' });
-        first.server.recordings.refresh('cam1');
+        await first.server.registry.devices.setRecording('cam1', { mode: 'continuous' });
+        await first.server.recordings.refresh('cam1');
         const store = first.server.registry.recordings;
         // A few fragments into a segment, so the stop has something to finish.
         await waitFor(
-          () => {
-            const writing = store.inState('writing')[0];
+          async () => {
+            const writing = (await store.inState('writing'))[0];
             return writing && Date.now() - writing.startMs > 2500;
           },
           { what: 'a segment 2.5 s into writing', timeoutMs: 30_000 },
@@ -181,24 +183,24 @@ describe.skipIf(!haveTools)('a clean shutdown', () => {
       } finally {
         await first.close();
       }
-      const registry = openRegistry({ dataDir: data.dir });
+      const registry = await openRegistry({ dataDir: data.dir });
       let gapId: number;
       try {
-        const stopped = registry.recordings.openGaps();
+        const stopped = await registry.recordings.openGaps();
         expect(stopped.map((g) => g.reason)).toEqual(['server-stopped']);
         // It starts where the last segment ends: no blank hole between them.
-        const lastEnd = registry.recordings.lastEnd('cam1')!;
+        const lastEnd = (await registry.recordings.lastEnd('cam1'))!;
         expect(lastEnd).toBeGreaterThan(stoppedAt - 10_000);
         expect(stopped[0]!.startMs).toBe(lastEnd);
-        expect(registry.recordings.inState('writing')).toEqual([]);
+        expect(await registry.recordings.inState('writing')).toEqual([]);
         gapId = stopped[0]!.id;
       } finally {
-        registry.close();
+        await registry.close();
       }
       const restartedAt = Date.now();
       const second = await startTestServer({ dataDir: data.dir });
       try {
-        const gaps = second.server.registry.recordings.gapsBetween('cam1', 0, Date.now() + 1000);
+        const gaps = await second.server.registry.recordings.gapsBetween('cam1', 0, Date.now() + 1000);
         const gap = gaps.find((g) => g.id === gapId)!;
         expect(gap.endMs).toBeGreaterThanOrEqual(restartedAt);
         expect(gaps.some((g) => g.reason === 'server-down')).toBe(false);

@@ -32,18 +32,19 @@ describe.skipIf(!haveTools)('recording a camera', () => {
   afterAll(() => t?.close());
 
   it('records continuous fragmented MP4 segments with -c copy and indexes them', async () => {
-    t.server.registry.devices.setRecording('cam1', { mode: 'continuous' });
-    t.server.recordings.refresh('cam1');
+    await t.server.registry.devices.setRecording('cam1', { mode: 'continuous' });
+    await t.server.recordings.refresh('cam1');
     const store = t.server.registry.recordings;
     await waitFor(
-      () => store.between('cam1', 0, Date.now() + 1000).filter((s) => s.state === 'complete').length >= 3,
+      async () =>
+        (await store.between('cam1', 0, Date.now() + 1000)).filter((s) => s.state === 'complete').length >= 3,
       { what: 'three complete segments', timeoutMs: 60_000 },
-    ).catch((err: Error) => {
-      const index = store.all().map((s) => `${s.path} ${s.state} ${s.durationMs}`);
-      const { gaps } = t.server.recordings.archive.list('cam1', 0, Date.now() + 1000);
+    ).catch(async (err: Error) => {
+      const index = (await store.all()).map((s) => `${s.path} ${s.state} ${s.durationMs}`);
+      const { gaps } = await t.server.recordings.archive.list('cam1', 0, Date.now() + 1000);
       throw new Error(`${err.message}; index: ${JSON.stringify(index)}; gaps: ${JSON.stringify(gaps)}`);
     });
-    const segments = store.between('cam1', 0, Date.now() + 1000);
+    const segments = await store.between('cam1', 0, Date.now() + 1000);
     const complete = segments.filter((s) => s.state === 'complete');
     expect(segments.at(-1)!.state).toBe('writing');
     const dir = path.join(t.dataDir, 'recordings');
@@ -63,7 +64,7 @@ describe.skipIf(!haveTools)('recording a camera', () => {
       expect(decodeErrors(file)).toBe('');
       if (i > 0) expect(segment.startMs).toBe(complete[i - 1]!.endMs);
     }
-    const { gaps } = t.server.recordings.archive.list('cam1', 0, Date.now() + 1000);
+    const { gaps } = await t.server.recordings.archive.list('cam1', 0, Date.now() + 1000);
     expect(gaps.every((g) => g.reason === 'camera-offline' && g.endMs !== null)).toBe(true);
     // ffmpeg listens for the media node's RTP on loopback only: nothing on the network can inject packets.
     const [ffmpeg] = childProcesses(t.server.recordings.recorder('cam1')!.segmenter!.process!.pid!, 'ffmpeg');
@@ -78,8 +79,8 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     // An open segment with two whole fragments: counted in the file, not by the clock, since the
     // camera of a loaded machine runs behind it (its segment times lag the wall clock by seconds).
     const writing = await waitFor(
-      () => {
-        const open = store.inState('writing')[0];
+      async () => {
+        const open = (await store.inState('writing'))[0];
         return open && wholeFragments(path.join(dir, open.path)) >= 2 ? open : undefined;
       },
       { what: 'an open segment with two whole fragments', timeoutMs: 30_000, intervalMs: 100 },
@@ -102,24 +103,24 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     expect(decodeErrors(out)).toBe('');
     // The copy of the open segment is gone; ffmpeg went on writing the original to its full length.
     expect(readdirSync(path.join(dir, '.exports'))).toEqual([]);
-    await waitFor(() => store.get(writing.id)!.state === 'complete', {
+    await waitFor(async () => (await store.get(writing.id))!.state === 'complete', {
       what: 'the exported open segment to finish',
       timeoutMs: 30_000,
     });
-    expect(store.get(writing.id)!.durationMs!).toBeGreaterThan(4000);
+    expect((await store.get(writing.id))!.durationMs!).toBeGreaterThan(4000);
     expect(decodeErrors(path.join(dir, writing.path))).toBe('');
     // A segment still being written is not served: its tail is not a whole fragment yet. (Asked
     // again should the segment finish while the request is on its way.)
-    const token = t.server.registry.tokens.create('export-test').token;
+    const token = (await t.server.registry.tokens.create('export-test')).token;
     for (let attempt = 1; ; attempt++) {
-      const open = await waitFor(() => store.inState('writing')[0], {
+      const open = await waitFor(async () => (await store.inState('writing'))[0], {
         what: 'an open segment',
         timeoutMs: 30_000,
       });
       const res = await fetch(`${t.httpUrl}/api/devices/cam1/recordings/${open.id}.mp4`, {
         headers: { authorization: `Bearer ${token}` },
       });
-      if (res.status !== 409 && store.get(open.id)!.state === 'complete' && attempt < 3) continue;
+      if (res.status !== 409 && (await store.get(open.id))!.state === 'complete' && attempt < 3) continue;
       expect(res.status).toBe(409);
       expect(await res.json()).toMatchObject({ code: 'SEGMENT_WRITING' });
       break;
@@ -131,8 +132,8 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     const dir = path.join(t.dataDir, 'recordings');
     // Killed while the open segment holds a whole fragment: there is something to recover.
     const open = await waitFor(
-      () => {
-        const writing = store.inState('writing')[0];
+      async () => {
+        const writing = (await store.inState('writing'))[0];
         return writing && wholeFragments(path.join(dir, writing.path)) >= 1 ? writing : undefined;
       },
       { what: 'an open segment with a whole fragment', timeoutMs: 30_000, intervalMs: 100 },
@@ -143,22 +144,22 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     process.kill(ffmpeg!, 'SIGKILL');
     const killedAt = Date.now();
     await waitFor(
-      () =>
-        store
-          .between('cam1', killedAt, Date.now() + 1000)
-          .some((s) => s.state === 'writing' && s.startMs > killedAt),
+      async () =>
+        (await store.between('cam1', killedAt, Date.now() + 1000)).some(
+          (s) => s.state === 'writing' && s.startMs > killedAt,
+        ),
       { what: 'a new segment after the crash', timeoutMs: 30_000 },
     );
-    const { gaps } = t.server.recordings.archive.list('cam1', killedAt - 1000, Date.now() + 1000);
+    const { gaps } = await t.server.recordings.archive.list('cam1', killedAt - 1000, Date.now() + 1000);
     const fault = gaps.find((g) => g.reason === 'recorder-fault');
     expect(fault).toBeDefined();
     expect(fault!.endMs).not.toBeNull();
     // The interrupted segment is recovered (in the background, beside the restart), playable.
-    await waitFor(() => store.get(open.id)?.state !== 'writing', {
+    await waitFor(async () => (await store.get(open.id))?.state !== 'writing', {
       what: 'the interrupted segment recovered',
       timeoutMs: 30_000,
     });
-    expect(store.get(open.id)!.state).toBe('complete');
+    expect((await store.get(open.id))!.state).toBe('complete');
     expect(decodeErrors(path.join(dir, open.path))).toBe('');
   }, 90_000);
 
@@ -167,8 +168,8 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     const dir = path.join(t.dataDir, 'recordings');
     // Stop 2-4 s into a 5 s segment, counted in its fragments (a loaded machine's camera lags the clock).
     const open = await waitFor(
-      () => {
-        const writing = store.inState('writing')[0];
+      async () => {
+        const writing = (await store.inState('writing'))[0];
         const fragments = writing ? wholeFragments(path.join(dir, writing.path)) : 0;
         return fragments >= 2 && fragments <= 3 ? writing : undefined;
       },
@@ -179,26 +180,26 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     copyFileSync(path.join(dir, open.path), soFar);
     const wrapper = t.server.recordings.recorder('cam1')!.segmenter!.process!;
     const [ffmpeg] = childProcesses(wrapper.pid!, 'ffmpeg');
-    t.server.registry.devices.setRecording('cam1', { mode: 'off' });
-    t.server.recordings.refresh('cam1');
+    await t.server.registry.devices.setRecording('cam1', { mode: 'off' });
+    await t.server.recordings.refresh('cam1');
     await waitFor(() => wrapper.exitCode !== null || wrapper.signalCode !== null, {
       what: 'ffmpeg exit',
       timeoutMs: 20_000,
     });
     expect(isAlive(ffmpeg!)).toBe(false);
     expect(t.server.recordings.recorder('cam1')).toBeUndefined();
-    await waitFor(() => store.inState('writing').length === 0, {
+    await waitFor(async () => (await store.inState('writing')).length === 0, {
       what: 'last segment finished',
       timeoutMs: 20_000,
     });
     // ffmpeg finished the segment cleanly: everything up to the stop is in it.
-    const last = store.get(open.id)!;
+    const last = (await store.get(open.id))!;
     expect(last.state).toBe('complete');
     // At least all it had written at the stop, the fragment in progress too: before the fix the
     // row was dropped or lost its whole last fragment.
     expect(last.durationMs! / 1000).toBeGreaterThanOrEqual(probe(soFar).videoPts.at(-1)! - 0.05);
     expect(decodeErrors(path.join(dir, last.path))).toBe('');
-    for (const segment of store.all()) {
+    for (const segment of await store.all()) {
       expect(existsSync(path.join(dir, segment.path))).toBe(true);
     }
   }, 60_000);
@@ -208,12 +209,12 @@ describe.skipIf(!haveTools)('recording a camera', () => {
       video: { codec: 'vp8', keyframeIntervalSeconds: 1 },
       audio: { codec: 'none' },
     });
-    t.server.registry.devices.setRecording('cam2', { mode: 'continuous' });
-    t.server.recordings.refresh('cam2');
+    await t.server.registry.devices.setRecording('cam2', { mode: 'continuous' });
+    await t.server.recordings.refresh('cam2');
     const store = t.server.registry.recordings;
-    const faults = () =>
-      store.gapsBetween('cam2', 0, Date.now() + 1000).filter((g) => g.reason === 'recorder-fault');
-    await waitFor(() => faults().length > 0, { what: 'the fault gap', timeoutMs: 20_000 });
+    const faults = async () =>
+      (await store.gapsBetween('cam2', 0, Date.now() + 1000)).filter((g) => g.reason === 'recorder-fault');
+    await waitFor(async () => (await faults()).length > 0, { what: 'the fault gap', timeoutMs: 20_000 });
     // Three of the camera's keyframes later (a restart loop would have added gaps and started
     // ffmpegs by then): counted by a listener after the recorder's, so it has handled each one.
     const stream = t.server.media.feed('cam2');
@@ -226,11 +227,13 @@ describe.skipIf(!haveTools)('recording a camera', () => {
       stream.off('rtp', count),
     );
     expect(t.server.recordings.recorder('cam2')!.segmenter).toBeUndefined();
-    expect(faults()).toHaveLength(1);
-    expect(faults()[0]!.endMs).toBeNull();
-    expect(store.between('cam2', 0, Date.now() + 1000)).toEqual([]);
-    t.server.registry.devices.setRecording('cam2', { mode: 'off' });
-    t.server.recordings.refresh('cam2');
-    await waitFor(() => faults()[0]!.endMs !== null, { what: 'the gap closed when recording stops' });
+    expect(await faults()).toHaveLength(1);
+    expect((await faults())[0]!.endMs).toBeNull();
+    expect(await store.between('cam2', 0, Date.now() + 1000)).toEqual([]);
+    await t.server.registry.devices.setRecording('cam2', { mode: 'off' });
+    await t.server.recordings.refresh('cam2');
+    await waitFor(async () => (await faults())[0]!.endMs !== null, {
+      what: 'the gap closed when recording stops',
+    });
   }, 90_000);
 });

@@ -74,9 +74,9 @@ describe('SDP contracts (real server, real broker, werift viewer)', () => {
 
   beforeAll(async () => {
     t = await startTestServer();
-    token = t.server.registry.tokens.create('test').token;
+    token = (await t.server.registry.tokens.create('test')).token;
     // The camera only needs to be online: the answer is built before it streams.
-    const secret = t.addDevice('cam1');
+    const secret = await t.addDevice('cam1');
     camera = await t.connect({ clientId: 'cam1', username: 'cam1', password: secret });
     camera.on('message', (_topic, payload) => {
       const message = JSON.parse(payload.toString()) as { type: string; sdp?: string };

@@ -43,10 +43,10 @@ describe.each([
 
   beforeAll(async () => {
     t = await startTestServer(overrides);
-    token = t.server.registry.tokens.create('test').token;
-    steady = await SignalCamera.connect(t, 'steady', t.addDevice('steady'));
+    token = (await t.server.registry.tokens.create('test')).token;
+    steady = await SignalCamera.connect(t, 'steady', await t.addDevice('steady'));
     open.push(steady);
-    const secret = t.addDevice('noisy');
+    const secret = await t.addDevice('noisy');
     flooder = await t.connect({ username: 'noisy', password: secret, clientId: 'noisy' });
     flooder.on('message', (_topic, payload) => {
       const message = JSON.parse(payload.toString()) as { type: string; session: string };
@@ -151,7 +151,11 @@ describe('a flood of bad messages from one camera', () => {
   afterAll(() => t?.close());
 
   it('is answered at most at the per-device rate (40 at once, then 20/s), the rest dropped unparsed', async () => {
-    const client = await t.connect({ username: 'junk', password: t.addDevice('junk'), clientId: 'junk' });
+    const client = await t.connect({
+      username: 'junk',
+      password: await t.addDevice('junk'),
+      clientId: 'junk',
+    });
     const errors: number[] = [];
     client.on('message', (_topic, payload) => {
       if ((JSON.parse(payload.toString()) as { type: string }).type === 'error')

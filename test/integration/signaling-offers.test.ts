@@ -15,8 +15,8 @@ describe('when the server offers', () => {
 
   beforeAll(async () => {
     t = await startTestServer();
-    token = t.server.registry.tokens.create('test').token;
-    secret = t.addDevice('cam');
+    token = (await t.server.registry.tokens.create('test')).token;
+    secret = await t.addDevice('cam');
   });
   afterAll(async () => {
     await viewer?.stop();
@@ -95,9 +95,9 @@ describe('a hello said before anyone watched', () => {
   });
 
   it('is remembered: the first viewer gets the camera offered at once', async () => {
-    camera = await SignalCamera.connect(t, 'early', t.addDevice('early'));
+    camera = await SignalCamera.connect(t, 'early', await t.addDevice('early'));
     await waitFor(() => t.server.media.isOnline('early'), { what: 'early online' });
-    viewer = new WhepClient(t.httpUrl, t.server.registry.tokens.create('test').token);
+    viewer = new WhepClient(t.httpUrl, (await t.server.registry.tokens.create('test')).token);
     expect((await viewer.play('early')).status).toBe(201);
     await waitFor(() => viewer!.stats.video > 15, { timeoutMs: 15_000, what: 'video at the viewer' });
     expect(camera.offers()).toHaveLength(1);

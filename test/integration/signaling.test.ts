@@ -11,8 +11,8 @@ const received: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
   t = await startTestServer({ 'media.answerTimeoutMs': 1500 });
-  const secret = t.addDevice('cam1');
-  token = t.server.registry.tokens.create('test').token;
+  const secret = await t.addDevice('cam1');
+  token = (await t.server.registry.tokens.create('test')).token;
   cam = await t.connect({ username: 'cam1', password: secret, clientId: 'cam1' });
   cam.on('message', (_topic, payload) => received.push(JSON.parse(payload.toString())));
   await cam.subscribeAsync('lookout/cam1/down/signal', { qos: 1 });
@@ -103,7 +103,7 @@ describe('signaling from a misbehaving device', () => {
     cam.publish('lookout/cam1/up/signal', Buffer.alloc(300_000, 0x20));
     await closed;
     cam.end(true);
-    const secret = t.server.registry.devices.rotate('cam1').secret;
+    const secret = (await t.server.registry.devices.rotate('cam1')).secret;
     cam = await t.connect({ username: 'cam1', password: secret, clientId: 'cam1' });
     expect(cam.connected).toBe(true);
   });
@@ -145,7 +145,7 @@ describe('WHEP errors', () => {
   });
 
   it('answers 503 with Retry-After for an offline camera', async () => {
-    t.addDevice('sleepy');
+    await t.addDevice('sleepy');
     const res = await post('/whep/sleepy', 'v=0\r\n', { 'content-type': 'application/sdp', ...auth() });
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('5');

@@ -18,7 +18,7 @@ describe.runIf(hasFfmpeg)('TURN allocations of ended sessions (embedded TURN ser
 
   beforeAll(async () => {
     t = await startTestServer({ 'media.lingerMs': 300 }, { log: serverLog.log });
-    token = t.server.registry.tokens.create('test').token;
+    token = (await t.server.registry.tokens.create('test')).token;
     agent = await t.startCamera('cam1');
   });
   afterAll(() => t?.close());

@@ -23,8 +23,8 @@ describe('TURN credentials after device rotate', () => {
   });
 
   /** The credential an offer to `device` would carry now. */
-  const credential = (device: string) => {
-    const generation = t.server.registry.devices.require(device).secretGeneration;
+  const credential = async (device: string) => {
+    const generation = (await t.server.registry.devices.require(device)).secretGeneration;
     const [ice] = t.server.turn.deviceIceServers(device, generation);
     return { username: ice!.username!, password: ice!.credential! };
   };
@@ -40,8 +40,8 @@ describe('TURN credentials after device rotate', () => {
   const allocations = () => t.server.relay!.stats().allocations;
 
   async function expectOldCredentialVoided(device: string, rotate: () => Promise<void>): Promise<void> {
-    t.addDevice(device);
-    const old = credential(device);
+    await t.addDevice(device);
+    const old = await credential(device);
     const before = await client(old);
     expect((await before.allocate()).code).toBe(0);
     const baseline = allocations();
@@ -50,7 +50,7 @@ describe('TURN credentials after device rotate', () => {
     // A new Allocate with the old credential is refused at once (the registry is read per request)...
     expect((await (await client(old)).allocate()).code).toBe(403);
     // ...while the new credential works, and its allocation survives what follows.
-    const fresh = credential(device);
+    const fresh = await credential(device);
     expect(fresh.username).not.toBe(old.username);
     const after = await client(fresh);
     expect((await after.allocate()).code).toBe(0);
@@ -66,7 +66,7 @@ describe('TURN credentials after device rotate', () => {
     timeout: 60_000,
   }, async () => {
     await expectOldCredentialVoided('cam1', async () => {
-      t.server.registry.devices.rotate('cam1');
+      await t.server.registry.devices.rotate('cam1');
     });
   });
 

@@ -33,8 +33,8 @@ describe.runIf(hasCoturn)('TURN in lookout serve', () => {
   beforeAll(async () => {
     // turnutils_peer runs on loopback, which the default filter denies: allow it for this test.
     t = await startTestServer({ 'turn.allowedPeerIps': ['127.0.0.0/8'] });
-    t.addDevice('cam1');
-    t.addDevice('cam2');
+    await t.addDevice('cam1');
+    await t.addDevice('cam2');
     const probe = createSocket('udp4');
     await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
     peerPort = probe.address().port;
@@ -47,19 +47,20 @@ describe.runIf(hasCoturn)('TURN in lookout serve', () => {
   });
 
   /** The device's current secret generation: part of every TURN username the server accepts for it. */
-  const generation = (device: string) => t.server.registry.devices.get(device)!.secretGeneration;
-  const uclient = (device: string, extra: string[] = []) =>
+  const generation = async (device: string) =>
+    (await t.server.registry.devices.get(device))!.secretGeneration;
+  const uclient = async (device: string, extra: string[] = []) =>
     run('turnutils_uclient', [
       ...extra,
       ...['-p', String(t.server.relay!.address().udp.port), '-e', '127.0.0.1', '-r', String(peerPort)],
       // uclient makes the username `<expiry>:<-u value>`.
-      ...['-W', t.server.turn.secret!, '-u', `${device}:${generation(device)}`, '-c', '-z', '5'],
+      ...['-W', t.server.turn.secret!, '-u', `${device}:${await generation(device)}`, '-c', '-z', '5'],
       ...['-n', '30', '-m', '2', '-l', '200'],
       '127.0.0.1',
     ]);
 
-  it('offers carry TURN URLs for the bound port and credentials scoped to the device', () => {
-    const [server] = t.server.turn.deviceIceServers('cam1', generation('cam1'));
+  it('offers carry TURN URLs for the bound port and credentials scoped to the device', async () => {
+    const [server] = t.server.turn.deviceIceServers('cam1', await generation('cam1'));
     const port = t.server.relay!.address().udp.port;
     expect(server!.urls).toEqual([
       `turn:127.0.0.1:${port}?transport=udp`,
@@ -74,7 +75,7 @@ describe.runIf(hasCoturn)('TURN in lookout serve', () => {
   });
 
   it('revoking a device in the registry ends its allocations and refuses new ones', async () => {
-    const [ice] = t.server.turn.deviceIceServers('cam2', generation('cam2'));
+    const [ice] = t.server.turn.deviceIceServers('cam2', await generation('cam2'));
     const port = t.server.relay!.address().udp.port;
     const client = await TurnTestClient.open({ ip: '127.0.0.1', port }, 'udp', {
       username: ice!.username!,
@@ -83,7 +84,7 @@ describe.runIf(hasCoturn)('TURN in lookout serve', () => {
     try {
       expect((await client.allocate()).code).toBe(0);
       const before = t.server.relay!.stats().allocations;
-      t.server.registry.devices.revoke('cam2');
+      await t.server.registry.devices.revoke('cam2');
       await waitFor(() => t.server.relay!.stats().allocations === before - 1, {
         what: 'the allocation to end',
       });

@@ -21,7 +21,7 @@ describe.runIf(hasFfmpeg)(
 
     beforeAll(async () => {
       t = await startTestServer({ 'media.lingerMs': 1000 });
-      token = t.server.registry.tokens.create('test').token;
+      token = (await t.server.registry.tokens.create('test')).token;
       await t.startCamera('cam1');
     });
     afterAll(() => t?.close());

@@ -26,9 +26,9 @@ describe('WHEP sessions over HTTP', () => {
       'media.maxViewersPerToken': 2,
       'media.maxViewers': 3,
     });
-    const secret = t.addDevice('cam1');
+    const secret = await t.addDevice('cam1');
     for (const name of ['alice', 'bob'] as const) {
-      const { token, info } = t.server.registry.tokens.create(name);
+      const { token, info } = await t.server.registry.tokens.create(name);
       tokens[name] = { id: info.id, token };
     }
     cam = await t.connect({ username: 'cam1', password: secret, clientId: 'cam1' });

@@ -34,7 +34,7 @@ describe.runIf(hasFfmpeg)('revoking an API token ends its WHEP sessions', () => 
   });
 
   const player = async (name: string) => {
-    const { token, info } = t.server.registry.tokens.create(name);
+    const { token, info } = await t.server.registry.tokens.create(name);
     const client = new WhepClient(t.httpUrl, token);
     players.push(client);
     expect((await client.play('cam1')).status).toBe(201);
@@ -83,7 +83,7 @@ describe.runIf(hasFfmpeg)('revoking an API token ends its WHEP sessions', () => 
     timeout: 90_000,
   }, async () => {
     await expectCutOff(async (id) => {
-      t.server.registry.tokens.revoke(id);
+      await t.server.registry.tokens.revoke(id);
     });
   });
 

@@ -36,7 +36,7 @@ function sink(reads: boolean) {
 
 const limits = { heartbeatMs: 60_000, maxPerToken: 2, maxStreams: 3, maxBufferedBytes: 1024 };
 const hub = (sources: LiveSources, log = captureLog().log, now = Date.now) =>
-  new LiveEventHub(limits, { sources, tokens: { isActive: () => true }, log, version: 'v', now });
+  new LiveEventHub(limits, { sources, tokens: { isActive: async () => true }, log, version: 'v', now });
 
 describe('LiveEventHub', () => {
   it('closes a stream whose client does not read once its buffered bytes pass the bound', async () => {

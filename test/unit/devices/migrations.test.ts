@@ -1,8 +1,8 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DATABASE_FILE, openDatabase } from '../../../devices/db.js';
-import { migrations } from '../../../devices/migrations.js';
+import { DATABASE_FILE, openDatabase } from '../../../devices/sqlite/db.js';
+import { migrations } from '../../../devices/sqlite/migrations.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 describe('migration 3 (gap reasons disk-full and server-stopped)', () => {

@@ -1,8 +1,8 @@
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { LookoutError } from '../core/errors.js';
-import { makePrivateDir } from '../core/private-dir.js';
+import { LookoutError } from '../../core/errors.js';
+import { makePrivateDir } from '../../core/private-dir.js';
 import { migrations } from './migrations.js';
 
 export type Db = Database.Database;

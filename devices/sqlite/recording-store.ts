@@ -1,39 +1,8 @@
+import type { RecordingStore } from '../stores.js';
+import type { Gap, GapReason, Segment, SegmentState } from '../types.js';
 import type { Db } from './db.js';
 
-export type SegmentState = 'writing' | 'complete' | 'missing';
-/** Why a gap is there; docs/recording.md lists them for users. */
-export type GapReason =
-  | 'camera-offline'
-  | 'recorder-fault'
-  | 'disk-full'
-  | 'media-worker-died'
-  | 'server-stopped'
-  | 'server-down';
-
-/** One recorded file. Times are epoch milliseconds; `path` is relative to the recordings directory. */
-export interface Segment {
-  id: number;
-  deviceId: string;
-  startMs: number;
-  endMs: number | null;
-  durationMs: number | null;
-  bytes: number;
-  videoCodec: string | null;
-  audioCodec: string | null;
-  path: string;
-  state: SegmentState;
-}
-
-/** Time a device should have been recorded but was not. `endMs` is null while it lasts. */
-export interface Gap {
-  id: number;
-  deviceId: string;
-  startMs: number;
-  endMs: number | null;
-  reason: GapReason;
-}
-
-interface SegmentRow {
+export interface SegmentRow {
   id: number;
   device_id: string;
   start_ms: number;
@@ -46,7 +15,7 @@ interface SegmentRow {
   state: SegmentState;
 }
 
-interface GapRow {
+export interface GapRow {
   id: number;
   device_id: string;
   start_ms: number;
@@ -54,11 +23,11 @@ interface GapRow {
   reason: GapReason;
 }
 
-const SEGMENT_COLUMNS =
+export const SEGMENT_COLUMNS =
   'id, device_id, start_ms, end_ms, duration_ms, bytes, video_codec, audio_codec, path, state';
 
-/** The recordings index: segments and gaps. All SQL for those tables lives here. */
-export class RecordingStore {
+/** The recordings index in SQLite: segments and gaps. All SQL for those tables lives here. */
+export class SqliteRecordingStore implements RecordingStore {
   readonly #stmt;
 
   constructor(db: Db) {
@@ -120,13 +89,13 @@ export class RecordingStore {
   }
 
   /** Indexes a segment ffmpeg has just opened. */
-  open(segment: {
+  async open(segment: {
     deviceId: string;
     startMs: number;
     path: string;
     videoCodec: string | null;
     audioCodec: string | null;
-  }): number {
+  }): Promise<number> {
     const info = this.#stmt.insert.run({
       ...segment,
       endMs: null,
@@ -138,95 +107,95 @@ export class RecordingStore {
   }
 
   /** Indexes a finished file found on disk (startup recovery). */
-  insertComplete(segment: Omit<Segment, 'id' | 'state'>): number {
+  async insertComplete(segment: Omit<Segment, 'id' | 'state'>): Promise<number> {
     const info = this.#stmt.insert.run({ ...segment, state: 'complete' });
     return Number(info.lastInsertRowid);
   }
 
-  finish(id: number, result: { endMs: number; durationMs: number; bytes: number }): void {
+  async finish(id: number, result: { endMs: number; durationMs: number; bytes: number }): Promise<void> {
     this.#stmt.finish.run({ id, ...result });
   }
 
-  markMissing(id: number): void {
+  async markMissing(id: number): Promise<void> {
     this.#stmt.missing.run(id);
   }
 
-  get(id: number): Segment | undefined {
+  async get(id: number): Promise<Segment | undefined> {
     const row = this.#stmt.byId.get(id);
     return row && toSegment(row);
   }
 
-  byPath(path: string): Segment | undefined {
+  async byPath(path: string): Promise<Segment | undefined> {
     const row = this.#stmt.byPath.get(path);
     return row && toSegment(row);
   }
 
   /** Segments of a device overlapping [fromMs, toMs), oldest first. */
-  between(deviceId: string, fromMs: number, toMs: number): Segment[] {
+  async between(deviceId: string, fromMs: number, toMs: number): Promise<Segment[]> {
     return this.#stmt.between.all(deviceId, toMs, fromMs).map(toSegment);
   }
 
-  inState(state: SegmentState): Segment[] {
+  async inState(state: SegmentState): Promise<Segment[]> {
     return this.#stmt.inState.all(state).map(toSegment);
   }
 
-  all(): Segment[] {
+  async all(): Promise<Segment[]> {
     return this.#stmt.all.all().map(toSegment);
   }
 
   /** Finished or missing segments of a device that ended before `beforeMs`. */
-  expired(deviceId: string, beforeMs: number): Segment[] {
+  async expired(deviceId: string, beforeMs: number): Promise<Segment[]> {
     return this.#stmt.expired.all(deviceId, beforeMs).map(toSegment);
   }
 
   /** The oldest segments not being written, across devices. */
-  oldest(limit: number): Segment[] {
+  async oldest(limit: number): Promise<Segment[]> {
     return this.#stmt.oldest.all(limit).map(toSegment);
   }
 
-  totalBytes(): number {
+  async totalBytes(): Promise<number> {
     return this.#stmt.totalBytes.get()!.total;
   }
 
-  delete(id: number): void {
+  async delete(id: number): Promise<void> {
     this.#stmt.delete.run(id);
   }
 
   /** Every device that has segments or gaps. */
-  devices(): string[] {
+  async devices(): Promise<string[]> {
     return this.#stmt.devices.all().map((row) => row.device_id);
   }
 
-  lastEnd(deviceId: string): number | null {
+  async lastEnd(deviceId: string): Promise<number | null> {
     return this.#stmt.lastEnd.get(deviceId)!.last;
   }
 
-  openGap(deviceId: string, startMs: number, reason: GapReason): number {
+  async openGap(deviceId: string, startMs: number, reason: GapReason): Promise<number> {
     return Number(this.#stmt.openGap.run(deviceId, startMs, reason).lastInsertRowid);
   }
 
-  insertGap(deviceId: string, startMs: number, endMs: number, reason: GapReason): void {
+  async insertGap(deviceId: string, startMs: number, endMs: number, reason: GapReason): Promise<void> {
     this.#stmt.insertGap.run(deviceId, startMs, endMs, reason);
   }
 
-  closeGap(id: number, endMs: number): void {
+  async closeGap(id: number, endMs: number): Promise<void> {
     this.#stmt.closeGap.run(endMs, id);
   }
 
-  openGaps(): Gap[] {
+  async openGaps(): Promise<Gap[]> {
     return this.#stmt.openGaps.all().map(toGap);
   }
 
-  gapsBetween(deviceId: string, fromMs: number, toMs: number): Gap[] {
+  async gapsBetween(deviceId: string, fromMs: number, toMs: number): Promise<Gap[]> {
     return this.#stmt.gapsBetween.all(deviceId, toMs, fromMs).map(toGap);
   }
 
-  pruneGaps(deviceId: string, beforeMs: number): void {
+  async pruneGaps(deviceId: string, beforeMs: number): Promise<void> {
     this.#stmt.pruneGaps.run(deviceId, beforeMs);
   }
 }
 
-function toSegment(row: SegmentRow): Segment {
+export function toSegment(row: SegmentRow): Segment {
   return {
     id: row.id,
     deviceId: row.device_id,
@@ -241,7 +210,7 @@ function toSegment(row: SegmentRow): Segment {
   };
 }
 
-function toGap(row: GapRow): Gap {
+export function toGap(row: GapRow): Gap {
   return {
     id: row.id,
     deviceId: row.device_id,

@@ -1,18 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { LookoutError } from '../core/errors.js';
+import { TOKEN_MAX_LENGTH, TOKEN_TOUCH_INTERVAL_MS, tokenNotFound } from '../device-rules.js';
+import { API_TOKEN_PREFIX, generateSecret, type SecretHasher } from '../secrets.js';
+import type { TokenStore } from '../stores.js';
+import type { ApiToken } from '../types.js';
 import { asDiskFull, type Db } from './db.js';
-import { API_TOKEN_PREFIX, generateSecret, type SecretHasher } from './secrets.js';
 
-/** An API token for people and scripts (HTTP API, WHEP). The token itself is never stored. */
-export interface ApiToken {
-  id: string;
-  name: string;
-  createdAt: number;
-  lastUsedAt: number | null;
-  revokedAt: number | null;
-}
-
-interface TokenRow {
+export interface TokenRow {
   id: string;
   name: string;
   created_at: number;
@@ -21,10 +14,9 @@ interface TokenRow {
 }
 
 const COLUMNS = 'id, name, created_at, last_used_at, revoked_at';
-/** last_used_at is bookkeeping: refresh it at most this often, not on every request. */
-const TOUCH_INTERVAL_MS = 60_000;
 
-export class TokenStore {
+/** API tokens in SQLite: only their keyed hashes are stored. */
+export class SqliteTokenStore implements TokenStore {
   readonly #hasher: SecretHasher;
   readonly #now: () => number;
   readonly #stmt;
@@ -45,8 +37,7 @@ export class TokenStore {
     };
   }
 
-  /** Creates a token; the returned `token` string is shown once and never again. */
-  create(name = 'api'): { token: string; info: ApiToken } {
+  async create(name = 'api'): Promise<{ token: string; info: ApiToken }> {
     const id = randomBytes(6).toString('hex');
     const token = generateSecret(API_TOKEN_PREFIX);
     try {
@@ -54,16 +45,15 @@ export class TokenStore {
     } catch (err) {
       throw asDiskFull(err, 'cannot create a token') ?? err;
     }
-    return { token, info: this.require(id) };
+    return { token, info: this.#require(id) };
   }
 
-  /** The token's record when `token` is valid and not revoked; undefined otherwise. */
-  verify(token: string): ApiToken | undefined {
-    if (!token.startsWith(API_TOKEN_PREFIX) || token.length > 128) return undefined;
+  async verify(token: string): Promise<ApiToken | undefined> {
+    if (!token.startsWith(API_TOKEN_PREFIX) || token.length > TOKEN_MAX_LENGTH) return undefined;
     const row = this.#stmt.byHash.get(this.#hasher.hash(token));
     if (!row || row.revoked_at !== null) return undefined;
     const now = this.#now();
-    if (row.last_used_at === null || now - row.last_used_at > TOUCH_INTERVAL_MS) {
+    if (row.last_used_at === null || now - row.last_used_at > TOKEN_TOUCH_INTERVAL_MS) {
       try {
         this.#stmt.touch.run(now, row.id);
       } catch {
@@ -74,32 +64,32 @@ export class TokenStore {
     return toToken(row);
   }
 
-  /**
-   * Whether the token `id` exists and is not revoked, whichever process revoked it: a running
-   * server asks this for the owners of open WHEP sessions (api/whep-token-watch.ts).
-   */
-  isActive(id: string): boolean {
+  async isActive(id: string): Promise<boolean> {
     return this.#stmt.active.get(id) !== undefined;
   }
 
-  list(): ApiToken[] {
+  async list(): Promise<ApiToken[]> {
     return this.#stmt.list.all().map(toToken);
   }
 
-  require(id: string): ApiToken {
-    const row = this.#stmt.get.get(id);
-    if (!row) throw new LookoutError('TOKEN_NOT_FOUND', `no API token '${id}'`, { id });
-    return toToken(row);
+  async require(id: string): Promise<ApiToken> {
+    return this.#require(id);
   }
 
-  revoke(id: string): ApiToken {
-    this.require(id);
+  async revoke(id: string): Promise<ApiToken> {
+    this.#require(id);
     this.#stmt.revoke.run(this.#now(), id);
-    return this.require(id);
+    return this.#require(id);
+  }
+
+  #require(id: string): ApiToken {
+    const row = this.#stmt.get.get(id);
+    if (!row) throw tokenNotFound(id);
+    return toToken(row);
   }
 }
 
-function toToken(row: TokenRow): ApiToken {
+export function toToken(row: TokenRow): ApiToken {
   return {
     id: row.id,
     name: row.name,

@@ -1,8 +1,6 @@
+import { RETAIN_EVENTS_MS } from '../device-rules.js';
+import type { CredentialListener, DeviceEventKind } from '../types.js';
 import type { Db } from './db.js';
-
-/** What changed: `rotated`, `revoked` (credentials) or `recording` (the recording policy). */
-export type DeviceEventKind = 'rotated' | 'revoked' | 'recording';
-export type CredentialListener = (deviceId: string, kinds: ReadonlySet<DeviceEventKind>) => void;
 
 interface EventRow {
   seq: number;
@@ -10,15 +8,13 @@ interface EventRow {
   kind: DeviceEventKind;
 }
 
-const RETAIN_EVENTS_MS = 24 * 3600_000;
-
 /**
  * Tells a running server that some device's credentials changed, whichever process
  * changed them (the CLI writes the same SQLite file). Polls the `credential_events`
  * log: one indexed read per tick, cheap enough at 4 Hz to keep "revoke disconnects
  * within a second".
  */
-export class CredentialWatch {
+export class SqliteCredentialWatch {
   readonly #db: Db;
   readonly #listener: CredentialListener;
   readonly #timer: NodeJS.Timeout;

@@ -1,0 +1,210 @@
+import type { RecordingStore } from '../stores.js';
+import type { Gap, GapReason, Segment, SegmentState } from '../types.js';
+import type { PgPool } from './pool.js';
+
+export interface PgSegmentRow {
+  id: number;
+  device_id: string;
+  start_ms: number;
+  end_ms: number | null;
+  duration_ms: number | null;
+  bytes: number;
+  video_codec: string | null;
+  audio_codec: string | null;
+  path: string;
+  state: SegmentState;
+}
+
+export interface PgGapRow {
+  id: number;
+  device_id: string;
+  start_ms: number;
+  end_ms: number | null;
+  reason: GapReason;
+}
+
+export const PG_SEGMENT_COLUMNS =
+  'id, device_id, start_ms, end_ms, duration_ms, bytes, video_codec, audio_codec, path, state';
+export const PG_GAP_COLUMNS = 'id, device_id, start_ms, end_ms, reason';
+/** An open segment or gap ends "never" for overlap queries. */
+const NEVER = 9_000_000_000_000_000;
+
+/** The recordings index in PostgreSQL: segments and gaps. All SQL for those tables lives here. */
+export class PgRecordingStore implements RecordingStore {
+  constructor(private readonly pool: PgPool) {}
+
+  async open(segment: {
+    deviceId: string;
+    startMs: number;
+    path: string;
+    videoCodec: string | null;
+    audioCodec: string | null;
+  }): Promise<number> {
+    return this.#insert({ ...segment, endMs: null, durationMs: null, bytes: 0, state: 'writing' });
+  }
+
+  async insertComplete(segment: Omit<Segment, 'id' | 'state'>): Promise<number> {
+    return this.#insert({ ...segment, state: 'complete' });
+  }
+
+  async finish(id: number, result: { endMs: number; durationMs: number; bytes: number }): Promise<void> {
+    await this.pool.query(
+      `UPDATE segments SET end_ms = $2, duration_ms = $3, bytes = $4, state = 'complete' WHERE id = $1`,
+      [id, result.endMs, result.durationMs, result.bytes],
+    );
+  }
+
+  async markMissing(id: number): Promise<void> {
+    await this.pool.query(`UPDATE segments SET state = 'missing', bytes = 0 WHERE id = $1`, [id]);
+  }
+
+  async get(id: number): Promise<Segment | undefined> {
+    return (await this.#segments('WHERE id = $1', [id]))[0];
+  }
+
+  async byPath(path: string): Promise<Segment | undefined> {
+    return (await this.#segments('WHERE path = $1', [path]))[0];
+  }
+
+  async between(deviceId: string, fromMs: number, toMs: number): Promise<Segment[]> {
+    return this.#segments(
+      'WHERE device_id = $1 AND start_ms < $2 AND COALESCE(end_ms, $4) > $3 ORDER BY start_ms, id',
+      [deviceId, toMs, fromMs, NEVER],
+    );
+  }
+
+  async inState(state: SegmentState): Promise<Segment[]> {
+    return this.#segments('WHERE state = $1 ORDER BY id', [state]);
+  }
+
+  async all(): Promise<Segment[]> {
+    return this.#segments('ORDER BY id', []);
+  }
+
+  async expired(deviceId: string, beforeMs: number): Promise<Segment[]> {
+    return this.#segments(
+      `WHERE device_id = $1 AND state != 'writing' AND COALESCE(end_ms, start_ms) < $2 ORDER BY start_ms, id`,
+      [deviceId, beforeMs],
+    );
+  }
+
+  async oldest(limit: number): Promise<Segment[]> {
+    return this.#segments(`WHERE state != 'writing' ORDER BY start_ms, id LIMIT $1`, [limit]);
+  }
+
+  async totalBytes(): Promise<number> {
+    const { rows } = await this.pool.query<{ total: number }>(
+      'SELECT COALESCE(SUM(bytes), 0)::bigint AS total FROM segments',
+    );
+    return rows[0]!.total;
+  }
+
+  async delete(id: number): Promise<void> {
+    await this.pool.query('DELETE FROM segments WHERE id = $1', [id]);
+  }
+
+  async devices(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ device_id: string }>(
+      'SELECT device_id FROM segments UNION SELECT device_id FROM recording_gaps',
+    );
+    return rows.map((row) => row.device_id);
+  }
+
+  async lastEnd(deviceId: string): Promise<number | null> {
+    const { rows } = await this.pool.query<{ last: number | null }>(
+      'SELECT MAX(COALESCE(end_ms, start_ms)) AS last FROM segments WHERE device_id = $1',
+      [deviceId],
+    );
+    return rows[0]!.last;
+  }
+
+  async openGap(deviceId: string, startMs: number, reason: GapReason): Promise<number> {
+    const { rows } = await this.pool.query<{ id: number }>(
+      'INSERT INTO recording_gaps (device_id, start_ms, end_ms, reason) VALUES ($1, $2, NULL, $3) RETURNING id',
+      [deviceId, startMs, reason],
+    );
+    return rows[0]!.id;
+  }
+
+  async insertGap(deviceId: string, startMs: number, endMs: number, reason: GapReason): Promise<void> {
+    await this.pool.query(
+      'INSERT INTO recording_gaps (device_id, start_ms, end_ms, reason) VALUES ($1, $2, $3, $4)',
+      [deviceId, startMs, endMs, reason],
+    );
+  }
+
+  async closeGap(id: number, endMs: number): Promise<void> {
+    await this.pool.query(
+      'UPDATE recording_gaps SET end_ms = GREATEST(start_ms, $1) WHERE id = $2 AND end_ms IS NULL',
+      [endMs, id],
+    );
+  }
+
+  async openGaps(): Promise<Gap[]> {
+    return this.#gaps('WHERE end_ms IS NULL ORDER BY id', []);
+  }
+
+  async gapsBetween(deviceId: string, fromMs: number, toMs: number): Promise<Gap[]> {
+    return this.#gaps(
+      'WHERE device_id = $1 AND start_ms < $2 AND COALESCE(end_ms, $4) > $3 ORDER BY start_ms, id',
+      [deviceId, toMs, fromMs, NEVER],
+    );
+  }
+
+  async pruneGaps(deviceId: string, beforeMs: number): Promise<void> {
+    await this.pool.query(
+      'DELETE FROM recording_gaps WHERE device_id = $1 AND end_ms IS NOT NULL AND end_ms < $2',
+      [deviceId, beforeMs],
+    );
+  }
+
+  async #insert(s: Omit<Segment, 'id'>): Promise<number> {
+    const { rows } = await this.pool.query<{ id: number }>(
+      `INSERT INTO segments (device_id, start_ms, end_ms, duration_ms, bytes, video_codec, audio_codec, path, state)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+      [s.deviceId, s.startMs, s.endMs, s.durationMs, s.bytes, s.videoCodec, s.audioCodec, s.path, s.state],
+    );
+    return rows[0]!.id;
+  }
+
+  async #segments(where: string, values: unknown[]): Promise<Segment[]> {
+    const { rows } = await this.pool.query<PgSegmentRow>(
+      `SELECT ${PG_SEGMENT_COLUMNS} FROM segments ${where}`,
+      values,
+    );
+    return rows.map(toSegment);
+  }
+
+  async #gaps(where: string, values: unknown[]): Promise<Gap[]> {
+    const { rows } = await this.pool.query<PgGapRow>(
+      `SELECT ${PG_GAP_COLUMNS} FROM recording_gaps ${where}`,
+      values,
+    );
+    return rows.map(toGap);
+  }
+}
+
+export function toSegment(row: PgSegmentRow): Segment {
+  return {
+    id: row.id,
+    deviceId: row.device_id,
+    startMs: row.start_ms,
+    endMs: row.end_ms,
+    durationMs: row.duration_ms,
+    bytes: row.bytes,
+    videoCodec: row.video_codec,
+    audioCodec: row.audio_codec,
+    path: row.path,
+    state: row.state,
+  };
+}
+
+export function toGap(row: PgGapRow): Gap {
+  return {
+    id: row.id,
+    deviceId: row.device_id,
+    startMs: row.start_ms,
+    endMs: row.end_ms,
+    reason: row.reason,
+  };
+}

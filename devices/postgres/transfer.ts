@@ -1,0 +1,142 @@
+import { registryNotEmpty } from '../device-rules.js';
+import type { RegistryTransfer, TransferRow } from '../stores.js';
+import { inBatches, TRANSFER_BATCH } from '../transfer-batches.js';
+import { PG_DEVICE_COLUMNS, type PgDeviceRow, toDevice } from './device-store.js';
+import type { PgPool } from './pool.js';
+import {
+  PG_GAP_COLUMNS,
+  PG_SEGMENT_COLUMNS,
+  type PgGapRow,
+  type PgSegmentRow,
+  toGap,
+  toSegment,
+} from './recording-store.js';
+import { type PgTokenRow, toToken } from './token-store.js';
+
+/** `lookout db export|import` on a PostgreSQL registry: keyset-paged reads, one transaction per batch. */
+export class PgTransfer implements RegistryTransfer {
+  constructor(private readonly pool: PgPool) {}
+
+  async exportRows(each: (row: TransferRow) => Promise<void> | void): Promise<void> {
+    let afterId = '';
+    for (;;) {
+      const { rows } = await this.pool.query<PgDeviceRow>(
+        `SELECT ${PG_DEVICE_COLUMNS} FROM devices WHERE id > $1 ORDER BY id LIMIT $2`,
+        [afterId, TRANSFER_BATCH],
+      );
+      for (const row of rows)
+        await each({ kind: 'device', device: toDevice(row), secretHash: row.secret_hash.toString('hex') });
+      if (rows.length < TRANSFER_BATCH) break;
+      afterId = rows.at(-1)!.id;
+    }
+    afterId = '';
+    for (;;) {
+      const { rows } = await this.pool.query<PgTokenRow & { token_hash: Buffer }>(
+        `SELECT id, name, created_at, last_used_at, revoked_at, token_hash FROM api_tokens
+         WHERE id > $1 ORDER BY id LIMIT $2`,
+        [afterId, TRANSFER_BATCH],
+      );
+      for (const row of rows)
+        await each({ kind: 'token', token: toToken(row), tokenHash: row.token_hash.toString('hex') });
+      if (rows.length < TRANSFER_BATCH) break;
+      afterId = rows.at(-1)!.id;
+    }
+    let afterNum = 0;
+    for (;;) {
+      const { rows } = await this.pool.query<PgSegmentRow>(
+        `SELECT ${PG_SEGMENT_COLUMNS} FROM segments WHERE id > $1 ORDER BY id LIMIT $2`,
+        [afterNum, TRANSFER_BATCH],
+      );
+      for (const row of rows) await each({ kind: 'segment', segment: toSegment(row) });
+      if (rows.length < TRANSFER_BATCH) break;
+      afterNum = rows.at(-1)!.id;
+    }
+    afterNum = 0;
+    for (;;) {
+      const { rows } = await this.pool.query<PgGapRow>(
+        `SELECT ${PG_GAP_COLUMNS} FROM recording_gaps WHERE id > $1 ORDER BY id LIMIT $2`,
+        [afterNum, TRANSFER_BATCH],
+      );
+      for (const row of rows) await each({ kind: 'gap', gap: toGap(row) });
+      if (rows.length < TRANSFER_BATCH) break;
+      afterNum = rows.at(-1)!.id;
+    }
+  }
+
+  async importRows(rows: AsyncIterable<TransferRow>, progress?: (count: number) => void): Promise<number> {
+    const { rows: used } = await this.pool.query<{ n: number }>(
+      `SELECT ((SELECT COUNT(*) FROM devices) + (SELECT COUNT(*) FROM api_tokens)
+             + (SELECT COUNT(*) FROM segments) + (SELECT COUNT(*) FROM recording_gaps))::bigint AS n`,
+    );
+    if (used[0]!.n > 0) throw registryNotEmpty(used[0]!.n);
+    let count = 0;
+    for await (const batch of inBatches(rows)) {
+      await this.pool.transaction(async (client) => {
+        for (const row of batch) {
+          if (row.kind === 'device') {
+            const d = row.device;
+            await client.query(
+              `INSERT INTO devices (${PG_DEVICE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+              [
+                d.id,
+                d.name,
+                Buffer.from(row.secretHash, 'hex'),
+                d.secretGeneration,
+                d.createdAt,
+                d.lastSeenAt,
+                d.online,
+                d.revokedAt,
+                d.recording.mode,
+                d.recording.active,
+                d.recording.maxAgeHours,
+              ],
+            );
+          } else if (row.kind === 'token') {
+            const t = row.token;
+            await client.query(
+              `INSERT INTO api_tokens (id, name, token_hash, created_at, last_used_at, revoked_at)
+               VALUES ($1, $2, $3, $4, $5, $6)`,
+              [t.id, t.name, Buffer.from(row.tokenHash, 'hex'), t.createdAt, t.lastUsedAt, t.revokedAt],
+            );
+          } else if (row.kind === 'segment') {
+            const s = row.segment;
+            await client.query(
+              `INSERT INTO segments (${PG_SEGMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+              [
+                s.id,
+                s.deviceId,
+                s.startMs,
+                s.endMs,
+                s.durationMs,
+                s.bytes,
+                s.videoCodec,
+                s.audioCodec,
+                s.path,
+                s.state,
+              ],
+            );
+          } else {
+            const g = row.gap;
+            await client.query(`INSERT INTO recording_gaps (${PG_GAP_COLUMNS}) VALUES ($1, $2, $3, $4, $5)`, [
+              g.id,
+              g.deviceId,
+              g.startMs,
+              g.endMs,
+              g.reason,
+            ]);
+          }
+        }
+      });
+      count += batch.length;
+      progress?.(count);
+    }
+    // Rows inserted with their own ids: the sequences continue after the largest.
+    for (const table of ['segments', 'recording_gaps']) {
+      await this.pool.query(
+        `SELECT setval(pg_get_serial_sequence('${table}', 'id'), GREATEST((SELECT MAX(id) FROM ${table}), 1),
+                (SELECT MAX(id) FROM ${table}) IS NOT NULL)`,
+      );
+    }
+    return count;
+  }
+}

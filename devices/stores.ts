@@ -1,0 +1,147 @@
+import type {
+  ApiToken,
+  CredentialListener,
+  CredentialState,
+  Device,
+  Gap,
+  GapReason,
+  IssuedCredentials,
+  PresenceChange,
+  RecordMode,
+  Segment,
+  SegmentState,
+  VerifyResult,
+} from './types.js';
+
+/**
+ * The registry's seams (docs/decisions.md D29). Every method answers with a Promise so a
+ * store may live in another process (PostgreSQL); the SQLite stores answer at once. A store
+ * that cannot reach its database rejects with REGISTRY_UNAVAILABLE.
+ */
+
+/** Devices and their secrets. */
+export interface DeviceStore {
+  /** Registers a device and issues its first secret. Rejects with DEVICE_ID_INVALID or DEVICE_EXISTS. */
+  add(id: string, name?: string): Promise<IssuedCredentials>;
+  get(id: string): Promise<Device | undefined>;
+  /** Like get(), but rejects with DEVICE_NOT_FOUND. */
+  require(id: string): Promise<Device>;
+  list(): Promise<Device[]>;
+  rename(id: string, name: string): Promise<Device>;
+  /**
+   * Changes the recording policy. A running server (this process or another) picks the
+   * change up through the device event log within a second. Switching to `on-demand`
+   * or `off` clears an active on-demand recording; `active` applies only to `on-demand`.
+   */
+  setRecording(
+    id: string,
+    change: { mode?: RecordMode; active?: boolean; maxAgeHours?: number | null },
+  ): Promise<Device>;
+  /**
+   * Issues a new secret; the old one stops working at once and sessions using it are
+   * disconnected by the broker. A revoked device is reinstated with the new secret.
+   */
+  rotate(id: string): Promise<IssuedCredentials>;
+  /** Refuses the device's secret from now on; connected sessions are disconnected. */
+  revoke(id: string): Promise<Device>;
+  /** Checks a device's secret in constant time (for a known device). Never rejects on bad input. */
+  verifySecret(id: string, secret: string): Promise<VerifyResult>;
+  /** What a live session's credentials are checked against after a change. */
+  credentialState(id: string): Promise<CredentialState | undefined>;
+  markOnline(id: string): Promise<void>;
+  markOffline(id: string): Promise<void>;
+  /** Records many presence changes in one transaction, each with the time it happened. */
+  recordPresence(changes: readonly PresenceChange[]): Promise<void>;
+  /** At server start nothing is connected yet, whatever a crash left behind. */
+  markAllOffline(): Promise<void>;
+}
+
+/** API tokens. */
+export interface TokenStore {
+  /** Creates a token; the returned `token` string is shown once and never again. */
+  create(name?: string): Promise<{ token: string; info: ApiToken }>;
+  /** The token's record when `token` is valid and not revoked; undefined otherwise. */
+  verify(token: string): Promise<ApiToken | undefined>;
+  /** Whether the token `id` exists and is not revoked, whichever process revoked it. */
+  isActive(id: string): Promise<boolean>;
+  list(): Promise<ApiToken[]>;
+  require(id: string): Promise<ApiToken>;
+  revoke(id: string): Promise<ApiToken>;
+}
+
+/** The recordings index: segments and gaps. */
+export interface RecordingStore {
+  /** Indexes a segment ffmpeg has just opened (state `writing`); resolves to its row id. */
+  open(segment: {
+    deviceId: string;
+    startMs: number;
+    path: string;
+    videoCodec: string | null;
+    audioCodec: string | null;
+  }): Promise<number>;
+  /** Indexes a finished file found on disk (startup recovery). */
+  insertComplete(segment: Omit<Segment, 'id' | 'state'>): Promise<number>;
+  finish(id: number, result: { endMs: number; durationMs: number; bytes: number }): Promise<void>;
+  markMissing(id: number): Promise<void>;
+  get(id: number): Promise<Segment | undefined>;
+  byPath(path: string): Promise<Segment | undefined>;
+  /** Segments of a device overlapping [fromMs, toMs), oldest first. */
+  between(deviceId: string, fromMs: number, toMs: number): Promise<Segment[]>;
+  inState(state: SegmentState): Promise<Segment[]>;
+  all(): Promise<Segment[]>;
+  /** Finished or missing segments of a device that ended before `beforeMs`. */
+  expired(deviceId: string, beforeMs: number): Promise<Segment[]>;
+  /** The oldest segments not being written, across devices. */
+  oldest(limit: number): Promise<Segment[]>;
+  totalBytes(): Promise<number>;
+  delete(id: number): Promise<void>;
+  /** Every device that has segments or gaps. */
+  devices(): Promise<string[]>;
+  lastEnd(deviceId: string): Promise<number | null>;
+  openGap(deviceId: string, startMs: number, reason: GapReason): Promise<number>;
+  insertGap(deviceId: string, startMs: number, endMs: number, reason: GapReason): Promise<void>;
+  closeGap(id: number, endMs: number): Promise<void>;
+  openGaps(): Promise<Gap[]>;
+  gapsBetween(deviceId: string, fromMs: number, toMs: number): Promise<Gap[]>;
+  pruneGaps(deviceId: string, beforeMs: number): Promise<void>;
+}
+
+/** Bulk access for export and import (a registry moving from one store to another). */
+export interface RegistryTransfer {
+  /** Calls `each` for every row, in batches of bounded size; device and token hashes hex-encoded. */
+  exportRows(each: (row: TransferRow) => Promise<void> | void): Promise<void>;
+  /** Writes rows into an empty registry, keeping ids and hashes. Rejects with REGISTRY_NOT_EMPTY. */
+  importRows(rows: AsyncIterable<TransferRow>, progress?: (count: number) => void): Promise<number>;
+}
+
+export type TransferRow =
+  | { kind: 'device'; device: Device; secretHash: string }
+  | { kind: 'token'; token: ApiToken; tokenHash: string }
+  | { kind: 'segment'; segment: Segment }
+  | { kind: 'gap'; gap: Gap };
+
+/** The registry: its stores, the device event watch, its lifetime. */
+export interface Registry {
+  readonly devices: DeviceStore;
+  readonly tokens: TokenStore;
+  readonly recordings: RecordingStore;
+  readonly transfer: RegistryTransfer;
+  /** `sqlite` or `postgres`. */
+  readonly kind: 'sqlite' | 'postgres';
+  /** Names the key secrets are hashed with, revealing nothing of it (an export carries it). */
+  readonly keyFingerprint: string;
+  /**
+   * Calls `listener(deviceId)` whenever a device is added, rotated, revoked or its recording policy changes, by this
+   * process or another one sharing the registry. Stops with the returned function or close(). `intervalMs`: how often
+   * SQLite's event log is polled; PostgreSQL tells its watchers by NOTIFY instead (D29).
+   */
+  watchCredentials(listener: CredentialListener, intervalMs?: number): () => void;
+  /**
+   * Present only where the database answers synchronously (SQLite, one host): the parts that must
+   * decide at once read the device's state here, exactly as it is now. Elsewhere (PostgreSQL) they
+   * read ActiveDevices, kept fresh by device events.
+   */
+  readonly readNow?: { credentialState(id: string): CredentialState | undefined };
+  /** Idempotent; stops watchers, waits for queries in flight, closes the database handle. */
+  close(): Promise<void>;
+}

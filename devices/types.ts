@@ -1,0 +1,103 @@
+/**
+ * The registry's records as every component sees them, whichever store holds them
+ * (SQLite or PostgreSQL). Times are epoch milliseconds.
+ */
+
+/** A registered camera. */
+export interface Device {
+  id: string;
+  name: string;
+  createdAt: number;
+  lastSeenAt: number | null;
+  online: boolean;
+  revokedAt: number | null;
+  /** Bumped on every rotate; a session authenticated under an older one is stale. */
+  secretGeneration: number;
+  recording: RecordingPolicy;
+}
+
+export type RecordMode = 'off' | 'continuous' | 'on-demand';
+export const RECORD_MODES: readonly RecordMode[] = ['off', 'continuous', 'on-demand'];
+
+/** What the recorder should do for a device. */
+export interface RecordingPolicy {
+  mode: RecordMode;
+  /** on-demand: a user has started recording and not stopped it yet. */
+  active: boolean;
+  /** Retention override in hours; null means the global `recording.maxAgeHours`. */
+  maxAgeHours: number | null;
+}
+
+/** Whether the device should be recorded now. */
+export function wantsRecording(policy: RecordingPolicy): boolean {
+  return policy.mode === 'continuous' || (policy.mode === 'on-demand' && policy.active);
+}
+
+/** A device and its secret: the only time a secret is ever available in clear. */
+export interface IssuedCredentials {
+  device: Device;
+  secret: string;
+}
+
+export type VerifyResult =
+  | { ok: true; generation: number }
+  | { ok: false; reason: 'unknown-device' | 'revoked' | 'wrong-secret' };
+
+export interface CredentialState {
+  generation: number;
+  revoked: boolean;
+}
+
+/** One device's presence as the registry records it. */
+export interface PresenceChange {
+  id: string;
+  online: boolean;
+  /** When the change happened (ms since the epoch): the registry's `last_seen_at`. */
+  at: number;
+}
+
+/** An API token for people and scripts (HTTP API, WHEP). The token itself is never stored. */
+export interface ApiToken {
+  id: string;
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+export type SegmentState = 'writing' | 'complete' | 'missing';
+/** Why a gap is there; docs/recording.md lists them for users. */
+export type GapReason =
+  | 'camera-offline'
+  | 'recorder-fault'
+  | 'disk-full'
+  | 'media-worker-died'
+  | 'server-stopped'
+  | 'server-down';
+
+/** One recorded file. `path` is relative to the recordings directory. */
+export interface Segment {
+  id: number;
+  deviceId: string;
+  startMs: number;
+  endMs: number | null;
+  durationMs: number | null;
+  bytes: number;
+  videoCodec: string | null;
+  audioCodec: string | null;
+  path: string;
+  state: SegmentState;
+}
+
+/** Time a device should have been recorded but was not. `endMs` is null while it lasts. */
+export interface Gap {
+  id: number;
+  deviceId: string;
+  startMs: number;
+  endMs: number | null;
+  reason: GapReason;
+}
+
+/** What changed: `added` (a new device), `rotated`, `revoked` (credentials) or `recording` (the recording policy). */
+export type DeviceEventKind = 'added' | 'rotated' | 'revoked' | 'recording';
+export type CredentialListener = (deviceId: string, kinds: ReadonlySet<DeviceEventKind>) => void;

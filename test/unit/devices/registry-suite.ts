@@ -1,0 +1,355 @@
+import { describe, expect, it } from 'vitest';
+import type { Registry, TransferRow } from '../../../devices/index.js';
+import { waitFor } from '../../helpers/wait-for.js';
+
+/**
+ * What a registry implementation is opened with in the shared suite. `open()` gives a fresh,
+ * empty registry; `connect(reg)` a second handle on the same registry, as another process
+ * (the CLI, another node) would open it. The harness closes what it opened after each test.
+ */
+export interface RegistryHarness {
+  /** `sameKeyAs`: the new registry hashes with that one's key (a copied key file). */
+  open(options?: { now?: () => number; sameKeyAs?: Registry }): Promise<Registry>;
+  connect(registry: Registry): Promise<Registry>;
+}
+
+const code = (c: string) => expect.objectContaining({ code: c });
+
+/**
+ * The store tests every implementation passes (docs/decisions.md D29): SQLite in
+ * test/unit/devices/registry-sqlite.test.ts, PostgreSQL in test/integration/registry-postgres.test.ts.
+ */
+export function registrySuite(name: string, harness: () => RegistryHarness): void {
+  describe(`${name}: devices`, () => {
+    it('adds a device with a 256-bit secret', async () => {
+      const reg = await harness().open();
+      const { device, secret } = await reg.devices.add('front-door', 'Front door');
+      expect(device).toMatchObject({
+        id: 'front-door',
+        name: 'Front door',
+        online: false,
+        lastSeenAt: null,
+        revokedAt: null,
+        secretGeneration: 1,
+        recording: { mode: 'off', active: false, maxAgeHours: null },
+      });
+      expect(secret).toMatch(/^lkd_[A-Za-z0-9_-]{43}$/);
+      expect(Buffer.from(secret.slice(4), 'base64url')).toHaveLength(32);
+      expect(await reg.devices.get('front-door')).toEqual(device);
+      expect(await reg.devices.get('nobody')).toBeUndefined();
+      expect(await reg.devices.get('../etc')).toBeUndefined();
+    });
+
+    it('verifies secrets and tells the reasons apart', async () => {
+      const reg = await harness().open();
+      const { secret } = await reg.devices.add('cam1');
+      expect(await reg.devices.verifySecret('cam1', secret)).toEqual({ ok: true, generation: 1 });
+      expect(await reg.devices.verifySecret('cam1', `${secret}x`)).toEqual({
+        ok: false,
+        reason: 'wrong-secret',
+      });
+      expect(await reg.devices.verifySecret('nobody', secret)).toEqual({
+        ok: false,
+        reason: 'unknown-device',
+      });
+      expect(await reg.devices.verifySecret('../etc', secret)).toEqual({
+        ok: false,
+        reason: 'unknown-device',
+      });
+    });
+
+    it('rejects bad ids, bad names and duplicates with codes', async () => {
+      const reg = await harness().open();
+      for (const bad of ['', 'Cam', 'cam/1', 'cam+', '#', '-cam', 'cam-', 'a'.repeat(65), '$sys']) {
+        await expect(reg.devices.add(bad)).rejects.toThrowError(code('DEVICE_ID_INVALID'));
+      }
+      await expect(reg.devices.add('cam1', '\u0000')).rejects.toThrowError(code('DEVICE_NAME_INVALID'));
+      await reg.devices.add('cam1');
+      await expect(reg.devices.add('cam1')).rejects.toThrowError(code('DEVICE_EXISTS'));
+      await expect(reg.devices.rotate('nope')).rejects.toThrowError(code('DEVICE_NOT_FOUND'));
+      await expect(reg.devices.revoke('nope')).rejects.toThrowError(code('DEVICE_NOT_FOUND'));
+      await expect(reg.devices.rename('nope', 'x')).rejects.toThrowError(code('DEVICE_NOT_FOUND'));
+      await expect(reg.devices.require('nope')).rejects.toThrowError(code('DEVICE_NOT_FOUND'));
+    });
+
+    it('rotates: old secret dead, new one works, generation bumps, revocation lifted', async () => {
+      const reg = await harness().open();
+      const first = (await reg.devices.add('cam1')).secret;
+      await reg.devices.revoke('cam1');
+      expect(await reg.devices.verifySecret('cam1', first)).toEqual({ ok: false, reason: 'revoked' });
+      expect(await reg.devices.credentialState('cam1')).toEqual({ generation: 1, revoked: true });
+      const second = (await reg.devices.rotate('cam1')).secret;
+      expect(second).not.toBe(first);
+      expect(await reg.devices.verifySecret('cam1', first)).toEqual({ ok: false, reason: 'wrong-secret' });
+      expect(await reg.devices.verifySecret('cam1', second)).toEqual({ ok: true, generation: 2 });
+      expect(await reg.devices.credentialState('cam1')).toEqual({ generation: 2, revoked: false });
+      expect(await reg.devices.credentialState('nope')).toBeUndefined();
+    });
+
+    it('renames, lists in id order and changes the recording policy by its rules', async () => {
+      const reg = await harness().open();
+      await reg.devices.add('cam2');
+      await reg.devices.add('cam1');
+      expect((await reg.devices.rename('cam1', '  Porch  ')).name).toBe('Porch');
+      await expect(reg.devices.rename('cam1', ' ')).rejects.toThrowError(code('DEVICE_NAME_INVALID'));
+      expect((await reg.devices.list()).map((d) => d.id)).toEqual(['cam1', 'cam2']);
+      await expect(reg.devices.setRecording('cam1', { active: true })).rejects.toThrowError(
+        code('RECORD_MODE_CONFLICT'),
+      );
+      let d = await reg.devices.setRecording('cam1', { mode: 'on-demand' });
+      expect(d.recording).toEqual({ mode: 'on-demand', active: false, maxAgeHours: null });
+      d = await reg.devices.setRecording('cam1', { active: true, maxAgeHours: 48 });
+      expect(d.recording).toEqual({ mode: 'on-demand', active: true, maxAgeHours: 48 });
+      d = await reg.devices.setRecording('cam1', { mode: 'continuous' });
+      expect(d.recording).toEqual({ mode: 'continuous', active: false, maxAgeHours: 48 });
+      d = await reg.devices.setRecording('cam1', { maxAgeHours: null });
+      expect(d.recording.maxAgeHours).toBeNull();
+      await expect(reg.devices.setRecording('cam1', { maxAgeHours: 0 })).rejects.toThrowError(
+        code('RECORD_MAX_AGE_INVALID'),
+      );
+      await expect(reg.devices.setRecording('nope', { mode: 'off' })).rejects.toThrowError(
+        code('DEVICE_NOT_FOUND'),
+      );
+    });
+
+    it('records presence and resets it at start', async () => {
+      let now = 1_000;
+      const reg = await harness().open({ now: () => now });
+      await reg.devices.add('cam1');
+      now = 5_000;
+      await reg.devices.markOnline('cam1');
+      expect(await reg.devices.require('cam1')).toMatchObject({ online: true, lastSeenAt: 5_000 });
+      await reg.devices.markOffline('cam1');
+      expect(await reg.devices.require('cam1')).toMatchObject({ online: false, lastSeenAt: 5_000 });
+      await reg.devices.markOnline('cam1');
+      await reg.devices.markAllOffline();
+      expect((await reg.devices.require('cam1')).online).toBe(false);
+    });
+
+    it('records a batch of presence changes in one call, each with its own time', async () => {
+      const reg = await harness().open();
+      await reg.devices.add('cam1');
+      await reg.devices.add('cam2');
+      await reg.devices.recordPresence([
+        { id: 'cam1', online: true, at: 1000 },
+        { id: 'cam2', online: false, at: 2000 },
+        { id: 'gone', online: true, at: 3000 }, // deleted meanwhile: nothing to update, no error
+      ]);
+      expect(await reg.devices.require('cam1')).toMatchObject({ online: true, lastSeenAt: 1000 });
+      expect(await reg.devices.require('cam2')).toMatchObject({ online: false, lastSeenAt: 2000 });
+    });
+
+    it('tells a watcher about devices added, rotated, revoked and re-policied through another connection', async () => {
+      const h = harness();
+      const reg = await h.open();
+      await reg.devices.add('cam1');
+      await reg.devices.add('cam2');
+      await reg.devices.add('cam3');
+      const seen = new Map<string, Set<string>>();
+      reg.watchCredentials((id, kinds) => {
+        const all = seen.get(id) ?? new Set<string>();
+        for (const kind of kinds) all.add(kind);
+        seen.set(id, all);
+      }, 20);
+      const cli = await h.connect(reg); // what `lookout device rotate` (or another node) opens
+      await cli.devices.rotate('cam1');
+      await cli.devices.revoke('cam2');
+      await cli.devices.setRecording('cam3', { mode: 'continuous' });
+      await cli.devices.add('cam4');
+      await waitFor(() => seen.size >= 4, { what: 'device events' });
+      expect(Object.fromEntries([...seen].map(([id, kinds]) => [id, [...kinds]]))).toEqual({
+        cam1: ['rotated'],
+        cam2: ['revoked'],
+        cam3: ['recording'],
+        cam4: ['added'],
+      });
+    });
+
+    it('stops telling a watcher once stopped, and close() is idempotent', async () => {
+      const h = harness();
+      const reg = await h.open();
+      await reg.devices.add('cam1');
+      const seen: string[] = [];
+      const stop = reg.watchCredentials((id) => seen.push(id), 20);
+      const other = reg.watchCredentials((id) => seen.push(`other:${id}`), 20);
+      stop();
+      await reg.devices.rotate('cam1');
+      // The other watch, polled on the same schedule, sees it: the stopped one had its chance.
+      await waitFor(() => seen.includes('other:cam1'), { what: 'the other watch' });
+      other();
+      expect(seen).toEqual(['other:cam1']);
+      await reg.close();
+      await reg.close();
+    });
+
+    it('survives reopening: migrations are applied once and data persists', async () => {
+      const h = harness();
+      const reg = await h.open();
+      const { secret } = await reg.devices.add('cam1');
+      const again = await h.connect(reg);
+      await reg.close();
+      expect((await again.devices.verifySecret('cam1', secret)).ok).toBe(true);
+      expect((await again.devices.list()).map((d) => d.id)).toEqual(['cam1']);
+    });
+  });
+
+  describe(`${name}: API tokens`, () => {
+    it('creates, verifies, lists and revokes tokens', async () => {
+      const reg = await harness().open();
+      const { token, info } = await reg.tokens.create('laptop');
+      expect(token).toMatch(/^lkt_[A-Za-z0-9_-]{43}$/);
+      expect(await reg.tokens.verify(token)).toMatchObject({ id: info.id, name: 'laptop' });
+      expect(await reg.tokens.verify(`${token}x`)).toBeUndefined();
+      expect(await reg.tokens.verify('Bearer nonsense')).toBeUndefined();
+      expect(await reg.tokens.verify(`lkt_${'a'.repeat(200)}`)).toBeUndefined();
+      expect(await reg.tokens.list()).toHaveLength(1);
+      expect((await reg.tokens.list())[0]!.lastUsedAt).not.toBeNull();
+      expect(await reg.tokens.isActive(info.id)).toBe(true);
+      await reg.tokens.revoke(info.id);
+      expect(await reg.tokens.verify(token)).toBeUndefined();
+      expect(await reg.tokens.isActive(info.id)).toBe(false);
+      expect(await reg.tokens.isActive('nope')).toBe(false);
+      expect((await reg.tokens.require(info.id)).revokedAt).not.toBeNull();
+      await expect(reg.tokens.revoke('nope')).rejects.toThrowError(code('TOKEN_NOT_FOUND'));
+    });
+
+    it('does not accept a device secret as an API token or the reverse', async () => {
+      const reg = await harness().open();
+      const { secret } = await reg.devices.add('cam1');
+      const { token } = await reg.tokens.create();
+      expect(await reg.tokens.verify(secret)).toBeUndefined();
+      expect((await reg.devices.verifySecret('cam1', token)).ok).toBe(false);
+    });
+  });
+
+  describe(`${name}: recordings index`, () => {
+    it('indexes, finishes, finds and deletes segments', async () => {
+      const reg = await harness().open();
+      const store = reg.recordings;
+      const a = await store.open(segment('cam1', 1_000, 'cam1/a.mp4'));
+      const b = await store.open(segment('cam1', 5_000, 'cam1/b.mp4'));
+      const c = await store.insertComplete({
+        deviceId: 'cam2',
+        startMs: 2_000,
+        endMs: 3_000,
+        durationMs: 1_000,
+        bytes: 700,
+        videoCodec: 'h264',
+        audioCodec: 'opus',
+        path: 'cam2/c.mp4',
+      });
+      expect(new Set([a, b, c]).size).toBe(3);
+      expect(await store.get(a)).toMatchObject({ state: 'writing', endMs: null, bytes: 0 });
+      await store.finish(a, { endMs: 5_000, durationMs: 4_000, bytes: 1_234 });
+      expect(await store.get(a)).toEqual({
+        id: a,
+        deviceId: 'cam1',
+        startMs: 1_000,
+        endMs: 5_000,
+        durationMs: 4_000,
+        bytes: 1_234,
+        videoCodec: 'h264',
+        audioCodec: null,
+        path: 'cam1/a.mp4',
+        state: 'complete',
+      });
+      expect((await store.byPath('cam2/c.mp4'))?.id).toBe(c);
+      expect(await store.byPath('nope.mp4')).toBeUndefined();
+      expect(await store.get(999_999)).toBeUndefined();
+      // [4000, 4500) overlaps a (1000-5000) only; b is open-ended (still writing) from 5000.
+      expect((await store.between('cam1', 4_000, 4_500)).map((s) => s.id)).toEqual([a]);
+      expect((await store.between('cam1', 0, 1e13)).map((s) => s.id)).toEqual([a, b]);
+      expect((await store.between('cam1', 9_000_000, 9_000_001)).map((s) => s.id)).toEqual([b]);
+      expect((await store.inState('writing')).map((s) => s.id)).toEqual([b]);
+      expect((await store.all()).map((s) => s.id)).toEqual([a, b, c]);
+      expect((await store.expired('cam1', 6_000)).map((s) => s.id)).toEqual([a]);
+      expect((await store.oldest(10)).map((s) => s.id)).toEqual([a, c]);
+      expect((await store.oldest(1)).map((s) => s.id)).toEqual([a]);
+      expect(await store.totalBytes()).toBe(1_934);
+      expect(await store.lastEnd('cam1')).toBe(5_000);
+      expect(await store.lastEnd('cam3')).toBeNull();
+      await store.markMissing(c);
+      expect(await store.get(c)).toMatchObject({ state: 'missing', bytes: 0 });
+      await store.delete(a);
+      expect(await store.get(a)).toBeUndefined();
+      expect((await store.devices()).sort()).toEqual(['cam1', 'cam2']);
+      await expect(store.open(segment('cam1', 9, 'cam1/b.mp4'))).rejects.toThrow();
+    });
+
+    it('opens, closes, inserts, lists and prunes gaps', async () => {
+      const reg = await harness().open();
+      const store = reg.recordings;
+      const open = await store.openGap('cam1', 1_000, 'camera-offline');
+      await store.insertGap('cam1', 100, 200, 'server-down');
+      await store.openGap('cam2', 50, 'disk-full');
+      expect((await store.openGaps()).map((g) => [g.deviceId, g.reason]).sort()).toEqual([
+        ['cam1', 'camera-offline'],
+        ['cam2', 'disk-full'],
+      ]);
+      await store.closeGap(open, 500); // before its start: closed at its start, never negative
+      await store.closeGap(open, 9_000); // already closed: unchanged
+      expect(await store.gapsBetween('cam1', 0, 10_000)).toEqual([
+        { id: expect.any(Number), deviceId: 'cam1', startMs: 100, endMs: 200, reason: 'server-down' },
+        { id: open, deviceId: 'cam1', startMs: 1_000, endMs: 1_000, reason: 'camera-offline' },
+      ]);
+      expect(await store.devices()).toContain('cam2');
+      await store.pruneGaps('cam1', 500);
+      expect((await store.gapsBetween('cam1', 0, 10_000)).map((g) => g.id)).toEqual([open]);
+      // Every reason the recorder writes is accepted.
+      for (const reason of ['recorder-fault', 'media-worker-died', 'server-stopped'] as const) {
+        await store.insertGap('cam3', 1, 2, reason);
+      }
+      expect(await store.gapsBetween('cam3', 0, 10)).toHaveLength(3);
+    });
+  });
+
+  describe(`${name}: export and import`, () => {
+    it('exports every row and imports them into an empty registry, keeping ids and hashes', async () => {
+      const h = harness();
+      const source = await h.open();
+      const { secret } = await source.devices.add('cam1', 'One');
+      await source.devices.add('cam2');
+      await source.devices.revoke('cam2');
+      await source.devices.setRecording('cam1', { mode: 'continuous', maxAgeHours: 12 });
+      const { token } = await source.tokens.create('laptop');
+      const seg = await source.recordings.open(segment('cam1', 1_000, 'cam1/a.mp4'));
+      await source.recordings.openGap('cam1', 5_000, 'camera-offline');
+      const rows: TransferRow[] = [];
+      await source.transfer.exportRows((row) => {
+        rows.push(row);
+      });
+      expect(rows.map((r) => r.kind)).toEqual(['device', 'device', 'token', 'segment', 'gap']);
+
+      const target = await h.open({ sameKeyAs: source });
+      const counts: number[] = [];
+      const imported = await target.transfer.importRows(
+        (async function* () {
+          yield* rows;
+        })(),
+        (n) => counts.push(n),
+      );
+      expect(imported).toBe(5);
+      expect(counts.at(-1)).toBe(5);
+      expect(await target.devices.list()).toEqual(await source.devices.list());
+      expect((await target.devices.verifySecret('cam1', secret)).ok).toBe(true);
+      expect(await target.tokens.verify(token)).toMatchObject({ name: 'laptop' });
+      expect(await target.recordings.all()).toEqual(await source.recordings.all());
+      expect(await target.recordings.openGaps()).toEqual(await source.recordings.openGaps());
+      // New rows after an import get fresh ids, not ones the import used.
+      const next = await target.recordings.open(segment('cam1', 9_000, 'cam1/b.mp4'));
+      expect(next).toBeGreaterThan(seg);
+      // A registry that holds anything is refused.
+      await expect(
+        target.transfer.importRows(
+          (async function* () {
+            yield* rows;
+          })(),
+        ),
+      ).rejects.toThrowError(code('REGISTRY_NOT_EMPTY'));
+    });
+  });
+
+  function segment(deviceId: string, startMs: number, path: string) {
+    return { deviceId, startMs, path, videoCodec: 'h264', audioCodec: null };
+  }
+}
