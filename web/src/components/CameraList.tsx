@@ -1,6 +1,6 @@
 import type { DeviceDocument } from '../../../http-contract/index.js';
 import type { RecordingActivity } from '../server-events.js';
-import { activity, devices, health, listStatus, presence, recordingsOf, watch } from '../state.js';
+import { activity, devices, listStatus, presence, recordingsOf, watch } from '../state.js';
 
 /** The recording column: the mode, and what the recorder does now. */
 export function recordingLabel(mode: string, active: boolean, live: RecordingActivity | undefined): string {
@@ -56,7 +56,6 @@ function CameraRow({ device }: { device: DeviceDocument }) {
 
 /** The cameras the token may see: presence, last seen, recording, and Watch / Recordings. */
 export function CameraList() {
-  void health.value; // presence is re-read when the server goes away or comes back
   const list = devices.value;
   return (
     <section aria-labelledby="cameras-title">

@@ -93,9 +93,26 @@ function RecordingsPanel({ device, opened }: { device: DeviceDocument; opened: n
     const next = current && segments.find((s) => s.state === 'complete' && s.start === current.end);
     if (next) play(next, 0);
   };
-  const failed = () => {
-    const error = video.current?.error;
-    if (error) setLabel(`Cannot play this recording: ${error.message || error.code}`);
+  const failed = async () => {
+    const v = video.current;
+    const error = v?.error;
+    if (!v || !error) return;
+    // A media element says only "format error": ask the server what it answered (an empty range
+    // is NO_RECORDINGS, not a broken file).
+    const asked = new AbortController();
+    const problem = await fetch(v.currentSrc, { signal: asked.signal })
+      .then(async (res) => {
+        if (!res.ok) return (await res.json()) as { detail?: string };
+        asked.abort(); // the server sent the file: not its error
+        return undefined;
+      })
+      .catch(() => undefined);
+    if (v.error !== error) return; // something else is playing by now
+    setLabel(
+      problem?.detail
+        ? `Cannot play this ${v.dataset.segmentId ? 'recording' : 'range'}: ${problem.detail}`
+        : `Cannot play this recording: ${error.message || error.code}`,
+    );
   };
   const playRange = (r: ReturnType<typeof exportRange>) => {
     if (!r) return setStatus('The download range must end after it starts.');
@@ -185,7 +202,7 @@ function RecordingsPanel({ device, opened }: { device: DeviceDocument; opened: n
         playsInline
         preload="metadata"
         onEnded={ended}
-        onError={failed}
+        onError={() => void failed()}
       />
       <p id="playback-label" class="muted">
         {label}
