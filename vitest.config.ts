@@ -19,6 +19,8 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
+    // The browser tests load web/dist/: built from web/src first when stale.
+    globalSetup: ['./test/helpers/build-web-setup.ts'],
     projects: [
       {
         extends: true,

@@ -1,12 +1,16 @@
-// `npm run build`: compiles dist/ with tsc and stamps it. `npm start` runs this with --if-stale,
-// which skips tsc (tens of seconds on a small, busy machine) when dist/ is current: no file or
-// folder of the build's sources, and no tsconfig, changed since the stamp (issue 9 item 22).
+// `npm run build`: compiles dist/ with tsc and bundles the web app into web/dist/ (esbuild,
+// scripts/build-web.mjs), stamping each. `npm start` runs this with --if-stale, which skips tsc
+// (tens of seconds on a small, busy machine) when dist/ is current: no file or folder of the
+// build's sources, and no tsconfig, changed since the stamp (issue 9 item 22); the web app
+// likewise when nothing under web/src changed. `--web` builds only the web app, `--watch`
+// rebuilds it on every change (`npm run dev:web`).
 // Plain JavaScript, because it must run before anything is compiled.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildWeb, watchWeb, webStaleReason } from './build-web.mjs';
 
 /** Written after a successful build, dated when the build started. */
 export const STAMP = path.join('dist', '.build-stamp');
@@ -72,10 +76,23 @@ function defaultTsc(root) {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  if (process.argv.includes('--if-stale')) {
-    const reason = staleReason(root);
-    if (reason === undefined) process.exit(0);
-    process.stderr.write(`lookout: building dist/ (${reason})\n`);
+  const args = process.argv.slice(2);
+  if (args.includes('--watch')) {
+    await watchWeb(root);
+  } else {
+    const ifStale = args.includes('--if-stale');
+    const webOnly = args.includes('--web');
+    let status = 0;
+    const serverReason = webOnly ? undefined : ifStale ? staleReason(root) : 'asked';
+    if (serverReason !== undefined) {
+      if (ifStale) process.stderr.write(`lookout: building dist/ (${serverReason})\n`);
+      status = build(root);
+    }
+    const webReason = ifStale ? webStaleReason(root) : 'asked';
+    if (status === 0 && webReason !== undefined) {
+      if (ifStale) process.stderr.write(`lookout: building web/dist/ (${webReason})\n`);
+      status = await buildWeb(root);
+    }
+    process.exit(status);
   }
-  process.exit(build(root));
 }

@@ -198,6 +198,22 @@ describe.runIf(ready)('recordings in the web app: timeline, playback, export lin
     expect(await page.locator('#rec-stop').isEnabled()).toBe(false);
   }, 60_000);
 
+  it("says why an empty range does not play: the server's NO_RECORDINGS, not a media format error", async () => {
+    // A minute a day ago, before this camera recorded anything (datetime-local: the page's local time).
+    const local = (ms: number) => {
+      const d = new Date(ms);
+      const pad = (n: number) => String(n).padStart(2, '0');
+      return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+    };
+    const from = Date.now() - 86_400_000;
+    await page.locator('#dl-from').fill(local(from));
+    await page.locator('#dl-to').fill(local(from + 60_000));
+    await page.locator('#dl-play').click();
+    await expect
+      .poll(() => page.locator('#playback-label').textContent(), { timeout: 10_000 })
+      .toMatch(/^Cannot play this range: nothing is recorded between /);
+  }, 60_000);
+
   it("shows the server's problem detail when a call fails", async () => {
     const res = await fetch(`${rig.base}/api/devices/cam1/recordings`, {
       headers: { authorization: 'Bearer lkt_not-a-token' },

@@ -1,0 +1,183 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningServer, startServer } from '../../cli/server.js';
+import { loadConfig } from '../../config/index.js';
+import { launchChromium } from '../helpers/browser.js';
+import { testLogger } from '../helpers/log.js';
+import { tempDir } from '../helpers/tmp.js';
+import { requireTool } from '../helpers/tools.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+// Issue 12 item 6: every screen usable on a phone (390 px) and a desktop, with the keyboard,
+// light and dark, and no serious accessibility violation (axe-core). Screenshots of each go to
+// the test's temporary directory; LOOKOUT_KEEP_SCREENSHOTS=1 keeps it (its path is printed).
+const ready = requireTool('chromium', ['--version']);
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const SIZES = [
+  { name: 'phone', width: 390, height: 844 },
+  { name: 'desktop', width: 1280, height: 800 },
+];
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: Array<{ target: unknown[] }>;
+}
+interface PageGlobals {
+  localStorage: { setItem(k: string, v: string): void };
+  innerWidth: number;
+  document: { scrollingElement: { scrollWidth: number } | null };
+  axe: { run(context: unknown, options: object): Promise<{ violations: AxeViolation[] }> };
+}
+
+describe.runIf(ready)('the web app at 390 px and 1280 px: layout, keyboard, accessibility', () => {
+  const tmp = tempDir('lookout-web-layout-');
+  let server: RunningServer | undefined;
+  let chromium: Awaited<ReturnType<typeof launchChromium>>;
+  let base: string;
+  let token: string;
+
+  beforeAll(async () => {
+    const config = loadConfig({
+      flags: {
+        dataDir: path.join(tmp.dir, 'data'),
+        'http.host': '127.0.0.1',
+        'http.port': 0,
+        'mqtt.host': '127.0.0.1',
+        'mqtt.port': 0,
+        'turn.mode': 'off',
+        'media.workers': 0,
+      },
+    });
+    server = await startServer(config, testLogger(), 'test');
+    base = `http://127.0.0.1:${server.http.address().port}`;
+    server.registry.devices.add('front-door', 'Front door, the long way round to the garden');
+    server.registry.devices.add('garage');
+    token = server.registry.tokens.create('web').token;
+    chromium = await launchChromium();
+  }, 60_000);
+
+  afterAll(async () => {
+    await chromium?.close();
+    await server?.close();
+    if (process.env.LOOKOUT_KEEP_SCREENSHOTS) console.log(`web-layout screenshots: ${tmp.dir}`);
+    else tmp.remove();
+  });
+
+  /** Fails on horizontal overflow of the page. */
+  const noOverflow = async (page: Page, screen: string) => {
+    const { scrollWidth, innerWidth } = await page.evaluate(() => {
+      const g = globalThis as unknown as PageGlobals;
+      return { scrollWidth: g.document.scrollingElement!.scrollWidth, innerWidth: g.innerWidth };
+    });
+    expect(scrollWidth, `${screen}: page width`).toBeLessThanOrEqual(innerWidth);
+  };
+  /** Fails on a serious or critical axe-core violation. */
+  const accessible = async (page: Page, screen: string) => {
+    await page.addScriptTag({ path: AXE });
+    const { violations } = await page.evaluate(() =>
+      (globalThis as unknown as PageGlobals).axe.run(
+        (globalThis as unknown as { document: unknown }).document,
+        { resultTypes: ['violations'] },
+      ),
+    );
+    const serious = violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    expect(serious, screen).toEqual([]);
+  };
+  const shoot = (page: Page, screen: string) =>
+    page.screenshot({ path: path.join(tmp.dir, `${screen}.png`), fullPage: true });
+
+  for (const size of SIZES) {
+    for (const scheme of ['light', 'dark'] as const) {
+      it(`${size.name} (${size.width}x${size.height}), ${scheme}: cameras, live and recordings`, async () => {
+        const page = await chromium.browser.newPage({
+          viewport: { width: size.width, height: size.height },
+          colorScheme: scheme,
+        });
+        try {
+          await page.goto(base);
+          await page.evaluate(
+            (t) => (globalThis as unknown as PageGlobals).localStorage.setItem('lookout.token', t),
+            token,
+          );
+          await page.reload();
+          const screen = `${size.name}-${scheme}`;
+
+          // The camera list: every Watch button within the screen's width, nothing wider than it.
+          const watchButtons = page.locator('button[data-device]');
+          await waitFor(async () => (await watchButtons.count()) === 2, {
+            what: 'two Watch buttons',
+            timeoutMs: 15_000,
+          });
+          await waitFor(async () => (await page.locator('#health').textContent())?.startsWith('server ok'), {
+            what: 'server ok',
+            timeoutMs: 15_000,
+          });
+          for (const button of await watchButtons.all()) {
+            expect(await button.isVisible()).toBe(true);
+            // Where it lies in the page (not the viewport): reachable without scrolling sideways.
+            const box = await button.evaluate((el) => {
+              const r = (
+                el as unknown as { getBoundingClientRect(): { left: number; right: number } }
+              ).getBoundingClientRect();
+              const { scrollX } = globalThis as unknown as { scrollX: number };
+              return { left: r.left + scrollX, right: r.right + scrollX };
+            });
+            expect(box.left, `${screen}: Watch button left edge`).toBeGreaterThanOrEqual(0);
+            expect(box.right, `${screen}: Watch button right edge`).toBeLessThanOrEqual(size.width);
+          }
+          await noOverflow(page, `${screen} cameras`);
+          await shoot(page, `${screen}-cameras`);
+          await accessible(page, `${screen} cameras`);
+
+          // With the keyboard alone: Tab to the first Watch button, Enter opens its player.
+          await page.locator('body').focus();
+          await waitFor(
+            async () => {
+              await page.keyboard.press('Tab');
+              return page.evaluate(
+                () =>
+                  (
+                    globalThis as unknown as {
+                      document: { activeElement: { getAttribute(n: string): string | null } | null };
+                    }
+                  ).document.activeElement?.getAttribute('data-device') === 'front-door',
+              );
+            },
+            { what: 'focus on the first Watch button', intervalMs: 0, timeoutMs: 15_000 },
+          );
+          await page.keyboard.press('Enter');
+          const tile = page.locator('figure[data-device="front-door"]');
+          await waitFor(
+            async () => /camera offline/.test((await tile.locator('.state').textContent()) ?? ''),
+            {
+              what: 'the offline camera said so in its tile',
+              timeoutMs: 15_000,
+            },
+          );
+          await noOverflow(page, `${screen} live`);
+          await shoot(page, `${screen}-live`);
+          await accessible(page, `${screen} live`);
+
+          // The recordings panel of a camera with nothing recorded.
+          await page.locator('button[data-recordings="garage"]').click();
+          await waitFor(
+            async () =>
+              (await page.locator('#rec-status').textContent()) === 'Nothing recorded in this range.',
+            { what: 'the empty recordings panel', timeoutMs: 15_000 },
+          );
+          await noOverflow(page, `${screen} recordings`);
+          await shoot(page, `${screen}-recordings`);
+          await accessible(page, `${screen} recordings`);
+        } finally {
+          await page.close();
+        }
+      });
+    }
+  }
+});

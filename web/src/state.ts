@@ -1,0 +1,103 @@
+// The app's shared state as signals: the server's health, the cameras and what the event
+// stream says about them, the open players and the camera whose recordings are shown.
+import { batch, signal } from '@preact/signals';
+import type { DeviceDocument } from '../../http-contract/index.js';
+import { api, token } from './api.js';
+import type { RecordingActivity, ServerInfo } from './server-events.js';
+
+export type Health = { state: 'checking' } | { state: 'up'; version: string } | { state: 'down' };
+export type Presence = 'online' | 'offline' | 'revoked' | 'unknown';
+
+/** An open player, by camera id in `window.lookout.players` (diagnostics and tests read `pc`). */
+export interface Player {
+  deviceId: string;
+  pc?: RTCPeerConnection;
+  frames: number;
+}
+
+interface LookoutGlobals {
+  players: Map<string, Player>;
+  /** When the health display last changed between up and down (the page's clock). */
+  healthChangedAt?: number;
+}
+
+export const lookout: LookoutGlobals = { players: new Map() };
+(window as unknown as { lookout: LookoutGlobals }).lookout = lookout;
+
+export const health = signal<Health>({ state: 'checking' });
+/** The cameras as `/api/devices` listed them; undefined until listed (or when listing failed). */
+export const devices = signal<DeviceDocument[] | undefined>(undefined);
+/** What the camera list says instead of (or above) the table. */
+export const listStatus = signal('');
+/** Presence and "last seen" by camera id, from the list and then the event stream. */
+export const presence = signal<ReadonlyMap<string, { state: Presence; seen: string }>>(new Map());
+/** Recording activity by camera id, as the event stream last said. */
+export const activity = signal<ReadonlyMap<string, RecordingActivity>>(new Map());
+/** The cameras being watched, in the order they were opened. */
+export const watching = signal<ReadonlyArray<{ id: string; name: string }>>([]);
+/** The camera whose recordings are shown; `opened` changes on every click of its button. */
+export const recordingsOf = signal<{ device: DeviceDocument; opened: number } | undefined>(undefined);
+
+export const seenText = (online: boolean, at: string | null | undefined) =>
+  online ? 'now' : at ? new Date(at).toLocaleString() : 'never';
+
+export function setHealth(up: boolean, server?: ServerInfo): void {
+  const state = up ? 'up' : 'down';
+  if (health.peek().state !== state) lookout.healthChangedAt = Date.now();
+  batch(() => {
+    health.value = up ? { state: 'up', version: server?.version ?? '?' } : { state: 'down' };
+    // A server that is gone cannot vouch for any camera: no stale "online" over a frozen picture.
+    if (!up)
+      presence.value = new Map([...presence.peek()].map(([id, p]) => [id, { ...p, state: 'unknown' }]));
+  });
+}
+
+export function setPresence(id: string, online: boolean, at: string | null | undefined): void {
+  const next = new Map(presence.peek());
+  next.set(id, { state: online ? 'online' : 'offline', seen: seenText(online, at) });
+  presence.value = next;
+}
+
+export function setActivity(id: string, a: RecordingActivity): void {
+  activity.value = new Map(activity.peek()).set(id, a);
+}
+
+/** Lists the cameras again (on every snapshot of the event stream, and after a change). */
+export async function loadDevices(): Promise<void> {
+  if (!token()) {
+    listStatus.value = 'Enter an API token to see your cameras.';
+    return;
+  }
+  let list: DeviceDocument[];
+  try {
+    ({ devices: list } = await api<{ devices: DeviceDocument[] }>('/api/devices'));
+  } catch (err) {
+    batch(() => {
+      listStatus.value = `Cannot list cameras: ${(err as Error).message}`;
+      devices.value = undefined;
+    });
+    return;
+  }
+  batch(() => {
+    devices.value = list;
+    presence.value = new Map(
+      list.map((d) => [
+        d.id,
+        {
+          state: d.revoked ? 'revoked' : d.online ? 'online' : 'offline',
+          seen: seenText(d.online, d.lastSeenAt),
+        },
+      ]),
+    );
+    listStatus.value = list.length === 0 ? 'No cameras yet: add one with `lookout device add <id>`.' : '';
+  });
+}
+
+export function watch(id: string, name: string): void {
+  if (watching.peek().some((p) => p.id === id)) return;
+  watching.value = [...watching.peek(), { id, name }];
+}
+
+export function unwatch(id: string): void {
+  watching.value = watching.peek().filter((p) => p.id !== id);
+}
