@@ -54,9 +54,9 @@ describe.runIf(ready)('the web app at 390 px and 1280 px: layout, keyboard, acce
     });
     server = await startServer(config, testLogger(), 'test');
     base = `http://127.0.0.1:${server.http.address().port}`;
-    server.registry.devices.add('front-door', 'Front door, the long way round to the garden');
-    server.registry.devices.add('garage');
-    token = server.registry.tokens.create('web').token;
+    await server.registry.devices.add('front-door', 'Front door, the long way round to the garden');
+    await server.registry.devices.add('garage');
+    token = (await server.registry.tokens.create('web')).token;
     chromium = await launchChromium();
   }, 60_000);
 
