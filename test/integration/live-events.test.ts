@@ -126,7 +126,7 @@ describe('GET /api/events', () => {
     const c = await stream(doomed);
     const kept = await stream();
     await Promise.all([c.next('snapshot'), kept.next('snapshot')]);
-    t.server.registry.tokens.revoke(info.id);
+    await t.server.registry.tokens.revoke(info.id);
     const revoked = await c.next('revoked');
     expect(revoked.data).toMatchObject({ reason: 'token-revoked' });
     await waitFor(() => c.ended, { what: 'the stream ended' });
@@ -149,13 +149,13 @@ describe('GET /api/events', () => {
       await c.next('snapshot');
       const agent = await t.startCamera('cam-rec');
       await c.next('presence', (d) => d.id === 'cam-rec' && d.online);
-      t.server.registry.devices.setRecording('cam-rec', { mode: 'continuous' });
+      await t.server.registry.devices.setRecording('cam-rec', { mode: 'continuous' });
       t.server.recordings.refresh('cam-rec');
       const recording = await c.next('recording', (d) => d.id === 'cam-rec' && d.state === 'recording', {
         timeoutMs: 30_000,
       });
       expect(Date.parse(recording.data.at)).not.toBeNaN();
-      t.server.registry.devices.setRecording('cam-rec', { mode: 'off' });
+      await t.server.registry.devices.setRecording('cam-rec', { mode: 'off' });
       t.server.recordings.refresh('cam-rec');
       await c.next('recording', (d) => d.id === 'cam-rec' && d.state === 'off', {
         from: c.events.indexOf(recording),

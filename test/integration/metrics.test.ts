@@ -86,7 +86,7 @@ describe.runIf(hasFfmpeg)('/metrics', () => {
   }, async () => {
     await t.startCamera('cam1', { video: { keyframeIntervalSeconds: 1 } });
     await t.startCamera('cam2', { video: { codec: 'vp8', keyframeIntervalSeconds: 1 } });
-    t.server.registry.devices.setRecording('cam2', { mode: 'continuous' });
+    await t.server.registry.devices.setRecording('cam2', { mode: 'continuous' });
     t.server.recordings.refresh('cam2');
     viewer = new WhepClient(t.httpUrl, token);
     expect((await viewer.play('cam1')).status).toBe(201);
