@@ -17,6 +17,8 @@ import { addressKey } from './address-key.js';
 import { Authenticator, type AuthOutcome, CONNACK, SERVICE_USERNAME_PREFIX } from './authenticator.js';
 import { Authorizer } from './authorizer.js';
 import { boundPersistence } from './bounded-persistence.js';
+import type { BrokerCluster } from './cluster-engines.js';
+import { ClusterPresenceSync } from './cluster-sync.js';
 import { MqttFrameGuard } from './frame-guard.js';
 import { GuardedConnection } from './guarded-connection.js';
 import { createTcpServer, createTlsServer, listen, type Transport } from './listeners.js';
@@ -40,6 +42,8 @@ export interface BrokerDeviceStore {
 export interface BrokerDeps {
   devices: BrokerDeviceStore;
   log: Logger;
+  /** One node of a cluster (docs/cluster.md); absent on a single host. */
+  cluster?: BrokerCluster;
 }
 
 export type BrokerEvents = {
@@ -103,6 +107,8 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
   /** The `mqtts` certificate, reloaded when its files change. */
   #certificate: ReloadingCertificate | undefined;
   #messagesReceived = 0;
+  /** In a cluster: presence kept right across nodes. */
+  readonly #clusterSync: ClusterPresenceSync | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(config: MqttConfig, deps: BrokerDeps) {
@@ -140,6 +146,14 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
       authorizeSubscribe: (client, sub, done) =>
         done(null, this.#authorizer.subscribe(client, sub.topic) ? sub : null),
       authorizeForward: (client, packet) => (this.#authorizer.forward(client, packet.topic) ? packet : null),
+      ...(deps.cluster
+        ? {
+            id: deps.cluster.nodeId,
+            heartbeatInterval: deps.cluster.heartbeatMs,
+            mq: deps.cluster.mq as never,
+            persistence: deps.cluster.persistence as never,
+          }
+        : {}),
     });
     this.#purge = new SessionPurge(this.#aedes, this.#sessions, config.topicPrefix, this.#log);
     this.#presenceWriter = new PresenceWriter(deps.devices, PRESENCE_WRITE_INTERVAL_MS, this.#log);
@@ -152,6 +166,9 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
       this.#log,
       (id, online) => this.emit(online ? 'deviceOnline' : 'deviceOffline', id),
     );
+    this.#clusterSync = deps.cluster
+      ? new ClusterPresenceSync(deps.cluster, this.#presence, config.topicPrefix, this.#log)
+      : undefined;
     this.#aedes.on('client', (client) => this.#onClient(client));
     this.#aedes.on('subscribe', (subs, client) => this.#sendRetainedStatus(client, subs));
     // Emitted for every accepted PUBLISH; `client` is null for the broker's own (presence).
@@ -169,10 +186,16 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
 
   /** Opens the TCP listener (and TLS when configured); resolves once they listen. */
   async start(): Promise<void> {
-    await this.#deps.devices.markAllOffline();
+    // A single host's devices are all offline at start; a cluster node sets offline only what
+    // its own previous run left online (ClusterPresenceSync.start).
+    if (!this.#clusterSync) await this.#deps.devices.markAllOffline();
     await this.#aedes.listen();
-    const aedes = this.#aedes as unknown as { persistence: object };
+    const aedes = this.#aedes as unknown as {
+      persistence: object;
+      mq: Parameters<ClusterPresenceSync['start']>[0];
+    };
     aedes.persistence = boundPersistence(aedes.persistence, this.#sessions);
+    await this.#clusterSync?.start(aedes.mq);
     this.#presence.announceOffline((await this.#deps.devices.list()).map((d) => d.id));
     const tcp = createTcpServer(this.#gate, (socket, ticket) => this.#acceptSocket(socket, 'tcp', ticket));
     await this.#listen(tcp, 'tcp', this.#config.port);
@@ -265,7 +288,10 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
       if (!gone) return;
       this.#purge.purge(deviceId, { keepStatus: state !== undefined });
       // Presence keeps the statuses (not aedes's retained store): a deleted device's goes too.
-      if (!state) this.#presence.forget(deviceId);
+      if (!state) {
+        this.#presence.forget(deviceId);
+        this.#clusterSync?.forget(deviceId);
+      }
     };
     const client = this.#clientOf(deviceId);
     const identity = client && this.#identities.get(client);
@@ -299,6 +325,7 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
     this.#certificate?.close();
     await new Promise<void>((resolve) => this.#aedes.close(() => resolve()));
     for (const conn of this.#connections.keys()) conn.destroy();
+    await this.#clusterSync?.close();
     // Every offline caused by the close above is in the registry before close() resolves.
     await this.#presenceWriter.close();
     await Promise.all(servers);
@@ -436,8 +463,10 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
 
   #onClient(client: Client): void {
     const identity = this.#identities.get(client);
-    if (identity?.kind === 'device') this.#presence.deviceConnected(identity.deviceId);
-    else if (identity) this.#log.debug({ service: identity.name }, 'service connected');
+    if (identity?.kind === 'device') {
+      this.#presence.deviceConnected(identity.deviceId);
+      this.#clusterSync?.connected(identity.deviceId, client);
+    } else if (identity) this.#log.debug({ service: identity.name }, 'service connected');
   }
 
   #onClientDisconnect(client: Client): void {
@@ -446,6 +475,12 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
     // A takeover by a newer session of the same device is not "offline".
     const current = this.#clientOf(identity.deviceId);
     if (current && current !== client) return;
-    this.#presence.deviceDisconnected(identity.deviceId);
+    if (!this.#clusterSync) {
+      this.#presence.deviceDisconnected(identity.deviceId);
+      return;
+    }
+    // In a cluster the device may already be connected to another node: decided there.
+    this.#presence.deviceDisconnected(identity.deviceId, false);
+    this.#clusterSync.disconnected(identity.deviceId, client);
   }
 }

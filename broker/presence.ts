@@ -36,7 +36,10 @@ type Publish = (topic: string, payload: string) => void;
  * scans only for service filters such as `<prefix>/+/status`.
  */
 export class Presence {
+  /** Devices with a session on this broker. */
   readonly #online = new Set<string>();
+  /** Devices online anywhere: here, or (in a cluster) on another node, as its status messages say. */
+  readonly #onlineAnywhere = new Set<string>();
   /** Current status payload per device: what a new subscriber receives as retained. */
   readonly #statuses = new Map<string, string>();
 
@@ -49,11 +52,17 @@ export class Presence {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Online on this broker or, in a cluster, on another node. */
   isOnline(deviceId: string): boolean {
+    return this.#onlineAnywhere.has(deviceId);
+  }
+
+  /** Whether the device has a session on this broker. */
+  isLocal(deviceId: string): boolean {
     return this.#online.has(deviceId);
   }
 
-  /** Devices connected now. */
+  /** Devices connected to this broker now. */
   get onlineCount(): number {
     return this.#online.size;
   }
@@ -63,20 +72,53 @@ export class Presence {
     this.#set(deviceId, true);
   }
 
-  deviceDisconnected(deviceId: string): void {
+  /**
+   * The device's session here ended. `announce: false` (cluster mode) only forgets the local
+   * session: whether the device is offline is decided cluster-wide, and then `markOffline`.
+   */
+  deviceDisconnected(deviceId: string, announce = true): void {
     if (!this.#online.delete(deviceId)) return;
+    if (announce) this.#set(deviceId, false);
+  }
+
+  /** Records and announces the device offline (a cluster decided so), unless it has a session here. */
+  markOffline(deviceId: string): void {
+    if (this.#online.has(deviceId)) return;
     this.#set(deviceId, false);
+  }
+
+  /**
+   * A status published by another node of the cluster (or read from the cluster's presence at
+   * start): kept as the device's retained status. A payload that is not a status is ignored.
+   */
+  statusSeen(deviceId: string, payload: string): void {
+    if (this.#online.has(deviceId)) return; // this broker's own session is the truth here
+    let status: StatusPayload;
+    try {
+      status = JSON.parse(payload) as StatusPayload;
+    } catch {
+      return;
+    }
+    if (typeof status?.online !== 'boolean' || typeof status.at !== 'string') return;
+    const normalized = JSON.stringify({ online: status.online, at: status.at } satisfies StatusPayload);
+    if (this.#statuses.get(deviceId) === normalized) return;
+    this.#statuses.set(deviceId, normalized);
+    const was = this.#onlineAnywhere.has(deviceId);
+    if (status.online) this.#onlineAnywhere.add(deviceId);
+    else this.#onlineAnywhere.delete(deviceId);
+    if (was !== status.online) this.onChange(deviceId, status.online);
   }
 
   /** A deleted device: it has no status any more, so no subscriber receives one. */
   forget(deviceId: string): void {
     this.#online.delete(deviceId);
+    this.#onlineAnywhere.delete(deviceId);
     this.#statuses.delete(deviceId);
   }
 
-  /** Records an offline status for devices never seen since start (fresh broker state). */
+  /** Records an offline status for devices with no status yet (fresh broker state). */
   announceOffline(deviceIds: Iterable<string>): void {
-    for (const id of deviceIds) if (!this.#online.has(id)) this.#record(id, false, this.now());
+    for (const id of deviceIds) if (!this.#statuses.has(id)) this.#record(id, false, this.now());
   }
 
   /**
@@ -109,6 +151,8 @@ export class Presence {
     const status: StatusPayload = { online, at: new Date(at).toISOString() };
     const payload = JSON.stringify(status);
     this.#statuses.set(deviceId, payload);
+    if (online) this.#onlineAnywhere.add(deviceId);
+    else this.#onlineAnywhere.delete(deviceId);
     return payload;
   }
 }

@@ -15,7 +15,7 @@ import { createMediaNode, type MediaNode } from '../media/index.js';
 import { createServerMetrics } from '../metrics/index.js';
 import { RecordingService, recordingsDir } from '../recordings/index.js';
 import { createTurnServer, type TurnServer } from '../turn/index.js';
-import { NodeLoadSampler } from './node-load.js';
+import { joinClusterIfConfigured } from './cluster-wiring.js';
 import { registryOptions } from './registry-options.js';
 import { createTurnService, loadOrCreateTurnSecret, type TurnService } from './turn-service.js';
 
@@ -85,6 +85,9 @@ export async function startServer(
       watchCredentials: (listener, intervalMs) => registry.watchCredentials(listener, intervalMs),
       close: () => registry.close(),
     };
+    // Before the broker, which shares its Redis, and closed after it (closers run in reverse).
+    const cluster = await joinClusterIfConfigured(config, log, version);
+    if (cluster) closers.push(() => cluster.close());
     const broker = await createBroker(config.mqtt, {
       devices: {
         verifySecret: async (id, secret) => {
@@ -98,6 +101,7 @@ export async function startServer(
         list: () => registry.devices.list(),
       },
       log: log.child({ component: 'broker' }),
+      ...(cluster ? { cluster: cluster.broker } : {}),
     });
     closers.push(() => broker.close());
     const deviceActive = (id: string) => active.has(id);
@@ -226,9 +230,7 @@ export async function startServer(
       version,
     });
     closers.push(() => http.close());
-    const cluster = await joinClusterIfConfigured(config, {
-      log,
-      version,
+    cluster?.serving({
       ports: {
         http: http.address().port,
         mqtt: brokerAddress.port,
@@ -238,7 +240,6 @@ export async function startServer(
       recordings: () => recordings.recordingCount,
       inProcessMedia: media.workers === 0,
     });
-    if (cluster) closers.push(() => cluster.close());
     let closing: Promise<void> | undefined;
     return {
       config,
@@ -250,7 +251,7 @@ export async function startServer(
       http,
       turn: turnService,
       relay,
-      cluster,
+      cluster: cluster?.node,
       close: () => {
         closing ??= closeAll();
         return closing;
@@ -267,61 +268,4 @@ function loopbackFor(address: string): string {
   if (address === '0.0.0.0') return '127.0.0.1';
   if (address === '::') return '[::1]';
   return address.includes(':') ? `[${address}]` : address;
-}
-
-/** Joins the cluster named by `cluster.redisUrl` (loading cluster/ and ioredis only then), with this node's addresses and load. */
-async function joinClusterIfConfigured(
-  config: Readonly<Config>,
-  deps: {
-    log: Logger;
-    version: string;
-    /** Bound ports (a configured 0 is whatever the OS chose). */
-    ports: { http: number; mqtt: number; turn: number };
-    media: MediaNode;
-    recordings: () => number;
-    inProcessMedia: boolean;
-  },
-): Promise<(ClusterNode & { sampler: NodeLoadSampler }) | undefined> {
-  const { redisUrl } = config.cluster;
-  if (!redisUrl) return undefined;
-  const { joinCluster } = await import('../cluster/index.js');
-  const { publicBrokerUrls, publicHttpUrl, publicTurnUrls } = await import('../edge-config/public-urls.js');
-  const log = deps.log.child({ component: 'cluster' });
-  const sampler = new NodeLoadSampler(
-    deps.media,
-    deps.recordings,
-    deps.inProcessMedia,
-    config.cluster.heartbeatMs,
-    log,
-  );
-  try {
-    await sampler.sample();
-    const node = await joinCluster(
-      { ...config.cluster, redisUrl },
-      {
-        log,
-        version: deps.version,
-        addresses: {
-          http: config.cluster.publicHttpUrl ?? publicHttpUrl(config.http, deps.ports.http),
-          mqtt: publicBrokerUrls(
-            { ...config.mqtt, port: deps.ports.mqtt },
-            { ...config.http, port: deps.ports.http },
-          ).url,
-          turn: publicTurnUrls({ ...config.turn, port: deps.ports.turn }, config.mqtt),
-        },
-        load: () => sampler.current(),
-      },
-    );
-    return {
-      ...node,
-      sampler,
-      close: async () => {
-        await sampler.close();
-        await node.close();
-      },
-    };
-  } catch (err) {
-    await sampler.close();
-    throw err;
-  }
 }

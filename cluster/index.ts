@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { ClusterConfig } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import { ClusterBus } from './events.js';
-import { clusterKeys } from './keys.js';
+import { type ClusterKeys, clusterKeys } from './keys.js';
 import { CameraLeases } from './leases.js';
 import type { NodeInfo, NodeLoad } from './node-info.js';
 import { NodeRegistry } from './node-registry.js';
@@ -27,6 +27,9 @@ export interface ClusterNode {
   readonly nodes: NodeRegistry;
   readonly leases: CameraLeases;
   readonly bus: ClusterBus;
+  /** The node's Redis connection (commands only; the bus has its own). */
+  readonly redis: Redis;
+  readonly keys: ClusterKeys;
   /** Leaves the cluster: releases leases, removes the node's entry, closes both connections. */
   close(): Promise<void>;
 }
@@ -48,7 +51,8 @@ export async function joinCluster(
   deps: {
     log: Logger;
     version: string;
-    addresses: Pick<NodeInfo, 'http' | 'mqtt' | 'turn'>;
+    /** Read at each heartbeat (empty strings until the listeners are up). */
+    addresses: () => Pick<NodeInfo, 'http' | 'mqtt' | 'turn'>;
     load: () => NodeLoad;
     now?: () => number;
   },
@@ -70,7 +74,8 @@ export async function joinCluster(
     nodes = new NodeRegistry({
       redis,
       keys,
-      self: { id, version: deps.version, startedAt: (deps.now ?? Date.now)(), ...deps.addresses },
+      self: { id, version: deps.version, startedAt: (deps.now ?? Date.now)() },
+      addresses: deps.addresses,
       load: deps.load,
       heartbeatMs: config.heartbeatMs,
       ttlMs: config.nodeTtlMs,
@@ -87,6 +92,8 @@ export async function joinCluster(
       nodes,
       leases,
       bus,
+      redis,
+      keys,
       close: () => {
         closing ??= (async () => {
           await bus.close();

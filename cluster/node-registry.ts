@@ -8,8 +8,10 @@ import { redisCall } from './redis.js';
 export interface NodeRegistryOptions {
   redis: Redis;
   keys: ClusterKeys;
-  /** This node's entry but for its heartbeat time and load. */
-  self: Omit<NodeInfo, 'heartbeatAt' | 'load'>;
+  /** This node's entry but for what each heartbeat reads. */
+  self: Omit<NodeInfo, 'heartbeatAt' | 'load' | 'http' | 'mqtt' | 'turn'>;
+  /** Read at each heartbeat: where the node is reached (empty until its listeners are up). */
+  addresses: () => Pick<NodeInfo, 'http' | 'mqtt' | 'turn'>;
   /** Read at each heartbeat. */
   load: () => NodeLoad;
   heartbeatMs: number;
@@ -79,7 +81,7 @@ export class NodeRegistry {
     if (this.#closed) return;
     const { redis, keys, self, ttlMs } = this.#o;
     const at = this.#now();
-    const entry: NodeInfo = { ...self, heartbeatAt: at, load: this.#o.load() };
+    const entry: NodeInfo = { ...self, ...this.#o.addresses(), heartbeatAt: at, load: this.#o.load() };
     await redisCall('heartbeat', () =>
       redis
         .multi()

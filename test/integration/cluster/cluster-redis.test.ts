@@ -44,7 +44,7 @@ async function join(nodeId: string, keyPrefix: string, log = testLogger()): Prom
   const node = await joinCluster(config(nodeId, keyPrefix), {
     log,
     version: 'test',
-    addresses: { http: `http://${nodeId}:8080`, mqtt: `mqtt://${nodeId}:1883`, turn: [] },
+    addresses: () => ({ http: `http://${nodeId}:8080`, mqtt: `mqtt://${nodeId}:1883`, turn: [] }),
     load: () => ({ ...load, cameras: nodeId.length }),
   });
   nodes.push(node);
@@ -75,7 +75,8 @@ describe.skipIf(!available)('cluster over Redis', () => {
     const dead = new NodeRegistry({
       redis: doomed,
       keys: clusterKeys(prefix),
-      self: { id: 'node-c', version: 'test', startedAt: Date.now(), http: '', mqtt: '', turn: [] },
+      self: { id: 'node-c', version: 'test', startedAt: Date.now() },
+      addresses: () => ({ http: '', mqtt: '', turn: [] }),
       load: () => load,
       heartbeatMs: 200,
       ttlMs: 900,

@@ -1,0 +1,83 @@
+import type { BrokerCluster } from '../broker/cluster-engines.js';
+import type { ClusterNode, NodeInfo } from '../cluster/index.js';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../core/log.js';
+import type { MediaNode } from '../media/index.js';
+import { NodeLoadSampler } from './node-load.js';
+
+/** This server as one node of a cluster (docs/cluster.md). */
+export interface ServerCluster {
+  readonly node: ClusterNode;
+  /** What the broker needs to run on every node (aedes's Redis engines, shared presence). */
+  readonly broker: BrokerCluster;
+  /** Once the listeners are up: where the node is reached, and what its load is read from. */
+  serving(what: {
+    /** Bound ports (a configured 0 is whatever the OS chose). */
+    ports: { http: number; mqtt: number; turn: number };
+    media: MediaNode;
+    recordings: () => number;
+    inProcessMedia: boolean;
+  }): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Joins the cluster named by `cluster.redisUrl`, loading cluster/, ioredis and aedes's Redis
+ * engines only then. Called before the broker (which runs on the engines) and closed after it.
+ */
+export async function joinClusterIfConfigured(
+  config: Readonly<Config>,
+  log: Logger,
+  version: string,
+): Promise<ServerCluster | undefined> {
+  const { redisUrl } = config.cluster;
+  if (!redisUrl) return undefined;
+  const { joinCluster } = await import('../cluster/index.js');
+  const { clusterEngines } = await import('../broker/cluster-engines.js');
+  const { ClusterPresenceStore } = await import('../broker/cluster-presence.js');
+  const { publicBrokerUrls, publicHttpUrl, publicTurnUrls } = await import('../edge-config/public-urls.js');
+  const clusterLog = log.child({ component: 'cluster' });
+  let addresses: Pick<NodeInfo, 'http' | 'mqtt' | 'turn'> = { http: '', mqtt: '', turn: [] };
+  let sampler: NodeLoadSampler | undefined;
+  const idle = { cameras: 0, viewers: 0, recordings: 0, cpu: 0 };
+  const node = await joinCluster(
+    { ...config.cluster, redisUrl },
+    { log: clusterLog, version, addresses: () => addresses, load: () => sampler?.current() ?? idle },
+  );
+  const engines = clusterEngines(redisUrl);
+  const broker: BrokerCluster = {
+    nodeId: node.id,
+    heartbeatMs: config.cluster.heartbeatMs,
+    mq: engines.mq,
+    persistence: engines.persistence,
+    presence: new ClusterPresenceStore(node.redis, `${config.cluster.keyPrefix}:presence`, node.id),
+    liveNodes: async () => new Set((await node.nodes.list()).map((n) => n.id)),
+    close: engines.close,
+  };
+  return {
+    node,
+    broker,
+    serving({ ports, media, recordings, inProcessMedia }) {
+      addresses = {
+        http: config.cluster.publicHttpUrl ?? publicHttpUrl(config.http, ports.http),
+        mqtt: publicBrokerUrls({ ...config.mqtt, port: ports.mqtt }, { ...config.http, port: ports.http })
+          .url,
+        turn: publicTurnUrls({ ...config.turn, port: ports.turn }, config.mqtt),
+      };
+      sampler = new NodeLoadSampler(
+        media,
+        recordings,
+        inProcessMedia,
+        config.cluster.heartbeatMs,
+        clusterLog,
+      );
+      void sampler.sample();
+      void node.nodes.heartbeat().catch(() => {}); // publish the addresses now, not at the next tick
+    },
+    async close() {
+      await sampler?.close();
+      await broker.close();
+      await node.close();
+    },
+  };
+}
