@@ -88,16 +88,16 @@ export class PgEventWatch {
 
   async #read(): Promise<void> {
     if (this.#lastSeq === undefined) {
-      // Where the log stands: later events are told. When this first read failed (the database
-      // was down), the events written since the watch began are told too, found by their time
-      // (with a margin for clocks: a change told twice is harmless, a lost one is not).
-      const since = this.#firstReadFailed ? this.#createdAt - CLOCK_MARGIN_MS : Number.MAX_SAFE_INTEGER;
+      // Where the log stood when the watch began: the events written since are told, found by
+      // their time, so a change made while this first read was on its way is not lost. When this
+      // first read failed (the database was down), with a margin for clocks (a change told twice
+      // is harmless, a lost one is not).
+      const since = this.#firstReadFailed ? this.#createdAt - CLOCK_MARGIN_MS : this.#createdAt;
       const { rows } = await this.#pool.query<{ seq: number }>(
         'SELECT COALESCE((SELECT MIN(seq) - 1 FROM device_events WHERE at >= $1), MAX(seq), 0)::bigint AS seq FROM device_events',
         [since],
       );
       this.#lastSeq ??= rows[0]!.seq;
-      if (!this.#firstReadFailed) return;
     }
     for (;;) {
       const since: number = this.#lastSeq;

@@ -156,7 +156,7 @@ export function registrySuite(name: string, harness: () => RegistryHarness): voi
       await cli.devices.revoke('cam2');
       await cli.devices.setRecording('cam3', { mode: 'continuous' });
       await cli.devices.add('cam4');
-      await waitFor(() => seen.size >= 4, { what: 'device events' });
+      await waitFor(() => seen.size >= 4, { timeoutMs: 20_000, what: 'device events' });
       expect(Object.fromEntries([...seen].map(([id, kinds]) => [id, [...kinds]]))).toEqual({
         cam1: ['rotated'],
         cam2: ['revoked'],
@@ -175,7 +175,7 @@ export function registrySuite(name: string, harness: () => RegistryHarness): voi
       stop();
       await reg.devices.rotate('cam1');
       // The other watch, polled on the same schedule, sees it: the stopped one had its chance.
-      await waitFor(() => seen.includes('other:cam1'), { what: 'the other watch' });
+      await waitFor(() => seen.includes('other:cam1'), { timeoutMs: 20_000, what: 'the other watch' });
       other();
       expect(seen).toEqual(['other:cam1']);
       await reg.close();
