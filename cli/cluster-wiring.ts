@@ -10,6 +10,8 @@ export interface ServerCluster {
   readonly node: ClusterNode;
   /** What the broker needs to run on every node (aedes's Redis engines, shared presence). */
   readonly broker: BrokerCluster;
+  /** The TURN REST secret every node shares (`turn.secret` when set, else one kept in Redis). */
+  readonly turnSecret: string | undefined;
   /** Once the listeners are up: where the node is reached, and what its load is read from. */
   serving(what: {
     /** Bound ports (a configured 0 is whatever the OS chose). */
@@ -32,7 +34,7 @@ export async function joinClusterIfConfigured(
 ): Promise<ServerCluster | undefined> {
   const { redisUrl } = config.cluster;
   if (!redisUrl) return undefined;
-  const { joinCluster } = await import('../cluster/index.js');
+  const { joinCluster, sharedSecret } = await import('../cluster/index.js');
   const { clusterEngines } = await import('../broker/cluster-engines.js');
   const { ClusterPresenceStore } = await import('../broker/cluster-presence.js');
   const { publicBrokerUrls, publicHttpUrl, publicTurnUrls } = await import('../edge-config/public-urls.js');
@@ -44,6 +46,16 @@ export async function joinClusterIfConfigured(
     { ...config.cluster, redisUrl },
     { log: clusterLog, version, addresses: () => addresses, load: () => sampler?.current() ?? idle },
   );
+  let turnSecret: string | undefined;
+  try {
+    turnSecret =
+      config.turn.mode === 'off'
+        ? undefined
+        : (config.turn.secret ?? (await sharedSecret(node.redis, `${config.cluster.keyPrefix}:turn-secret`)));
+  } catch (err) {
+    await node.close();
+    throw err;
+  }
   const engines = clusterEngines(redisUrl);
   const broker: BrokerCluster = {
     nodeId: node.id,
@@ -57,6 +69,7 @@ export async function joinClusterIfConfigured(
   return {
     node,
     broker,
+    turnSecret,
     serving({ ports, media, recordings, inProcessMedia }) {
       addresses = {
         http: config.cluster.publicHttpUrl ?? publicHttpUrl(config.http, ports.http),

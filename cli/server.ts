@@ -121,7 +121,7 @@ export async function startServer(
             },
             {
               log: log.child({ component: 'turn' }),
-              secret: config.turn.secret ?? loadOrCreateTurnSecret(config.dataDir),
+              secret: cluster?.turnSecret ?? config.turn.secret ?? loadOrCreateTurnSecret(config.dataDir),
               // A TURN credential names the secret generation it was issued under: a rotate
               // makes the older ones useless at once (issue 9, item 10).
               deviceAllowed: (id, generation) => active.generation(id) === generation,
@@ -133,7 +133,8 @@ export async function startServer(
     if (relay) closers.push(() => relay.close());
     const turnService = createTurnService(
       {
-        turn: config.turn,
+        // In a cluster, the secret every node shares (credentials work on any node's TURN server).
+        turn: cluster?.turnSecret ? { ...config.turn, secret: cluster.turnSecret } : config.turn,
         mqtt: config.mqtt,
         dataDir: config.dataDir,
         ...(relay ? { embeddedPort: relay.address().udp.port } : {}),

@@ -21,6 +21,7 @@ export { CameraLeases, listLeases } from './leases.js';
 export type { NodeInfo, NodeLoad } from './node-info.js';
 export { listNodes, NodeRegistry } from './node-registry.js';
 export { connectRedis, redactUrl } from './redis.js';
+export { sharedSecret } from './shared-secret.js';
 
 export interface ClusterNode {
   readonly id: string;
