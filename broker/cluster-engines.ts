@@ -35,7 +35,7 @@ export function clusterEngines(redisUrl: string): {
   // The ioredis that aedes-persistence-redis depends on (its own major), for the connection it is given.
   const persistenceRequire = createRequire(require.resolve('aedes-persistence-redis'));
   const { Redis: RedisClient } = persistenceRequire('ioredis') as {
-    Redis: new (url: string, opts?: object) => Pick<Redis, 'disconnect'>;
+    Redis: new (url: string, opts?: object) => Pick<Redis, 'quit'>;
   };
   const mq = mqemitterRedis({ connectionString: redisUrl });
   const conn = new RedisClient(redisUrl);
@@ -44,6 +44,9 @@ export function clusterEngines(redisUrl: string): {
     mq,
     persistence,
     // aedes closes `mq` when the broker closes; the store's connection is ours.
-    close: async () => conn.disconnect(),
+    // QUIT after the commands already sent: a closing broker's last cleanups still complete.
+    close: async () => {
+      await conn.quit().catch(() => {});
+    },
   };
 }

@@ -76,7 +76,8 @@ describe.skipIf(!available)('MQTT on every node of a cluster', () => {
   it('shares presence across nodes, keeps a moved device online, and sets a dead node’s devices offline', async () => {
     const a = await node('node-a');
     const b = await node('node-b');
-    const cli = (args: string[]) => runCli([...args, '--data-dir', path.join(tmp.dir, 'cli')], { env, cwd: tmp.dir });
+    const cli = (args: string[]) =>
+      runCli([...args, '--data-dir', path.join(tmp.dir, 'cli')], { env, cwd: tmp.dir });
     const added = await cli(['device', 'add', 'cam1', '--json']);
     expect(added.code, added.stderr).toBe(0);
     const secret = (JSON.parse(added.stdout) as { mqtt: { password: string } }).mqtt.password;
