@@ -42,7 +42,8 @@ export function deviceAdminRoutes(
   app: FastifyInstance,
   deps: { admin: DeviceAdmin; tokens: TokenVerifier; policyChanged(id: string): void },
 ): void {
-  // The one authorization point of these routes (admin-only once users and roles exist).
+  // The one authorization point of these routes (admin-only once users and roles exist). On
+  // onRequest, not preHandler: a caller without the right learns nothing from body validation.
   const admin = requireToken(deps.tokens);
   const api = app.withTypeProvider<ZodTypeProvider>();
   const issued = (credentials: IssuedCredentials) => ({
@@ -53,7 +54,7 @@ export function deviceAdminRoutes(
   api.post(
     '/api/devices',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         summary: 'Registers a device; answers its edge config (with its secret) this once.',
         tags: ['devices'],
@@ -81,7 +82,7 @@ export function deviceAdminRoutes(
   api.patch(
     '/api/devices/:id',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         summary: 'Renames a device.',
         tags: ['devices'],
@@ -97,7 +98,7 @@ export function deviceAdminRoutes(
   api.post(
     '/api/devices/:id/rotate',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         summary:
           'Issues a new secret (a revoked device is reinstated); the old one stops working and a connected device is disconnected. Answers the new edge config this once.',
@@ -116,7 +117,7 @@ export function deviceAdminRoutes(
   api.post(
     '/api/devices/:id/revoke',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         summary: 'Refuses the device from now on; a connected device is disconnected.',
         tags: ['devices'],
@@ -131,7 +132,7 @@ export function deviceAdminRoutes(
   api.delete(
     '/api/devices/:id',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         summary:
           'Deletes a device: disconnected, its recorder stopped, its id free to add again; its recordings deleted or kept as asked.',

@@ -157,7 +157,10 @@ export class RecordingService {
       }
       // And the camera's directory, with what ffmpeg left beside the segments (SDP files).
       rmSync(path.join(this.config.dir, deviceId), { recursive: true, force: true });
-      this.#log.info({ device: deviceId, files: removed.length + late.length, bytes }, 'deleted the recordings of a deleted device');
+      this.#log.info(
+        { device: deviceId, files: removed.length + late.length, bytes },
+        'deleted the recordings of a deleted device',
+      );
     } catch (err) {
       this.#log.error({ err, device: deviceId }, 'could not delete the recordings of a deleted device');
     }
