@@ -180,6 +180,7 @@ describe.skipIf(!haveFfmpeg)('deleting a recorded camera', () => {
     expect(await t.server.registry.recordings.between('doomed', 0, Date.now() + 60_000)).toEqual([]);
     expect(existsSync(path.join(recordingsDir(), 'doomed'))).toBe(false);
     await waitFor(() => !t.server.broker.isOnline('doomed'), { what: 'doomed offline' });
+    await waitFor(() => !t.server.media.isOnline('doomed'), { what: 'the media session of doomed ended' });
     expect((await call('GET', '/api/devices/doomed/recordings?from=0')).status).toBe(404);
   }, 90_000);
 
