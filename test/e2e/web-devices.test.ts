@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,8 +13,18 @@ import { waitFor } from '../helpers/wait-for.js';
 
 const ready = requireTool('ffmpeg', ['-version']) && requireTool('chromium', ['--version']);
 
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
 interface PageGlobals {
   localStorage: { setItem(k: string, v: string): void };
+  innerWidth: number;
+  document: { scrollingElement: { scrollWidth: number } | null };
+  axe: {
+    run(
+      context: unknown,
+      options: object,
+    ): Promise<{ violations: Array<{ id: string; impact: string | null }> }>;
+  };
 }
 
 // Issue 12 item 2, as a new user would: add a camera in the browser, download its edge config,
@@ -43,6 +54,28 @@ describe.runIf(ready)('device management in the web app (lookout serve + Chromiu
     await rig?.close();
   }, 60_000);
 
+  /** At 390 px: nothing wider than the screen, no serious axe-core violation. */
+  const checkScreen = async (screen: string) => {
+    const { scrollWidth, innerWidth } = await page.evaluate(() => {
+      const g = globalThis as unknown as PageGlobals;
+      return { scrollWidth: g.document.scrollingElement!.scrollWidth, innerWidth: g.innerWidth };
+    });
+    expect(scrollWidth, `${screen}: page width`).toBeLessThanOrEqual(innerWidth);
+    await page.addScriptTag({ path: AXE });
+    const { violations } = await page.evaluate(() =>
+      (globalThis as unknown as PageGlobals).axe.run(
+        (globalThis as unknown as { document: unknown }).document,
+        {
+          resultTypes: ['violations'],
+        },
+      ),
+    );
+    const serious = violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => v.id);
+    expect(serious, screen).toEqual([]);
+  };
+
   const presence = (id: string) => page.locator(`tr[data-device="${id}"] [data-presence]`).textContent();
 
   it('adds a camera, downloads its edge config; an agent started with that file goes live in the grid', {
@@ -53,6 +86,7 @@ describe.runIf(ready)('device management in the web app (lookout serve + Chromiu
     await page.locator('#add-mode').selectOption('off');
     await page.locator('#add-submit').click();
     await page.locator('#issued-config').waitFor();
+    await checkScreen('the edge config shown once');
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       page.locator('#issued-download').click(),

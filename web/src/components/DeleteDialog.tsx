@@ -36,7 +36,7 @@ export function DeleteDialog(props: {
         <p>It is disconnected at once and can no longer connect. Its id can be added again later.</p>
         <fieldset>
           <legend>Its recordings</legend>
-          <label>
+          <label class="choice">
             <input
               type="radio"
               name="recordings"
@@ -46,7 +46,7 @@ export function DeleteDialog(props: {
             />{' '}
             Keep them until retention removes them
           </label>
-          <label>
+          <label class="choice">
             <input
               type="radio"
               name="recordings"

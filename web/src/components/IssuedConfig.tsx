@@ -24,7 +24,7 @@ export function IssuedConfig({ issued, onDone }: { issued: IssuedDeviceDocument;
   const text = edgeConfigText(issued);
   const file = `${issued.device.id}.json`;
   return (
-    <div id="issued-config" class="issued" role="region" aria-labelledby="issued-title">
+    <section id="issued-config" class="issued" aria-labelledby="issued-title">
       <h3 id="issued-title">Edge config of {issued.device.name}</h3>
       <p>
         Flash this file onto the camera (<code>lookout agent --config {file}</code>). It holds the camera's
@@ -53,9 +53,7 @@ export function IssuedConfig({ issued, onDone }: { issued: IssuedDeviceDocument;
           {copied}
         </span>
       </div>
-      <pre id="issued-json" tabIndex={0} aria-label={`Edge config ${file}`}>
-        {text}
-      </pre>
-    </div>
+      <pre id="issued-json">{text}</pre>
+    </section>
   );
 }

@@ -123,7 +123,12 @@ export function ManageDevice({ device, onChanged, onIssued, onDeleted }: Props) 
           id="manage-revoke"
           type="button"
           disabled={device.revoked}
-          onClick={() => void run(async () => (await revokeDevice(id), 'Revoked: it can no longer connect.'))}
+          onClick={() =>
+            void run(async () => {
+              await revokeDevice(id);
+              return 'Revoked: it can no longer connect.';
+            })
+          }
         >
           Revoke
         </button>
