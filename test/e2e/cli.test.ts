@@ -178,10 +178,10 @@ describe('lookout CLI', () => {
       const kept = await cli(['device', 'delete', 'gone', '--keep-recordings']);
       expect(kept.stdout).toContain('Deleted gone; its recordings are kept');
       expect(existsSync(path.join(recordings, 'gone', 'b.mp4'))).toBe(true);
-    // Kept recordings stay listed under the id although the device is gone.
-    const listed = await cli(['recordings', 'list', 'gone', '--from', '-1h', '--json']);
-    expect(listed.code, listed.stderr).toBe(0);
-    expect(JSON.parse(listed.stdout).segments).toHaveLength(1);
+      // Kept recordings stay listed under the id although the device is gone.
+      const listed = await cli(['recordings', 'list', 'gone', '--from', '-1h', '--json']);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(JSON.parse(listed.stdout).segments).toHaveLength(1);
     },
   );
 
