@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LookoutError } from '../core/errors.js';
-import type { Device, RecordMode } from '../devices/index.js';
+import { type Device, isDeviceId, type RecordMode } from '../devices/index.js';
 import {
   deviceIdParams,
   deviceSchema,
@@ -57,10 +57,15 @@ interface CachedExport {
   timer?: NodeJS.Timeout;
 }
 
-async function requireDevice(devices: RecordingPolicyWriter, id: string): Promise<Device> {
-  const device = await devices.get(id);
-  if (!device) throw new LookoutError('DEVICE_NOT_FOUND', `no device '${id}'`);
-  return device;
+/**
+ * A device whose recordings may be read: a registered one, or one deleted with its recordings
+ * kept (they stay listable and downloadable under its id until retention removes them, D35).
+ */
+async function recordedDevice(deps: RecordingRoutesDeps, id: string): Promise<{ id: string }> {
+  const device = await deps.devices.get(id);
+  if (device) return device;
+  if (isDeviceId(id) && (await deps.archive.store.lastEnd(id)) !== null) return { id };
+  throw new LookoutError('DEVICE_NOT_FOUND', `no device '${id}'`);
 }
 
 function parseQuery(query: z.infer<typeof rangeQuerySchema>) {
@@ -134,7 +139,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
       },
     },
     async (request) => {
-      const device = await requireDevice(deps.devices, request.params.id);
+      const device = await recordedDevice(deps, request.params.id);
       const { fromMs, toMs } = parseQuery(request.query);
       return recordingListingJson(device.id, fromMs, toMs, await deps.archive.list(device.id, fromMs, toMs));
     },
@@ -154,7 +159,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
       },
     },
     async (request, reply) => {
-      const device = await requireDevice(deps.devices, request.params.id);
+      const device = await recordedDevice(deps, request.params.id);
       const match = /^(\d{1,15})\.mp4$/.exec(request.params.segment);
       if (!match) throw new LookoutError('SEGMENT_NOT_FOUND', `no segment '${request.params.segment}'`);
       const { file, segment } = await deps.archive.segmentFile(device.id, Number(match[1]));
@@ -218,7 +223,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
       },
     },
     async (request, reply) => {
-      const device = await requireDevice(deps.devices, request.params.id);
+      const device = await recordedDevice(deps, request.params.id);
       const { fromMs, toMs } = parseQuery(request.query);
       const key = `${device.id}/${fromMs}/${toMs}`;
       const entry = exports.get(key) ?? startExport(key, device.id, fromMs, toMs);

@@ -24,6 +24,7 @@ import { LiveEventHub, type LiveSources } from './live-events.js';
 import { type MetricsExposition, metricsRoute } from './metrics-route.js';
 import { registerOpenApi, serveOpenApi } from './openapi.js';
 import { sendProblem, statusForCode } from './problem.js';
+import { type DeviceAdmin, deviceAdminRoutes } from './routes-device-admin.js';
 import { type DeviceReader, deviceRoutes } from './routes-devices.js';
 import { eventRoutes } from './routes-events.js';
 import { type RecordingRoutesDeps, recordingRoutes } from './routes-recordings.js';
@@ -40,6 +41,8 @@ export interface MqttWebSocketHandler {
 
 export interface HttpDeps {
   devices: DeviceReader;
+  /** Device management: add, rename, rotate, revoke, delete (absent: read-only device routes). */
+  deviceAdmin?: DeviceAdmin;
   whep?: WhepService;
   recordings?: Omit<RecordingRoutesDeps, 'tokens'>;
   tokens: TokenVerifier;
@@ -177,6 +180,10 @@ export class HttpServer {
       );
       if (deps.metrics) metricsRoute(app, deps.metrics, { auth: config.metricsAuth, tokens: deps.tokens });
       deviceRoutes(app, { devices: deps.devices, tokens: deps.tokens });
+      if (deps.deviceAdmin) {
+        const policyChanged = deps.recordings?.policyChanged ?? (() => {});
+        deviceAdminRoutes(app, { admin: deps.deviceAdmin, tokens: deps.tokens, policyChanged });
+      }
       if (deps.whep) whepRoutes(app, { whep: deps.whep, tokens: deps.tokens });
       if (events) eventRoutes(app, { hub: events, tokens: deps.tokens });
       if (deps.recordings) recordingRoutes(app, { ...deps.recordings, tokens: deps.tokens });

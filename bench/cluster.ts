@@ -112,7 +112,7 @@ async function register(options: RegistryOptions): Promise<BenchDevice[]> {
         (_, k) => `cam-${String(i + k).padStart(width, '0')}`,
       );
       const added = await Promise.all(ids.map((id) => registry.devices.add(id)));
-      added.forEach((a, k) => devices.push({ id: ids[k]!, secret: a.secret }));
+      for (const [k, a] of added.entries()) devices.push({ id: ids[k]!, secret: a.secret });
     }
     return devices;
   } finally {

@@ -11,6 +11,7 @@ import {
   type Registry,
   trackChanges,
 } from '../devices/index.js';
+import { publicBrokerUrls, renderEdgeConfig } from '../edge-config/index.js';
 import { createMediaNode, type MediaNode } from '../media/index.js';
 import { createServerMetrics } from '../metrics/index.js';
 import { RecordingService, recordingsDir } from '../recordings/index.js';
@@ -183,7 +184,7 @@ export async function startServer(
       // Relay allocations made with credentials of an older secret generation end now (new
       // Allocates with them are already refused by deviceAllowed). External coturn cannot
       // be told: its allocations live until they expire or the credentials do (docs/turn.md).
-      if (kinds.has('rotated') || kinds.has('revoked')) {
+      if (kinds.has('rotated') || kinds.has('revoked') || kinds.has('deleted')) {
         relay?.recheckDevice(deviceId);
         void broker.recheckCredentials(deviceId);
       }
@@ -195,8 +196,33 @@ export async function startServer(
       log.child({ component: 'metrics' }),
     );
     closers.push(() => metrics.close());
+    // Set once the HTTP server listens: the edge config's WebSocket URL names its port.
+    let httpPort = config.http.port;
     const http = await createHttpServer(config.http, {
       devices,
+      deviceAdmin: {
+        add: (id, name) => devices.add(id, name),
+        rename: (id, name) => devices.rename(id, name),
+        setRecording: (id, change) => devices.setRecording(id, change),
+        rotate: (id) => devices.rotate(id),
+        revoke: (id) => devices.revoke(id),
+        remove: async (id, keepOrDelete) => {
+          const deleted = await devices.delete(id, { recordings: keepOrDelete });
+          // What the device event will also do, done before answering: the session ends now.
+          relay?.recheckDevice(id);
+          await broker.recheckCredentials(id);
+          await recordings.deviceDeleted(id, keepOrDelete === 'delete' ? deleted.segments : undefined);
+          return deleted;
+        },
+        edgeConfig: (issued) =>
+          renderEdgeConfig({
+            deviceId: issued.device.id,
+            name: issued.device.name,
+            secret: issued.secret,
+            ...edgeBrokerUrls(config, brokerAddress.port, httpPort),
+            topicPrefix: config.mqtt.topicPrefix,
+          }),
+      },
       tokens: registry.tokens,
       whep: media.node,
       recordings: {
@@ -231,6 +257,7 @@ export async function startServer(
       version,
     });
     closers.push(() => http.close());
+    httpPort = http.address().port;
     cluster?.serving({
       ports: {
         http: http.address().port,
@@ -262,6 +289,12 @@ export async function startServer(
     await closeAll();
     throw err;
   }
+}
+
+/** The broker URLs an edge config names, on the ports bound (a configured 0 is whatever the OS chose). */
+function edgeBrokerUrls(config: Readonly<Config>, mqttPort: number, httpPort: number) {
+  const urls = publicBrokerUrls({ ...config.mqtt, port: mqttPort }, { ...config.http, port: httpPort });
+  return { mqttUrl: urls.url, wsUrl: urls.wsUrl };
 }
 
 /** Where an in-process client reaches a listener bound to `address` (wildcards mean loopback). */

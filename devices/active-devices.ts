@@ -59,6 +59,12 @@ export class ActiveDevices {
     else this.#generations.delete(device.id);
   }
 
+  /** A device this process deleted. */
+  forget(id: string): void {
+    this.#refreshes.set(id, ++this.#refreshCount);
+    this.#generations.delete(id);
+  }
+
   /** Reads one device again after a change. */
   async refresh(id: string): Promise<void> {
     const mine = ++this.#refreshCount;
@@ -90,6 +96,11 @@ export function trackChanges(store: DeviceStore, active: ActiveDevices): DeviceS
     setRecording: (id, change) => store.setRecording(id, change),
     rotate: async (id) => note(await store.rotate(id)),
     revoke: async (id) => note(await store.revoke(id)),
+    delete: async (id, options) => {
+      const deleted = await store.delete(id, options);
+      active.forget(id);
+      return deleted;
+    },
     verifySecret: (id, secret) => store.verifySecret(id, secret),
     credentialState: (id) => store.credentialState(id),
     markOnline: (id) => store.markOnline(id),

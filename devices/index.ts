@@ -26,6 +26,8 @@ export type {
   ApiToken,
   CredentialListener,
   CredentialState,
+  DeletedDevice,
+  DeleteRecordings,
   Device,
   DeviceEventKind,
   Gap,

@@ -2,6 +2,8 @@ import type {
   ApiToken,
   CredentialListener,
   CredentialState,
+  DeletedDevice,
+  DeleteRecordings,
   Device,
   Gap,
   GapReason,
@@ -44,6 +46,13 @@ export interface DeviceStore {
   rotate(id: string): Promise<IssuedCredentials>;
   /** Refuses the device's secret from now on; connected sessions are disconnected. */
   revoke(id: string): Promise<Device>;
+  /**
+   * Removes the device in one transaction: its secret stops working at once (the broker ends its
+   * sessions on the `deleted` event) and its id may be added again. `recordings: 'delete'` also
+   * removes its segments and gaps from the index and answers the segments (the caller deletes their
+   * files); `keep` leaves them indexed under the id until retention removes them. DEVICE_NOT_FOUND.
+   */
+  delete(id: string, options: { recordings: DeleteRecordings }): Promise<DeletedDevice>;
   /** Checks a device's secret in constant time (for a known device). Never rejects on bad input. */
   verifySecret(id: string, secret: string): Promise<VerifyResult>;
   /** What a live session's credentials are checked against after a change. */
@@ -131,7 +140,7 @@ export interface Registry {
   /** Names the key secrets are hashed with, revealing nothing of it (an export carries it). */
   readonly keyFingerprint: string;
   /**
-   * Calls `listener(deviceId)` whenever a device is added, rotated, revoked or its recording policy changes, by this
+   * Calls `listener(deviceId)` whenever a device is added, rotated, revoked, deleted or its recording policy changes, by this
    * process or another one sharing the registry. Stops with the returned function or close(). `intervalMs`: how often
    * SQLite's event log is polled; PostgreSQL tells its watchers by NOTIFY instead (D29).
    */

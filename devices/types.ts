@@ -98,6 +98,19 @@ export interface Gap {
   reason: GapReason;
 }
 
-/** What changed: `added` (a new device), `rotated`, `revoked` (credentials) or `recording` (the recording policy). */
-export type DeviceEventKind = 'added' | 'rotated' | 'revoked' | 'recording';
+/**
+ * What changed: `added` (a new device), `rotated`, `revoked` (credentials), `recording` (the recording policy)
+ * or `deleted` (the device is gone; its id may be added again).
+ */
+export type DeviceEventKind = 'added' | 'rotated' | 'revoked' | 'recording' | 'deleted';
+
+/** What happens to a deleted device's recordings: removed with it, or kept (listable until retention removes them). */
+export type DeleteRecordings = 'delete' | 'keep';
+
+/** A deleted device, and the segments whose index rows went with it (their files are the caller's to remove). */
+export interface DeletedDevice {
+  device: Device;
+  /** Empty when the recordings were kept. */
+  segments: Segment[];
+}
 export type CredentialListener = (deviceId: string, kinds: ReadonlySet<DeviceEventKind>) => void;

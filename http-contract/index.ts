@@ -1,13 +1,19 @@
 /**
  * http-contract/: the HTTP API's documents as zod schemas, one definition of each shape shared
  * by the server's routes (which validate and serialize with them and publish them in
- * `/openapi.json`) and the CLI (which parses the server's answers with them). Imports only zod.
+ * `/openapi.json`) and the CLI (which parses the server's answers with them). Imports only zod (and the edge config's zod schema).
  */
 export { deviceIdParams, healthSchema, type ProblemDocument, problemSchema } from './common.js';
 export {
   type DeviceDocument,
+  deviceAddSchema,
+  deviceDeletedSchema,
+  deviceDeleteQuerySchema,
   deviceListSchema,
+  deviceRenameSchema,
   deviceSchema,
+  type IssuedDeviceDocument,
+  issuedDeviceSchema,
   recordingPolicySchema,
 } from './devices.js';
 export {

@@ -1,6 +1,8 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import type { RecordingConfig } from '../config/index.js';
 import type { Logger } from '../core/log.js';
-import { type Device, type RecordingStore, wantsRecording } from '../devices/index.js';
+import { type Device, type RecordingStore, type Segment, wantsRecording } from '../devices/index.js';
 import { type RecordingActivity, recordingActivity } from './activity.js';
 import { Archive } from './archive.js';
 import { type RecordedStream, Recorder } from './recorder.js';
@@ -131,6 +133,36 @@ export class RecordingService {
         .catch((err) => this.#log.error({ err, device: deviceId }, 'could not stop recorder'))
         .finally(() => this.#stopping.delete(stopped));
       this.#stopping.add(stopped);
+    }
+  }
+
+  /**
+   * A device was deleted (DeviceStore.delete): stops its recorder and waits for ffmpeg to finish.
+   * `removed`: the segments whose index rows went with the device (recordings deleted); their files
+   * are deleted now, with any segment the recorder indexed between the delete and its stop. Without
+   * it the recordings stay, listable under the id until retention removes them. Never rejects.
+   */
+  async deviceDeleted(deviceId: string, removed?: readonly Segment[]): Promise<void> {
+    await this.refresh(deviceId);
+    await Promise.all(this.#stopping);
+    if (!removed) return;
+    try {
+      const late = await this.deps.store.between(deviceId, 0, Number.MAX_SAFE_INTEGER);
+      for (const segment of late) await this.deps.store.delete(segment.id);
+      await this.deps.store.pruneGaps(deviceId, Number.MAX_SAFE_INTEGER);
+      let bytes = 0;
+      for (const segment of [...removed, ...late]) {
+        rmSync(path.join(this.config.dir, segment.path), { force: true });
+        bytes += segment.bytes;
+      }
+      // And the camera's directory, with what ffmpeg left beside the segments (SDP files).
+      rmSync(path.join(this.config.dir, deviceId), { recursive: true, force: true });
+      this.#log.info(
+        { device: deviceId, files: removed.length + late.length, bytes },
+        'deleted the recordings of a deleted device',
+      );
+    } catch (err) {
+      this.#log.error({ err, device: deviceId }, 'could not delete the recordings of a deleted device');
     }
   }
 

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import type { Config } from '../../config/index.js';
@@ -174,6 +174,64 @@ export function deviceCommand(): Command {
       printLine(
         `Revoked ${id}. It can no longer connect; 'lookout device rotate ${id}' reinstates it with a new secret.`,
       );
+    });
+  });
+
+  addCommonOptions(
+    device
+      .command('rename')
+      .description("change a device's display name")
+      .argument('<id>', 'device id')
+      .argument('<name>', 'new display name')
+      .option('--json', 'print the device as JSON'),
+  ).action(async (id: string, name: string, options: CommonOptions & { json?: boolean }) => {
+    await withRegistry(options, async (registry) => {
+      const d = await registry.devices.rename(id, name);
+      if (options.json) return printJson(await deviceJsonOf(d));
+      printLine(`Renamed ${d.id} to '${d.name}'.`);
+    });
+  });
+
+  addCommonOptions(
+    device
+      .command('delete')
+      .description(
+        'delete a device: it can no longer connect (a connected one is disconnected within a second) and its id may be added again; its recordings are deleted too unless --keep-recordings',
+      )
+      .argument('<id>', 'device id')
+      .option(
+        '--keep-recordings',
+        'keep its recordings: they stay listable and downloadable under the id until retention removes them',
+      )
+      .option('--json', 'print what was deleted as JSON'),
+  ).action(async (id: string, options: CommonOptions & { keepRecordings?: boolean; json?: boolean }) => {
+    await withRegistry(options, async (registry, config) => {
+      const keep = options.keepRecordings === true;
+      const deleted = await registry.devices.delete(id, { recordings: keep ? 'keep' : 'delete' });
+      let bytes = 0;
+      if (!keep) {
+        const { recordingsDir } = await import('../../recordings/index.js');
+        const dir = recordingsDir(config);
+        for (const segment of deleted.segments) {
+          rmSync(path.join(dir, segment.path), { force: true });
+          bytes += segment.bytes;
+        }
+        // A running server stops the recorder on the device event; what it was writing is removed with the directory.
+        rmSync(path.join(dir, id), { recursive: true, force: true });
+      }
+      if (options.json) {
+        return printJson({
+          device: await deviceJsonOf(deleted.device),
+          recordings: keep ? 'keep' : 'delete',
+          deletedSegments: deleted.segments.length,
+        });
+      }
+      printLine(
+        keep
+          ? `Deleted ${id}; its recordings are kept until retention removes them.`
+          : `Deleted ${id} and its ${deleted.segments.length} recordings (${(bytes / 1_048_576).toFixed(1)} MB).`,
+      );
+      printLine(`  Its id is free again: lookout device add ${id} issues a new secret.`);
     });
   });
 

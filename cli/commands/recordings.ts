@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import type { ZodType } from 'zod';
 import type { Config } from '../../config/index.js';
 import { LookoutError } from '../../core/errors.js';
+import type { Registry } from '../../devices/index.js';
 import type { RecordingListing } from '../../http-contract/index.js';
 import { addCommonOptions, type CommonOptions, resolveConfig, withRegistry } from '../context.js';
 import { printJson, printLine, printTable } from '../format.js';
@@ -126,7 +127,7 @@ export function recordingsCommand(): Command {
       listing = await withRegistry(
         options,
         async (registry) => {
-          await registry.devices.require(id);
+          await requireRecorded(registry, id);
           const archive = new Archive(registry.recordings, recordingsDir(config));
           return recordingListingJson(id, fromMs, toMs, await archive.list(id, fromMs, toMs));
         },
@@ -229,7 +230,7 @@ export function recordingsCommand(): Command {
         const plan = await withRegistry(
           options,
           async (registry) => {
-            await registry.devices.require(id);
+            await requireRecorded(registry, id);
             const archive = new Archive(registry.recordings, recordingsDir(config));
             let started = false;
             return archive.export(id, fromMs, toMs, partial, (done, total) => {
@@ -307,4 +308,13 @@ function count(n: number, noun: string): string {
 
 function mib(bytes: number): string {
   return `${(bytes / 1_048_576).toFixed(1)} MiB`;
+}
+
+/**
+ * A registered device, or one deleted with its recordings kept: those stay readable under its
+ * id until retention removes them (docs/decisions.md D35). DEVICE_NOT_FOUND otherwise.
+ */
+async function requireRecorded(registry: Registry, id: string): Promise<void> {
+  if ((await registry.devices.get(id)) || (await registry.recordings.lastEnd(id)) !== null) return;
+  await registry.devices.require(id);
 }

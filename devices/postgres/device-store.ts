@@ -5,6 +5,8 @@ import { DEVICE_SECRET_PREFIX, generateSecret, type SecretHasher } from '../secr
 import type { DeviceStore } from '../stores.js';
 import type {
   CredentialState,
+  DeletedDevice,
+  DeleteRecordings,
   Device,
   DeviceEventKind,
   IssuedCredentials,
@@ -13,6 +15,7 @@ import type {
   VerifyResult,
 } from '../types.js';
 import type { PgPool } from './pool.js';
+import { PG_SEGMENT_COLUMNS, type PgSegmentRow, toSegment } from './recording-store.js';
 
 export interface PgDeviceRow {
   id: string;
@@ -128,6 +131,24 @@ export class PgDeviceStore implements DeviceStore {
       await this.#event(client, id, 'revoked');
     });
     return this.require(id);
+  }
+
+  async delete(id: string, options: { recordings: DeleteRecordings }): Promise<DeletedDevice> {
+    return this.pool.transaction(async (client) => {
+      const device = toDevice(await this.#locked(client, id));
+      await client.query('DELETE FROM devices WHERE id = $1', [id]);
+      let segments: DeletedDevice['segments'] = [];
+      if (options.recordings === 'delete') {
+        const { rows } = await client.query<PgSegmentRow>(
+          `DELETE FROM segments WHERE device_id = $1 RETURNING ${PG_SEGMENT_COLUMNS}`,
+          [id],
+        );
+        segments = rows.map(toSegment).sort((a, b) => a.startMs - b.startMs || a.id - b.id);
+        await client.query('DELETE FROM recording_gaps WHERE device_id = $1', [id]);
+      }
+      await this.#event(client, id, 'deleted');
+      return { device, segments };
+    });
   }
 
   async verifySecret(id: string, secret: string): Promise<VerifyResult> {

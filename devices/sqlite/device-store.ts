@@ -4,6 +4,8 @@ import { DEVICE_SECRET_PREFIX, generateSecret, type SecretHasher } from '../secr
 import type { DeviceStore } from '../stores.js';
 import type {
   CredentialState,
+  DeletedDevice,
+  DeleteRecordings,
   Device,
   IssuedCredentials,
   PresenceChange,
@@ -11,6 +13,7 @@ import type {
   VerifyResult,
 } from '../types.js';
 import type { Db } from './db.js';
+import { SEGMENT_COLUMNS, type SegmentRow, toSegment } from './recording-store.js';
 
 export interface DeviceRow {
   id: string;
@@ -57,6 +60,12 @@ export class SqliteDeviceStore implements DeviceStore {
       recording: db.prepare(
         'UPDATE devices SET record_mode = @mode, record_active = @active, record_max_age_hours = @maxAge WHERE id = @id',
       ),
+      delete: db.prepare('DELETE FROM devices WHERE id = ?'),
+      segmentsOf: db.prepare<[string], SegmentRow>(
+        `SELECT ${SEGMENT_COLUMNS} FROM segments WHERE device_id = ? ORDER BY start_ms, id`,
+      ),
+      deleteSegments: db.prepare('DELETE FROM segments WHERE device_id = ?'),
+      deleteGaps: db.prepare('DELETE FROM recording_gaps WHERE device_id = ?'),
       event: db.prepare('INSERT INTO credential_events (device_id, kind, at) VALUES (?, ?, ?)'),
       presence: db.prepare('UPDATE devices SET online = @online, last_seen_at = @now WHERE id = @id'),
       allOffline: db.prepare('UPDATE devices SET online = 0 WHERE online = 1'),
@@ -131,6 +140,21 @@ export class SqliteDeviceStore implements DeviceStore {
       this.#stmt.event.run(id, 'revoked', this.#now());
     })();
     return this.#require(id);
+  }
+
+  async delete(id: string, options: { recordings: DeleteRecordings }): Promise<DeletedDevice> {
+    return this.#db.transaction(() => {
+      const device = this.#require(id);
+      this.#stmt.delete.run(id);
+      let segments: DeletedDevice['segments'] = [];
+      if (options.recordings === 'delete') {
+        segments = this.#stmt.segmentsOf.all(id).map(toSegment);
+        this.#stmt.deleteSegments.run(id);
+        this.#stmt.deleteGaps.run(id);
+      }
+      this.#stmt.event.run(id, 'deleted', this.#now());
+      return { device, segments };
+    })();
   }
 
   async verifySecret(id: string, secret: string): Promise<VerifyResult> {

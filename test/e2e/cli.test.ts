@@ -1,8 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRegistry } from '../../devices/index.js';
 import { parseEdgeConfig } from '../../edge-config/index.js';
 import { CLI_RUN_MS, runCli, spawnCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -33,6 +34,8 @@ describe('lookout CLI', () => {
       ['device', 'show'],
       ['device', 'rotate'],
       ['device', 'revoke'],
+      ['device', 'rename'],
+      ['device', 'delete'],
       ['token'],
       ['token', 'create'],
       ['token', 'list'],
@@ -128,6 +131,59 @@ describe('lookout CLI', () => {
       0,
     );
   });
+
+  it(
+    'renames and deletes devices, with or keeping their recordings; a deleted id can be added again',
+    budget(9),
+    async () => {
+      expect((await cli(['device', 'add', 'gone', '--out', 'gone.json'])).code).toBe(0);
+      expect((await cli(['device', 'rename', 'gone', 'Old shed'])).stdout).toContain(
+        "Renamed gone to 'Old shed'.",
+      );
+      // A recording of it: a real file, indexed as the recorder would.
+      const recordings = path.join(dataDir, 'recordings');
+      const index = async (id: string, file: string) => {
+        mkdirSync(path.join(recordings, id), { recursive: true });
+        writeFileSync(path.join(recordings, id, file), Buffer.alloc(1000, 1));
+        const registry = await openRegistry({ dataDir, create: false });
+        try {
+          await registry.recordings.insertComplete({
+            deviceId: id,
+            startMs: Date.now() - 60_000,
+            endMs: Date.now() - 50_000,
+            durationMs: 10_000,
+            bytes: 1000,
+            videoCodec: 'h264',
+            audioCodec: null,
+            path: `${id}/${file}`,
+          });
+        } finally {
+          await registry.close();
+        }
+      };
+      await index('gone', 'a.mp4');
+      const deleted = await cli(['device', 'delete', 'gone', '--json']);
+      expect(deleted.code, deleted.stderr).toBe(0);
+      expect(JSON.parse(deleted.stdout)).toMatchObject({
+        device: { id: 'gone', name: 'Old shed' },
+        recordings: 'delete',
+        deletedSegments: 1,
+      });
+      expect(existsSync(path.join(recordings, 'gone'))).toBe(false);
+      expect((await cli(['device', 'show', 'gone'])).stderr).toMatch(/\[DEVICE_NOT_FOUND\]/);
+      expect((await cli(['device', 'delete', 'gone'])).stderr).toMatch(/\[DEVICE_NOT_FOUND\]/);
+
+      expect((await cli(['device', 'add', 'gone', '--out', 'gone.json', '--force'])).code).toBe(0);
+      await index('gone', 'b.mp4');
+      const kept = await cli(['device', 'delete', 'gone', '--keep-recordings']);
+      expect(kept.stdout).toContain('Deleted gone; its recordings are kept');
+      expect(existsSync(path.join(recordings, 'gone', 'b.mp4'))).toBe(true);
+      // Kept recordings stay listed under the id although the device is gone.
+      const listed = await cli(['recordings', 'list', 'gone', '--from', '-1h', '--json']);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(JSON.parse(listed.stdout).segments).toHaveLength(1);
+    },
+  );
 
   it('rejects a bad config file naming the key, with exit code 2', budget(1), async () => {
     const file = path.join(tmp.dir, 'bad.json');

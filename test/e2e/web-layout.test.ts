@@ -94,7 +94,7 @@ describe.runIf(ready)('the web app at 390 px and 1280 px: layout, keyboard, acce
 
   for (const size of SIZES) {
     for (const scheme of ['light', 'dark'] as const) {
-      it(`${size.name} (${size.width}x${size.height}), ${scheme}: cameras, live and recordings`, async () => {
+      it(`${size.name} (${size.width}x${size.height}), ${scheme}: cameras, live, recordings and device management`, async () => {
         const page = await chromium.browser.newPage({
           viewport: { width: size.width, height: size.height },
           colorScheme: scheme,
@@ -174,6 +174,22 @@ describe.runIf(ready)('the web app at 390 px and 1280 px: layout, keyboard, acce
           await noOverflow(page, `${screen} recordings`);
           await shoot(page, `${screen}-recordings`);
           await accessible(page, `${screen} recordings`);
+
+          // Device management: a camera chosen, then the delete dialog (Escape closes it).
+          await page.locator('#manage-select').selectOption('garage');
+          await page.locator('#manage-device').waitFor();
+          await noOverflow(page, `${screen} manage`);
+          await shoot(page, `${screen}-manage`);
+          await accessible(page, `${screen} manage`);
+          await page.locator('#manage-delete').click();
+          await page.locator('#delete-dialog').waitFor();
+          await noOverflow(page, `${screen} delete dialog`);
+          await shoot(page, `${screen}-delete-dialog`);
+          await accessible(page, `${screen} delete dialog`);
+          await page.keyboard.press('Escape');
+          await waitFor(async () => (await page.locator('#delete-dialog').count()) === 0, {
+            what: 'the dialog closed by Escape',
+          });
         } finally {
           await page.close();
         }

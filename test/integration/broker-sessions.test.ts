@@ -340,3 +340,46 @@ describe('revoking a device', () => {
     expect(t.server.broker.sessionStats('rev2-cam').queuedMessages).toBe(0);
   });
 });
+
+describe('deleting a device', () => {
+  it('disconnects it and removes its session, its retained messages and its status (through the device event)', async () => {
+    const secret = await t.addDevice('del-cam');
+    const cam = await rawLogin('del-cam', secret, false);
+    cam.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [{ topic: 'lookout/del-cam/down/#', qos: 1 }],
+    });
+    await waitFor(() => cam.received.some((p) => p.cmd === 'suback'), { what: 'SUBACK' });
+    await service.publishAsync('lookout/del-cam/down/config', 'cfg', { qos: 1, retain: true });
+
+    // As `lookout device delete` in another process would: only the registry, the event does the rest.
+    await t.server.registry.devices.delete('del-cam', { recordings: 'keep' });
+    await cam.closed;
+    await waitFor(() => !t.server.broker.isOnline('del-cam'), { what: 'del-cam offline' });
+    await service.publishAsync('lookout/del-cam/down/signal', 'after delete', { qos: 1 });
+    await serviceMarker('del-cam', 'del-cam after delete');
+    expect(t.server.broker.sessionStats('del-cam').queuedMessages).toBe(0);
+
+    // The purge finishes after the session closed: a late subscriber gets, soon, nothing retained
+    // (neither the service's config nor the status), only a marker sent after it subscribed.
+    let attempt = 0;
+    let lateGot: string[] = [];
+    await waitFor(
+      async () => {
+        const late = await t.serviceClient();
+        lateGot = [];
+        late.on('message', (topic, payload) => lateGot.push(`${topic} ${payload}`));
+        await late.subscribeAsync('lookout/del-cam/#', { qos: 1 });
+        const text = `del-cam late marker ${++attempt}`;
+        await serviceMarker('del-cam', text);
+        await waitFor(() => lateGot.includes(`lookout/del-cam/down/marker ${text}`), {
+          what: 'marker at the late subscriber',
+        });
+        await late.endAsync();
+        return lateGot.length === 1;
+      },
+      { what: 'nothing retained for del-cam, only the late marker', timeoutMs: 10_000 },
+    );
+  });
+});

@@ -89,7 +89,10 @@ export async function loadDevices(): Promise<void> {
         },
       ]),
     );
-    listStatus.value = list.length === 0 ? 'No cameras yet: add one with `lookout device add <id>`.' : '';
+    listStatus.value =
+      list.length === 0
+        ? 'No cameras yet: add one under Manage cameras (or with `lookout device add <id>`).'
+        : '';
   });
 }
 

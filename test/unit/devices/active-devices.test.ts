@@ -44,6 +44,14 @@ describe('ActiveDevices', () => {
     s.pending[0]!.answer(undefined); // the older one says "gone": stale, ignored
     await first;
     expect(active.generation('cam3')).toBe(5);
+
+    // Deleted here: gone at once, and a read started before the delete cannot bring it back.
+    const before = active.refresh('cam3');
+    active.forget('cam3');
+    expect(active.has('cam3')).toBe(false);
+    s.pending[2]!.answer({ generation: 5, revoked: false });
+    await before;
+    expect(active.has('cam3')).toBe(false);
   });
 
   it('reads the database as it stands when it answers synchronously (SQLite)', async () => {

@@ -112,6 +112,46 @@ export function registrySuite(name: string, harness: () => RegistryHarness): voi
       );
     });
 
+    it('deletes a device with its recordings or keeping them; a deleted (even revoked) id can be added again', async () => {
+      const reg = await harness().open();
+      const old = (await reg.devices.add('cam1', 'Porch')).secret;
+      await reg.devices.add('cam2');
+      await reg.devices.revoke('cam1');
+      const a = await reg.recordings.open(segment('cam1', 1_000, 'cam1/a.mp4'));
+      await reg.recordings.finish(a, { endMs: 2_000, durationMs: 1_000, bytes: 10 });
+      await reg.recordings.open(segment('cam1', 3_000, 'cam1/b.mp4'));
+      await reg.recordings.insertGap('cam1', 2_000, 3_000, 'camera-offline');
+      await reg.recordings.open(segment('cam2', 1_000, 'cam2/a.mp4'));
+      await reg.recordings.insertGap('cam2', 2_000, 3_000, 'camera-offline');
+
+      const deleted = await reg.devices.delete('cam1', { recordings: 'delete' });
+      expect(deleted.device).toMatchObject({ id: 'cam1', name: 'Porch' });
+      expect(deleted.segments.map((s) => s.path)).toEqual(['cam1/a.mp4', 'cam1/b.mp4']);
+      expect(await reg.devices.get('cam1')).toBeUndefined();
+      expect(await reg.devices.credentialState('cam1')).toBeUndefined();
+      expect(await reg.devices.verifySecret('cam1', old)).toEqual({ ok: false, reason: 'unknown-device' });
+      expect(await reg.recordings.between('cam1', 0, 10_000)).toEqual([]);
+      expect(await reg.recordings.gapsBetween('cam1', 0, 10_000)).toEqual([]);
+      // Another device's recordings are untouched.
+      expect(await reg.recordings.between('cam2', 0, 10_000)).toHaveLength(1);
+      expect(await reg.recordings.gapsBetween('cam2', 0, 10_000)).toHaveLength(1);
+      await expect(reg.devices.delete('cam1', { recordings: 'keep' })).rejects.toThrowError(
+        code('DEVICE_NOT_FOUND'),
+      );
+
+      const again = await reg.devices.add('cam1', 'Porch again');
+      expect(again.device).toMatchObject({ id: 'cam1', name: 'Porch again', revokedAt: null });
+      expect(await reg.devices.verifySecret('cam1', again.secret)).toMatchObject({ ok: true });
+      expect(await reg.devices.verifySecret('cam1', old)).toEqual({ ok: false, reason: 'wrong-secret' });
+
+      const kept = await reg.devices.delete('cam2', { recordings: 'keep' });
+      expect(kept.segments).toEqual([]);
+      expect(await reg.devices.get('cam2')).toBeUndefined();
+      expect((await reg.recordings.between('cam2', 0, 10_000)).map((s) => s.path)).toEqual(['cam2/a.mp4']);
+      expect(await reg.recordings.gapsBetween('cam2', 0, 10_000)).toHaveLength(1);
+      expect((await reg.devices.list()).map((d) => d.id)).toEqual(['cam1']);
+    });
+
     it('records presence and resets it at start', async () => {
       let now = 1_000;
       const reg = await harness().open({ now: () => now });
@@ -156,12 +196,18 @@ export function registrySuite(name: string, harness: () => RegistryHarness): voi
       await cli.devices.revoke('cam2');
       await cli.devices.setRecording('cam3', { mode: 'continuous' });
       await cli.devices.add('cam4');
-      await waitFor(() => seen.size >= 4, { timeoutMs: 20_000, what: 'device events' });
+      await cli.devices.add('cam5');
+      await cli.devices.delete('cam5', { recordings: 'keep' });
+      await waitFor(() => seen.size >= 5 && (seen.get('cam5')?.has('deleted') ?? false), {
+        timeoutMs: 20_000,
+        what: 'device events',
+      });
       expect(Object.fromEntries([...seen].map(([id, kinds]) => [id, [...kinds]]))).toEqual({
         cam1: ['rotated'],
         cam2: ['revoked'],
         cam3: ['recording'],
         cam4: ['added'],
+        cam5: ['added', 'deleted'],
       });
     });
 

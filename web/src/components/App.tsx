@@ -3,6 +3,7 @@ import { token } from '../api.js';
 import { watchServer } from '../server-events.js';
 import { devices, listStatus, loadDevices, setActivity, setHealth, setPresence } from '../state.js';
 import { CameraList } from './CameraList.js';
+import { DeviceManager } from './DeviceManager.js';
 import { LiveGrid } from './LiveGrid.js';
 import { Recordings } from './RecordingsPanel.js';
 import { ServerStatus } from './ServerStatus.js';
@@ -48,6 +49,7 @@ export function App() {
         <CameraList />
         <Recordings />
         <LiveGrid />
+        <DeviceManager />
       </main>
     </>
   );
