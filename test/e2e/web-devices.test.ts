@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { renderSVG } from 'uqr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEdgeConfig } from '../../edge-config/index.js';
 import { decodedFrames, launchChromium } from '../helpers/browser.js';
@@ -97,8 +98,21 @@ describe.runIf(ready)('device management in the web app (lookout serve + Chromiu
     const edge = parseEdgeConfig(JSON.parse(readFileSync(file, 'utf8')));
     expect(edge).toMatchObject({ deviceId: 'porch', name: 'Porch', mqtt: { username: 'porch' } });
     expect(statSync(file).size).toBeGreaterThan(0);
-    // The same config is on the page, for copying.
+    // The same config is on the page, for copying, and in its QR code (the JSON without white space).
     expect(JSON.parse((await page.locator('#issued-json').textContent()) ?? '')).toEqual(edge);
+    const compact = JSON.stringify(JSON.parse(readFileSync(file, 'utf8')));
+    // Both serialized by the browser (it rewrites attributes' quoting and empty elements).
+    const expected = await page.evaluate(
+      (svg) => {
+        type Doc = { createElement(tag: string): { innerHTML: string } };
+        const box = (globalThis as unknown as { document: Doc }).document.createElement('div');
+        box.innerHTML = svg;
+        return box.innerHTML;
+      },
+      renderSVG(compact, { ecc: 'L', border: 2 }),
+    );
+    expect(await page.locator('#issued-qr').innerHTML()).toBe(expected);
+    expect(await page.locator('#issued-qr svg').isVisible()).toBe(true);
     await page.locator('#issued-done').click();
     await waitFor(async () => (await page.locator('#issued-config').count()) === 0, {
       what: 'config closed',

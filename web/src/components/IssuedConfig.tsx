@@ -1,4 +1,5 @@
-import { useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
+import { renderSVG } from 'uqr';
 import type { IssuedDeviceDocument } from '../../../http-contract/index.js';
 import { edgeConfigText } from '../device-admin.js';
 
@@ -16,13 +17,15 @@ function download(name: string, text: string): void {
 
 /**
  * A device's edge config, shown once after add or rotate: download it as `<id>.json`, or copy
- * it. It holds the device secret, which the server does not keep. (No QR code yet: no QR
- * encoder is among the app's dependencies.)
+ * it, or scan its QR code (the same JSON, without white space) with a phone or a provisioning
+ * tool. It holds the device secret, which the server does not keep.
  */
 export function IssuedConfig({ issued, onDone }: { issued: IssuedDeviceDocument; onDone(): void }) {
   const [copied, setCopied] = useState('');
   const text = edgeConfigText(issued);
   const file = `${issued.device.id}.json`;
+  // uqr makes an SVG of plain rects from our own JSON: nothing in it comes from markup.
+  const qr = useMemo(() => renderSVG(JSON.stringify(JSON.parse(text)), { ecc: 'L', border: 2 }), [text]);
   return (
     <section id="issued-config" class="issued" aria-labelledby="issued-title">
       <h3 id="issued-title">Edge config of {issued.device.name}</h3>
@@ -53,6 +56,13 @@ export function IssuedConfig({ issued, onDone }: { issued: IssuedDeviceDocument;
           {copied}
         </span>
       </div>
+      <div
+        id="issued-qr"
+        class="qr"
+        role="img"
+        aria-label={`QR code of the edge config of ${issued.device.name}`}
+        dangerouslySetInnerHTML={{ __html: qr }}
+      />
       <pre id="issued-json">{text}</pre>
     </section>
   );
