@@ -79,6 +79,7 @@ export async function startServer(
       keyFingerprint: registry.keyFingerprint,
       devices,
       tokens: registry.tokens,
+      users: registry.users,
       recordings: registry.recordings,
       transfer: registry.transfer,
       ...(registry.readNow ? { readNow: registry.readNow } : {}),
