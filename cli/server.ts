@@ -194,6 +194,7 @@ export async function startServer(
     const http = await createHttpServer(config.http, {
       devices,
       tokens: registry.tokens,
+      users: registry.users,
       whep: media.node,
       recordings: {
         archive: recordings.archive,
@@ -227,6 +228,13 @@ export async function startServer(
       version,
     });
     closers.push(() => http.close());
+    if ((await registry.users.count()) === 0) {
+      // First run (D34): nobody can sign in to the web app yet. One line says how.
+      log.warn(
+        { hint: 'lookout user add <name> --admin' },
+        'no users yet: create the first admin with `lookout user add <name> --admin` (it prints the password once), then sign in to the web app',
+      );
+    }
     const cluster = await joinClusterIfConfigured(config, {
       log,
       version,

@@ -14,7 +14,7 @@ export { ActiveDevices, trackChanges } from './active-devices.js';
 export { type DataDirLock, LOCK_FILE, lockDataDir, PID_FILE } from './data-dir-lock.js';
 export { DEVICE_ID_PATTERN, isDeviceId } from './device-id.js';
 export { deviceJson } from './device-json.js';
-export { checkUserName } from './device-rules.js';
+export { checkUserName, SESSION_MAX_AGE_MS } from './device-rules.js';
 export { PASSWORD_MIN } from './passwords.js';
 export type {
   DeviceStore,

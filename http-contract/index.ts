@@ -17,3 +17,4 @@ export {
   recordingListingSchema,
   segmentSchema,
 } from './recordings.js';
+export { type SessionDocument, sessionSchema, signInSchema } from './session.js';
