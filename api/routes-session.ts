@@ -46,7 +46,8 @@ export function sessionDocument(p: Principal): SessionDocument {
   };
 }
 
-function cookie(value: string, maxAgeSeconds: number, secure: boolean): string {
+/** The `Set-Cookie` value of the session cookie (`Secure` when the server speaks HTTPS). */
+export function sessionCookie(value: string, maxAgeSeconds: number, secure: boolean): string {
   return [
     `${SESSION_COOKIE}=${value}`,
     'Path=/',
@@ -108,7 +109,10 @@ export function sessionRoutes(
       const signed = await deps.users.createSession(user.name);
       const principal = await deps.access.fromCookie(signed.cookie);
       if (!principal) return badSignIn(reply); // removed in the meantime
-      reply.header('set-cookie', cookie(signed.cookie, Math.floor(SESSION_MAX_AGE_MS / 1000), deps.secure));
+      reply.header(
+        'set-cookie',
+        sessionCookie(signed.cookie, Math.floor(SESSION_MAX_AGE_MS / 1000), deps.secure),
+      );
       reply.header('cache-control', 'no-store');
       request.log.info({ user: user.name, address }, 'signed in');
       return sessionDocument(principal);
@@ -147,7 +151,7 @@ export function sessionRoutes(
     async (request: FastifyRequest, reply) => {
       const principal = principalOf(request);
       if (principal.kind === 'session') await deps.users.endSession(principal.key.slice(2));
-      reply.header('set-cookie', cookie('', 0, deps.secure));
+      reply.header('set-cookie', sessionCookie('', 0, deps.secure));
       return reply.code(204).send();
     },
   );

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureLog } from '../helpers/log.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { openEventStream } from '../helpers/sse-client.js';
 
@@ -192,5 +193,17 @@ describe('users, sessions and rights over HTTP', () => {
     expect(Number(held.res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     // Another user from the same address is not held back by root's failures.
     expect((await signIn('ann', 'ann password')).res.status).toBe(200);
+  });
+
+  it('tells on a first run (no user yet) how to create the first admin, in one line', async () => {
+    const { lines, log } = captureLog();
+    const fresh = await startTestServer({}, { log });
+    try {
+      const hints = lines.filter((l) => String(l.msg).includes('lookout user add <name> --admin'));
+      expect(hints).toHaveLength(1);
+      expect(hints[0]!.level).toBe(40);
+    } finally {
+      await fresh.close();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { may, type Principal, seesCamera, tokenPrincipal } from '../../../api/principal.js';
-import { sessionDocument } from '../../../api/routes-session.js';
+import { sessionCookie, sessionDocument } from '../../../api/routes-session.js';
 
 const base: Principal = {
   key: 's:x',
@@ -71,5 +71,14 @@ describe('rights (D34)', () => {
       readOnly: false,
       cameras: [{ id: 'cam1', live: true, recordings: false }],
     });
+  });
+
+  it('sets the session cookie HttpOnly and SameSite=Lax, Secure under HTTPS', () => {
+    expect(sessionCookie('lks_x', 60, false)).toBe(
+      'lookout_session=lks_x; Path=/; HttpOnly; SameSite=Lax; Max-Age=60',
+    );
+    expect(sessionCookie('lks_x', 60, true)).toBe(
+      'lookout_session=lks_x; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure',
+    );
   });
 });
