@@ -103,6 +103,15 @@ export function sessionRoutes(
       const user = await deps.users.verifyPassword(username, password);
       if (!user) {
         backoff.recordFailure(address, username);
+        const held = backoff.size;
+        if (Math.max(held.pairs, held.addresses) >= SIGN_IN_BACKOFF.maxEntries) {
+          // Past the bound the oldest failures are forgotten: say so, once per window.
+          warn.warn(
+            'sign-in-backoff-full',
+            { limit: SIGN_IN_BACKOFF.maxEntries },
+            'sign-in back-off table full: the oldest failures are forgotten',
+          );
+        }
         return badSignIn(reply);
       }
       backoff.recordSuccess(address, username);
