@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureLog } from '../helpers/log.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { openEventStream } from '../helpers/sse-client.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /** A minimal SDP offer: the rights are checked before the offer is read by the media node. */
 const OFFER = 'v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n';
@@ -205,5 +206,23 @@ describe('users, sessions and rights over HTTP', () => {
     } finally {
       await fresh.close();
     }
+  });
+
+  it("refreshes a viewer's event snapshot when a grant changes, and ends its stream with `revoked` when the user goes", async () => {
+    const users = t.server.registry.users;
+    await users.add('eve', 'viewer', 'eve password');
+    await users.grant('eve', 'cam1', { live: true, recordings: false });
+    const eve = await signIn('eve', 'eve password');
+    const events = await openEventStream(`${t.httpUrl}/api/events`, { cookie: eve.cookie });
+    const first = await events.next('snapshot');
+    expect(first.data.devices.map((d: { id: string }) => d.id)).toEqual(['cam1']);
+    const seen = events.events.length;
+    await users.grant('eve', 'cam3', { live: false, recordings: true });
+    const second = await events.next('snapshot', () => true, { from: seen });
+    expect(second.data.devices.map((d: { id: string }) => d.id)).toEqual(['cam1', 'cam3']);
+    await users.remove('eve');
+    const revoked = await events.next('revoked', () => true, { timeoutMs: 2000 });
+    expect(revoked.data.reason).toBe('token-revoked');
+    await waitFor(() => events.ended, { what: 'the stream to end' });
   });
 });
