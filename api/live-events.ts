@@ -1,7 +1,7 @@
 import type { Logger } from '../core/log.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { RecordingActivity } from '../recordings/index.js';
-import { type Principal, seesCamera } from './principal.js';
+import { type Principal, rightsKey, seesCamera } from './principal.js';
 import { sseFrame, sseRetry } from './sse.js';
 
 /** A device as the live stream names it (from the registry). */
@@ -326,10 +326,4 @@ export class LiveEventHub {
   #iso(): string {
     return new Date(this.#now()).toISOString();
   }
-}
-
-/** What a principal may see, as a string: a change sends its streams a fresh snapshot. */
-function rightsKey(p: Principal | undefined): string {
-  if (!p) return '*';
-  return JSON.stringify([p.role, [...(p.grants ?? [])], p.cameras && [...p.cameras]]);
 }

@@ -43,6 +43,12 @@ export function seesCamera(p: Principal, camera: string): boolean {
   return may(p, 'see', camera);
 }
 
+/** What a principal may see, as a string: a change sends its event streams a fresh snapshot. */
+export function rightsKey(p: Principal | undefined): string {
+  if (!p) return '*';
+  return JSON.stringify([p.role, [...(p.grants ?? [])], p.cameras && [...p.cameras]]);
+}
+
 function grantMap(grants: readonly Grant[]) {
   return new Map(grants.map((g) => [g.camera, { live: g.live, recordings: g.recordings }]));
 }
