@@ -1,7 +1,7 @@
 import type { Logger } from '../core/log.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { RecordingActivity } from '../recordings/index.js';
-import type { TokenVerifier } from './auth.js';
+import { type Principal, rightsKey, seesCamera } from './principal.js';
 import { sseFrame, sseRetry } from './sse.js';
 
 /** A device as the live stream names it (from the registry). */
@@ -41,7 +41,8 @@ export interface EventSink {
 
 export interface LiveEventDeps {
   sources: LiveSources;
-  tokens: Pick<TokenVerifier, 'isActive'>;
+  /** The principal a stream's key names now (undefined: revoked, removed, signed out). */
+  principals: { current(key: string): Promise<Principal | undefined> };
   log: Logger;
   version: string;
   now?: () => number;
@@ -56,7 +57,11 @@ export type Admission =
   | { ok: false; limit: 'token' | 'total' };
 
 interface Stream {
+  /** The principal's key (`t:<token id>`, `s:<session id>`). */
   tokenId: string;
+  /** What it may see; undefined: every camera. Refreshed by the principal check. */
+  principal: Principal | undefined;
+  rightsKey: string;
   sink: EventSink | undefined;
   /** Events that came before the snapshot was written (sent after it, in order). */
   pending: string[] | undefined;
@@ -92,7 +97,7 @@ export class LiveEventHub {
     this.#warn = new RateLimitedLog(deps.log, this.#now);
     this.#startedAt = new Date(this.#now()).toISOString();
     this.#unsubscribe = deps.sources.onPresence((id, online) =>
-      this.#broadcast(sseFrame('presence', { id, online, at: this.#iso() })),
+      this.#broadcast(sseFrame('presence', { id, online, at: this.#iso() }), id),
     );
   }
 
@@ -101,8 +106,11 @@ export class LiveEventHub {
     return this.#streams.size;
   }
 
-  /** Counts a new stream of `tokenId` against the bounds; `attach` then starts it on its sink. */
-  admit(tokenId: string): Admission {
+  /**
+   * Counts a new stream of the principal `tokenId` against the bounds; `attach` then starts it on its
+   * sink. With `principal`, the stream shows only the cameras it may see (D34).
+   */
+  admit(tokenId: string, principal?: Principal): Admission {
     const held = this.#perToken.get(tokenId) ?? 0;
     const limit =
       this.#closed || this.#streams.size >= this.#limits.maxStreams
@@ -122,7 +130,14 @@ export class LiveEventHub {
       );
       return { ok: false, limit };
     }
-    const stream: Stream = { tokenId, sink: undefined, pending: [], closed: false };
+    const stream: Stream = {
+      tokenId,
+      principal,
+      rightsKey: rightsKey(principal),
+      sink: undefined,
+      pending: [],
+      closed: false,
+    };
     this.#streams.add(stream);
     this.#perToken.set(tokenId, held + 1);
     if (this.#streams.size === 1) this.#startTimers();
@@ -143,7 +158,7 @@ export class LiveEventHub {
     sink.once('close', () => this.#remove(stream));
     this.#write(stream, sseRetry(1000));
     try {
-      const snapshot = await this.#snapshot();
+      const snapshot = await this.#snapshot(stream.principal);
       if (stream.closed) return;
       const pending = stream.pending ?? [];
       stream.pending = undefined;
@@ -155,8 +170,10 @@ export class LiveEventHub {
     }
   }
 
-  async #snapshot(): Promise<string> {
-    const devices = await this.#deps.sources.devices();
+  async #snapshot(principal: Principal | undefined): Promise<string> {
+    const devices = (await this.#deps.sources.devices()).filter(
+      (d) => !principal || seesCamera(principal, d.id),
+    );
     return sseFrame('snapshot', {
       server: { version: this.#deps.version, startedAt: this.#startedAt },
       heartbeatMs: this.#limits.heartbeatMs,
@@ -181,19 +198,19 @@ export class LiveEventHub {
         const listChanged = this.#listKey !== undefined && key !== this.#listKey;
         this.#listKey = key;
         const at = this.#iso();
-        const changes: string[] = [];
+        const changes: Array<[string, string]> = [];
         for (const d of devices) {
           const activity = this.#deps.sources.recording(d.id);
           const json = JSON.stringify(activity);
           const before = this.#recording.get(d.id);
           this.#recording.set(d.id, json);
           if (before !== undefined && before !== json)
-            changes.push(sseFrame('recording', { id: d.id, ...activity, at }));
+            changes.push([d.id, sseFrame('recording', { id: d.id, ...activity, at })]);
         }
         for (const id of this.#recording.keys())
           if (!devices.some((d) => d.id === id)) this.#recording.delete(id);
-        if (listChanged) this.#broadcast(await this.#snapshot());
-        for (const frame of changes) this.#broadcast(frame);
+        if (listChanged) for (const stream of [...this.#streams]) await this.#resend(stream);
+        for (const [id, frame] of changes) this.#broadcast(frame, id);
       } catch (err) {
         this.#warn.warn(
           'events-sample',
@@ -207,25 +224,49 @@ export class LiveEventHub {
     return this.#sampling;
   }
 
-  /** Ends the streams of tokens no longer active, with a `revoked` event. */
+  /** A fresh snapshot for one stream (the device list or its rights changed). */
+  async #resend(stream: Stream): Promise<void> {
+    if (stream.pending || stream.closed) return; // its first snapshot is still coming
+    this.#write(stream, await this.#snapshot(stream.principal));
+  }
+
+  /**
+   * Ends the streams of principals no longer there (a revoked token, a removed user, a
+   * session signed out), with a `revoked` event; a stream whose rights changed gets a
+   * fresh snapshot of what it may see now.
+   */
   async #checkTokens(): Promise<void> {
     const ids = new Set([...this.#streams].map((s) => s.tokenId));
     for (const id of ids) {
-      let active: boolean;
+      let now: Principal | undefined;
       try {
-        active = await this.#deps.tokens.isActive(id);
+        now = await this.#deps.principals.current(id);
       } catch {
         continue; // the next check tries again
       }
-      if (active) continue;
+      const streams = [...this.#streams].filter((s) => s.tokenId === id);
+      if (now) {
+        const key = rightsKey(now);
+        for (const stream of streams) {
+          if (!stream.principal || stream.rightsKey === key) continue;
+          stream.principal = now;
+          stream.rightsKey = key;
+          await this.#resend(stream).catch(() => undefined);
+        }
+        continue;
+      }
       const frame = sseFrame('revoked', { reason: 'token-revoked', at: this.#iso() });
-      for (const stream of [...this.#streams]) if (stream.tokenId === id) this.#end(stream, frame);
-      this.#deps.log.info({ token: id }, 'event streams ended: token revoked');
+      for (const stream of streams) this.#end(stream, frame);
+      this.#deps.log.info({ principal: id }, 'event streams ended: token revoked or session ended');
     }
   }
 
-  #broadcast(frame: string): void {
-    for (const stream of [...this.#streams]) this.#write(stream, frame);
+  /** Sends `frame` to every stream (that may see `camera`, when given). */
+  #broadcast(frame: string, camera?: string): void {
+    for (const stream of [...this.#streams]) {
+      if (camera !== undefined && stream.principal && !seesCamera(stream.principal, camera)) continue;
+      this.#write(stream, frame);
+    }
   }
 
   #write(stream: Stream, frame: string): void {

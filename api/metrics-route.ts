@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { requireToken, type TokenVerifier } from './auth.js';
+import { type Access, requireRight } from './auth.js';
 import { bearer, problems } from './responses.js';
 
 /** What `/metrics` serves: the Prometheus text exposition (metrics/). */
@@ -19,13 +19,13 @@ export const METRICS_PATH = '/metrics';
 export function metricsRoute(
   app: FastifyInstance,
   metrics: MetricsExposition,
-  options: { auth: 'token' | 'none'; tokens: TokenVerifier },
+  options: { auth: 'token' | 'none'; access: Access },
 ): void {
   const guarded = options.auth === 'token';
   app.get(
     METRICS_PATH,
     {
-      ...(guarded ? { preHandler: requireToken(options.tokens) } : {}),
+      ...(guarded ? { preHandler: requireRight(options.access, 'admin') } : {}),
       schema: {
         summary: 'Prometheus metrics (text exposition format 0.0.4).',
         tags: ['meta'],

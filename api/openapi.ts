@@ -62,7 +62,14 @@ export function registerOpenApi(app: FastifyInstance, version: string): void {
           bearer: {
             type: 'http',
             scheme: 'bearer',
-            description: 'An API token (`lookout token create`).',
+            description: 'An API token (`lookout token create`), possibly limited to cameras and to reading.',
+          },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'lookout_session',
+            description:
+              'The session cookie set by `POST /api/session`; POST, PATCH and DELETE made with it also need the `X-Lookout-CSRF` header.',
           },
         },
       },

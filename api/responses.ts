@@ -2,7 +2,8 @@ import { problemSchema } from '../http-contract/index.js';
 
 const REASONS: Record<number, string> = {
   400: 'Bad request (the problem says what).',
-  401: 'No API token, or an unknown or revoked one.',
+  401: 'Not signed in: no API token or session cookie, or an unknown, revoked or ended one.',
+  403: 'Signed in, but without the right for this (camera), a read-only token, or a missing CSRF header.',
   404: 'No such device, segment, session or recording.',
   409: 'Conflicts with the current state.',
   415: 'Wrong Content-Type.',
@@ -24,5 +25,7 @@ export function problems(...statuses: number[]) {
   );
 }
 
-/** What a route protected by an API token declares (`Authorization: Bearer`). */
-export const bearer = { security: [{ bearer: [] }] };
+/** What a protected route declares: an API token (`Authorization: Bearer`) or the session cookie (D34). */
+export const bearer: { security: Array<Record<string, string[]>> } = {
+  security: [{ bearer: [] }, { session: [] }],
+};

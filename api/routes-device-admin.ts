@@ -18,7 +18,7 @@ import {
   deviceSchema,
   issuedDeviceSchema,
 } from '../http-contract/index.js';
-import { requireToken, type TokenVerifier } from './auth.js';
+import { type Access, requireRight } from './auth.js';
 import { bearer, problems } from './responses.js';
 
 /**
@@ -40,11 +40,11 @@ export interface DeviceAdmin {
 /** Device management: add, rename, rotate, revoke, delete (issue 12, item 2). */
 export function deviceAdminRoutes(
   app: FastifyInstance,
-  deps: { admin: DeviceAdmin; tokens: TokenVerifier; policyChanged(id: string): void },
+  deps: { admin: DeviceAdmin; access: Access; policyChanged(id: string): void },
 ): void {
-  // The one authorization point of these routes (admin-only once users and roles exist). On
-  // onRequest, not preHandler: a caller without the right learns nothing from body validation.
-  const admin = requireToken(deps.tokens);
+  // The one authorization point of these routes: admins only. On onRequest, not preHandler: a
+  // caller without the right learns nothing from body validation.
+  const admin = requireRight(deps.access, 'admin');
   const api = app.withTypeProvider<ZodTypeProvider>();
   const issued = (credentials: IssuedCredentials) => ({
     device: deviceJson(credentials.device),
@@ -60,7 +60,7 @@ export function deviceAdminRoutes(
         tags: ['devices'],
         ...bearer,
         body: deviceAddSchema,
-        response: { 201: issuedDeviceSchema, ...problems(400, 401, 409) },
+        response: { 201: issuedDeviceSchema, ...problems(400, 401, 403, 409) },
       },
     },
     async (request, reply) => {
@@ -89,7 +89,7 @@ export function deviceAdminRoutes(
         ...bearer,
         params: deviceIdParams,
         body: deviceRenameSchema,
-        response: { 200: deviceSchema, ...problems(400, 401, 404) },
+        response: { 200: deviceSchema, ...problems(400, 401, 403, 404) },
       },
     },
     async (request) => deviceJson(await deps.admin.rename(request.params.id, request.body.name)),
@@ -105,7 +105,7 @@ export function deviceAdminRoutes(
         tags: ['devices'],
         ...bearer,
         params: deviceIdParams,
-        response: { 200: issuedDeviceSchema, ...problems(400, 401, 404) },
+        response: { 200: issuedDeviceSchema, ...problems(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {
@@ -123,7 +123,7 @@ export function deviceAdminRoutes(
         tags: ['devices'],
         ...bearer,
         params: deviceIdParams,
-        response: { 200: deviceSchema, ...problems(400, 401, 404) },
+        response: { 200: deviceSchema, ...problems(400, 401, 403, 404) },
       },
     },
     async (request) => deviceJson(await deps.admin.revoke(request.params.id)),
@@ -140,7 +140,7 @@ export function deviceAdminRoutes(
         ...bearer,
         params: deviceIdParams,
         querystring: deviceDeleteQuerySchema,
-        response: { 200: deviceDeletedSchema, ...problems(400, 401, 404) },
+        response: { 200: deviceDeletedSchema, ...problems(400, 401, 403, 404) },
       },
     },
     async (request) => {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { type Device, deviceJson } from '../devices/index.js';
 import { deviceIdParams, deviceListSchema, deviceSchema } from '../http-contract/index.js';
-import { requireToken, type TokenVerifier } from './auth.js';
+import { type Access, principalOf, requireRight, seesCamera } from './auth.js';
 import { sendProblem } from './problem.js';
 import { bearer, problems } from './responses.js';
 
@@ -14,35 +14,36 @@ export interface DeviceReader {
   get(id: string): Promise<Device | undefined>;
 }
 
-export function deviceRoutes(
-  app: FastifyInstance,
-  deps: { devices: DeviceReader; tokens: TokenVerifier },
-): void {
-  const auth = requireToken(deps.tokens);
+export function deviceRoutes(app: FastifyInstance, deps: { devices: DeviceReader; access: Access }): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   api.get(
     '/api/devices',
     {
-      preHandler: auth,
+      preHandler: requireRight(deps.access, 'view'),
       schema: {
-        summary: 'Every registered device, with its online state and recording policy.',
+        summary:
+          'The devices the caller may see (an admin: every one), with online state and recording policy.',
         tags: ['devices'],
         ...bearer,
         response: { 200: deviceListSchema, ...problems(401) },
       },
     },
-    async () => ({ devices: (await deps.devices.list()).map(deviceJson) }),
+    async (request) => {
+      const principal = principalOf(request);
+      const devices = await deps.devices.list();
+      return { devices: devices.filter((d) => seesCamera(principal, d.id)).map(deviceJson) };
+    },
   );
   api.get(
     '/api/devices/:id',
     {
-      preHandler: auth,
+      preHandler: requireRight(deps.access, 'see', { camera: (r) => (r.params as { id: string }).id }),
       schema: {
-        summary: 'One device.',
+        summary: 'One device (a right on it needed).',
         tags: ['devices'],
         ...bearer,
         params: deviceIdParams,
-        response: { 200: deviceSchema, ...problems(400, 401, 404) },
+        response: { 200: deviceSchema, ...problems(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {

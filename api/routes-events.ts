@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { requireToken, type TokenVerifier, tokenOf } from './auth.js';
+import { type Access, principalOf, requireRight } from './auth.js';
 import type { LiveEventHub } from './live-events.js';
 import { sendProblem } from './problem.js';
 import { bearer, problems } from './responses.js';
@@ -10,11 +10,11 @@ import { bearer, problems } from './responses.js';
  * cannot send headers, so the token may also come as `?access_token=` (as for media links);
  * no log line carries a query string.
  */
-export function eventRoutes(app: FastifyInstance, deps: { hub: LiveEventHub; tokens: TokenVerifier }): void {
+export function eventRoutes(app: FastifyInstance, deps: { hub: LiveEventHub; access: Access }): void {
   app.get(
     '/api/events',
     {
-      preHandler: requireToken(deps.tokens, { allowQuery: true }),
+      preHandler: requireRight(deps.access, 'view', { allowQuery: true }),
       schema: {
         summary: 'The live state as server-sent events: snapshot, presence, recording, heartbeat, revoked.',
         tags: ['live'],
@@ -36,7 +36,8 @@ export function eventRoutes(app: FastifyInstance, deps: { hub: LiveEventHub; tok
       },
     },
     async (request, reply) => {
-      const admission = deps.hub.admit(tokenOf(request).id);
+      const principal = principalOf(request);
+      const admission = deps.hub.admit(principal.key, principal);
       if (!admission.ok) {
         reply.header('retry-after', '5');
         return sendProblem(reply, {

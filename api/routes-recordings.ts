@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LookoutError } from '../core/errors.js';
@@ -14,7 +14,7 @@ import {
 } from '../http-contract/index.js';
 import type { Archive, ExportPlan } from '../recordings/index.js';
 import { parseRange, recordingListingJson } from '../recordings/index.js';
-import { requireToken, type TokenVerifier } from './auth.js';
+import { type Access, requireRight } from './auth.js';
 import { bearer, problems } from './responses.js';
 import { deviceJson } from './routes-devices.js';
 
@@ -30,7 +30,7 @@ export interface RecordingPolicyWriter {
 export interface RecordingRoutesDeps {
   archive: Archive;
   devices: RecordingPolicyWriter;
-  tokens: TokenVerifier;
+  access: Access;
   /** Called after a policy change so the server applies it at once. */
   policyChanged(deviceId: string): void;
   /** How long an export is kept after its last request ends (default a minute). */
@@ -77,21 +77,23 @@ function parseQuery(query: z.infer<typeof rangeQuerySchema>) {
  * range, one segment's file (with Range), and a range exported as one MP4.
  */
 export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps): void {
-  const auth = requireToken(deps.tokens);
-  const mediaAuth = requireToken(deps.tokens, { allowQuery: true });
+  const camera = (request: FastifyRequest) => (request.params as { id: string }).id;
+  const admin = requireRight(deps.access, 'admin');
+  const auth = requireRight(deps.access, 'recordings', { camera });
+  const mediaAuth = requireRight(deps.access, 'recordings', { camera, allowQuery: true });
   const api = app.withTypeProvider<ZodTypeProvider>();
 
   api.patch(
     '/api/devices/:id/recording',
     {
-      preHandler: auth,
+      preHandler: admin,
       schema: {
         summary: "Changes a device's recording mode or retention (applied at once).",
         tags: ['recordings'],
         ...bearer,
         params: deviceIdParams,
         body: recordingPolicySchema,
-        response: { 200: deviceSchema, ...problems(400, 401, 404) },
+        response: { 200: deviceSchema, ...problems(400, 401, 403, 404) },
       },
     },
     async (request) => {
@@ -105,7 +107,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
     api.post(
       `/api/devices/:id/recording/${action}`,
       {
-        preHandler: auth,
+        preHandler: admin,
         schema: {
           summary:
             action === 'start'
@@ -114,7 +116,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
           tags: ['recordings'],
           ...bearer,
           params: deviceIdParams,
-          response: { 200: deviceSchema, ...problems(400, 401, 404, 409) },
+          response: { 200: deviceSchema, ...problems(400, 401, 403, 404, 409) },
         },
       },
       async (request) => {
@@ -135,7 +137,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
         ...bearer,
         params: deviceIdParams,
         querystring: rangeQuerySchema,
-        response: { 200: recordingListingSchema, ...problems(400, 401, 404) },
+        response: { 200: recordingListingSchema, ...problems(400, 401, 403, 404) },
       },
     },
     async (request) => {
@@ -155,7 +157,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
         ...bearer,
         params: segmentParams,
         querystring: rangeQuerySchema.pick({ access_token: true }),
-        response: { ...mp4('The segment.'), ...problems(400, 401, 404, 409) },
+        response: { ...mp4('The segment.'), ...problems(400, 401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -219,7 +221,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
         ...bearer,
         params: deviceIdParams,
         querystring: rangeQuerySchema,
-        response: { ...mp4('The exported range.'), ...problems(400, 401, 404) },
+        response: { ...mp4('The exported range.'), ...problems(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {

@@ -2,14 +2,14 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LookoutError } from '../core/errors.js';
-import { requireToken, type TokenVerifier, tokenOf } from './auth.js';
+import { type Access, CSRF_HEADER, principalOf, requireRight } from './auth.js';
 import { sendProblem, statusForCode } from './problem.js';
 import { bearer, problems } from './responses.js';
 
 /**
- * What the WHEP endpoint needs of the media node. Sessions belong to the API token that
- * created them (`owner`, the token id): only that token may PATCH or DELETE one, and revoking
- * the token ends them (whep-token-watch.ts).
+ * What the WHEP endpoint needs of the media node. Sessions belong to the principal that
+ * created them (`owner`, its key: `t:<token id>` or `s:<session id>`, D34): only it may PATCH
+ * or DELETE one, and revoking it, or its right on the camera, ends them (principal-watch.ts).
  */
 export interface WhepService {
   /** Starts a viewer session from the client's SDP offer; resolves with the SDP answer. */
@@ -27,8 +27,10 @@ export interface WhepService {
   deleteSession(deviceId: string, sessionId: string, requester: string): Promise<void>;
   /** The owners of the sessions open now. */
   sessionOwners(): ReadonlySet<string>;
-  /** Ends every session of `owner` now; resolves with how many there were. */
-  endSessionsOf(owner: string, reason: string): Promise<number>;
+  /** The owners of the sessions open now, each with the cameras it watches. */
+  sessionCameras(): ReadonlyMap<string, ReadonlySet<string>>;
+  /** Ends every session of `owner` now (only those on `camera` if given); resolves with how many there were. */
+  endSessionsOf(owner: string, reason: string, camera?: string): Promise<number>;
 }
 
 const SDP = 'application/sdp';
@@ -52,8 +54,12 @@ const sessionParams = cameraParams.extend({ sessionId: z.string().min(1).max(64)
  * `DELETE` ends the session. CORS is open so third-party players on other origins work;
  * the bearer token is what protects it.
  */
-export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; tokens: TokenVerifier }): void {
-  const auth = requireToken(deps.tokens);
+export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; access: Access }): void {
+  const watch = requireRight(deps.access, 'live', {
+    camera: (request) => (request.params as { deviceId: string }).deviceId,
+  });
+  // PATCH and DELETE act only on the principal's own sessions (the media node checks the owner).
+  const auth = requireRight(deps.access, 'view');
   const api = app.withTypeProvider<ZodTypeProvider>();
   app.addContentTypeParser(
     [SDP, SDPFRAG],
@@ -79,7 +85,7 @@ export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; toke
     async (_request, reply) => {
       reply
         .header('access-control-allow-methods', 'POST, PATCH, DELETE, OPTIONS')
-        .header('access-control-allow-headers', 'Authorization, Content-Type, If-Match')
+        .header('access-control-allow-headers', `Authorization, Content-Type, If-Match, ${CSRF_HEADER}`)
         .header('accept-post', SDP)
         .code(204)
         .send();
@@ -89,7 +95,7 @@ export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; toke
   api.post(
     '/whep/:deviceId',
     {
-      preHandler: auth,
+      preHandler: watch,
       schema: {
         summary: "Starts watching a camera live (WHEP): the viewer's SDP offer in, the SDP answer out.",
         tags: ['whep'],
@@ -101,7 +107,7 @@ export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; toke
             description: 'The SDP answer; `Location` is the session, for PATCH (trickle ICE) and DELETE.',
             content: { [SDP]: { schema: z.string() } },
           },
-          ...problems(400, 401, 404, 415, 429, 503),
+          ...problems(400, 401, 403, 404, 415, 429, 503),
         },
       },
     },
@@ -127,7 +133,7 @@ export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; toke
         const { sessionId, answerSdp } = await deps.whep.createSession(
           request.params.deviceId,
           offer,
-          tokenOf(request).id,
+          principalOf(request).key,
         );
         return reply
           .code(201)
@@ -152,7 +158,10 @@ export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; toke
         ...bearer,
         params: sessionParams,
         body: textBody(SDPFRAG, 'An SDP fragment with a=candidate lines (RFC 8840).'),
-        response: { 204: z.undefined().describe('Candidates taken.'), ...problems(400, 401, 404, 415, 503) },
+        response: {
+          204: z.undefined().describe('Candidates taken.'),
+          ...problems(400, 401, 403, 404, 415, 503),
+        },
       },
     },
     async (request, reply) => {
@@ -169,7 +178,7 @@ export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; toke
           request.params.deviceId,
           request.params.sessionId,
           String(request.body ?? ''),
-          tokenOf(request).id,
+          principalOf(request).key,
         );
         return reply.code(204).send();
       } catch (err) {
@@ -187,12 +196,16 @@ export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; toke
         tags: ['whep'],
         ...bearer,
         params: sessionParams,
-        response: { 200: z.undefined().describe('Ended.'), ...problems(401, 404, 503) },
+        response: { 200: z.undefined().describe('Ended.'), ...problems(401, 403, 404, 503) },
       },
     },
     async (request, reply) => {
       try {
-        await deps.whep.deleteSession(request.params.deviceId, request.params.sessionId, tokenOf(request).id);
+        await deps.whep.deleteSession(
+          request.params.deviceId,
+          request.params.sessionId,
+          principalOf(request).key,
+        );
         return reply.code(200).send();
       } catch (err) {
         return whepError(reply, err);

@@ -17,20 +17,22 @@ import type { Logger } from '../core/log.js';
 import type { CertificateInfo } from '../core/tls-files.js';
 import { TLS_SERVER_OPTIONS } from '../core/tls-options.js';
 import { ReloadingCertificate } from '../core/tls-reload.js';
+import type { UserStore } from '../devices/index.js';
 import { healthSchema } from '../http-contract/index.js';
-import type { TokenVerifier } from './auth.js';
+import { Access, type TokenVerifier } from './auth.js';
 import { capConnections } from './connection-caps.js';
 import { LiveEventHub, type LiveSources } from './live-events.js';
 import { type MetricsExposition, metricsRoute } from './metrics-route.js';
 import { registerOpenApi, serveOpenApi } from './openapi.js';
+import { PrincipalWatch } from './principal-watch.js';
 import { sendProblem, statusForCode } from './problem.js';
 import { type DeviceAdmin, deviceAdminRoutes } from './routes-device-admin.js';
 import { type DeviceReader, deviceRoutes } from './routes-devices.js';
 import { eventRoutes } from './routes-events.js';
 import { type RecordingRoutesDeps, recordingRoutes } from './routes-recordings.js';
+import { sessionRoutes } from './routes-session.js';
 import { type WhepService, whepRoutes } from './routes-whep.js';
 import { webRoot } from './web-root.js';
-import { WhepTokenWatch } from './whep-token-watch.js';
 
 /** Where MQTT-over-WebSocket connections go (the broker). */
 export interface MqttWebSocketHandler {
@@ -44,8 +46,10 @@ export interface HttpDeps {
   /** Device management: add, rename, rotate, revoke, delete (absent: read-only device routes). */
   deviceAdmin?: DeviceAdmin;
   whep?: WhepService;
-  recordings?: Omit<RecordingRoutesDeps, 'tokens'>;
+  recordings?: Omit<RecordingRoutesDeps, 'access'>;
   tokens: TokenVerifier;
+  /** Users and their sessions (absent: API tokens only, no sign-in). */
+  users?: UserStore;
   mqttWebSocket?: MqttWebSocketHandler;
   /** The live state `GET /api/events` streams (absent: no such route). */
   events?: LiveSources;
@@ -74,7 +78,7 @@ export class HttpServer {
   readonly #wss: WebSocketServer | undefined;
   readonly #config: HttpConfig;
   readonly #log: Logger;
-  readonly #tokenWatch: WhepTokenWatch | undefined;
+  readonly #tokenWatch: PrincipalWatch | undefined;
   readonly #events: LiveEventHub | undefined;
   /** With `http.tls`: the certificate served, reloaded when its files change. */
   readonly #certificate: ReloadingCertificate | undefined;
@@ -157,11 +161,12 @@ export class HttpServer {
         detail: `${request.method} ${request.url}`,
       }),
     );
-    if (deps.whep) this.#tokenWatch = new WhepTokenWatch(deps.whep, deps.tokens, deps.log);
+    const access = new Access(deps.tokens, deps.users);
+    if (deps.whep) this.#tokenWatch = new PrincipalWatch(deps.whep, access, deps.log);
     const events = deps.events
       ? new LiveEventHub(config.events, {
           sources: deps.events,
-          tokens: deps.tokens,
+          principals: access,
           log: deps.log,
           version: deps.version,
         })
@@ -178,15 +183,22 @@ export class HttpServer {
         },
         async () => ({ status: 'ok' as const, version: deps.version }),
       );
-      if (deps.metrics) metricsRoute(app, deps.metrics, { auth: config.metricsAuth, tokens: deps.tokens });
-      deviceRoutes(app, { devices: deps.devices, tokens: deps.tokens });
+      if (deps.metrics) metricsRoute(app, deps.metrics, { auth: config.metricsAuth, access });
+      if (deps.users)
+        sessionRoutes(app, {
+          access,
+          users: deps.users,
+          secure: this.#certificate !== undefined,
+          log: deps.log,
+        });
+      deviceRoutes(app, { devices: deps.devices, access });
       if (deps.deviceAdmin) {
         const policyChanged = deps.recordings?.policyChanged ?? (() => {});
-        deviceAdminRoutes(app, { admin: deps.deviceAdmin, tokens: deps.tokens, policyChanged });
+        deviceAdminRoutes(app, { admin: deps.deviceAdmin, access, policyChanged });
       }
-      if (deps.whep) whepRoutes(app, { whep: deps.whep, tokens: deps.tokens });
-      if (events) eventRoutes(app, { hub: events, tokens: deps.tokens });
-      if (deps.recordings) recordingRoutes(app, { ...deps.recordings, tokens: deps.tokens });
+      if (deps.whep) whepRoutes(app, { whep: deps.whep, access });
+      if (events) eventRoutes(app, { hub: events, access });
+      if (deps.recordings) recordingRoutes(app, { ...deps.recordings, access });
       serveOpenApi(app);
     };
     Object.assign(routes, { [Symbol.for('skip-override')]: true });

@@ -8,6 +8,7 @@ import { deviceCommand } from './commands/device.js';
 import { recordingsCommand } from './commands/recordings.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenCommand } from './commands/token.js';
+import { userCommand } from './commands/user.js';
 import { resolveConfig } from './context.js';
 import { describeFailure, verboseRequested } from './errors.js';
 import { lookoutVersion } from './version.js';
@@ -19,6 +20,7 @@ const program = new Command('lookout')
   .addCommand(serveCommand())
   .addCommand(deviceCommand())
   .addCommand(recordingsCommand())
+  .addCommand(userCommand())
   .addCommand(tokenCommand())
   .addCommand(agentCommand())
   .addCommand(clusterCommand())

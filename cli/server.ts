@@ -80,6 +80,7 @@ export async function startServer(
       keyFingerprint: registry.keyFingerprint,
       devices,
       tokens: registry.tokens,
+      users: registry.users,
       recordings: registry.recordings,
       transfer: registry.transfer,
       ...(registry.readNow ? { readNow: registry.readNow } : {}),
@@ -224,6 +225,7 @@ export async function startServer(
           }),
       },
       tokens: registry.tokens,
+      users: registry.users,
       whep: media.node,
       recordings: {
         archive: recordings.archive,
@@ -258,6 +260,13 @@ export async function startServer(
     });
     closers.push(() => http.close());
     httpPort = http.address().port;
+    if ((await registry.users.count()) === 0) {
+      // First run (D34): nobody can sign in to the web app yet. One line says how.
+      log.warn(
+        { hint: 'lookout user add <name> --admin' },
+        'no users yet: create the first admin with `lookout user add <name> --admin` (it prints the password once), then sign in to the web app',
+      );
+    }
     cluster?.serving({
       ports: {
         http: http.address().port,

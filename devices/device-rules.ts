@@ -71,3 +71,35 @@ export function registryNotEmpty(rows: number): LookoutError {
     { rows },
   );
 }
+
+/** A user name: 1-64 letters, digits, `.`, `_`, `-`, `@`. */
+export const USER_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+/** Throws USER_NAME_INVALID unless `name` is a valid user name. */
+export function checkUserName(name: string): string {
+  if (!USER_NAME_PATTERN.test(name)) {
+    throw new LookoutError(
+      'USER_NAME_INVALID',
+      'a user name is 1-64 letters, digits, ".", "_", "-" or "@", starting with a letter or digit',
+      { name },
+    );
+  }
+  return name;
+}
+
+export function userNotFound(name: string): LookoutError {
+  return new LookoutError('USER_NOT_FOUND', `no user '${name}'`, { name });
+}
+
+export function userExists(name: string): LookoutError {
+  return new LookoutError('USER_EXISTS', `user '${name}' already exists`, { name });
+}
+
+/** A session ends this long after sign-in, whatever happens. */
+export const SESSION_MAX_AGE_MS = 7 * 24 * 3600_000;
+/** A session unused for this long ends. */
+export const SESSION_IDLE_MS = 24 * 3600_000;
+/** last_seen_at of a session is refreshed at most this often. */
+export const SESSION_TOUCH_INTERVAL_MS = 60_000;
+/** Cameras a token may be limited to, at most. */
+export const TOKEN_CAMERAS_MAX = 256;

@@ -14,13 +14,17 @@ export { ActiveDevices, trackChanges } from './active-devices.js';
 export { type DataDirLock, LOCK_FILE, lockDataDir, PID_FILE } from './data-dir-lock.js';
 export { DEVICE_ID_PATTERN, isDeviceId } from './device-id.js';
 export { deviceJson } from './device-json.js';
+export { checkUserName, SESSION_MAX_AGE_MS } from './device-rules.js';
+export { PASSWORD_MIN } from './passwords.js';
 export type {
   DeviceStore,
   RecordingStore,
   Registry,
   RegistryTransfer,
+  SignedIn,
   TokenStore,
   TransferRow,
+  UserStore,
 } from './stores.js';
 export type {
   ApiToken,
@@ -32,15 +36,20 @@ export type {
   DeviceEventKind,
   Gap,
   GapReason,
+  Grant,
   IssuedCredentials,
   PresenceChange,
   RecordingPolicy,
   RecordMode,
+  Role,
   Segment,
   SegmentState,
+  Session,
+  TokenScope,
+  User,
   VerifyResult,
 } from './types.js';
-export { RECORD_MODES, wantsRecording } from './types.js';
+export { RECORD_MODES, ROLES, wantsRecording } from './types.js';
 
 export interface RegistryOptions {
   dataDir: string;

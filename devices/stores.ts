@@ -7,11 +7,16 @@ import type {
   Device,
   Gap,
   GapReason,
+  Grant,
   IssuedCredentials,
   PresenceChange,
   RecordMode,
+  Role,
   Segment,
   SegmentState,
+  Session,
+  TokenScope,
+  User,
   VerifyResult,
 } from './types.js';
 
@@ -68,7 +73,7 @@ export interface DeviceStore {
 /** API tokens. */
 export interface TokenStore {
   /** Creates a token; the returned `token` string is shown once and never again. */
-  create(name?: string): Promise<{ token: string; info: ApiToken }>;
+  create(name?: string, scope?: TokenScope): Promise<{ token: string; info: ApiToken }>;
   /** The token's record when `token` is valid and not revoked; undefined otherwise. */
   verify(token: string): Promise<ApiToken | undefined>;
   /** Whether the token `id` exists and is not revoked, whichever process revoked it. */
@@ -76,6 +81,47 @@ export interface TokenStore {
   list(): Promise<ApiToken[]>;
   require(id: string): Promise<ApiToken>;
   revoke(id: string): Promise<ApiToken>;
+}
+
+/** A session found by its cookie value, with its user and the CSRF token that goes with it. */
+export interface SignedIn {
+  session: Session;
+  user: User;
+  csrf: string;
+}
+
+/**
+ * Users, their per-camera grants and their browser sessions (D34). Removing a user, changing a
+ * password or a grant is seen by a running server (this process or another) within a second:
+ * it checks the principals of open live sessions against this store (api/principal-watch.ts).
+ */
+export interface UserStore {
+  /** Rejects with USER_NAME_INVALID, USER_EXISTS or PASSWORD_INVALID. */
+  add(name: string, role: Role, password: string): Promise<User>;
+  get(name: string): Promise<User | undefined>;
+  list(): Promise<User[]>;
+  count(): Promise<number>;
+  /** New password; every session of the user ends. Rejects with USER_NOT_FOUND. */
+  setPassword(name: string, password: string): Promise<User>;
+  setRole(name: string, role: Role): Promise<User>;
+  /** Deletes the user, its grants and sessions, and revokes its API tokens. */
+  remove(name: string): Promise<void>;
+  /** The user when the password matches; undefined otherwise (as slow for an unknown name). */
+  verifyPassword(name: string, password: string): Promise<User | undefined>;
+  /** Sets what `name` may do with `camera`; both false removes the grant. */
+  grant(
+    name: string,
+    camera: string,
+    rights: { live: boolean; recordings: boolean },
+  ): Promise<Grant | undefined>;
+  grants(name: string): Promise<Grant[]>;
+  /** Signs in: the returned `cookie` value is shown once, only its keyed hash is stored. */
+  createSession(name: string): Promise<{ cookie: string } & SignedIn>;
+  /** The live session of this cookie value (not expired, not idle too long); refreshes its last use. */
+  session(cookie: string): Promise<SignedIn | undefined>;
+  /** The live session with this id (what the principal watch asks). */
+  sessionById(id: string): Promise<Session | undefined>;
+  endSession(id: string): Promise<void>;
 }
 
 /** The recordings index: segments and gaps. */
@@ -126,6 +172,7 @@ export interface RegistryTransfer {
 export type TransferRow =
   | { kind: 'device'; device: Device; secretHash: string }
   | { kind: 'token'; token: ApiToken; tokenHash: string }
+  | { kind: 'user'; user: User; passwordHash: string; grants: Grant[] }
   | { kind: 'segment'; segment: Segment }
   | { kind: 'gap'; gap: Gap };
 
@@ -133,6 +180,7 @@ export type TransferRow =
 export interface Registry {
   readonly devices: DeviceStore;
   readonly tokens: TokenStore;
+  readonly users: UserStore;
   readonly recordings: RecordingStore;
   readonly transfer: RegistryTransfer;
   /** `sqlite` or `postgres`. */

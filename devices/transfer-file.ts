@@ -65,6 +65,23 @@ const token = z
     createdAt: ms,
     lastUsedAt: ms.nullable(),
     revokedAt: ms.nullable(),
+    // Exports made before users (D34) have no scope: admin tokens, as they were.
+    user: text(64).nullable().default(null),
+    cameras: z.array(text(64)).max(256).nullable().default(null),
+    readOnly: z.boolean().default(false),
+  })
+  .strict();
+
+const grant = z
+  .object({ user: text(64), camera: text(64), live: z.boolean(), recordings: z.boolean() })
+  .strict();
+
+const user = z
+  .object({
+    name: text(64),
+    role: z.enum(['admin', 'viewer']),
+    createdAt: ms,
+    passwordGeneration: z.number().int().min(1),
   })
   .strict();
 
@@ -103,6 +120,9 @@ const gap = z
 const row = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('device'), device, secretHash: hex }).strict(),
   z.object({ kind: z.literal('token'), token, tokenHash: hex }).strict(),
+  z
+    .object({ kind: z.literal('user'), user, passwordHash: text(512), grants: z.array(grant).max(100_000) })
+    .strict(),
   z.object({ kind: z.literal('segment'), segment }).strict(),
   z.object({ kind: z.literal('gap'), gap }).strict(),
 ]);

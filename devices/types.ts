@@ -63,6 +63,48 @@ export interface ApiToken {
   createdAt: number;
   lastUsedAt: number | null;
   revokedAt: number | null;
+  /** The user the token acts for (its rights at most); null: a legacy admin token (D34). */
+  user: string | null;
+  /** Limited to these cameras; null: every camera its user may see. */
+  cameras: string[] | null;
+  /** Refused on every state-changing request. */
+  readOnly: boolean;
+}
+
+/** What a token is limited to when created (D34). */
+export interface TokenScope {
+  user?: string;
+  cameras?: string[];
+  readOnly?: boolean;
+}
+
+export type Role = 'admin' | 'viewer';
+export const ROLES: readonly Role[] = ['admin', 'viewer'];
+
+/** A person who signs in to the web app (D34). Passwords are stored only as scrypt hashes. */
+export interface User {
+  name: string;
+  role: Role;
+  createdAt: number;
+  /** Bumped on every password change: sessions signed in under an older one end. */
+  passwordGeneration: number;
+}
+
+/** What a viewer may do with one camera. */
+export interface Grant {
+  user: string;
+  camera: string;
+  live: boolean;
+  recordings: boolean;
+}
+
+/** A signed-in browser session; the cookie value itself is never stored, only its keyed hash. */
+export interface Session {
+  id: string;
+  user: string;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
 }
 
 export type SegmentState = 'writing' | 'complete' | 'missing';

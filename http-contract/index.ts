@@ -23,3 +23,4 @@ export {
   recordingListingSchema,
   segmentSchema,
 } from './recordings.js';
+export { type SessionDocument, sessionSchema, signInSchema } from './session.js';

@@ -192,9 +192,22 @@ export class MediaNode {
     return owners;
   }
 
-  async endSessionsOf(owner: string, reason: string): Promise<number> {
+  sessionCameras(): ReadonlyMap<string, ReadonlySet<string>> {
+    const owners = new Map<string, Set<string>>();
+    for (const [cameraId, placement] of this.#router.placements) {
+      for (const viewer of placement.viewers.values()) {
+        const cameras = owners.get(viewer.owner) ?? new Set<string>();
+        cameras.add(cameraId);
+        owners.set(viewer.owner, cameras);
+      }
+    }
+    return owners;
+  }
+
+  async endSessionsOf(owner: string, reason: string, onlyCamera?: string): Promise<number> {
     const ending: Array<Promise<{ removed: boolean }>> = [];
     for (const [cameraId, placement] of this.#router.placements) {
+      if (onlyCamera !== undefined && cameraId !== onlyCamera) continue;
       for (const [viewerId, viewer] of [...placement.viewers]) {
         if (viewer.owner !== owner) continue;
         placement.viewers.delete(viewerId);

@@ -10,21 +10,49 @@ export function tokenCommand(): Command {
       .command('create')
       .description('create an API token and print it once')
       .option('-n, --name <name>', 'what the token is for', 'api')
+      .option('--user <name>', 'act for this user (its rights at most); without it: an admin token')
+      .option('--cameras <ids>', 'limit the token to these cameras (comma-separated device ids)')
+      .option('--read-only', 'refuse every change (watching and downloading stay allowed)')
       .option('--json', 'print JSON'),
-  ).action(async (options: CommonOptions & { name: string; json?: boolean }) => {
-    await withRegistry(
-      options,
-      async (registry) => {
-        const { token: secret, info } = await registry.tokens.create(options.name);
-        if (options.json) return printJson({ id: info.id, name: info.name, token: secret });
-        printLine(secret);
-        process.stderr.write(
-          `Token ${info.id} (${info.name}) created. It is shown only now: use it as "Authorization: Bearer <token>".\n`,
-        );
+  ).action(
+    async (
+      options: CommonOptions & {
+        name: string;
+        json?: boolean;
+        user?: string;
+        cameras?: string;
+        readOnly?: boolean;
       },
-      'create',
-    );
-  });
+    ) => {
+      await withRegistry(
+        options,
+        async (registry) => {
+          if (options.user !== undefined && !(await registry.users.get(options.user))) {
+            const { LookoutError } = await import('../../core/errors.js');
+            throw new LookoutError('USER_NOT_FOUND', `no user '${options.user}'`);
+          }
+          const { token: secret, info } = await registry.tokens.create(options.name, {
+            ...(options.user !== undefined ? { user: options.user } : {}),
+            ...(options.cameras !== undefined
+              ? {
+                  cameras: options.cameras
+                    .split(',')
+                    .map((c) => c.trim())
+                    .filter(Boolean),
+                }
+              : {}),
+            ...(options.readOnly ? { readOnly: true } : {}),
+          });
+          if (options.json) return printJson({ id: info.id, name: info.name, token: secret });
+          printLine(secret);
+          process.stderr.write(
+            `Token ${info.id} (${info.name}) created. It is shown only now: use it as "Authorization: Bearer <token>".\n`,
+          );
+        },
+        'create',
+      );
+    },
+  );
 
   addCommonOptions(
     token.command('list').description('list API tokens (never their values)').option('--json', 'print JSON'),
@@ -39,12 +67,24 @@ export function tokenCommand(): Command {
             createdAt: isoOrNull(t.createdAt),
             lastUsedAt: isoOrNull(t.lastUsedAt),
             revoked: t.revokedAt !== null,
+            user: t.user,
+            cameras: t.cameras,
+            readOnly: t.readOnly,
           })),
         });
       }
       printTable(
-        ['ID', 'NAME', 'STATE', 'LAST USED'],
-        tokens.map((t) => [t.id, t.name, t.revokedAt === null ? 'active' : 'revoked', ago(t.lastUsedAt)]),
+        ['ID', 'NAME', 'USER', 'SCOPE', 'STATE', 'LAST USED'],
+        tokens.map((t) => [
+          t.id,
+          t.name,
+          t.user ?? '(admin)',
+          [t.cameras ? t.cameras.join(',') : 'all cameras', t.readOnly ? 'read-only' : '']
+            .filter(Boolean)
+            .join(' '),
+          t.revokedAt === null ? 'active' : 'revoked',
+          ago(t.lastUsedAt),
+        ]),
       );
     });
   });

@@ -75,6 +75,38 @@ export const postgresMigrations: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 2: as SQLite migration 5: users, grants, sessions, token scopes (issue 12, D34).
+  `
+  CREATE TABLE users (
+    name                TEXT PRIMARY KEY,
+    role                TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+    password_hash       TEXT NOT NULL,
+    password_generation INTEGER NOT NULL DEFAULT 1,
+    created_at          BIGINT NOT NULL
+  );
+
+  CREATE TABLE user_grants (
+    user_name  TEXT NOT NULL,
+    device_id  TEXT NOT NULL,
+    live       BOOLEAN NOT NULL,
+    recordings BOOLEAN NOT NULL,
+    PRIMARY KEY (user_name, device_id)
+  );
+
+  CREATE TABLE user_sessions (
+    id           TEXT PRIMARY KEY,
+    user_name    TEXT NOT NULL,
+    cookie_hash  BYTEA NOT NULL UNIQUE,
+    created_at   BIGINT NOT NULL,
+    last_seen_at BIGINT NOT NULL,
+    expires_at   BIGINT NOT NULL
+  );
+  CREATE INDEX user_sessions_by_user ON user_sessions (user_name);
+
+  ALTER TABLE api_tokens ADD COLUMN user_name TEXT;
+  ALTER TABLE api_tokens ADD COLUMN cameras TEXT;
+  ALTER TABLE api_tokens ADD COLUMN read_only BOOLEAN NOT NULL DEFAULT false;
+  `,
 ];
 
 /** Any number will do, as long as it is Lookout's alone: two nodes starting together migrate once. */

@@ -1,6 +1,13 @@
 import { LookoutError } from '../../core/errors.js';
 import { keyFingerprint, SecretHasher } from '../secrets.js';
-import type { DeviceStore, RecordingStore, Registry, RegistryTransfer, TokenStore } from '../stores.js';
+import type {
+  DeviceStore,
+  RecordingStore,
+  Registry,
+  RegistryTransfer,
+  TokenStore,
+  UserStore,
+} from '../stores.js';
 import type { CredentialListener } from '../types.js';
 import { PgDeviceStore } from './device-store.js';
 import { PgEventWatch } from './event-watch.js';
@@ -9,12 +16,14 @@ import { PgPool, type PostgresOptions } from './pool.js';
 import { PgRecordingStore } from './recording-store.js';
 import { PgTokenStore } from './token-store.js';
 import { PgTransfer } from './transfer.js';
+import { PgUserStore } from './user-store.js';
 
 /** The registry of a cluster: PostgreSQL, shared by every node (docs/registry.md). */
 export class PgRegistry implements Registry {
   readonly kind = 'postgres';
   readonly devices: DeviceStore;
   readonly tokens: TokenStore;
+  readonly users: UserStore;
   readonly recordings: RecordingStore;
   readonly transfer: RegistryTransfer;
   readonly keyFingerprint: string;
@@ -30,6 +39,7 @@ export class PgRegistry implements Registry {
     this.#options = options;
     this.devices = new PgDeviceStore(pool, hasher, now);
     this.tokens = new PgTokenStore(pool, hasher, now);
+    this.users = new PgUserStore(pool, hasher, now);
     this.recordings = new PgRecordingStore(pool);
     this.transfer = new PgTransfer(pool);
   }
@@ -89,7 +99,7 @@ async function checkKey(pool: PgPool, fingerprint: string): Promise<void> {
     if (stored === fingerprint) return;
     if (stored !== undefined) {
       const { rows: used } = await client.query<{ n: number }>(
-        'SELECT ((SELECT COUNT(*) FROM devices) + (SELECT COUNT(*) FROM api_tokens))::bigint AS n',
+        'SELECT ((SELECT COUNT(*) FROM devices) + (SELECT COUNT(*) FROM api_tokens) + (SELECT COUNT(*) FROM users))::bigint AS n',
       );
       if (used[0]!.n > 0) {
         throw new LookoutError(

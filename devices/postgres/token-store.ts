@@ -2,18 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { TOKEN_MAX_LENGTH, TOKEN_TOUCH_INTERVAL_MS, tokenNotFound } from '../device-rules.js';
 import { API_TOKEN_PREFIX, generateSecret, type SecretHasher } from '../secrets.js';
 import type { TokenStore } from '../stores.js';
-import type { ApiToken } from '../types.js';
+import { scopeColumns, TOKEN_COLUMNS, type TokenRowBase, toApiToken } from '../token-scope.js';
+import type { ApiToken, TokenScope } from '../types.js';
 import type { PgPool } from './pool.js';
 
-export interface PgTokenRow {
-  id: string;
-  name: string;
-  created_at: number;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
+export type PgTokenRow = TokenRowBase;
 
-const COLUMNS = 'id, name, created_at, last_used_at, revoked_at';
+const COLUMNS = TOKEN_COLUMNS;
 
 /** API tokens in PostgreSQL: only their keyed hashes are stored. */
 export class PgTokenStore implements TokenStore {
@@ -23,12 +18,14 @@ export class PgTokenStore implements TokenStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async create(name = 'api'): Promise<{ token: string; info: ApiToken }> {
+  async create(name = 'api', scope?: TokenScope): Promise<{ token: string; info: ApiToken }> {
     const id = randomBytes(6).toString('hex');
     const token = generateSecret(API_TOKEN_PREFIX);
+    const { user, cameras, readOnly } = scopeColumns(scope);
     await this.pool.query(
-      'INSERT INTO api_tokens (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)',
-      [id, name.trim() || 'api', this.hasher.hash(token), this.now()],
+      `INSERT INTO api_tokens (id, name, token_hash, created_at, user_name, cameras, read_only)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [id, name.trim() || 'api', this.hasher.hash(token), this.now(), user, cameras, readOnly],
     );
     return { token, info: await this.require(id) };
   }
@@ -85,12 +82,4 @@ export class PgTokenStore implements TokenStore {
   }
 }
 
-export function toToken(row: PgTokenRow): ApiToken {
-  return {
-    id: row.id,
-    name: row.name,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-    revokedAt: row.revoked_at,
-  };
-}
+export const toToken = toApiToken;

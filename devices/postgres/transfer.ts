@@ -1,5 +1,6 @@
 import { registryNotEmpty } from '../device-rules.js';
 import type { RegistryTransfer, TransferRow } from '../stores.js';
+import { TOKEN_COLUMNS } from '../token-scope.js';
 import { inBatches, TRANSFER_BATCH } from '../transfer-batches.js';
 import { PG_DEVICE_COLUMNS, type PgDeviceRow, toDevice } from './device-store.js';
 import type { PgPool } from './pool.js';
@@ -12,6 +13,7 @@ import {
   toSegment,
 } from './recording-store.js';
 import { type PgTokenRow, toToken } from './token-store.js';
+import { type PgUserRow, toGrant, toUser } from './user-store.js';
 
 /** `lookout db export|import` on a PostgreSQL registry: keyset-paged reads, one transaction per batch. */
 export class PgTransfer implements RegistryTransfer {
@@ -32,7 +34,7 @@ export class PgTransfer implements RegistryTransfer {
     afterId = '';
     for (;;) {
       const { rows } = await this.pool.query<PgTokenRow & { token_hash: Buffer }>(
-        `SELECT id, name, created_at, last_used_at, revoked_at, token_hash FROM api_tokens
+        `SELECT ${TOKEN_COLUMNS}, token_hash FROM api_tokens
          WHERE id > $1 ORDER BY id LIMIT $2`,
         [afterId, TRANSFER_BATCH],
       );
@@ -40,6 +42,27 @@ export class PgTransfer implements RegistryTransfer {
         await each({ kind: 'token', token: toToken(row), tokenHash: row.token_hash.toString('hex') });
       if (rows.length < TRANSFER_BATCH) break;
       afterId = rows.at(-1)!.id;
+    }
+    let afterName = '';
+    for (;;) {
+      const { rows } = await this.pool.query<PgUserRow>(
+        'SELECT * FROM users WHERE name > $1 ORDER BY name LIMIT $2',
+        [afterName, TRANSFER_BATCH],
+      );
+      for (const row of rows) {
+        const grants = await this.pool.query<Parameters<typeof toGrant>[0]>(
+          'SELECT * FROM user_grants WHERE user_name = $1 ORDER BY device_id',
+          [row.name],
+        );
+        await each({
+          kind: 'user',
+          user: toUser(row),
+          passwordHash: row.password_hash,
+          grants: grants.rows.map(toGrant),
+        });
+      }
+      if (rows.length < TRANSFER_BATCH) break;
+      afterName = rows.at(-1)!.name;
     }
     let afterNum = 0;
     for (;;) {
@@ -65,7 +88,7 @@ export class PgTransfer implements RegistryTransfer {
 
   async importRows(rows: AsyncIterable<TransferRow>, progress?: (count: number) => void): Promise<number> {
     const { rows: used } = await this.pool.query<{ n: number }>(
-      `SELECT ((SELECT COUNT(*) FROM devices) + (SELECT COUNT(*) FROM api_tokens)
+      `SELECT ((SELECT COUNT(*) FROM devices) + (SELECT COUNT(*) FROM api_tokens) + (SELECT COUNT(*) FROM users)
              + (SELECT COUNT(*) FROM segments) + (SELECT COUNT(*) FROM recording_gaps))::bigint AS n`,
     );
     if (used[0]!.n > 0) throw registryNotEmpty(used[0]!.n);
@@ -94,10 +117,33 @@ export class PgTransfer implements RegistryTransfer {
           } else if (row.kind === 'token') {
             const t = row.token;
             await client.query(
-              `INSERT INTO api_tokens (id, name, token_hash, created_at, last_used_at, revoked_at)
-               VALUES ($1, $2, $3, $4, $5, $6)`,
-              [t.id, t.name, Buffer.from(row.tokenHash, 'hex'), t.createdAt, t.lastUsedAt, t.revokedAt],
+              `INSERT INTO api_tokens (id, name, token_hash, created_at, last_used_at, revoked_at, user_name, cameras, read_only)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+              [
+                t.id,
+                t.name,
+                Buffer.from(row.tokenHash, 'hex'),
+                t.createdAt,
+                t.lastUsedAt,
+                t.revokedAt,
+                t.user,
+                t.cameras === null ? null : JSON.stringify(t.cameras),
+                t.readOnly,
+              ],
             );
+          } else if (row.kind === 'user') {
+            const u = row.user;
+            await client.query(
+              `INSERT INTO users (name, role, password_hash, password_generation, created_at)
+               VALUES ($1, $2, $3, $4, $5)`,
+              [u.name, u.role, row.passwordHash, u.passwordGeneration, u.createdAt],
+            );
+            for (const g of row.grants) {
+              await client.query(
+                'INSERT INTO user_grants (user_name, device_id, live, recordings) VALUES ($1, $2, $3, $4)',
+                [u.name, g.camera, g.live, g.recordings],
+              );
+            }
           } else if (row.kind === 'segment') {
             const s = row.segment;
             await client.query(

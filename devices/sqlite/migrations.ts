@@ -103,4 +103,38 @@ export const migrations: readonly string[] = [
   ALTER TABLE recording_gaps_v4 RENAME TO recording_gaps;
   CREATE INDEX gaps_by_device_time ON recording_gaps (device_id, start_ms);
   `,
+  // 5: users, per-camera grants, browser sessions; API tokens may belong to a user and be
+  // limited to cameras and to reading (issue 12, D34). Existing tokens stay admin tokens.
+  `
+  CREATE TABLE users (
+    name                TEXT PRIMARY KEY,
+    role                TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+    password_hash       TEXT NOT NULL,
+    password_generation INTEGER NOT NULL DEFAULT 1,
+    created_at          INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE user_grants (
+    user_name  TEXT NOT NULL,
+    device_id  TEXT NOT NULL,
+    live       INTEGER NOT NULL,
+    recordings INTEGER NOT NULL,
+    PRIMARY KEY (user_name, device_id)
+  ) STRICT;
+
+  CREATE TABLE user_sessions (
+    id           TEXT PRIMARY KEY,
+    user_name    TEXT NOT NULL,
+    cookie_hash  BLOB NOT NULL UNIQUE,
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX user_sessions_by_user ON user_sessions (user_name);
+
+  ALTER TABLE api_tokens ADD COLUMN user_name TEXT;
+  -- JSON array of camera ids; NULL: not limited.
+  ALTER TABLE api_tokens ADD COLUMN cameras TEXT;
+  ALTER TABLE api_tokens ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

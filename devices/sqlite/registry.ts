@@ -1,5 +1,12 @@
 import { keyFingerprint, SecretHasher } from '../secrets.js';
-import type { DeviceStore, RecordingStore, Registry, RegistryTransfer, TokenStore } from '../stores.js';
+import type {
+  DeviceStore,
+  RecordingStore,
+  Registry,
+  RegistryTransfer,
+  TokenStore,
+  UserStore,
+} from '../stores.js';
 import type { CredentialListener, CredentialState } from '../types.js';
 import { SqliteCredentialWatch } from './credential-watch.js';
 import { type Db, openDatabase } from './db.js';
@@ -7,12 +14,14 @@ import { SqliteDeviceStore } from './device-store.js';
 import { SqliteRecordingStore } from './recording-store.js';
 import { SqliteTokenStore } from './token-store.js';
 import { SqliteTransfer } from './transfer.js';
+import { SqliteUserStore } from './user-store.js';
 
 /** The single-host registry: one SQLite file in the data directory (the default). */
 export class SqliteRegistry implements Registry {
   readonly kind = 'sqlite';
   readonly devices: DeviceStore;
   readonly tokens: TokenStore;
+  readonly users: UserStore;
   readonly recordings: RecordingStore;
   readonly transfer: RegistryTransfer;
   readonly keyFingerprint: string;
@@ -29,6 +38,7 @@ export class SqliteRegistry implements Registry {
     this.devices = devices;
     this.readNow = { credentialState: (id) => devices.credentialStateNow(id) };
     this.tokens = new SqliteTokenStore(db, hasher, now);
+    this.users = new SqliteUserStore(db, hasher, now);
     this.recordings = new SqliteRecordingStore(db);
     this.transfer = new SqliteTransfer(db);
   }

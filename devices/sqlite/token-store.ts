@@ -2,18 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { TOKEN_MAX_LENGTH, TOKEN_TOUCH_INTERVAL_MS, tokenNotFound } from '../device-rules.js';
 import { API_TOKEN_PREFIX, generateSecret, type SecretHasher } from '../secrets.js';
 import type { TokenStore } from '../stores.js';
-import type { ApiToken } from '../types.js';
+import { scopeColumns, TOKEN_COLUMNS, type TokenRowBase, toApiToken } from '../token-scope.js';
+import type { ApiToken, TokenScope } from '../types.js';
 import { asDiskFull, type Db } from './db.js';
 
-export interface TokenRow {
-  id: string;
-  name: string;
-  created_at: number;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
+export type TokenRow = TokenRowBase;
 
-const COLUMNS = 'id, name, created_at, last_used_at, revoked_at';
+const COLUMNS = TOKEN_COLUMNS;
 
 /** API tokens in SQLite: only their keyed hashes are stored. */
 export class SqliteTokenStore implements TokenStore {
@@ -25,7 +20,9 @@ export class SqliteTokenStore implements TokenStore {
     this.#hasher = hasher;
     this.#now = now;
     this.#stmt = {
-      insert: db.prepare('INSERT INTO api_tokens (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)'),
+      insert: db.prepare(
+        'INSERT INTO api_tokens (id, name, token_hash, created_at, user_name, cameras, read_only) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
       byHash: db.prepare<[Buffer], TokenRow>(`SELECT ${COLUMNS} FROM api_tokens WHERE token_hash = ?`),
       get: db.prepare<[string], TokenRow>(`SELECT ${COLUMNS} FROM api_tokens WHERE id = ?`),
       active: db.prepare<[string], { one: number }>(
@@ -37,11 +34,20 @@ export class SqliteTokenStore implements TokenStore {
     };
   }
 
-  async create(name = 'api'): Promise<{ token: string; info: ApiToken }> {
+  async create(name = 'api', scope?: TokenScope): Promise<{ token: string; info: ApiToken }> {
     const id = randomBytes(6).toString('hex');
     const token = generateSecret(API_TOKEN_PREFIX);
+    const { user, cameras, readOnly } = scopeColumns(scope);
     try {
-      this.#stmt.insert.run(id, name.trim() || 'api', this.#hasher.hash(token), this.#now());
+      this.#stmt.insert.run(
+        id,
+        name.trim() || 'api',
+        this.#hasher.hash(token),
+        this.#now(),
+        user,
+        cameras,
+        readOnly ? 1 : 0,
+      );
     } catch (err) {
       throw asDiskFull(err, 'cannot create a token') ?? err;
     }
@@ -89,12 +95,4 @@ export class SqliteTokenStore implements TokenStore {
   }
 }
 
-export function toToken(row: TokenRow): ApiToken {
-  return {
-    id: row.id,
-    name: row.name,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-    revokedAt: row.revoked_at,
-  };
-}
+export const toToken = toApiToken;

@@ -1,10 +1,12 @@
 import { registryNotEmpty } from '../device-rules.js';
 import type { RegistryTransfer, TransferRow } from '../stores.js';
+import { TOKEN_COLUMNS } from '../token-scope.js';
 import { inBatches, TRANSFER_BATCH } from '../transfer-batches.js';
 import type { Db } from './db.js';
 import { DEVICE_COLUMNS, type DeviceRow, toDevice } from './device-store.js';
 import { type GapRow, SEGMENT_COLUMNS, type SegmentRow, toGap, toSegment } from './recording-store.js';
 import { type TokenRow, toToken } from './token-store.js';
+import { toGrant, toUser, type UserRow } from './user-store.js';
 
 /** `lookout db export|import` on a SQLite registry: keyset-paged reads, batched writes. */
 export class SqliteTransfer implements RegistryTransfer {
@@ -19,12 +21,28 @@ export class SqliteTransfer implements RegistryTransfer {
         await each({ kind: 'device', device: toDevice(row), secretHash: row.secret_hash.toString('hex') });
     }
     const tokens = this.db.prepare<[string], TokenRow & { token_hash: Buffer }>(
-      `SELECT id, name, created_at, last_used_at, revoked_at, token_hash FROM api_tokens
+      `SELECT ${TOKEN_COLUMNS}, token_hash FROM api_tokens
        WHERE id > ? ORDER BY id LIMIT ${TRANSFER_BATCH}`,
     );
     for (let rows = tokens.all(''); rows.length > 0; rows = tokens.all(rows.at(-1)!.id)) {
       for (const row of rows)
         await each({ kind: 'token', token: toToken(row), tokenHash: row.token_hash.toString('hex') });
+    }
+    const users = this.db.prepare<[string], UserRow>(
+      `SELECT * FROM users WHERE name > ? ORDER BY name LIMIT ${TRANSFER_BATCH}`,
+    );
+    const grants = this.db.prepare<[string], Parameters<typeof toGrant>[0]>(
+      'SELECT * FROM user_grants WHERE user_name = ? ORDER BY device_id',
+    );
+    for (let rows = users.all(''); rows.length > 0; rows = users.all(rows.at(-1)!.name)) {
+      for (const row of rows) {
+        await each({
+          kind: 'user',
+          user: toUser(row),
+          passwordHash: row.password_hash,
+          grants: grants.all(row.name).map(toGrant),
+        });
+      }
     }
     const segments = this.db.prepare<[number], SegmentRow>(
       `SELECT ${SEGMENT_COLUMNS} FROM segments WHERE id > ? ORDER BY id LIMIT ${TRANSFER_BATCH}`,
@@ -43,7 +61,7 @@ export class SqliteTransfer implements RegistryTransfer {
   async importRows(rows: AsyncIterable<TransferRow>, progress?: (count: number) => void): Promise<number> {
     const used = this.db
       .prepare<[], { n: number }>(
-        `SELECT (SELECT COUNT(*) FROM devices) + (SELECT COUNT(*) FROM api_tokens)
+        `SELECT (SELECT COUNT(*) FROM devices) + (SELECT COUNT(*) FROM api_tokens) + (SELECT COUNT(*) FROM users)
               + (SELECT COUNT(*) FROM segments) + (SELECT COUNT(*) FROM recording_gaps) AS n`,
       )
       .get()!.n;
@@ -54,8 +72,15 @@ export class SqliteTransfer implements RegistryTransfer {
           @lastSeenAt, @online, @revokedAt, @mode, @active, @maxAge)`,
       ),
       token: this.db.prepare(
-        `INSERT INTO api_tokens (id, name, token_hash, created_at, last_used_at, revoked_at)
-         VALUES (@id, @name, @hash, @createdAt, @lastUsedAt, @revokedAt)`,
+        `INSERT INTO api_tokens (id, name, token_hash, created_at, last_used_at, revoked_at, user_name, cameras, read_only)
+         VALUES (@id, @name, @hash, @createdAt, @lastUsedAt, @revokedAt, @user, @cameras, @readOnly)`,
+      ),
+      user: this.db.prepare(
+        `INSERT INTO users (name, role, password_hash, password_generation, created_at)
+         VALUES (@name, @role, @hash, @passwordGeneration, @createdAt)`,
+      ),
+      grant: this.db.prepare(
+        'INSERT INTO user_grants (user_name, device_id, live, recordings) VALUES (?, ?, ?, ?)',
       ),
       segment: this.db.prepare(
         `INSERT INTO segments (${SEGMENT_COLUMNS}) VALUES (@id, @deviceId, @startMs, @endMs, @durationMs,
@@ -83,7 +108,17 @@ export class SqliteTransfer implements RegistryTransfer {
             maxAge: d.recording.maxAgeHours,
           });
         } else if (row.kind === 'token') {
-          insert.token.run({ ...row.token, hash: Buffer.from(row.tokenHash, 'hex') });
+          const t = row.token;
+          insert.token.run({
+            ...t,
+            hash: Buffer.from(row.tokenHash, 'hex'),
+            cameras: t.cameras === null ? null : JSON.stringify(t.cameras),
+            readOnly: t.readOnly ? 1 : 0,
+          });
+        } else if (row.kind === 'user') {
+          insert.user.run({ ...row.user, hash: row.passwordHash });
+          for (const g of row.grants)
+            insert.grant.run(row.user.name, g.camera, g.live ? 1 : 0, g.recordings ? 1 : 0);
         } else if (row.kind === 'segment') insert.segment.run(row.segment);
         else insert.gap.run(row.gap);
       }

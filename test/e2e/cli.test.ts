@@ -23,7 +23,7 @@ beforeAll(() => {
 afterAll(() => tmp.remove());
 
 describe('lookout CLI', () => {
-  it('has --help on every command', budget(15), async () => {
+  it('has --help on every command', budget(22), async () => {
     const commands = [
       [],
       ['serve'],
@@ -40,6 +40,13 @@ describe('lookout CLI', () => {
       ['token', 'create'],
       ['token', 'list'],
       ['token', 'revoke'],
+      ['user'],
+      ['user', 'add'],
+      ['user', 'list'],
+      ['user', 'passwd'],
+      ['user', 'remove'],
+      ['user', 'grant'],
+      ['user', 'revoke'],
       ['cluster'],
       ['cluster', 'status'],
     ];

@@ -21,10 +21,11 @@ export interface CliResult {
 /** Runs `lookout <args>` from source as a real process. */
 export function runCli(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawnCli(args, options);
+    if (options.input !== undefined) child.stdin!.end(options.input);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => {
@@ -44,14 +45,20 @@ export function runCli(
  */
 export function spawnCli(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; netns?: string; nodeArgs?: string[] } = {},
+  options: {
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    netns?: string;
+    nodeArgs?: string[];
+    input?: string;
+  } = {},
 ): ChildProcess {
   const argv = [process.execPath, ...(options.nodeArgs ?? []), '--import', TSX, MAIN, ...args];
   const [command, ...rest] = options.netns ? ['ip', 'netns', 'exec', options.netns, ...argv] : argv;
   return spawn(command!, rest, {
     cwd: options.cwd ?? ROOT,
     env: { ...cleanEnv(), ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
 }
 

@@ -85,7 +85,7 @@ describe('/openapi.json', () => {
       maxLength: 65536,
     });
     expect(schemaOf(whep.responses['201']?.content, 'application/sdp')).toEqual({ type: 'string' });
-    expect(whep.security).toEqual([{ bearer: [] }]);
+    expect(whep.security).toEqual([{ bearer: [] }, { session: [] }]);
     const listing = op('/api/devices/{id}/recordings', 'get');
     expect(listing.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`).sort()).toEqual([
       'path:id',

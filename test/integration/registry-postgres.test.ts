@@ -4,6 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openRegistry, type PostgresOptions, type Registry } from '../../devices/index.js';
+import { postgresMigrations } from '../../devices/postgres/migrations.js';
 import { havePostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -88,7 +89,7 @@ describe.skipIf(!enabled)('postgresql registry', () => {
     await client.connect();
     const { rows } = await client.query('SELECT version FROM lookout_schema');
     await client.end();
-    expect(rows).toEqual([{ version: 1 }]);
+    expect(rows).toEqual([{ version: postgresMigrations.length }]);
   });
 
   it('refuses a node whose key differs from the one the registry was made with', async () => {

@@ -72,13 +72,13 @@ describe('WHEP sessions over HTTP', () => {
       expect(res.headers.get('content-type')).toMatch(/problem\+json/);
       expect(await res.json()).toMatchObject({ code: 'WHEP_SESSION_NOT_FOUND' });
     }
-    expect(open().has(tokens.alice.id), 'alice still has her session').toBe(true);
+    expect(open().has(`t:${tokens.alice.id}`), 'alice still has her session').toBe(true);
     // The owner may.
     const patched = await request('PATCH', location, 'alice', candidate);
     expect(patched.status, await patched.text()).toBe(204);
     const deleted = await request('DELETE', location, 'alice');
     expect(deleted.status, await deleted.text()).toBe(200);
-    expect(open().has(tokens.alice.id)).toBe(false);
+    expect(open().has(`t:${tokens.alice.id}`)).toBe(false);
     player.location = undefined;
   });
 
@@ -145,7 +145,7 @@ describe('WHEP sessions over HTTP', () => {
     }
     expect(limited?.status).toBe(400);
     expect(await limited!.json()).toMatchObject({ code: 'CANDIDATE_LIMIT' });
-    expect(open().has(tokens.alice.id)).toBe(true); // the session survived its bad input
+    expect(open().has(`t:${tokens.alice.id}`)).toBe(true); // the session survived its bad input
     expect((await request('DELETE', location, 'alice')).status).toBe(200);
     player.location = undefined;
   });
@@ -199,6 +199,6 @@ describe('WHEP sessions over HTTP', () => {
     const player = await play('bob');
     expect(player.location).toMatch(/^\/whep\/cam1\/sessions\//);
     await player.stop();
-    await waitFor(() => !open().has(tokens.bob.id), { what: "bob's session to end" });
+    await waitFor(() => !open().has(`t:${tokens.bob.id}`), { what: "bob's session to end" });
   });
 });

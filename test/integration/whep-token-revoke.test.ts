@@ -40,7 +40,7 @@ describe.runIf(hasFfmpeg)('revoking an API token ends its WHEP sessions', () => 
     expect((await client.play('cam1')).status).toBe(201);
     return { client, id: info.id, token };
   };
-  const open = (id: string) => t.server.media.sessionOwners().has(id);
+  const open = (id: string) => t.server.media.sessionOwners().has(`t:${id}`);
 
   /** Revokes with `revoke`, then checks the revoked player is cut off and the control is not. */
   async function expectCutOff(revoke: (id: string) => Promise<void>): Promise<void> {

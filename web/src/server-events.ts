@@ -37,13 +37,18 @@ export interface ServerEventHandlers {
 }
 
 /**
- * Follows the server's event stream with the token `token()` returns and calls the handlers.
+ * Follows the server's event stream while `signedIn()` (the session cookie goes along; a kiosk's
+ * token from `token()` goes as `access_token`) and calls the handlers.
  * The server counts as unreachable when the stream drops or no event came for 2.5 heartbeats;
  * EventSource reconnects by itself (the server asks for 1 s) and the new snapshot says it is
  * back. A stream the server refuses (bad token, too many open) is not retried by the browser:
  * then /healthz says whether the server is there, and the stream is tried again later.
  */
-export function watchServer(token: () => string, on: ServerEventHandlers): { restart(): void } {
+export function watchServer(
+  signedIn: () => boolean,
+  token: () => string,
+  on: ServerEventHandlers,
+): { restart(): void } {
   let source: EventSource | undefined;
   let stale: ReturnType<typeof setTimeout> | undefined;
   let retry: ReturnType<typeof setTimeout> | undefined;
@@ -77,19 +82,21 @@ export function watchServer(token: () => string, on: ServerEventHandlers): { res
     try {
       const body = (await (await fetch('/healthz', { cache: 'no-store' })).json()) as ServerInfo;
       on.health(true, body);
-      if (!revoked && token()) retry = setTimeout(connect, 10_000);
+      if (!revoked && signedIn()) retry = setTimeout(connect, 10_000);
       else retry = setTimeout(probe, 2000);
     } catch {
       on.health(false);
-      retry = setTimeout(token() && !revoked ? connect : probe, 1000);
+      retry = setTimeout(signedIn() && !revoked ? connect : probe, 1000);
     }
   };
 
   const connect = () => {
     clearTimeout(retry);
     source?.close();
-    if (!token()) return void probe();
-    const events = new EventSource(`/api/events?access_token=${encodeURIComponent(token())}`);
+    if (!signedIn()) return void probe();
+    const events = new EventSource(
+      token() ? `/api/events?access_token=${encodeURIComponent(token())}` : '/api/events',
+    );
     source = events;
     listen<Snapshot>(events, 'snapshot', (s) => {
       heartbeatMs = s.heartbeatMs;

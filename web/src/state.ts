@@ -2,7 +2,7 @@
 // stream says about them, the open players and the camera whose recordings are shown.
 import { batch, signal } from '@preact/signals';
 import type { DeviceDocument } from '../../http-contract/index.js';
-import { api, token } from './api.js';
+import { api, signedIn } from './api.js';
 import type { RecordingActivity, ServerInfo } from './server-events.js';
 
 export type Health = { state: 'checking' } | { state: 'up'; version: string } | { state: 'down' };
@@ -64,8 +64,12 @@ export function setActivity(id: string, a: RecordingActivity): void {
 
 /** Lists the cameras again (on every snapshot of the event stream, and after a change). */
 export async function loadDevices(): Promise<void> {
-  if (!token()) {
-    listStatus.value = 'Enter an API token to see your cameras.';
+  if (!signedIn()) {
+    batch(() => {
+      listStatus.value = 'Sign in to see your cameras.';
+      devices.value = undefined;
+      watching.value = [];
+    });
     return;
   }
   let list: DeviceDocument[];
@@ -91,7 +95,7 @@ export async function loadDevices(): Promise<void> {
     );
     listStatus.value =
       list.length === 0
-        ? 'No cameras yet: add one under Manage cameras (or with `lookout device add <id>`).'
+        ? 'No cameras for you yet: an admin adds them under Manage cameras (or `lookout device add <id>`), or grants them.'
         : '';
   });
 }

@@ -89,11 +89,10 @@ export const whepUrl = (deviceId: string) => `/whep/${encodeURIComponent(deviceI
 export async function startWhep(
   peer: WhepPeer,
   url: string,
-  token: string,
+  auth: Record<string, string>,
   fetchFn: Fetch,
   gatherMs = 1500,
 ): Promise<WhepSession> {
-  const auth = { authorization: `Bearer ${token}` };
   let response: Awaited<ReturnType<Fetch>>;
   try {
     peer.addTransceiver('video', { direction: 'recvonly' });

@@ -102,7 +102,7 @@ describe('the web app WHEP client', () => {
       }
     });
     const { peer, pc, closed } = weriftPeer();
-    const session = await startWhep(peer, whepUrl('cam 1'), 'lkt_secret', fetchFn);
+    const session = await startWhep(peer, whepUrl('cam 1'), { authorization: 'Bearer lkt_secret' }, fetchFn);
 
     expect(seen[0]).toMatchObject({ method: 'POST', url: '/whep/cam%201' });
     expect(seen[0]!.headers['content-type']).toBe('application/sdp');
@@ -125,7 +125,7 @@ describe('the web app WHEP client', () => {
       res.end(JSON.stringify({ status: 503, code: 'DEVICE_OFFLINE', detail: 'camera cam1 is offline' }));
     });
     const { peer, closed } = weriftPeer();
-    const error = await startWhep(peer, whepUrl('cam1'), 't', fetchFn).catch((err: unknown) => err);
+    const error = await startWhep(peer, whepUrl('cam1'), {}, fetchFn).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(WhepError);
     expect(error).toMatchObject({ status: 503, retryAfter: 5, message: 'camera cam1 is offline' });
     expect((error as WhepError).problem?.code).toBe('DEVICE_OFFLINE');
@@ -137,7 +137,7 @@ describe('the web app WHEP client', () => {
       res.writeHead(502).end('bad gateway');
     });
     const first = weriftPeer();
-    await expect(startWhep(first.peer, whepUrl('cam1'), 't', fetchFn)).rejects.toMatchObject({
+    await expect(startWhep(first.peer, whepUrl('cam1'), {}, fetchFn)).rejects.toMatchObject({
       status: 502,
       retryAfter: 0,
       message: 'HTTP 502',
@@ -146,7 +146,7 @@ describe('the web app WHEP client', () => {
 
     const second = weriftPeer();
     const refused = () => Promise.reject(new TypeError('fetch failed'));
-    await expect(startWhep(second.peer, whepUrl('cam1'), 't', refused)).rejects.toThrow('fetch failed');
+    await expect(startWhep(second.peer, whepUrl('cam1'), {}, refused)).rejects.toThrow('fetch failed');
     expect(second.closed()).toBe(true);
   });
 

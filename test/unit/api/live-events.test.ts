@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { type DeviceSummary, LiveEventHub, type LiveSources } from '../../../api/live-events.js';
+import type { Principal } from '../../../api/principal.js';
 import { captureLog } from '../../helpers/log.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
@@ -35,8 +36,19 @@ function sink(reads: boolean) {
 }
 
 const limits = { heartbeatMs: 60_000, maxPerToken: 2, maxStreams: 3, maxBufferedBytes: 1024 };
+/** Every stream's principal stays an admin (the rights checks have their own tests). */
+const admin = async (key: string): Promise<Principal> => ({
+  key,
+  kind: 'token',
+  name: key,
+  user: null,
+  role: 'admin',
+  grants: undefined,
+  cameras: null,
+  readOnly: false,
+});
 const hub = (sources: LiveSources, log = captureLog().log, now = Date.now) =>
-  new LiveEventHub(limits, { sources, tokens: { isActive: async () => true }, log, version: 'v', now });
+  new LiveEventHub(limits, { sources, principals: { current: admin }, log, version: 'v', now });
 
 describe('LiveEventHub', () => {
   it('closes a stream whose client does not read once its buffered bytes pass the bound', async () => {

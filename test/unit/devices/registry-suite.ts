@@ -268,6 +268,111 @@ export function registrySuite(name: string, harness: () => RegistryHarness): voi
     });
   });
 
+  describe(`${name}: users, grants and sessions`, () => {
+    it('adds users with scrypt-hashed passwords and checks them', async () => {
+      const reg = await harness().open();
+      expect(await reg.users.count()).toBe(0);
+      const ann = await reg.users.add('ann', 'admin', 'correct horse');
+      expect(ann).toMatchObject({ name: 'ann', role: 'admin', passwordGeneration: 1 });
+      await reg.users.add('bob', 'viewer', 'battery staple');
+      expect((await reg.users.list()).map((u) => u.name)).toEqual(['ann', 'bob']);
+      expect(await reg.users.count()).toBe(2);
+      expect(await reg.users.verifyPassword('ann', 'correct horse')).toEqual(ann);
+      expect(await reg.users.verifyPassword('ann', 'correct horsE')).toBeUndefined();
+      expect(await reg.users.verifyPassword('nobody', 'correct horse')).toBeUndefined();
+      expect(await reg.users.verifyPassword('ann', '')).toBeUndefined();
+      await expect(reg.users.add('ann', 'viewer', 'whatever1')).rejects.toThrowError(code('USER_EXISTS'));
+      await expect(reg.users.add('../x', 'viewer', 'whatever1')).rejects.toThrowError(
+        code('USER_NAME_INVALID'),
+      );
+      await expect(reg.users.add('carl', 'viewer', 'short')).rejects.toThrowError(code('PASSWORD_INVALID'));
+      await expect(reg.users.setPassword('nobody', 'whatever1')).rejects.toThrowError(code('USER_NOT_FOUND'));
+    });
+
+    it('keeps per-camera grants; both rights off removes the grant', async () => {
+      const reg = await harness().open();
+      await reg.users.add('bob', 'viewer', 'battery staple');
+      await reg.users.grant('bob', 'cam1', { live: true, recordings: false });
+      await reg.users.grant('bob', 'cam2', { live: true, recordings: true });
+      await reg.users.grant('bob', 'cam1', { live: true, recordings: true });
+      expect(await reg.users.grants('bob')).toEqual([
+        { user: 'bob', camera: 'cam1', live: true, recordings: true },
+        { user: 'bob', camera: 'cam2', live: true, recordings: true },
+      ]);
+      expect(await reg.users.grant('bob', 'cam2', { live: false, recordings: false })).toBeUndefined();
+      expect((await reg.users.grants('bob')).map((g) => g.camera)).toEqual(['cam1']);
+      await expect(reg.users.grant('nobody', 'cam1', { live: true, recordings: true })).rejects.toThrowError(
+        code('USER_NOT_FOUND'),
+      );
+    });
+
+    it('signs in with a session whose cookie is stored only hashed; ends it on sign-out, password change or removal', async () => {
+      // The other handle runs on the real clock; this one starts there and moves on.
+      let now = Date.now();
+      const h = harness();
+      const reg = await h.open({ now: () => now });
+      await reg.users.add('bob', 'viewer', 'battery staple');
+      const signed = await reg.users.createSession('bob');
+      expect(signed.cookie).toMatch(/^lks_[A-Za-z0-9_-]{43}$/);
+      expect(signed.csrf.length).toBeGreaterThanOrEqual(32);
+      const found = await reg.users.session(signed.cookie);
+      expect(found).toMatchObject({
+        user: { name: 'bob' },
+        csrf: signed.csrf,
+        session: { id: signed.session.id },
+      });
+      expect(await reg.users.session(`${signed.cookie.slice(0, -1)}A`)).toBeUndefined();
+      expect(await reg.users.session('nonsense')).toBeUndefined();
+      expect(await reg.users.sessionById(signed.session.id)).toMatchObject({ user: 'bob' });
+      // Seen from another handle (the CLI in another process).
+      const other = await h.connect(reg);
+      expect(await other.users.sessionById(signed.session.id)).toBeDefined();
+
+      await reg.users.endSession(signed.session.id);
+      expect(await reg.users.session(signed.cookie)).toBeUndefined();
+
+      const second = await reg.users.createSession('bob');
+      await other.users.setPassword('bob', 'new password');
+      expect(await reg.users.session(second.cookie)).toBeUndefined();
+      expect((await reg.users.get('bob'))!.passwordGeneration).toBe(2);
+
+      // Idle too long: the session ends.
+      const third = await reg.users.createSession('bob');
+      now += 25 * 3600_000;
+      expect(await reg.users.session(third.cookie)).toBeUndefined();
+
+      const fourth = await reg.users.createSession('bob');
+      const { info } = await reg.tokens.create('bob-script', { user: 'bob' });
+      await other.users.remove('bob');
+      expect(await reg.users.session(fourth.cookie)).toBeUndefined();
+      expect(await reg.users.sessionById(fourth.session.id)).toBeUndefined();
+      expect(await reg.users.get('bob')).toBeUndefined();
+      expect(await reg.tokens.isActive(info.id)).toBe(false);
+    });
+
+    it('creates tokens limited to a user, cameras and reading', async () => {
+      const reg = await harness().open();
+      const legacy = await reg.tokens.create('old');
+      expect(legacy.info).toMatchObject({ user: null, cameras: null, readOnly: false });
+      const { token } = await reg.tokens.create('script', {
+        user: 'bob',
+        cameras: ['cam2', 'cam1'],
+        readOnly: true,
+      });
+      expect(await reg.tokens.verify(token)).toMatchObject({
+        user: 'bob',
+        cameras: ['cam1', 'cam2'],
+        readOnly: true,
+      });
+      await expect(reg.tokens.create('bad', { cameras: ['../x'] })).rejects.toThrowError(
+        code('TOKEN_SCOPE_INVALID'),
+      );
+      await expect(reg.tokens.create('bad', { cameras: [] })).rejects.toThrowError(
+        code('TOKEN_SCOPE_INVALID'),
+      );
+    });
+  });
+
   describe(`${name}: recordings index`, () => {
     it('indexes, finishes, finds and deletes segments', async () => {
       const reg = await harness().open();
@@ -358,13 +463,28 @@ export function registrySuite(name: string, harness: () => RegistryHarness): voi
       await source.devices.revoke('cam2');
       await source.devices.setRecording('cam1', { mode: 'continuous', maxAgeHours: 12 });
       const { token } = await source.tokens.create('laptop');
+      await source.users.add('ann', 'viewer', 'correct horse');
+      await source.users.grant('ann', 'cam1', { live: true, recordings: false });
+      const { token: scoped } = await source.tokens.create('ann-script', {
+        user: 'ann',
+        cameras: ['cam1'],
+        readOnly: true,
+      });
       const seg = await source.recordings.open(segment('cam1', 1_000, 'cam1/a.mp4'));
       await source.recordings.openGap('cam1', 5_000, 'camera-offline');
       const rows: TransferRow[] = [];
       await source.transfer.exportRows((row) => {
         rows.push(row);
       });
-      expect(rows.map((r) => r.kind)).toEqual(['device', 'device', 'token', 'segment', 'gap']);
+      expect(rows.map((r) => r.kind)).toEqual([
+        'device',
+        'device',
+        'token',
+        'token',
+        'user',
+        'segment',
+        'gap',
+      ]);
 
       const target = await h.open({ sameKeyAs: source });
       const counts: number[] = [];
@@ -374,8 +494,16 @@ export function registrySuite(name: string, harness: () => RegistryHarness): voi
         })(),
         (n) => counts.push(n),
       );
-      expect(imported).toBe(5);
-      expect(counts.at(-1)).toBe(5);
+      expect(imported).toBe(7);
+      expect(counts.at(-1)).toBe(7);
+      expect(await target.users.list()).toEqual(await source.users.list());
+      expect(await target.users.verifyPassword('ann', 'correct horse')).toMatchObject({ name: 'ann' });
+      expect(await target.users.grants('ann')).toEqual(await source.users.grants('ann'));
+      expect(await target.tokens.verify(scoped)).toMatchObject({
+        user: 'ann',
+        cameras: ['cam1'],
+        readOnly: true,
+      });
       expect(await target.devices.list()).toEqual(await source.devices.list());
       expect((await target.devices.verifySecret('cam1', secret)).ok).toBe(true);
       expect(await target.tokens.verify(token)).toMatchObject({ name: 'laptop' });

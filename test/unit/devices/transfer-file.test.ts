@@ -33,8 +33,23 @@ const ROWS: TransferRow[] = [
   },
   {
     kind: 'token',
-    token: { id: 'abc', name: 't', createdAt: 1, lastUsedAt: 2, revokedAt: null },
+    token: {
+      id: 'abc',
+      name: 't',
+      createdAt: 1,
+      lastUsedAt: 2,
+      revokedAt: null,
+      user: 'ann',
+      cameras: ['cam1'],
+      readOnly: true,
+    },
     tokenHash: 'cd'.repeat(32),
+  },
+  {
+    kind: 'user',
+    user: { name: 'ann', role: 'viewer', createdAt: 3, passwordGeneration: 2 },
+    passwordHash: 'scrypt$32768$8$1$salt$hash',
+    grants: [{ user: 'ann', camera: 'cam1', live: true, recordings: false }],
   },
   {
     kind: 'segment',

@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'preact/hooks';
-import { token } from '../api.js';
+import { loadSession, signedIn, token } from '../api.js';
 import { watchServer } from '../server-events.js';
 import { devices, listStatus, loadDevices, setActivity, setHealth, setPresence } from '../state.js';
 import { CameraList } from './CameraList.js';
@@ -7,7 +7,7 @@ import { DeviceManager } from './DeviceManager.js';
 import { LiveGrid } from './LiveGrid.js';
 import { Recordings } from './RecordingsPanel.js';
 import { ServerStatus } from './ServerStatus.js';
-import { TokenBox } from './TokenBox.js';
+import { SignIn } from './SignIn.js';
 
 /**
  * The page. Presence, recording activity and server health come pushed (server-events.ts); the
@@ -17,18 +17,27 @@ import { TokenBox } from './TokenBox.js';
 export function App() {
   const live = useRef<{ restart(): void }>(undefined);
   useEffect(() => {
-    void loadDevices();
-    live.current = watchServer(token, {
+    void loadSession().then(() => {
+      void loadDevices();
+      live.current?.restart();
+    });
+    live.current = watchServer(signedIn, token, {
       health: setHealth,
       async snapshot(s) {
         for (const d of s.devices) setActivity(d.id, d.recording);
+        // A snapshot also comes when this principal's rights changed: ask what they are now.
+        await loadSession();
         await loadDevices();
         for (const d of s.devices) setPresence(d.id, d.online, d.lastSeenAt);
       },
       presence: (e) => setPresence(e.id, e.online, e.at),
       recording: (e) => setActivity(e.id, { state: e.state, reason: e.reason }),
       revoked() {
-        listStatus.value = 'This API token was revoked: enter another one.';
+        // The token was revoked, the user removed or signed out: ask who we are now.
+        void loadSession().then(() => {
+          void loadDevices();
+          listStatus.value = 'Your session ended (signed out, or access revoked): sign in again.';
+        });
         devices.value = undefined;
       },
     });
@@ -40,8 +49,8 @@ export function App() {
         <ServerStatus />
       </header>
       <main>
-        <TokenBox
-          onSaved={() => {
+        <SignIn
+          onChange={() => {
             void loadDevices();
             live.current?.restart();
           }}

@@ -1,4 +1,5 @@
 import type { DeviceDocument } from '../../../http-contract/index.js';
+import { mayUse } from '../api.js';
 import type { RecordingActivity } from '../server-events.js';
 import { activity, devices, listStatus, presence, recordingsOf, watch } from '../state.js';
 
@@ -16,6 +17,8 @@ function CameraRow({ device }: { device: DeviceDocument }) {
   const rec = device.recording ?? { mode: 'off', active: false };
   const live = activity.value.get(device.id);
   const recording = live ? live.state === 'recording' : rec.active;
+  const canWatch = mayUse(device.id, 'live');
+  const canReplay = mayUse(device.id, 'recordings');
   return (
     <tr data-device={device.id}>
       <td data-label="Camera">{device.name}</td>
@@ -33,7 +36,8 @@ function CameraRow({ device }: { device: DeviceDocument }) {
         <button
           type="button"
           data-device={device.id}
-          disabled={device.revoked}
+          disabled={device.revoked || !canWatch}
+          title={canWatch ? undefined : 'no right to view this camera live'}
           aria-label={`Watch ${device.name}`}
           onClick={() => watch(device.id, device.name)}
         >
@@ -42,6 +46,8 @@ function CameraRow({ device }: { device: DeviceDocument }) {
         <button
           type="button"
           data-recordings={device.id}
+          disabled={!canReplay}
+          title={canReplay ? undefined : 'no right to view the recordings of this camera'}
           aria-label={`Recordings of ${device.name}`}
           onClick={() => {
             recordingsOf.value = { device, opened: Date.now() };
@@ -54,7 +60,7 @@ function CameraRow({ device }: { device: DeviceDocument }) {
   );
 }
 
-/** The cameras the token may see: presence, last seen, recording, and Watch / Recordings. */
+/** The cameras the signed-in user (or token) may see: presence, last seen, recording, and Watch / Recordings. */
 export function CameraList() {
   const list = devices.value;
   return (

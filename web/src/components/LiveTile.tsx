@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { token } from '../api.js';
+import { authHeaders } from '../api.js';
 import { lookout, type Player, unwatch } from '../state.js';
 import { framesDecoded, startWhep, WhepError, type WhepPeer, type WhepSession, whepUrl } from '../whep.js';
 
@@ -32,7 +32,7 @@ export function LiveTile({ id, name }: { id: string; name: string }) {
         if (video.current) video.current.srcObject = stream;
       });
       try {
-        const started = await startWhep(pc as unknown as WhepPeer, whepUrl(id), token(), fetch);
+        const started = await startWhep(pc as unknown as WhepPeer, whepUrl(id), authHeaders('POST'), fetch);
         if (closed) return void started.stop();
         session = started;
         player.pc = pc;
@@ -59,6 +59,8 @@ export function LiveTile({ id, name }: { id: string; name: string }) {
       } catch (err) {
         const message = (err as Error).message;
         if (err instanceof WhepError && err.status === 503) schedule(err.retryAfter || 5, 'camera offline');
+        else if (err instanceof WhepError && err.status === 403) setState('no right to view this camera');
+        else if (err instanceof WhepError && err.status === 401) setState('signed out');
         else if (err instanceof WhepError && err.status < 500) setState(`error: ${message}`);
         else schedule(5, `error: ${message}`);
       }

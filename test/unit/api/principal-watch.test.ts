@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import type { Principal } from '../../../api/principal.js';
+import { PrincipalWatch } from '../../../api/principal-watch.js';
+import { silentLogger } from '../../../core/log.js';
+
+const viewer = (key: string, grants: Record<string, { live: boolean; recordings: boolean }>): Principal => ({
+  key,
+  kind: 'session',
+  name: key,
+  user: key,
+  role: 'viewer',
+  grants: new Map(Object.entries(grants)),
+  cameras: null,
+  readOnly: false,
+});
+
+/** In-memory sessions and principals: the watch's decisions, polled by hand (its timer never fires here). */
+function harness(sessionList: Array<[owner: string, camera: string]>, principals: Map<string, Principal>) {
+  const sessions = new Map(sessionList.map(([owner, camera], i) => [`s${i}`, { owner, camera }]));
+  const ended: string[] = [];
+  let failReads = false;
+  const watch = new PrincipalWatch(
+    {
+      sessionCameras: () => {
+        const owners = new Map<string, Set<string>>();
+        for (const { owner, camera } of sessions.values())
+          owners.set(owner, (owners.get(owner) ?? new Set()).add(camera));
+        return owners;
+      },
+      endSessionsOf: async (owner, _reason, camera) => {
+        ended.push(camera === undefined ? owner : `${owner} ${camera}`);
+        await new Promise((resolve) => setImmediate(resolve)); // closing peer connections takes a while
+        let n = 0;
+        for (const [id, s] of sessions)
+          if (s.owner === owner && (camera === undefined || s.camera === camera) && sessions.delete(id)) n++;
+        return n;
+      },
+    },
+    {
+      current: async (key) => {
+        if (failReads) throw new Error('database is closed');
+        return principals.get(key);
+      },
+    },
+    silentLogger(),
+    3_600_000,
+  );
+  return { watch, sessions, ended, failReads: () => (failReads = true) };
+}
+
+const settle = async () => {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  await new Promise((resolve) => setImmediate(resolve));
+};
+
+describe('PrincipalWatch', () => {
+  it('ends the sessions of principals gone, once per owner, and leaves the others', async () => {
+    const b = viewer('s:b', { cam1: { live: true, recordings: false } });
+    const h = harness(
+      [
+        ['t:a', 'cam1'],
+        ['t:a', 'cam2'],
+        ['s:b', 'cam1'],
+        ['s:c', 'cam1'],
+      ],
+      new Map([['s:b', b]]),
+    );
+    const first = h.watch.poll();
+    h.watch.poll(); // while the first ending is under way: not asked twice
+    await first;
+    await settle();
+    expect(h.ended.sort()).toEqual(['s:c', 't:a']);
+    expect([...h.sessions.values()]).toEqual([{ owner: 's:b', camera: 'cam1' }]);
+    h.watch.close();
+  });
+
+  it('ends only the sessions on a camera whose live right was taken away', async () => {
+    const principals = new Map([
+      [
+        's:b',
+        viewer('s:b', { cam1: { live: true, recordings: true }, cam2: { live: true, recordings: true } }),
+      ],
+    ]);
+    const h = harness(
+      [
+        ['s:b', 'cam1'],
+        ['s:b', 'cam2'],
+      ],
+      principals,
+    );
+    await h.watch.poll();
+    expect(h.ended).toEqual([]);
+    principals.set(
+      's:b',
+      viewer('s:b', { cam1: { live: true, recordings: true }, cam2: { live: false, recordings: true } }),
+    );
+    await h.watch.poll();
+    await settle();
+    expect(h.ended).toEqual(['s:b cam2']);
+    expect([...h.sessions.values()]).toEqual([{ owner: 's:b', camera: 'cam1' }]);
+    h.watch.close();
+  });
+
+  it('never rejects when the registry cannot be read (it runs on a timer)', async () => {
+    const h = harness([['t:a', 'cam1']], new Map());
+    h.failReads();
+    await expect(h.watch.poll()).resolves.toBeUndefined();
+    expect(h.ended).toEqual([]);
+    h.watch.close();
+  });
+});
