@@ -179,7 +179,11 @@ export function ticks(view: View, count: number): number[] {
 }
 
 /** A range picked on the bar, in order, or undefined when it is too short to mean one (a click). */
-export function selection(aMs: number, bMs: number, minMs: number): { fromMs: number; toMs: number } | undefined {
+export function selection(
+  aMs: number,
+  bMs: number,
+  minMs: number,
+): { fromMs: number; toMs: number } | undefined {
   const fromMs = Math.min(aMs, bMs);
   const toMs = Math.max(aMs, bMs);
   return toMs - fromMs >= minMs ? { fromMs, toMs } : undefined;

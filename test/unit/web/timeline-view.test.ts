@@ -73,9 +73,17 @@ describe('timeline view', () => {
   });
 
   it('plays the segment under a moment, or the next one after a gap', () => {
-    expect(seekTarget(SEGMENTS, NOW - 45_000)).toEqual({ segment: SEGMENTS[2], offsetS: 5, skippedGap: false });
+    expect(seekTarget(SEGMENTS, NOW - 45_000)).toEqual({
+      segment: SEGMENTS[2],
+      offsetS: 5,
+      skippedGap: false,
+    });
     // In the gap between -40 and -20: the segment at -20, from its start.
-    expect(seekTarget(SEGMENTS, NOW - 30_000)).toEqual({ segment: SEGMENTS[0], offsetS: 0, skippedGap: true });
+    expect(seekTarget(SEGMENTS, NOW - 30_000)).toEqual({
+      segment: SEGMENTS[0],
+      offsetS: 0,
+      skippedGap: true,
+    });
     // Near the end of a segment: not past its last half second.
     expect(seekTarget(SEGMENTS, NOW - 50_001)!.offsetS).toBe(9.5);
     // Only the segment being written lies ahead: nothing playable.
