@@ -161,7 +161,6 @@ export function Timeline(props: Props) {
             data-segment-id={segment.id}
             style={{ left: `${left}%`, width: `${100 / Math.max(1, Math.floor(width / THUMB_SLOT_PX))}%` }}
             src={mediaUrl(`${props.deviceUrl}/recordings/${segment.id}/thumbnail.jpg`)}
-            onClick={() => props.onSeek(segment.startMs)}
           />
         ))}
       </div>
