@@ -110,9 +110,9 @@ describe.runIf(ready)('recordings in the web app: timeline, playback, export lin
     const first = page.locator(`.timeline .segment[data-segment-id="${complete[0]!.id}"]`);
     await first.waitFor({ timeout: 10_000 });
     for (const s of complete)
-      expect(await page.locator(`.timeline .segment[data-segment-id="${s.id}"]`).getAttribute('data-state')).toBe(
-        'complete',
-      );
+      expect(
+        await page.locator(`.timeline .segment[data-segment-id="${s.id}"]`).getAttribute('data-state'),
+      ).toBe('complete');
     // Ten minutes across: a 5 s segment is some pixels wide.
     await page.locator('.zoom[data-zoom="10 min"]').click();
     await expect.poll(() => page.locator('#timeline').getAttribute('data-span')).toBe('600000');

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/browser.js';
@@ -37,6 +38,26 @@ interface PageGlobals {
 }
 
 const ready = requireTool('ffmpeg', ['-version']) && requireTool('chromium', ['--version']);
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+interface AxeResult {
+  violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown[] }> }>;
+}
+
+/** Serious or critical axe-core violations on the page (as in web-layout.test.ts). */
+async function axeSerious(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const { violations } = await page.evaluate(() => {
+    const g = globalThis as unknown as {
+      axe: { run(context: unknown, options: object): Promise<AxeResult> };
+      document: unknown;
+    };
+    return g.axe.run(g.document, { resultTypes: ['violations'] });
+  });
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
 
 /**
  * The review timeline against a real server, agent and ffmpeg: two consecutive segments, a
@@ -81,15 +102,18 @@ describe.runIf(ready)(
         },
         { timeoutMs: 60_000, intervalMs: 500, what: 'two consecutive finished segments' },
       );
-      // The camera goes away: its segment ends and a camera-offline gap opens; then it returns.
+      // The camera goes away: its segment ends and a camera-offline gap opens (at the moment the
+      // stream ended, which may be a little before the segment's media end); then it returns.
       await agent.stop();
       const gap = await waitFor(
         async () =>
           (await list()).gaps.find(
-            (g) => g.reason === 'camera-offline' && Date.parse(g.start) >= Date.parse(pair[1].end!),
+            (g) => g.reason === 'camera-offline' && Date.parse(g.start) > Date.parse(pair[1].start),
           ),
         { timeoutMs: 30_000, intervalMs: 500, what: 'a camera-offline gap' },
-      );
+      ).catch(async (err: Error) => {
+        throw new Error(`${err.message} after ${JSON.stringify(pair)}: ${JSON.stringify(await list())}`);
+      });
       agent = rig.startAgent();
       after = await waitFor(
         async () => complete(await list()).find((s) => Date.parse(s.start) >= Date.parse(gap.start) + 1000),
@@ -320,7 +344,10 @@ describe.runIf(ready)(
       expect(Math.abs(from + span - Date.now())).toBeLessThan(span * 0.1);
     }, 30_000);
 
-    it('fits 390 px: no sideways scrolling, the timeline still scrubs by keyboard', async () => {
+    it('fits 390 px: no sideways scrolling, the timeline still scrubs by keyboard; axe-clean at both sizes', async () => {
+      // The full timeline: segments, a gap, thumbnails, the playhead and a picked range.
+      expect(await page.locator('.timeline .playhead').count()).toBe(1);
+      expect(await axeSerious(page), 'desktop').toEqual([]);
       await page.setViewportSize({ width: 390, height: 844 });
       const overflow = await page.evaluate(() => {
         const root = (
@@ -337,6 +364,7 @@ describe.runIf(ready)(
       await expect
         .poll(async () => Number(await page.locator('#timeline').getAttribute('aria-valuenow')))
         .not.toBe(before);
+      expect(await axeSerious(page), '390 px').toEqual([]);
     }, 30_000);
   },
 );

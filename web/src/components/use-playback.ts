@@ -72,7 +72,8 @@ export function usePlayback({ video, deviceUrl, deviceName, known, say }: Option
     }
     const v = video.current!;
     const note = target.skippedGap ? gapNote(ms, target.segment.startMs) : '';
-    if (target.segment.id === current.current?.segment.id && v.readyState > 0 && !v.error) {
+    // The same segment: move within it (before its metadata, this sets where it will start).
+    if (target.segment.id === current.current?.segment.id && !v.error) {
       v.currentTime = target.offsetS;
       setPlayheadMs(ms);
       if (v.paused) v.play().catch(() => {});
