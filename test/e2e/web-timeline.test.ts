@@ -166,7 +166,17 @@ describe.runIf(ready)(
       await page.reload();
       await page.locator('button[data-recordings="cam1"]').click();
       const pressed = page.locator('.zoom[aria-pressed="true"]');
+      const trail: string[] = [];
+      const note = async (step: string) => {
+        const bar = page.locator('#timeline');
+        const from = Number(await bar.getAttribute('data-from'));
+        const span = Number(await bar.getAttribute('data-span'));
+        trail.push(
+          `${step}: ${new Date(from).toISOString()} +${span / 60_000} min at ${new Date().toISOString()}`,
+        );
+      };
       await expect.poll(() => pressed.textContent()).toBe('hour');
+      await note('open');
       await page.locator('.zoom[data-zoom="week"]').click();
       await expect
         .poll(() => page.locator('#timeline').getAttribute('data-span'))
@@ -175,8 +185,10 @@ describe.runIf(ready)(
       await page.locator('#timeline').focus();
       await page.keyboard.press('+');
       await expect.poll(() => pressed.textContent()).toBe('day');
+      await note('+');
       await page.keyboard.press('-');
       await expect.poll(() => pressed.textContent()).toBe('week');
+      await note('-');
       // Ctrl+wheel (a trackpad pinch) zooms in at the pointer.
       const { x, y } = await xOf(mid(after));
       await page.mouse.move(x, y);
@@ -184,11 +196,32 @@ describe.runIf(ready)(
       await page.mouse.wheel(0, -100);
       await page.keyboard.up('Control');
       await expect.poll(() => pressed.textContent()).toBe('day');
+      await note(`wheel at ${new Date(mid(after)).toISOString()}`);
       await page.locator('.zoom[data-zoom="10 min"]').click();
       await expect.poll(() => page.locator('#timeline').getAttribute('data-span')).toBe('600000');
+      // A pixel was minutes wide at a week: the wheel's day may end before now. Later, until now.
+      for (let i = 0; i < 3; i++) await page.locator('#rec-later').click();
+      await expect
+        .poll(async () => Number(await page.locator('#timeline').getAttribute('data-from')) + 600_000)
+        .toBeGreaterThan(Date.parse(after.end!));
+      await note('10 min, later');
       // The gap is drawn and labelled by its reason.
       const gap = page.locator('.timeline .gap[data-reason="camera-offline"]').last();
-      expect(await gap.getAttribute('title')).toMatch(/^camera offline: /);
+      const title = await gap.getAttribute('title', { timeout: 15_000 }).catch(async (err: Error) => {
+        const bar = page.locator('#timeline');
+        const state = {
+          status: await page.locator('#rec-status').textContent(),
+          from: new Date(Number(await bar.getAttribute('data-from'))).toISOString(),
+          span: await bar.getAttribute('data-span'),
+          segments: await page.locator('.timeline .segment').count(),
+          gaps: await page.locator('.timeline .gap').count(),
+          now: new Date().toISOString(),
+          after,
+          trail,
+        };
+        throw new Error(`${err.message}: ${JSON.stringify(state)}`);
+      });
+      expect(title).toMatch(/^camera offline: /);
       // Thumbnails along the bar: real JPEGs of the segments, 160 px wide.
       await expect
         .poll(
