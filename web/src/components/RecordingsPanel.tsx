@@ -7,7 +7,7 @@ import { clampView, panView, type View, viewEndingAt, zoomOf, zoomView } from '.
 import { ExportForm, type exportRange } from './ExportForm.js';
 import { RecordingPolicy } from './RecordingPolicy.js';
 import { Timeline } from './Timeline.js';
-import { TimelineToolbar } from './TimelineToolbar.js';
+import { TimelineLegend, TimelineToolbar } from './TimelineToolbar.js';
 import { timed, usePlayback } from './use-playback.js';
 
 const REFRESH_MS = 10_000;
@@ -250,6 +250,7 @@ function RecordingsPanel({ device, opened }: { device: DeviceDocument; opened: n
         onSeek={playback.seek}
         onPick={pick}
       />
+      <TimelineLegend />
       {/* biome-ignore lint/a11y/useMediaCaption: camera recordings have no captions to offer */}
       <video
         id="playback"

@@ -72,3 +72,34 @@ export function TimelineToolbar({ view, speed, onZoom, onPan, onNow, onSpeed, on
     </div>
   );
 }
+
+const LEGEND: Array<[string, string]> = [
+  ['camera-offline', 'camera offline'],
+  ['recorder-fault', 'recorder fault'],
+  ['disk-full', 'disk full'],
+  ['media-worker-died', 'media worker restarted'],
+  ['server-stopped', 'server stopped'],
+  ['server-down', 'server down'],
+];
+
+/** What the bar's colours mean (narrow gaps have no room for their label). */
+export function TimelineLegend() {
+  return (
+    <ul class="legend muted">
+      <li>
+        <span class="swatch segment" />
+        recorded
+      </li>
+      <li>
+        <span class="swatch segment writing" />
+        being written
+      </li>
+      {LEGEND.map(([reason, label]) => (
+        <li key={reason}>
+          <span class="swatch gap" data-reason={reason} />
+          {label}
+        </li>
+      ))}
+    </ul>
+  );
+}
