@@ -264,7 +264,7 @@ describe.runIf(ready)(
       );
       expect(Number(segmentAfterGap.segmentId)).toBeGreaterThan(before[1].id);
       expect(await page.locator('#playback-label').textContent()).toMatch(
-        /^Skipped a [\d.]+ s gap \(camera offline\)\. /,
+        /^Skipped a ([\d.]+ s|\d+ min \d+ s) gap \(camera offline\)\. /,
       );
       await waitFor(async () => (await video()).frames > 3, {
         timeoutMs: 20_000,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { duration } from '../../../web/src/time.js';
 import {
   clampView,
   msAt,
@@ -114,5 +115,13 @@ describe('timeline view', () => {
     for (const t of labels) expect(t % 600_000).toBe(0);
     expect(selection(NOW, NOW - 5000, 1000)).toEqual({ fromMs: NOW - 5000, toMs: NOW });
     expect(selection(NOW, NOW + 10, 1000)).toBeUndefined();
+  });
+});
+
+describe('duration', () => {
+  it('says seconds, minutes or hours', () => {
+    expect(duration(12_340)).toBe('12.3 s');
+    expect(duration(312_000)).toBe('5 min 12 s');
+    expect(duration(4_290_400)).toBe('1 h 12 min');
   });
 });

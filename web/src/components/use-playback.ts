@@ -2,7 +2,7 @@ import type { RefObject } from 'preact';
 import { useRef, useState } from 'preact/hooks';
 import type { RecordingListing } from '../../../http-contract/index.js';
 import { api, mediaUrl } from '../api.js';
-import { dateTime, seconds } from '../time.js';
+import { dateTime, duration } from '../time.js';
 import { nextSegment, seekTarget, type TimedSegment } from '../timeline-view.js';
 import { REASONS, type TimedGap } from './Timeline.js';
 
@@ -61,7 +61,7 @@ export function usePlayback({ video, deviceUrl, deviceName, known, say }: Option
   const gapNote = (fromMs: number, toMs: number) => {
     const gap = known().gaps.find((g) => g.startMs < toMs && (g.endMs ?? Number.POSITIVE_INFINITY) > fromMs);
     const why = gap ? ` (${REASONS[gap.reason] ?? gap.reason})` : '';
-    return `Skipped a ${seconds(toMs - fromMs)} gap${why}. `;
+    return `Skipped a ${duration(toMs - fromMs)} gap${why}. `;
   };
 
   const seek = (ms: number) => {
