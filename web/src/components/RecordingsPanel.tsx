@@ -112,6 +112,14 @@ function RecordingsPanel({ device, opened }: { device: DeviceDocument; opened: n
     settle.current = setTimeout(() => void refresh(), VIEW_SETTLE_MS);
   };
 
+  // Playback ran (or a key stepped) out of the shown stretch: the view follows the playhead.
+  useEffect(() => {
+    const at = playback.playheadMs;
+    const { fromMs, spanMs } = latest.current.view;
+    if (at === undefined || (at >= fromMs && at <= fromMs + spanMs)) return;
+    changeView({ fromMs: at - spanMs * 0.1, spanMs });
+  }, [playback.playheadMs]);
+
   const pick = (r: { fromMs: number; toMs: number }) => {
     setRange({ from: localInput(r.fromMs), to: localInput(r.toMs), edited: true });
     setLabel(
