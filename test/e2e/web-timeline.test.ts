@@ -399,5 +399,28 @@ describe.runIf(ready)(
         .not.toBe(before);
       expect(await axeSerious(page), '390 px').toEqual([]);
     }, 30_000);
+
+    it('zooms in with a two-finger pinch on the bar (touch)', async () => {
+      await page.locator('.zoom[data-zoom="hour"]').click();
+      await expect.poll(() => page.locator('#timeline').getAttribute('data-span')).toBe('3600000');
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 5 });
+      const box = (await page.locator('#timeline').boundingBox())!;
+      const middle = box.x + box.width / 2;
+      const y = box.y + box.height / 2;
+      const fingers = (apart: number) => [
+        { x: middle - apart, y, id: 1 },
+        { x: middle + apart, y, id: 2 },
+      ];
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: fingers(15) });
+      for (const apart of [25, 40, 60, 90, 120])
+        await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: fingers(apart) });
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+      // Spread eight times wider: at least two levels in (an hour → a minute).
+      await expect
+        .poll(() => page.locator('.zoom[aria-pressed="true"]').textContent(), { timeout: 10_000 })
+        .toBe('minute');
+      await cdp.detach();
+    }, 30_000);
   },
 );

@@ -59,7 +59,7 @@ function tickLabel(ms: number, spanMs: number): string {
 /**
  * The review bar: thumbnails, segments and gaps (labelled by reason), the playhead and a
  * picked range over the shown stretch of time. Click or drag scrubs; shift-drag picks a
- * range; drag on the time axis pans; Ctrl+wheel (a trackpad pinch) zooms. As a slider it
+ * range; drag on the time axis pans; Ctrl+wheel (a trackpad pinch) or two fingers zoom. As a slider it
  * takes the keyboard: arrows step the playhead, +/- zoom, PageUp/PageDown pan.
  */
 export function Timeline(props: Props) {
@@ -70,6 +70,9 @@ export function Timeline(props: Props) {
     { kind: 'scrub' | 'pick' | 'pan'; startMs: number; startX: number; view: View } | undefined
   >(undefined);
   const [dragPick, setDragPick] = useState<{ fromMs: number; toMs: number }>();
+  /** Fingers on the bar (x by pointer id), and the spread a two-finger pinch last zoomed at. */
+  const touches = useRef(new Map<number, number>());
+  const pinch = useRef<{ spread: number } | undefined>(undefined);
 
   useEffect(() => {
     const element = bar.current!;
@@ -83,8 +86,31 @@ export function Timeline(props: Props) {
     const box = bar.current!.getBoundingClientRect();
     return msAt(view, clientX - box.left, box.width);
   };
+  const spread = () => {
+    const [a = 0, b = 0] = touches.current.values();
+    return { width: Math.abs(a - b), middle: (a + b) / 2 };
+  };
+  /** Two fingers: a pinch, one zoom level per 1.6x change of their spread. */
+  const pinched = (event: PointerEvent): boolean => {
+    if (event.pointerType !== 'touch') return false;
+    if (event.type === 'pointerdown' || touches.current.has(event.pointerId))
+      touches.current.set(event.pointerId, event.clientX);
+    if (touches.current.size < 2) return false;
+    const now = spread();
+    if (!pinch.current || event.type === 'pointerdown') {
+      drag.current = undefined;
+      pinch.current = { spread: Math.max(1, now.width) };
+      return true;
+    }
+    const ratio = now.width / pinch.current.spread;
+    if (ratio > 1.6 || ratio < 1 / 1.6) {
+      props.onView(view, at(now.middle), zoomOf(view) + (ratio > 1 ? 1 : -1));
+      pinch.current = { spread: Math.max(1, now.width) };
+    }
+    return true;
+  };
   const down = (kind: 'scrub' | 'pan') => (event: PointerEvent) => {
-    if (event.button !== 0) return;
+    if (pinched(event) || event.button !== 0) return;
     const target = event.currentTarget as HTMLElement;
     target.setPointerCapture(event.pointerId);
     const startMs = at(event.clientX);
@@ -94,6 +120,7 @@ export function Timeline(props: Props) {
     event.preventDefault();
   };
   const move = (event: PointerEvent) => {
+    if (pinched(event)) return;
     const d = drag.current;
     if (!d) return;
     if (d.kind === 'pan') {
@@ -105,6 +132,8 @@ export function Timeline(props: Props) {
     } else props.onSeek(at(event.clientX));
   };
   const up = (event: PointerEvent) => {
+    touches.current.delete(event.pointerId);
+    if (touches.current.size < 2) pinch.current = undefined;
     const d = drag.current;
     drag.current = undefined;
     setDragPick(undefined);
