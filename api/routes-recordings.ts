@@ -17,6 +17,7 @@ import { parseRange, recordingListingJson } from '../recordings/index.js';
 import { type Access, requireRight } from './auth.js';
 import { bearer, problems } from './responses.js';
 import { deviceJson } from './routes-devices.js';
+import { thumbnailRoutes } from './routes-thumbnails.js';
 
 /** What the recording routes need of the registry. */
 export interface RecordingPolicyWriter {
@@ -82,6 +83,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
   const auth = requireRight(deps.access, 'recordings', { camera });
   const mediaAuth = requireRight(deps.access, 'recordings', { camera, allowQuery: true });
   const api = app.withTypeProvider<ZodTypeProvider>();
+  thumbnailRoutes(app, deps);
 
   api.patch(
     '/api/devices/:id/recording',

@@ -1,5 +1,5 @@
 /**
- * The only module that runs ffmpeg for recordings, through fluent-ffmpeg (archived
+ * The module that runs ffmpeg for recordings (and thumbnail.ts for their pictures), through fluent-ffmpeg (archived
  * upstream: keep it behind this file). Every ffmpeg is tied to this process
  * (core/tied-process.ts) so none survives `lookout serve`, even after SIGKILL, and is
  * stopped through its pipe, never by signalling a PID we did not spawn.
@@ -17,8 +17,8 @@ import { ffmpegPath } from '../media/ffmpeg-path.js';
 
 let tiedFfmpeg: string | undefined;
 
-/** The tied wrapper around the system's ffmpeg, written once per process. */
-function tiedFfmpegPath(): string {
+/** The tied wrapper around the system's ffmpeg, written once per process (thumbnail.ts runs it too). */
+export function tiedFfmpegPath(): string {
   if (!tiedFfmpeg) {
     // Not named `ffmpeg`, so process listings tell the wrapper from ffmpeg itself.
     tiedFfmpeg = writeTiedScript('lookout-ffmpeg', ffmpegPath());

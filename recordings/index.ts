@@ -13,6 +13,7 @@ export { recordingListingJson } from './listing-json.js';
 export type { RecordedStream, Recorder } from './recorder.js';
 export type { RecorderFault } from './recorder-types.js';
 export { type RecordingDeps, RecordingService, type RecordingStats } from './service.js';
+export { THUMBNAIL_WIDTH, Thumbnails, thumbnailPath } from './thumbnail.js';
 export { parseRange, parseTime } from './time-range.js';
 
 /** Where recordings live for a config: `recording.dir`, else `<dataDir>/recordings`. */

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../core/log.js';
 import type { RecordingStore, Segment } from '../devices/index.js';
+import { thumbnailPath } from './thumbnail.js';
 
 export interface RetentionPolicy {
   /** Global maximum age in hours, and a per-device override (undefined: global). */
@@ -31,6 +32,7 @@ export async function applyRetention(options: {
   const remove = async (segment: Segment, reason: string): Promise<boolean> => {
     try {
       rmSync(path.join(options.dir, segment.path), { force: true });
+      rmSync(thumbnailPath(path.join(options.dir, segment.path)), { force: true });
     } catch (err) {
       failed.add(segment.id);
       log.error({ err, device: segment.deviceId, file: segment.path, reason }, 'cannot delete a recording');

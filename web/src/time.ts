@@ -10,3 +10,12 @@ export function localInput(ms: number): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
+
+/** A length of time for people: `12.3 s`, `5 min 12 s`, `3 h 4 min`. */
+export function duration(ms: number): string {
+  if (ms < 60_000) return seconds(ms);
+  const totalS = Math.round(ms / 1000);
+  if (totalS < 3600) return `${Math.floor(totalS / 60)} min ${totalS % 60} s`;
+  const totalMin = Math.round(totalS / 60);
+  return `${Math.floor(totalMin / 60)} h ${totalMin % 60} min`;
+}
