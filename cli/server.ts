@@ -262,10 +262,12 @@ export async function startServer(
     httpPort = http.address().port;
     if ((await registry.users.count()) === 0) {
       // First run (D34): nobody can sign in to the web app yet. One line says how.
-      log.warn(
-        { hint: 'lookout user add <name> --admin' },
-        'no users yet: create the first admin with `lookout user add <name> --admin` (it prints the password once), then sign in to the web app',
-      );
+      log
+        .child({ component: 'http' })
+        .warn(
+          { hint: 'lookout user add <name> --admin' },
+          'no users yet: create the first admin with `lookout user add <name> --admin` (it prints the password once), then sign in to the web app',
+        );
     }
     cluster?.serving({
       ports: {
