@@ -133,7 +133,14 @@ describe.runIf(ready)('device management in the web app (lookout serve + Chromiu
       what: 'frames of porch in the grid',
       timeoutMs: 4 * CLI_RUN_MS,
     });
-    expect(await page.locator('figure[data-device="porch"] .state').textContent()).toMatch(/live/);
+    // The tile's state follows its player's events, a moment after the frames.
+    await waitFor(
+      async () => /live/.test((await page.locator('figure[data-device="porch"] .state').textContent()) ?? ''),
+      {
+        what: 'porch shown live',
+        timeoutMs: 30_000,
+      },
+    );
   });
 
   it('renames, rotates (the running agent is refused) and deletes from the dialog with the keyboard', {
