@@ -267,6 +267,7 @@ function RecordingsPanel({ device, opened }: { device: DeviceDocument; opened: n
         playsInline
         preload="metadata"
         onEnded={() => void playback.ended()}
+        onWaiting={playback.waiting}
         onTimeUpdate={playback.timeUpdate}
         onError={() => void failed()}
       />

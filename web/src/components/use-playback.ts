@@ -49,6 +49,7 @@ export function usePlayback({ video, deviceUrl, deviceName, known, say }: Option
     setPlaying(segment.id);
     setPlayheadMs(segment.startMs + offsetS * 1000);
     v.dataset.segmentId = String(segment.id);
+    delete v.dataset.cutEnded;
     v.dataset.offset = offsetS.toFixed(2);
     v.src = `${mediaUrl(`${deviceUrl}/recordings/${segment.id}.mp4`)}#t=${offsetS.toFixed(2)}`;
     v.defaultPlaybackRate = speed.current;
@@ -104,6 +105,22 @@ export function usePlayback({ video, deviceUrl, deviceName, known, say }: Option
     load(next.segment, 0, next.skippedGap ? gapNote(now.endMs, next.segment.startMs) : '');
   };
 
+  /**
+   * The player waits for data, but the whole file is here and played: a segment cut short by a
+   * camera that went away can end before the duration its header gives, and then no `ended`
+   * comes. Treat it as the end, once per segment.
+   */
+  const waiting = () => {
+    const v = video.current;
+    const now = current.current?.segment;
+    if (!v || !now || v.dataset.segmentId !== String(now.id) || v.dataset.cutEnded === String(now.id)) return;
+    const buffered = v.buffered.length > 0 ? v.buffered.end(v.buffered.length - 1) : 0;
+    if (v.networkState === v.NETWORK_IDLE && buffered - v.currentTime < 0.5) {
+      v.dataset.cutEnded = String(now.id);
+      void ended();
+    }
+  };
+
   const timeUpdate = () => {
     const v = video.current;
     const now = current.current?.segment;
@@ -125,5 +142,5 @@ export function usePlayback({ video, deviceUrl, deviceName, known, say }: Option
     setPlayheadMs(undefined);
   };
 
-  return { playing, playheadMs, seek, ended, timeUpdate, setSpeed, speed: speed.current, leave };
+  return { playing, playheadMs, seek, ended, waiting, timeUpdate, setSpeed, speed: speed.current, leave };
 }
