@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { assertDeviceId, isDeviceId } from '../device-id.js';
 import { checkName, deviceExists, deviceNotFound, nextRecordingPolicy } from '../device-rules.js';
+import { SEGMENT_COLUMNS, type SegmentRow, toSegment } from '../rows.js';
 import { DEVICE_SECRET_PREFIX, generateSecret, type SecretHasher } from '../secrets.js';
 import type { DeviceStore } from '../stores.js';
 import type {
@@ -15,7 +16,6 @@ import type {
   VerifyResult,
 } from '../types.js';
 import type { PgPool } from './pool.js';
-import { PG_SEGMENT_COLUMNS, type PgSegmentRow, toSegment } from './recording-store.js';
 
 export interface PgDeviceRow {
   id: string;
@@ -139,8 +139,8 @@ export class PgDeviceStore implements DeviceStore {
       await client.query('DELETE FROM devices WHERE id = $1', [id]);
       let segments: DeletedDevice['segments'] = [];
       if (options.recordings === 'delete') {
-        const { rows } = await client.query<PgSegmentRow>(
-          `DELETE FROM segments WHERE device_id = $1 RETURNING ${PG_SEGMENT_COLUMNS}`,
+        const { rows } = await client.query<SegmentRow>(
+          `DELETE FROM segments WHERE device_id = $1 RETURNING ${SEGMENT_COLUMNS}`,
           [id],
         );
         segments = rows.map(toSegment).sort((a, b) => a.startMs - b.startMs || a.id - b.id);

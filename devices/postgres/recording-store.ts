@@ -1,31 +1,8 @@
+import { GAP_COLUMNS, type GapRow, SEGMENT_COLUMNS, type SegmentRow, toGap, toSegment } from '../rows.js';
 import type { RecordingStore } from '../stores.js';
 import type { Gap, GapReason, Segment, SegmentState } from '../types.js';
 import type { PgPool } from './pool.js';
 
-export interface PgSegmentRow {
-  id: number;
-  device_id: string;
-  start_ms: number;
-  end_ms: number | null;
-  duration_ms: number | null;
-  bytes: number;
-  video_codec: string | null;
-  audio_codec: string | null;
-  path: string;
-  state: SegmentState;
-}
-
-export interface PgGapRow {
-  id: number;
-  device_id: string;
-  start_ms: number;
-  end_ms: number | null;
-  reason: GapReason;
-}
-
-export const PG_SEGMENT_COLUMNS =
-  'id, device_id, start_ms, end_ms, duration_ms, bytes, video_codec, audio_codec, path, state';
-export const PG_GAP_COLUMNS = 'id, device_id, start_ms, end_ms, reason';
 /** An open segment or gap ends "never" for overlap queries. */
 const NEVER = 9_000_000_000_000_000;
 
@@ -168,43 +145,18 @@ export class PgRecordingStore implements RecordingStore {
   }
 
   async #segments(where: string, values: unknown[]): Promise<Segment[]> {
-    const { rows } = await this.pool.query<PgSegmentRow>(
-      `SELECT ${PG_SEGMENT_COLUMNS} FROM segments ${where}`,
+    const { rows } = await this.pool.query<SegmentRow>(
+      `SELECT ${SEGMENT_COLUMNS} FROM segments ${where}`,
       values,
     );
     return rows.map(toSegment);
   }
 
   async #gaps(where: string, values: unknown[]): Promise<Gap[]> {
-    const { rows } = await this.pool.query<PgGapRow>(
-      `SELECT ${PG_GAP_COLUMNS} FROM recording_gaps ${where}`,
+    const { rows } = await this.pool.query<GapRow>(
+      `SELECT ${GAP_COLUMNS} FROM recording_gaps ${where}`,
       values,
     );
     return rows.map(toGap);
   }
-}
-
-export function toSegment(row: PgSegmentRow): Segment {
-  return {
-    id: row.id,
-    deviceId: row.device_id,
-    startMs: row.start_ms,
-    endMs: row.end_ms,
-    durationMs: row.duration_ms,
-    bytes: row.bytes,
-    videoCodec: row.video_codec,
-    audioCodec: row.audio_codec,
-    path: row.path,
-    state: row.state,
-  };
-}
-
-export function toGap(row: PgGapRow): Gap {
-  return {
-    id: row.id,
-    deviceId: row.device_id,
-    startMs: row.start_ms,
-    endMs: row.end_ms,
-    reason: row.reason,
-  };
 }

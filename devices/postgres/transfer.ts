@@ -1,17 +1,10 @@
 import { registryNotEmpty } from '../device-rules.js';
+import { GAP_COLUMNS, type GapRow, SEGMENT_COLUMNS, type SegmentRow, toGap, toSegment } from '../rows.js';
 import type { RegistryTransfer, TransferRow } from '../stores.js';
 import { TOKEN_COLUMNS } from '../token-scope.js';
 import { inBatches, TRANSFER_BATCH } from '../transfer-batches.js';
 import { PG_DEVICE_COLUMNS, type PgDeviceRow, toDevice } from './device-store.js';
 import type { PgPool } from './pool.js';
-import {
-  PG_GAP_COLUMNS,
-  PG_SEGMENT_COLUMNS,
-  type PgGapRow,
-  type PgSegmentRow,
-  toGap,
-  toSegment,
-} from './recording-store.js';
 import { type PgTokenRow, toToken } from './token-store.js';
 import { type PgUserRow, toGrant, toUser } from './user-store.js';
 
@@ -66,8 +59,8 @@ export class PgTransfer implements RegistryTransfer {
     }
     let afterNum = 0;
     for (;;) {
-      const { rows } = await this.pool.query<PgSegmentRow>(
-        `SELECT ${PG_SEGMENT_COLUMNS} FROM segments WHERE id > $1 ORDER BY id LIMIT $2`,
+      const { rows } = await this.pool.query<SegmentRow>(
+        `SELECT ${SEGMENT_COLUMNS} FROM segments WHERE id > $1 ORDER BY id LIMIT $2`,
         [afterNum, TRANSFER_BATCH],
       );
       for (const row of rows) await each({ kind: 'segment', segment: toSegment(row) });
@@ -76,8 +69,8 @@ export class PgTransfer implements RegistryTransfer {
     }
     afterNum = 0;
     for (;;) {
-      const { rows } = await this.pool.query<PgGapRow>(
-        `SELECT ${PG_GAP_COLUMNS} FROM recording_gaps WHERE id > $1 ORDER BY id LIMIT $2`,
+      const { rows } = await this.pool.query<GapRow>(
+        `SELECT ${GAP_COLUMNS} FROM recording_gaps WHERE id > $1 ORDER BY id LIMIT $2`,
         [afterNum, TRANSFER_BATCH],
       );
       for (const row of rows) await each({ kind: 'gap', gap: toGap(row) });
@@ -147,7 +140,7 @@ export class PgTransfer implements RegistryTransfer {
           } else if (row.kind === 'segment') {
             const s = row.segment;
             await client.query(
-              `INSERT INTO segments (${PG_SEGMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+              `INSERT INTO segments (${SEGMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
               [
                 s.id,
                 s.deviceId,
@@ -163,7 +156,7 @@ export class PgTransfer implements RegistryTransfer {
             );
           } else {
             const g = row.gap;
-            await client.query(`INSERT INTO recording_gaps (${PG_GAP_COLUMNS}) VALUES ($1, $2, $3, $4, $5)`, [
+            await client.query(`INSERT INTO recording_gaps (${GAP_COLUMNS}) VALUES ($1, $2, $3, $4, $5)`, [
               g.id,
               g.deviceId,
               g.startMs,

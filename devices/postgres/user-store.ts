@@ -8,6 +8,7 @@ import {
   userNotFound,
 } from '../device-rules.js';
 import { hashPassword, NO_PASSWORD, verifyPassword } from '../passwords.js';
+import { SESSION_COLUMNS, type SessionRow, toSession } from '../rows.js';
 import type { SecretHasher } from '../secrets.js';
 import { csrfFor, newSessionCookie, sessionCookieShape } from '../session-cookie.js';
 import type { SignedIn, UserStore } from '../stores.js';
@@ -27,14 +28,6 @@ interface PgGrantRow {
   live: boolean;
   recordings: boolean;
 }
-interface PgSessionRow {
-  id: string;
-  user_name: string;
-  created_at: number;
-  last_seen_at: number;
-  expires_at: number;
-}
-
 export const toUser = (row: PgUserRow): User => ({
   name: row.name,
   role: row.role,
@@ -47,15 +40,6 @@ export const toGrant = (row: PgGrantRow): Grant => ({
   live: row.live,
   recordings: row.recordings,
 });
-const toSession = (row: PgSessionRow): Session => ({
-  id: row.id,
-  user: row.user_name,
-  createdAt: row.created_at,
-  lastSeenAt: row.last_seen_at,
-  expiresAt: row.expires_at,
-});
-
-const SESSION_COLUMNS = 'id, user_name, created_at, last_seen_at, expires_at';
 
 /** Users, grants and sessions in PostgreSQL (D34). */
 export class PgUserStore implements UserStore {
@@ -175,7 +159,7 @@ export class PgUserStore implements UserStore {
 
   async session(cookie: string): Promise<SignedIn | undefined> {
     if (!sessionCookieShape(cookie)) return undefined;
-    const { rows } = await this.pool.query<PgSessionRow>(
+    const { rows } = await this.pool.query<SessionRow>(
       `SELECT ${SESSION_COLUMNS} FROM user_sessions WHERE cookie_hash = $1`,
       [this.hasher.hash(cookie)],
     );
@@ -204,8 +188,8 @@ export class PgUserStore implements UserStore {
     await this.pool.query('DELETE FROM user_sessions WHERE id = $1', [id]);
   }
 
-  async #sessionRow(id: string): Promise<PgSessionRow | undefined> {
-    const { rows } = await this.pool.query<PgSessionRow>(
+  async #sessionRow(id: string): Promise<SessionRow | undefined> {
+    const { rows } = await this.pool.query<SessionRow>(
       `SELECT ${SESSION_COLUMNS} FROM user_sessions WHERE id = $1`,
       [id],
     );
@@ -224,6 +208,6 @@ export class PgUserStore implements UserStore {
   }
 }
 
-function live(row: PgSessionRow, now: number): boolean {
+function live(row: SessionRow, now: number): boolean {
   return row.expires_at > now && now - row.last_seen_at < SESSION_IDLE_MS;
 }

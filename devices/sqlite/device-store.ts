@@ -1,5 +1,6 @@
 import { assertDeviceId, isDeviceId } from '../device-id.js';
 import { checkName, deviceExists, deviceNotFound, nextRecordingPolicy } from '../device-rules.js';
+import { SEGMENT_COLUMNS, type SegmentRow, toSegment } from '../rows.js';
 import { DEVICE_SECRET_PREFIX, generateSecret, type SecretHasher } from '../secrets.js';
 import type { DeviceStore } from '../stores.js';
 import type {
@@ -13,7 +14,6 @@ import type {
   VerifyResult,
 } from '../types.js';
 import type { Db } from './db.js';
-import { SEGMENT_COLUMNS, type SegmentRow, toSegment } from './recording-store.js';
 
 export interface DeviceRow {
   id: string;

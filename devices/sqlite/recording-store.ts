@@ -1,30 +1,7 @@
+import { type GapRow, SEGMENT_COLUMNS, type SegmentRow, toGap, toSegment } from '../rows.js';
 import type { RecordingStore } from '../stores.js';
 import type { Gap, GapReason, Segment, SegmentState } from '../types.js';
 import type { Db } from './db.js';
-
-export interface SegmentRow {
-  id: number;
-  device_id: string;
-  start_ms: number;
-  end_ms: number | null;
-  duration_ms: number | null;
-  bytes: number;
-  video_codec: string | null;
-  audio_codec: string | null;
-  path: string;
-  state: SegmentState;
-}
-
-export interface GapRow {
-  id: number;
-  device_id: string;
-  start_ms: number;
-  end_ms: number | null;
-  reason: GapReason;
-}
-
-export const SEGMENT_COLUMNS =
-  'id, device_id, start_ms, end_ms, duration_ms, bytes, video_codec, audio_codec, path, state';
 
 /** The recordings index in SQLite: segments and gaps. All SQL for those tables lives here. */
 export class SqliteRecordingStore implements RecordingStore {
@@ -193,29 +170,4 @@ export class SqliteRecordingStore implements RecordingStore {
   async pruneGaps(deviceId: string, beforeMs: number): Promise<void> {
     this.#stmt.pruneGaps.run(deviceId, beforeMs);
   }
-}
-
-export function toSegment(row: SegmentRow): Segment {
-  return {
-    id: row.id,
-    deviceId: row.device_id,
-    startMs: row.start_ms,
-    endMs: row.end_ms,
-    durationMs: row.duration_ms,
-    bytes: row.bytes,
-    videoCodec: row.video_codec,
-    audioCodec: row.audio_codec,
-    path: row.path,
-    state: row.state,
-  };
-}
-
-export function toGap(row: GapRow): Gap {
-  return {
-    id: row.id,
-    deviceId: row.device_id,
-    startMs: row.start_ms,
-    endMs: row.end_ms,
-    reason: row.reason,
-  };
 }

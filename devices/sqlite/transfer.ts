@@ -1,10 +1,10 @@
 import { registryNotEmpty } from '../device-rules.js';
+import { type GapRow, SEGMENT_COLUMNS, type SegmentRow, toGap, toSegment } from '../rows.js';
 import type { RegistryTransfer, TransferRow } from '../stores.js';
 import { TOKEN_COLUMNS } from '../token-scope.js';
 import { inBatches, TRANSFER_BATCH } from '../transfer-batches.js';
 import type { Db } from './db.js';
 import { DEVICE_COLUMNS, type DeviceRow, toDevice } from './device-store.js';
-import { type GapRow, SEGMENT_COLUMNS, type SegmentRow, toGap, toSegment } from './recording-store.js';
 import { type TokenRow, toToken } from './token-store.js';
 import { toGrant, toUser, type UserRow } from './user-store.js';
 

@@ -8,6 +8,7 @@ import {
   userNotFound,
 } from '../device-rules.js';
 import { hashPassword, NO_PASSWORD, verifyPassword } from '../passwords.js';
+import { SESSION_COLUMNS, type SessionRow, toSession } from '../rows.js';
 import type { SecretHasher } from '../secrets.js';
 import { csrfFor, newSessionCookie, sessionCookieShape } from '../session-cookie.js';
 import type { SignedIn, UserStore } from '../stores.js';
@@ -27,14 +28,6 @@ interface GrantRow {
   live: number;
   recordings: number;
 }
-interface SessionRow {
-  id: string;
-  user_name: string;
-  created_at: number;
-  last_seen_at: number;
-  expires_at: number;
-}
-
 export const toUser = (row: UserRow): User => ({
   name: row.name,
   role: row.role,
@@ -47,15 +40,6 @@ export const toGrant = (row: GrantRow): Grant => ({
   live: row.live === 1,
   recordings: row.recordings === 1,
 });
-const toSession = (row: SessionRow): Session => ({
-  id: row.id,
-  user: row.user_name,
-  createdAt: row.created_at,
-  lastSeenAt: row.last_seen_at,
-  expiresAt: row.expires_at,
-});
-
-const SESSION_COLUMNS = 'id, user_name, created_at, last_seen_at, expires_at';
 
 /** Users, grants and sessions in SQLite (D34). */
 export class SqliteUserStore implements UserStore {
