@@ -1,5 +1,5 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodedFrames, launchChromium } from '../helpers/browser.js';
 import { CLI_RUN_MS, runCli } from '../helpers/cli.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -37,6 +37,13 @@ describe.runIf(ready)('users in the web app', () => {
     }
     chromium = await launchChromium();
   }, 90_000);
+  /** Every context a test opened is closed after it, pass or fail, and its WHEP sessions gone, so a failure does not cascade. */
+  const contexts = new Set<BrowserContext>();
+  afterEach(async () => {
+    await Promise.all([...contexts].map((c) => c.close().catch(() => undefined)));
+    contexts.clear();
+    await waitFor(() => sessionOwners().length === 0, { what: 'the signed-in WHEP sessions closed' });
+  });
   afterAll(async () => {
     await chromium?.close();
     await t?.close();
@@ -45,6 +52,7 @@ describe.runIf(ready)('users in the web app', () => {
   /** A fresh browser context (its own cookies), signed in through the form. */
   async function signIn(name: string): Promise<Page> {
     const context = await chromium.browser.newContext();
+    contexts.add(context);
     const page = await context.newPage();
     await page.goto(t.httpUrl);
     await page.locator('#username').fill(name);
@@ -124,7 +132,13 @@ describe.runIf(ready)('users in the web app', () => {
       deviceCam3: 403,
     });
     await watchCam1(page);
-    expect(await page.locator('figure[data-device="cam1"] .state').textContent()).toMatch(/live/);
+    // The tile's caption is refreshed once a second from the same counter.
+    await waitFor(
+      async () => /live/.test((await page.locator('figure[data-device="cam1"] .state').textContent()) ?? ''),
+      {
+        what: 'the tile to say live',
+      },
+    );
 
     // Sign out: back to the form, the picture gone.
     await page.locator('#sign-out').click();
