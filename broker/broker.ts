@@ -268,6 +268,11 @@ export class MqttBroker extends EventEmitter<BrokerEvents> {
     return this.#presence.isOnline(deviceId);
   }
 
+  /** The device's presence as the broker knows it now (see Presence.status). */
+  presenceOf(deviceId: string): { online: boolean; at: number } | undefined {
+    return this.#presence.status(deviceId);
+  }
+
   /**
    * Ends the device's session if its credentials changed (rotated, revoked) since it logged in.
    * A revoked or deleted device also loses what the broker keeps for it, connected or not: its

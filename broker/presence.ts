@@ -57,6 +57,18 @@ export class Presence {
     return this.#onlineAnywhere.has(deviceId);
   }
 
+  /**
+   * The device's current status as this broker knows it (its own sessions at once, other nodes'
+   * as their status messages arrive); undefined before any. Fresher than the registry's
+   * columns, which the presence writer updates in batches.
+   */
+  status(deviceId: string): { online: boolean; at: number } | undefined {
+    const payload = this.#statuses.get(deviceId);
+    if (payload === undefined) return undefined;
+    const status = JSON.parse(payload) as StatusPayload;
+    return { online: status.online, at: Date.parse(status.at) };
+  }
+
   /** Whether the device has a session on this broker. */
   isLocal(deviceId: string): boolean {
     return this.#online.has(deviceId);

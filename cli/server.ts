@@ -17,6 +17,7 @@ import { createServerMetrics } from '../metrics/index.js';
 import { RecordingService, recordingsDir } from '../recordings/index.js';
 import { createTurnServer, type TurnServer } from '../turn/index.js';
 import { joinClusterIfConfigured } from './cluster-wiring.js';
+import { withLivePresence } from './live-presence.js';
 import { registryOptions } from './registry-options.js';
 import { createTurnService, loadOrCreateTurnSecret, type TurnService } from './turn-service.js';
 
@@ -200,13 +201,24 @@ export async function startServer(
     // Set once the HTTP server listens: the edge config's WebSocket URL names its port.
     let httpPort = config.http.port;
     const http = await createHttpServer(config.http, {
-      devices,
+      devices: withLivePresence(devices, (id) => broker.presenceOf(id)),
       deviceAdmin: {
         add: (id, name) => devices.add(id, name),
         rename: (id, name) => devices.rename(id, name),
         setRecording: (id, change) => devices.setRecording(id, change),
-        rotate: (id) => devices.rotate(id),
-        revoke: (id) => devices.revoke(id),
+        // The old session ends before the answer (the device event would end it too, a poll later).
+        rotate: async (id) => {
+          const issued = await devices.rotate(id);
+          relay?.recheckDevice(id);
+          await broker.recheckCredentials(id);
+          return issued;
+        },
+        revoke: async (id) => {
+          const revoked = await devices.revoke(id);
+          relay?.recheckDevice(id);
+          await broker.recheckCredentials(id);
+          return revoked;
+        },
         remove: async (id, keepOrDelete) => {
           const deleted = await devices.delete(id, { recordings: keepOrDelete });
           // What the device event will also do, done before answering: the session ends now.

@@ -35,6 +35,7 @@ interface PageGlobals {
   };
   MutationObserver: new (callback: () => void) => { observe(node: unknown, options: object): void };
   seenStatus?: string[];
+  videoEvents?: string[];
 }
 
 const ready = requireTool('ffmpeg', ['-version']) && requireTool('chromium', ['--version']);
@@ -275,6 +276,36 @@ describe.runIf(ready)(
 
     it('plays on by itself through consecutive segments and over the gap, at 4x', async () => {
       await page.locator('#rec-speed').selectOption('4');
+      // The player's events, for the failure message: where playback stopped, and why.
+      await page.evaluate(() => {
+        const g = globalThis as unknown as PageGlobals;
+        const v = g.document.getElementById('playback') as unknown as PlaybackVideo & {
+          addEventListener(type: string, listener: () => void): void;
+          buffered: { length: number; end(i: number): number };
+          networkState: number;
+          readyState: number;
+        };
+        g.videoEvents = [];
+        const types = [
+          'loadstart',
+          'loadedmetadata',
+          'playing',
+          'waiting',
+          'stalled',
+          'suspend',
+          'ended',
+          'pause',
+        ];
+        for (const type of [...types, 'error', 'emptied'])
+          v.addEventListener(type, () => {
+            const buffered = v.buffered.length ? v.buffered.end(v.buffered.length - 1).toFixed(2) : '-';
+            g.videoEvents!.push(
+              `${type} seg=${v.dataset.segmentId} t=${v.currentTime.toFixed(2)}/${v.duration.toFixed(2)} buf=${buffered} net=${v.networkState} ready=${v.readyState}`,
+            );
+          });
+      });
+      const events = () =>
+        page.evaluate(() => (globalThis as unknown as PageGlobals).videoEvents!.join('\n'));
       // Click late in the first of the pair: it ends, the second follows, then the one after the gap.
       const late = await xOf(Date.parse(before[0].end!) - 800);
       await page.mouse.click(late.x, late.y);
@@ -286,7 +317,15 @@ describe.runIf(ready)(
       await expect
         .poll(async () => (await video()).segmentId, { timeout: 60_000 })
         .toBe(String(before[1].id));
-      await expect.poll(async () => (await video()).gapsSkipped, { timeout: 60_000 }).toBe(skipped + 1);
+      await expect
+        .poll(async () => (await video()).gapsSkipped, { timeout: 60_000 })
+        .toBe(skipped + 1)
+        .catch(async (err: Error) => {
+          const label = await page.locator('#playback-label').textContent();
+          throw new Error(
+            `${err.message}\nsegments ${JSON.stringify(before)} then ${JSON.stringify(after)}\nlabel: ${label}\nvideo: ${JSON.stringify(await video())}\n${await events()}`,
+          );
+        });
       const v = await video();
       expect(Number(v.segmentId)).toBeGreaterThan(before[1].id);
       expect(

@@ -52,7 +52,11 @@ export function setHealth(up: boolean, server?: ServerInfo): void {
   });
 }
 
+/** When the event stream last told each camera's presence (performance.now()). */
+const presenceToldAt = new Map<string, number>();
+
 export function setPresence(id: string, online: boolean, at: string | null | undefined): void {
+  presenceToldAt.set(id, performance.now());
   const next = new Map(presence.peek());
   next.set(id, { state: online ? 'online' : 'offline', seen: seenText(online, at) });
   presence.value = next;
@@ -73,6 +77,7 @@ export async function loadDevices(): Promise<void> {
     return;
   }
   let list: DeviceDocument[];
+  const askedAt = performance.now();
   try {
     ({ devices: list } = await api<{ devices: DeviceDocument[] }>('/api/devices'));
   } catch (err) {
@@ -84,14 +89,21 @@ export async function loadDevices(): Promise<void> {
   }
   batch(() => {
     devices.value = list;
+    // A presence event that came while the list was on its way is newer than the list: it stays
+    // (a camera disconnected by a rotate must not show online again from a list asked just before).
+    const told = presence.peek();
     presence.value = new Map(
-      list.map((d) => [
-        d.id,
-        {
-          state: d.revoked ? 'revoked' : d.online ? 'online' : 'offline',
-          seen: seenText(d.online, d.lastSeenAt),
-        },
-      ]),
+      list.map((d) => {
+        const newer = (presenceToldAt.get(d.id) ?? Number.NEGATIVE_INFINITY) > askedAt && told.get(d.id);
+        if (newer && !d.revoked) return [d.id, newer];
+        return [
+          d.id,
+          {
+            state: d.revoked ? 'revoked' : d.online ? 'online' : 'offline',
+            seen: seenText(d.online, d.lastSeenAt),
+          },
+        ];
+      }),
     );
     listStatus.value =
       list.length === 0

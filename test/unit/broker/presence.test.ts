@@ -70,3 +70,18 @@ describe('Presence', () => {
     expect(p.retainedFor('lookout/+/up/#')).toEqual([]);
   });
 });
+
+describe('Presence.status', () => {
+  it('answers the current state and the time of its change, undefined before any', () => {
+    let now = T0;
+    const { p } = presence(() => now);
+    expect(p.status('cam1')).toBeUndefined();
+    p.deviceConnected('cam1');
+    expect(p.status('cam1')).toEqual({ online: true, at: T0 });
+    now += 2000;
+    p.deviceDisconnected('cam1');
+    expect(p.status('cam1')).toEqual({ online: false, at: T0 + 2000 });
+    p.statusSeen('cam2', JSON.stringify({ online: true, at: '2026-12-06T10:00:05.000Z' }));
+    expect(p.status('cam2')).toEqual({ online: true, at: T0 + 5000 });
+  });
+});
