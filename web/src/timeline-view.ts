@@ -120,18 +120,23 @@ export function seekTarget(segments: readonly TimedSegment[], ms: number): SeekT
 
 /**
  * What plays after `currentId` ends: the next complete segment by start, and whether a gap
- * lies between them. Undefined at the end of what is recorded (or for an unknown id).
+ * lies between them: more than GAP_TOLERANCE_MS of nothing, or a recorded gap (the camera
+ * went offline, the recorder failed) that starts within the current segment or after it,
+ * however short (a camera back within a second still left one). Undefined at the end of
+ * what is recorded (or for an unknown id).
  */
 export function nextSegment(
   segments: readonly TimedSegment[],
   currentId: number,
+  gaps: ReadonlyArray<{ startMs: number }> = [],
 ): { segment: TimedSegment; skippedGap: boolean; gapMs: number } | undefined {
   const current = segments.find((s) => s.id === currentId);
   if (!current || current.endMs === null) return undefined;
   const next = sortedPlayable(segments).find((s) => s.id !== currentId && s.startMs >= current.startMs + 1);
   if (!next) return undefined;
   const gapMs = Math.max(0, next.startMs - current.endMs);
-  return { segment: next, skippedGap: gapMs > GAP_TOLERANCE_MS, gapMs };
+  const recorded = gaps.some((g) => g.startMs > current.startMs && g.startMs < next.startMs);
+  return { segment: next, skippedGap: recorded || gapMs > GAP_TOLERANCE_MS, gapMs };
 }
 
 function sortedPlayable(segments: readonly TimedSegment[]): TimedSegment[] {

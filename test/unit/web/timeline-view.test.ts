@@ -98,6 +98,15 @@ describe('timeline view', () => {
     expect(nextSegment(SEGMENTS, 99)).toBeUndefined();
   });
 
+  it('counts a recorded gap between two segments as skipped, however short', () => {
+    // A camera back within a second: its segments nearly touch, but the archive recorded the gap.
+    const offline = [{ startMs: SEGMENTS[1]!.endMs! - 300 }];
+    expect(nextSegment(SEGMENTS, 1, offline)).toEqual({ segment: SEGMENTS[2], skippedGap: true, gapMs: 0 });
+    // A gap before the current segment, or after the next one starts, is not between them.
+    const elsewhere = [{ startMs: SEGMENTS[1]!.startMs - 1 }, { startMs: SEGMENTS[2]!.startMs }];
+    expect(nextSegment(SEGMENTS, 1, elsewhere)!.skippedGap).toBe(false);
+  });
+
   it('spreads thumbnails one per slot, each segment once', () => {
     const view = { fromMs: NOW - 60_000, spanMs: 60_000 };
     const slots = thumbnailSlots(view, SEGMENTS, 600, 100);

@@ -88,12 +88,13 @@ export function usePlayback({ video, deviceUrl, deviceName, known, say }: Option
   const ended = async () => {
     const now = current.current?.segment;
     if (!now || now.endMs === null) return;
-    let next = nextSegment(known().segments, now.id);
+    let next = nextSegment(known().segments, now.id, known().gaps);
     if (!next) {
       const query = new URLSearchParams({ from: new Date(now.endMs).toISOString(), to: 'now' });
-      const later = await api<RecordingListing>(`${deviceUrl}/recordings?${query}`).catch(() => undefined);
-      const segments = [now, ...timed(later).segments];
-      next = nextSegment(segments, now.id);
+      const later = timed(
+        await api<RecordingListing>(`${deviceUrl}/recordings?${query}`).catch(() => undefined),
+      );
+      next = nextSegment([now, ...later.segments], now.id, [...known().gaps, ...later.gaps]);
     }
     if (current.current?.segment !== now) return; // the user picked something else meanwhile
     if (!next) {
