@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { freePortRange } from './ports.js';
@@ -38,7 +38,10 @@ export interface TestPostgres {
  * the `lookout` superuser on 127.0.0.1 only. PostgreSQL refuses to run as root: as root (CI)
  * the directory is given to the `postgres` user and the server runs as that user (setpriv).
  */
-export async function startPostgres(): Promise<TestPostgres> {
+export async function startPostgres(
+  /** `alsoListen`: an address besides 127.0.0.1 (a cluster lab's bridge), trusted for its /24. */
+  options: { alsoListen?: string } = {},
+): Promise<TestPostgres> {
   const tmp = tempDir('lookout-pg-');
   const data = path.join(tmp.dir, 'data');
   const socketDir = path.join(tmp.dir, 'socket');
@@ -68,6 +71,9 @@ export async function startPostgres(): Promise<TestPostgres> {
     tmp.remove();
     throw new Error(`initdb failed: ${made.stderr || made.stdout}`);
   }
+  if (options.alsoListen) {
+    appendFileSync(path.join(data, 'pg_hba.conf'), `host all all ${options.alsoListen}/24 trust\n`);
+  }
   const port = await freePortRange(1, { tcp: true });
   let child: ChildProcess | undefined;
   let logs = '';
@@ -82,7 +88,7 @@ export async function startPostgres(): Promise<TestPostgres> {
       '-k',
       socketDir,
       '-c',
-      'listen_addresses=127.0.0.1',
+      `listen_addresses=${['127.0.0.1', ...(options.alsoListen ? [options.alsoListen] : [])].join(',')}`,
       '-c',
       'fsync=off',
       '-c',

@@ -47,11 +47,14 @@ export async function startServe(
   mqttHost = '127.0.0.1',
   /** Extra arguments for node itself (e.g. `--cpu-prof`). */
   nodeArgs: string[] = [],
+  /** Inside network namespace `netns`, HTTP on `httpHost` (default loopback): a host of a cluster lab. */
+  place: { netns?: string; httpHost?: string } = {},
 ): Promise<RunningProcess & { http: number; mqtt: number }> {
   const proc = startCli(
-    ['serve', '--data-dir', dataDir, '--http-host', '127.0.0.1', '--mqtt-host', mqttHost],
+    ['serve', '--data-dir', dataDir, '--http-host', place.httpHost ?? '127.0.0.1', '--mqtt-host', mqttHost],
     {
       nodeArgs,
+      ...(place.netns ? { netns: place.netns } : {}),
       env: {
         LOOKOUT_HTTP_PORT: '0',
         LOOKOUT_MQTT_PORT: '0',

@@ -39,13 +39,20 @@ function ping(port: number): Promise<boolean> {
 }
 
 /** Starts redis-server with no persistence to disk, bound to loopback; not the system service. */
-export async function startRedis(): Promise<TestRedis> {
+export async function startRedis(
+  /** `alsoBind`: an address besides 127.0.0.1 to listen on (a cluster lab's bridge). */
+  options: { alsoBind?: string } = {},
+): Promise<TestRedis> {
   const tmp = tempDir('lookout-redis-');
   const port = await freePortRange(1, { tcp: true });
   let child: ChildProcess | undefined;
   const start = async () => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', tmp.dir];
-    args.push('--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--loglevel', 'warning');
+    const bind = ['127.0.0.1', ...(options.alsoBind ? [options.alsoBind] : [])];
+    const args = ['--port', String(port), '--bind', ...bind, '--dir', tmp.dir];
+    // Protected mode refuses every non-loopback client of a server without a password: a lab's
+    // bridge is private to this test, so there it is off.
+    const protectedMode = options.alsoBind ? 'no' : 'yes';
+    args.push('--save', '', '--appendonly', 'no', '--protected-mode', protectedMode, '--loglevel', 'warning');
     const started = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'] });
     child = started;
     await waitFor(

@@ -10,7 +10,11 @@ export default class SummaryReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     const skippedNames: string[] = [];
+    /** Files whose set-up or tear-down failed (beforeAll, afterAll, import): their tests show as skipped. */
+    let failedFiles = 0;
     for (const module of testModules) {
+      const suites = [...module.children.allSuites()];
+      if (module.errors().length > 0 || suites.some((suite) => suite.errors().length > 0)) failedFiles++;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed++;
@@ -25,6 +29,8 @@ export default class SummaryReporter implements Reporter {
       console.error(`\nCI must not skip tests; skipped:\n  ${skippedNames.join('\n  ')}`);
       process.exitCode = 1;
     }
-    console.log(`\nvitest: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+    const files =
+      failedFiles > 0 ? `; ${failedFiles} file(s) failed outside a test (set-up or tear-down)` : '';
+    console.log(`\nvitest: ${passed} passed, ${failed} failed, ${skipped} skipped${files}`);
   }
 }
