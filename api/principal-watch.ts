@@ -1,4 +1,5 @@
 import type { Logger } from '../core/log.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 import { may, type Principal } from './principal.js';
 import type { WhepService } from './routes-whep.js';
 
@@ -17,6 +18,9 @@ export class PrincipalWatch {
   readonly #whep: Pick<WhepService, 'sessionCameras' | 'endSessionsOf'>;
   readonly #principals: { current(key: string): Promise<Principal | undefined> };
   readonly #log: Logger;
+  /** A registry outage fails every poll: one line per window, and one when it answers again. */
+  readonly #failing: RateLimitedLog;
+  #failed = false;
   readonly #timer: NodeJS.Timeout;
   /** Owners (or owner and camera) whose sessions are being ended (not asked again meanwhile). */
   readonly #ending = new Set<string>();
@@ -27,10 +31,12 @@ export class PrincipalWatch {
     principals: { current(key: string): Promise<Principal | undefined> },
     log: Logger,
     intervalMs = TOKEN_WATCH_INTERVAL_MS,
+    now: () => number = Date.now,
   ) {
     this.#whep = whep;
     this.#principals = principals;
     this.#log = log;
+    this.#failing = new RateLimitedLog(log, now);
     this.#timer = setInterval(() => void this.poll(), intervalMs);
     this.#timer.unref();
   }
@@ -60,8 +66,17 @@ export class PrincipalWatch {
           if (!may(principal, 'live', camera)) ends.push({ owner, camera, reason: 'right-revoked' });
       }
     } catch (err) {
-      this.#log.warn({ err: (err as Error).message }, 'cannot check the principals of WHEP sessions');
+      this.#failed = true;
+      this.#failing.warn(
+        'principal-watch',
+        { err: (err as Error).message },
+        'cannot check the principals of WHEP sessions (they go on meanwhile)',
+      );
       return;
+    }
+    if (this.#failed) {
+      this.#failed = false;
+      this.#log.info('checking the principals of WHEP sessions again');
     }
     for (const { owner, camera, reason } of ends) {
       const key = camera === undefined ? owner : `${owner} ${camera}`;

@@ -44,7 +44,7 @@ export async function joinClusterIfConfigured(
   const idle = { cameras: 0, viewers: 0, recordings: 0, cpu: 0 };
   const node = await joinCluster(
     { ...config.cluster, redisUrl },
-    { log: clusterLog, version, addresses: () => addresses, load: () => sampler?.current() ?? idle },
+    { log, version, addresses: () => addresses, load: () => sampler?.current() ?? idle },
   );
   let turnSecret: string | undefined;
   try {
@@ -56,7 +56,7 @@ export async function joinClusterIfConfigured(
     await node.close();
     throw err;
   }
-  const engines = clusterEngines(redisUrl);
+  const engines = clusterEngines(redisUrl, log.child({ component: 'broker' }));
   const broker: BrokerCluster = {
     nodeId: node.id,
     heartbeatMs: config.cluster.heartbeatMs,

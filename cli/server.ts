@@ -3,6 +3,7 @@ import { type Broker, createBroker } from '../broker/index.js';
 import type { ClusterNode } from '../cluster/index.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../core/log.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 import {
   ActiveDevices,
   type DeviceEventKind,
@@ -61,12 +62,18 @@ export async function startServer(
     // without marking devices offline or recovering the first one's live segments (docs/decisions.md).
     const lock = lockDataDir(config.dataDir);
     closers.push(() => lock.release());
-    // PostgreSQL: its migrations run here, at start (as `lookout db migrate` would).
+    // PostgreSQL: its migrations run here, at start (as `lookout db migrate` would). An outage
+    // breaks every pooled connection in turn: one line per window.
+    const registryLost = new RateLimitedLog(log, Date.now);
     const registry = await openRegistry(
       registryOptions(config, {
         server: true,
         onIdleError: (err) =>
-          log.warn({ err: err.message }, 'registry connection lost; it reconnects on next use'),
+          registryLost.warn(
+            'registry-idle',
+            { err: err.message },
+            'registry connection lost; it reconnects on next use',
+          ),
       }),
     );
     closers.push(() => registry.close());
