@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,30 @@ interface PlaybackVideo {
 }
 interface PageGlobals {
   document: { getElementById(id: string): PlaybackVideo | null };
+}
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** Horizontal overflow, and serious or critical axe-core violations (as web-layout.test.ts checks every screen). */
+async function screenProblems(page: Page): Promise<{ overflow: boolean; serious: string[] }> {
+  await page.addScriptTag({ path: AXE });
+  return page.evaluate(async () => {
+    const g = globalThis as unknown as {
+      innerWidth: number;
+      document: { scrollingElement: { scrollWidth: number } | null };
+      axe: {
+        run(
+          context: unknown,
+          options: object,
+        ): Promise<{ violations: Array<{ id: string; impact: string | null }> }>;
+      };
+    };
+    const { violations } = await g.axe.run(g.document, { resultTypes: ['violations'] });
+    return {
+      overflow: g.document.scrollingElement!.scrollWidth > g.innerWidth,
+      serious: violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id),
+    };
+  });
 }
 
 /** A time as a `datetime-local` field takes it (the browser's zone: this machine's, as here). */
@@ -77,6 +102,12 @@ describe.runIf(ready)('the walkthrough of a new user (issue 12, Done when)', () 
     expect(new URL(link!).port).toBe(String(serve.http));
 
     await page.goto(link!);
+    await page.locator('#setup').waitFor();
+    // The setup screen on a phone: nothing wider than 390 px, no serious axe-core violation.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await screenProblems(page)).toEqual({ overflow: false, serious: [] });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    expect(await screenProblems(page)).toEqual({ overflow: false, serious: [] });
     await page.locator('#setup-username').fill('admin');
     await page.locator('#setup-password').fill('a long admin password');
     await page.locator('#setup-again').fill('a long admin password');
