@@ -5,6 +5,7 @@
 import type { HttpConfig } from '../config/index.js';
 import { type HttpDeps, HttpServer } from './server.js';
 
+export { FirstAdminSetup, setupUrl } from './first-admin-setup.js';
 export { deviceJson } from './routes-devices.js';
 export type { WhepService } from './routes-whep.js';
 export { type HttpDeps, type HttpServer, MQTT_WS_PATH, type MqttWebSocketHandler } from './server.js';

@@ -21,6 +21,7 @@ import type { UserStore } from '../devices/index.js';
 import { healthSchema } from '../http-contract/index.js';
 import { Access, type TokenVerifier } from './auth.js';
 import { capConnections } from './connection-caps.js';
+import { FirstAdminSetup } from './first-admin-setup.js';
 import { LiveEventHub, type LiveSources } from './live-events.js';
 import { type MetricsExposition, metricsRoute } from './metrics-route.js';
 import { registerOpenApi, serveOpenApi } from './openapi.js';
@@ -31,6 +32,8 @@ import { type DeviceReader, deviceRoutes } from './routes-devices.js';
 import { eventRoutes } from './routes-events.js';
 import { type RecordingRoutesDeps, recordingRoutes } from './routes-recordings.js';
 import { sessionRoutes } from './routes-session.js';
+import { setupRoutes } from './routes-setup.js';
+import { userRoutes } from './routes-users.js';
 import { type WhepService, whepRoutes } from './routes-whep.js';
 import { webRoot } from './web-root.js';
 
@@ -50,6 +53,8 @@ export interface HttpDeps {
   tokens: TokenVerifier;
   /** Users and their sessions (absent: API tokens only, no sign-in). */
   users?: UserStore;
+  /** On a first run (no user yet): the one-time code that creates the first admin from the browser (D38). */
+  setupCode?: string;
   mqttWebSocket?: MqttWebSocketHandler;
   /** The live state `GET /api/events` streams (absent: no such route). */
   events?: LiveSources;
@@ -184,14 +189,14 @@ export class HttpServer {
         async () => ({ status: 'ok' as const, version: deps.version }),
       );
       if (deps.metrics) metricsRoute(app, deps.metrics, { auth: config.metricsAuth, access });
-      if (deps.users)
-        sessionRoutes(app, {
-          access,
-          users: deps.users,
-          secure: this.#certificate !== undefined,
-          log: deps.log,
-        });
+      if (deps.users) {
+        const secure = this.#certificate !== undefined;
+        sessionRoutes(app, { access, users: deps.users, secure, log: deps.log });
+        const setup = new FirstAdminSetup(deps.users, deps.setupCode);
+        setupRoutes(app, { setup, users: deps.users, access, secure });
+      }
       deviceRoutes(app, { devices: deps.devices, access });
+      if (deps.users) userRoutes(app, { users: deps.users, devices: deps.devices, access });
       if (deps.deviceAdmin) {
         const policyChanged = deps.recordings?.policyChanged ?? (() => {});
         deviceAdminRoutes(app, { admin: deps.deviceAdmin, access, policyChanged });

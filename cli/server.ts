@@ -1,4 +1,4 @@
-import { createHttpServer, type HttpServer } from '../api/index.js';
+import { createHttpServer, FirstAdminSetup, type HttpServer, setupUrl } from '../api/index.js';
 import { type Broker, createBroker } from '../broker/index.js';
 import type { ClusterNode } from '../cluster/index.js';
 import type { Config } from '../config/index.js';
@@ -207,6 +207,8 @@ export async function startServer(
     closers.push(() => metrics.close());
     // Set once the HTTP server listens: the edge config's WebSocket URL names its port.
     let httpPort = config.http.port;
+    // First run: the first admin may be created from the browser with this code (D38).
+    const setupCode = (await registry.users.count()) === 0 ? FirstAdminSetup.newCode() : undefined;
     const http = await createHttpServer(config.http, {
       devices: withLivePresence(devices, (id) => broker.presenceOf(id)),
       deviceAdmin: {
@@ -245,6 +247,7 @@ export async function startServer(
       },
       tokens: registry.tokens,
       users: registry.users,
+      ...(setupCode !== undefined ? { setupCode } : {}),
       whep: media.node,
       recordings: {
         archive: recordings.archive,
@@ -279,13 +282,20 @@ export async function startServer(
     });
     closers.push(() => http.close());
     httpPort = http.address().port;
-    if ((await registry.users.count()) === 0) {
-      // First run (D34): nobody can sign in to the web app yet. One line says how.
+    if (setupCode !== undefined) {
+      // First run (D34, D38): nobody can sign in yet. One line says how: the one-time setup link
+      // (worth nothing once a user exists), or the CLI.
+      const url = setupUrl({
+        host: config.http.host,
+        port: httpPort,
+        tls: http.tlsCertificate() !== undefined,
+        code: setupCode,
+      });
       log
         .child({ component: 'http' })
         .warn(
-          { hint: 'lookout user add <name> --admin' },
-          'no users yet: create the first admin with `lookout user add <name> --admin` (it prints the password once), then sign in to the web app',
+          { setupUrl: url, hint: 'lookout user add <name> --admin' },
+          `no users yet: open ${url} to create the first admin (or run \`lookout user add <name> --admin\`, which prints a password once), then sign in to the web app`,
         );
     }
     cluster?.serving({

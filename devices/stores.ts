@@ -101,8 +101,11 @@ export interface UserStore {
   get(name: string): Promise<User | undefined>;
   list(): Promise<User[]>;
   count(): Promise<number>;
-  /** New password; every session of the user ends. Rejects with USER_NOT_FOUND. */
-  setPassword(name: string, password: string): Promise<User>;
+  /**
+   * New password; every session of the user ends, but `keepSession` (the session of a user
+   * changing their own password). Rejects with USER_NOT_FOUND or PASSWORD_INVALID.
+   */
+  setPassword(name: string, password: string, options?: { keepSession?: string }): Promise<User>;
   setRole(name: string, role: Role): Promise<User>;
   /** Deletes the user, its grants and sessions, and revokes its API tokens. */
   remove(name: string): Promise<void>;

@@ -24,3 +24,17 @@ export {
   segmentSchema,
 } from './recordings.js';
 export { type SessionDocument, sessionSchema, signInSchema } from './session.js';
+export {
+  grantChangeSchema,
+  grantSchema,
+  setupSchema,
+  setupStateSchema,
+  type UserDocument,
+  userAddSchema,
+  userGrantParams,
+  userListSchema,
+  userNameParams,
+  userPasswordSchema,
+  userRoleSchema,
+  userSchema,
+} from './users.js';

@@ -76,7 +76,7 @@ export class PgUserStore implements UserStore {
     return rows[0]!.n;
   }
 
-  async setPassword(name: string, password: string): Promise<User> {
+  async setPassword(name: string, password: string, options: { keepSession?: string } = {}): Promise<User> {
     await this.#require(name);
     const hash = await hashPassword(password);
     await this.pool.transaction(async (client) => {
@@ -84,7 +84,10 @@ export class PgUserStore implements UserStore {
         'UPDATE users SET password_hash = $1, password_generation = password_generation + 1 WHERE name = $2',
         [hash, name],
       );
-      await client.query('DELETE FROM user_sessions WHERE user_name = $1', [name]);
+      await client.query('DELETE FROM user_sessions WHERE user_name = $1 AND id IS DISTINCT FROM $2', [
+        name,
+        options.keepSession ?? null,
+      ]);
     });
     return this.#require(name);
   }

@@ -81,7 +81,7 @@ export class SqliteUserStore implements UserStore {
     return this.#db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM users').get()!.n;
   }
 
-  async setPassword(name: string, password: string): Promise<User> {
+  async setPassword(name: string, password: string, options: { keepSession?: string } = {}): Promise<User> {
     this.#require(name);
     const hash = await hashPassword(password);
     this.#db.transaction(() => {
@@ -90,7 +90,9 @@ export class SqliteUserStore implements UserStore {
           'UPDATE users SET password_hash = ?, password_generation = password_generation + 1 WHERE name = ?',
         )
         .run(hash, name);
-      this.#db.prepare('DELETE FROM user_sessions WHERE user_name = ?').run(name);
+      this.#db
+        .prepare('DELETE FROM user_sessions WHERE user_name = ? AND id IS NOT ?')
+        .run(name, options.keepSession ?? null);
     })();
     return this.#require(name);
   }

@@ -9,6 +9,7 @@ import { decodedFrames, launchChromium } from '../helpers/browser.js';
 import { type CameraRig, startCameraRig } from '../helpers/camera-rig.js';
 import { CLI_RUN_MS } from '../helpers/cli.js';
 import { type RunningProcess, startCli } from '../helpers/processes.js';
+import { addAdminWithCli, signInAsAdmin } from '../helpers/sign-in.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -17,7 +18,6 @@ const ready = requireTool('ffmpeg', ['-version']) && requireTool('chromium', ['-
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 interface PageGlobals {
-  localStorage: { setItem(k: string, v: string): void };
   innerWidth: number;
   document: { scrollingElement: { scrollWidth: number } | null };
   axe: {
@@ -39,14 +39,11 @@ describe.runIf(ready)('device management in the web app (lookout serve + Chromiu
 
   beforeAll(async () => {
     rig = await startCameraRig();
+    await addAdminWithCli(rig.cli);
     chromium = await launchChromium();
     page = await chromium.browser.newPage({ acceptDownloads: true, viewport: { width: 390, height: 844 } });
     await page.goto(rig.base);
-    await page.evaluate(
-      (t) => (globalThis as unknown as PageGlobals).localStorage.setItem('lookout.token', t),
-      rig.token,
-    );
-    await page.reload();
+    await signInAsAdmin(page, rig.base);
   }, 120_000);
 
   afterAll(async () => {

@@ -4,6 +4,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodedFrames, launchChromium } from '../helpers/browser.js';
 import { type CameraRig, startCameraRig } from '../helpers/camera-rig.js';
+import { addAdminWithCli, signInAsAdmin } from '../helpers/sign-in.js';
 import { selfSignedCert } from '../helpers/tls.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
@@ -30,6 +31,7 @@ describe.runIf(ready)('the web app over HTTPS', () => {
       video: { width: 320, height: 180, bitrateKbps: 300 },
     });
     rig.startAgent();
+    await addAdminWithCli(rig.cli);
     chromium = await launchChromium();
   }, 120_000);
 
@@ -45,14 +47,8 @@ describe.runIf(ready)('the web app over HTTPS', () => {
     const response = await page.goto(base);
     expect(response?.status()).toBe(200);
     expect(page.url()).toMatch(/^https:\/\//);
-    await page.evaluate(
-      (t) =>
-        (
-          globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }
-        ).localStorage.setItem('lookout.token', t),
-      rig.token,
-    );
-    await page.reload();
+    // The session cookie is Secure under HTTPS: signing in through the form proves the browser keeps it.
+    await signInAsAdmin(page, base);
     await rig.waitOnline();
     await page.reload();
     await waitFor(async () => (await page.locator('#health').textContent())?.includes('server ok'), {

@@ -6,6 +6,7 @@ import { type RunningServer, startServer } from '../../cli/server.js';
 import { loadConfig } from '../../config/index.js';
 import { launchChromium } from '../helpers/browser.js';
 import { testLogger } from '../helpers/log.js';
+import { addAdmin, signInAsAdmin } from '../helpers/sign-in.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -27,7 +28,6 @@ interface AxeViolation {
   nodes: Array<{ target: unknown[] }>;
 }
 interface PageGlobals {
-  localStorage: { setItem(k: string, v: string): void };
   innerWidth: number;
   document: { scrollingElement: { scrollWidth: number } | null };
   axe: { run(context: unknown, options: object): Promise<{ violations: AxeViolation[] }> };
@@ -38,7 +38,6 @@ describe.runIf(ready)('the web app at 390 px and 1280 px: layout, keyboard, acce
   let server: RunningServer | undefined;
   let chromium: Awaited<ReturnType<typeof launchChromium>>;
   let base: string;
-  let token: string;
 
   beforeAll(async () => {
     const config = loadConfig({
@@ -56,7 +55,9 @@ describe.runIf(ready)('the web app at 390 px and 1280 px: layout, keyboard, acce
     base = `http://127.0.0.1:${server.http.address().port}`;
     await server.registry.devices.add('front-door', 'Front door, the long way round to the garden');
     await server.registry.devices.add('garage');
-    token = (await server.registry.tokens.create('web')).token;
+    await addAdmin(server.registry.users);
+    await server.registry.users.add('ann', 'viewer', 'ann password');
+    await server.registry.users.grant('ann', 'garage', { live: true, recordings: false });
     chromium = await launchChromium();
   }, 60_000);
 
@@ -94,19 +95,19 @@ describe.runIf(ready)('the web app at 390 px and 1280 px: layout, keyboard, acce
 
   for (const size of SIZES) {
     for (const scheme of ['light', 'dark'] as const) {
-      it(`${size.name} (${size.width}x${size.height}), ${scheme}: cameras, live, recordings and device management`, async () => {
+      it(`${size.name} (${size.width}x${size.height}), ${scheme}: sign-in, cameras, live, recordings, device management and users`, async () => {
         const page = await chromium.browser.newPage({
           viewport: { width: size.width, height: size.height },
           colorScheme: scheme,
         });
         try {
           await page.goto(base);
-          await page.evaluate(
-            (t) => (globalThis as unknown as PageGlobals).localStorage.setItem('lookout.token', t),
-            token,
-          );
-          await page.reload();
           const screen = `${size.name}-${scheme}`;
+          await page.locator('#login').waitFor();
+          await noOverflow(page, `${screen} sign-in`);
+          await shoot(page, `${screen}-sign-in`);
+          await accessible(page, `${screen} sign-in`);
+          await signInAsAdmin(page, base);
 
           // The camera list: every Watch button within the screen's width, nothing wider than it.
           const watchButtons = page.locator('button[data-device]');
@@ -189,6 +190,23 @@ describe.runIf(ready)('the web app at 390 px and 1280 px: layout, keyboard, acce
           await page.keyboard.press('Escape');
           await waitFor(async () => (await page.locator('#delete-dialog').count()) === 0, {
             what: 'the dialog closed by Escape',
+          });
+
+          // Users: a viewer chosen with the keyboard (its grants), then the remove dialog.
+          await page.locator('button[data-manage-user="ann"]').focus();
+          await page.keyboard.press('Enter');
+          await page.locator('#manage-user[data-user="ann"]').waitFor();
+          await page.locator('#user-grants').waitFor();
+          await noOverflow(page, `${screen} users`);
+          await shoot(page, `${screen}-users`);
+          await accessible(page, `${screen} users`);
+          await page.locator('#user-remove').click();
+          await page.locator('#remove-user-dialog').waitFor();
+          await noOverflow(page, `${screen} remove user dialog`);
+          await accessible(page, `${screen} remove user dialog`);
+          await page.keyboard.press('Escape');
+          await waitFor(async () => (await page.locator('#remove-user-dialog').count()) === 0, {
+            what: 'the remove dialog closed by Escape',
           });
         } finally {
           await page.close();

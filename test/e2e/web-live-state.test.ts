@@ -6,6 +6,7 @@ import { loadConfig } from '../../config/index.js';
 import { launchChromium } from '../helpers/browser.js';
 import { type CameraRig, startCameraRig } from '../helpers/camera-rig.js';
 import { testLogger } from '../helpers/log.js';
+import { addAdmin, addAdminWithCli, signInAsAdmin } from '../helpers/sign-in.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -26,7 +27,6 @@ describe.runIf(ready)('live state in the web app', () => {
   let chromium: Awaited<ReturnType<typeof launchChromium>>;
   let page: Page;
   let port = 0;
-  let token: string;
   let secret: string;
   let camera: MqttClient | undefined;
 
@@ -52,18 +52,12 @@ describe.runIf(ready)('live state in the web app', () => {
   beforeAll(async () => {
     await start();
     secret = (await server!.registry.devices.add('cam1')).secret;
-    token = (await server!.registry.tokens.create('web')).token;
+    await addAdmin(server!.registry.users);
     chromium = await launchChromium();
     page = await chromium.browser.newPage();
     await page.goto(`http://127.0.0.1:${port}/`);
-    await page.evaluate(
-      (t) =>
-        (
-          globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }
-        ).localStorage.setItem('lookout.token', t),
-      token,
-    );
-    await page.reload();
+    // The session lives in the registry: it outlasts the server's restart below.
+    await signInAsAdmin(page, `http://127.0.0.1:${port}/`);
   }, 60_000);
 
   afterAll(async () => {
@@ -119,17 +113,11 @@ describe.runIf(ready)('a server that hangs (SIGSTOP): the heartbeat stops', () =
   beforeAll(async () => {
     // One process (no media workers) so SIGSTOP freezes the whole server.
     rig = await startCameraRig({ serveEnv: { LOOKOUT_MEDIA_WORKERS: '0', LOOKOUT_TURN_MODE: 'off' } });
+    await addAdminWithCli(rig.cli);
     chromium = await launchChromium();
     page = await chromium.browser.newPage();
     await page.goto(rig.base);
-    await page.evaluate(
-      (t) =>
-        (
-          globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }
-        ).localStorage.setItem('lookout.token', t),
-      rig.token,
-    );
-    await page.reload();
+    await signInAsAdmin(page, rig.base);
   }, 60_000);
 
   afterAll(async () => {

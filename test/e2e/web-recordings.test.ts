@@ -91,6 +91,9 @@ describe.runIf(ready)('recordings in the web app: timeline, playback, export lin
     );
     page = await chromium.browser.newPage();
     await page.goto(rig.base);
+    // The one web test that uses an API token in localStorage (`lookout.token`), as kiosks and
+    // scripted pages do, instead of signing in: media links then carry it as `access_token`.
+    // Every other web test signs in through the form (test/helpers/sign-in.ts).
     await page.evaluate(
       (t) => (globalThis as unknown as PageGlobals).localStorage.setItem('lookout.token', t),
       rig.token,

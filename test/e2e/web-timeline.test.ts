@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/browser.js';
 import { type CameraRig, startCameraRig } from '../helpers/camera-rig.js';
 import type { RunningProcess } from '../helpers/processes.js';
+import { addAdminWithCli, signInAsAdmin } from '../helpers/sign-in.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -28,7 +29,6 @@ interface PlaybackVideo {
   getVideoPlaybackQuality(): { totalVideoFrames: number };
 }
 interface PageGlobals {
-  localStorage: { setItem(key: string, value: string): void };
   document: {
     getElementById(id: string): (PlaybackVideo & { textContent: string }) | null;
     querySelectorAll(selector: string): ArrayLike<{ naturalWidth: number; complete: boolean }>;
@@ -126,6 +126,7 @@ describe.runIf(ready)(
       );
       before = [beforeGap.at(-2)!, beforeGap.at(-1)!];
       expect(Math.abs(Date.parse(before[1].start) - Date.parse(before[0].end!))).toBeLessThan(1000);
+      await addAdminWithCli(rig.cli);
       chromium = await launchChromium();
     }, 240_000);
 
@@ -160,11 +161,7 @@ describe.runIf(ready)(
     it('opens at an hour, zooms by button, key and Ctrl+wheel, and shows thumbnails', async () => {
       page = await chromium.browser.newPage();
       await page.goto(rig.base);
-      await page.evaluate(
-        (t) => (globalThis as unknown as PageGlobals).localStorage.setItem('lookout.token', t),
-        rig.token,
-      );
-      await page.reload();
+      await signInAsAdmin(page, rig.base);
       await page.locator('button[data-recordings="cam1"]').click();
       const pressed = page.locator('.zoom[aria-pressed="true"]');
       const trail: string[] = [];

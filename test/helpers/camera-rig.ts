@@ -13,8 +13,8 @@ export interface CameraRig {
   /** http://127.0.0.1:<port> of the running server. */
   base: string;
   token: string;
-  /** `lookout <args> --data-dir <rig's>` from the rig's directory. */
-  cli(args: string[]): Promise<CliResult>;
+  /** `lookout <args> --data-dir <rig's>` from the rig's directory (`input`: its stdin). */
+  cli(args: string[], options?: { input?: string }): Promise<CliResult>;
   /** Edge config file of `cam1`. */
   edgeFile: string;
   /**
@@ -48,10 +48,11 @@ export async function startCameraRig(
   const dataDir = path.join(tmp.dir, 'data');
   const mqttHost = options.mqttHost ?? '127.0.0.1';
   const serve = await startServe(dataDir, options.serveEnv, mqttHost, options.serveNodeArgs);
-  const cli = (args: string[]) =>
+  const cli = (args: string[], cliOptions: { input?: string } = {}) =>
     runCli([...args, '--data-dir', dataDir], {
       cwd: tmp.dir,
       env: { LOOKOUT_MQTT_PUBLIC_URL: `mqtt://${mqttHost}:${serve.mqtt}` },
+      ...(cliOptions.input !== undefined ? { input: cliOptions.input } : {}),
     });
   const added = await cli(['device', 'add', 'cam1', '--name', 'Test pattern']);
   if (added.code !== 0) throw new Error(`device add failed: ${added.stderr}`);

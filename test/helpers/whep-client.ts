@@ -31,10 +31,14 @@ export class WhepClient {
   location: string | undefined;
   #started = 0;
 
-  /** `accept` lists the codecs this player offers, in order (default: H.264 and Opus, like a browser would prefer). */
+  /**
+   * `token`: an API token, or a signed-in session (its cookie and CSRF token, as a browser sends
+   * them). `accept` lists the codecs this player offers, in order (default: H.264 and Opus, like
+   * a browser would prefer).
+   */
   constructor(
     private readonly baseUrl: string,
-    private readonly token: string,
+    private readonly token: string | { cookie: string; csrf: string },
     accept: { video?: string[]; audio?: string[] } = {},
   ) {
     const pick = <C extends { mimeType: string }>(all: C[], names: string[] | undefined) =>
@@ -79,7 +83,7 @@ export class WhepClient {
     await this.pc.setLocalDescription(await this.pc.createOffer());
     const response = await fetch(`${this.baseUrl}/whep/${deviceId}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${this.token}` },
+      headers: { 'content-type': 'application/sdp', ...this.#auth() },
       body: this.pc.localDescription!.sdp,
     });
     if (response.status === 201) {
@@ -89,11 +93,17 @@ export class WhepClient {
     return response;
   }
 
+  #auth(): Record<string, string> {
+    return typeof this.token === 'string'
+      ? { authorization: `Bearer ${this.token}` }
+      : { cookie: this.token.cookie, 'x-lookout-csrf': this.token.csrf };
+  }
+
   async stop(): Promise<void> {
     if (this.location) {
       await fetch(`${this.baseUrl}${this.location}`, {
         method: 'DELETE',
-        headers: { authorization: `Bearer ${this.token}` },
+        headers: this.#auth(),
       }).catch(() => {});
       this.location = undefined;
     }

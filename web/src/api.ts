@@ -72,6 +72,25 @@ export async function signIn(username: string, password: string): Promise<void> 
   });
 }
 
+/** The one-time setup code of a first run, from the link the server printed (`#setup=<code>`). */
+export function setupCode(): string | undefined {
+  return /^#setup=([A-Za-z0-9_-]{1,128})$/.exec(location.hash)?.[1];
+}
+
+/** Whether the server still has no user (the first admin is made with the printed link). */
+export async function setupOpen(): Promise<boolean> {
+  return (await api<{ open: boolean }>('/api/setup').catch(() => ({ open: false }))).open;
+}
+
+/** Creates the first admin with the setup code and signs it in (D38); rejects with ApiError. */
+export async function createFirstAdmin(code: string, username: string, password: string): Promise<void> {
+  me.value = await api<SessionDocument>('/api/setup', {
+    method: 'POST',
+    body: JSON.stringify({ code, username, password }),
+  });
+  history.replaceState(null, '', location.pathname + location.search); // the code is spent
+}
+
 export async function signOut(): Promise<void> {
   await api('/api/session', { method: 'DELETE' }).catch(() => undefined);
   localStorage.removeItem(TOKEN_KEY);

@@ -339,6 +339,14 @@ export function registrySuite(name: string, harness: () => RegistryHarness): voi
       expect(await reg.users.session(second.cookie)).toBeUndefined();
       expect((await reg.users.get('bob'))!.passwordGeneration).toBe(2);
 
+      // Changing one's own password keeps the session that did it; the others end.
+      const mine = await reg.users.createSession('bob');
+      const elsewhere = await reg.users.createSession('bob');
+      await other.users.setPassword('bob', 'newer password', { keepSession: mine.session.id });
+      expect((await reg.users.session(mine.cookie))?.session.id).toBe(mine.session.id);
+      expect(await reg.users.session(elsewhere.cookie)).toBeUndefined();
+      await reg.users.endSession(mine.session.id);
+
       // Idle too long: the session ends.
       const third = await reg.users.createSession('bob');
       now += 25 * 3600_000;

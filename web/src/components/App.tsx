@@ -2,12 +2,14 @@ import { useEffect, useRef } from 'preact/hooks';
 import { loadSession, signedIn, token } from '../api.js';
 import { watchServer } from '../server-events.js';
 import { devices, listStatus, loadDevices, setActivity, setHealth, setPresence } from '../state.js';
+import { isAdmin } from '../user-admin.js';
 import { CameraList } from './CameraList.js';
 import { DeviceManager } from './DeviceManager.js';
 import { LiveGrid } from './LiveGrid.js';
 import { Recordings } from './RecordingsPanel.js';
 import { ServerStatus } from './ServerStatus.js';
 import { SignIn } from './SignIn.js';
+import { UserManager } from './UserManager.js';
 
 /**
  * The page. Presence, recording activity and server health come pushed (server-events.ts); the
@@ -58,7 +60,12 @@ export function App() {
         <CameraList />
         <Recordings />
         <LiveGrid />
-        <DeviceManager />
+        {isAdmin() && (
+          <>
+            <DeviceManager />
+            <UserManager />
+          </>
+        )}
       </main>
     </>
   );

@@ -1,5 +1,6 @@
-import { useState } from 'preact/hooks';
-import { ApiError, me, signIn, signOut } from '../api.js';
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, me, setupCode, setupOpen, signIn, signOut } from '../api.js';
+import { SetupForm } from './SetupForm.js';
 
 /**
  * Sign-in (user name and password → the session cookie) while signed out; once signed in,
@@ -8,8 +9,14 @@ import { ApiError, me, signIn, signOut } from '../api.js';
 export function SignIn({ onChange }: { onChange: () => void }) {
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
+  const [noUsers, setNoUsers] = useState(false);
   const who = me.value;
+  const code = setupCode();
+  useEffect(() => {
+    if (who === null && !code) void setupOpen().then(setNoUsers);
+  }, [who, code]);
   if (who === undefined) return null;
+  if (!who && code) return <SetupForm code={code} onDone={onChange} />;
   if (who) {
     return (
       <section id="account" class="row">
@@ -73,9 +80,14 @@ export function SignIn({ onChange }: { onChange: () => void }) {
         <p id="sign-in-error" class="muted" role="alert">
           {error}
         </p>
-        <p class="muted">
-          No account yet? An admin creates one with <code>lookout user add &lt;name&gt;</code>.
-        </p>
+        {noUsers ? (
+          <p id="no-users" class="muted">
+            This server has no users yet: open the setup link it printed when it started (or run{' '}
+            <code>lookout user add &lt;name&gt; --admin</code>).
+          </p>
+        ) : (
+          <p class="muted">No account yet? An admin adds you under Users.</p>
+        )}
       </form>
     </section>
   );
