@@ -17,7 +17,8 @@ export function statusForCode(code: string): number {
   if (code.endsWith('_EXISTS')) return 409;
   if (code.endsWith('_INVALID') || code.endsWith('_TOO_LONG')) return 400;
   if (code.endsWith('_CONFLICT') || code === 'SEGMENT_WRITING') return 409;
-  if (code === 'NO_RECORDINGS') return 404;
+  if (code === 'NO_RECORDINGS' || code === 'NO_STILL') return 404;
+  if (code === 'STILL_TIMEOUT') return 504;
   if (code.endsWith('_BUSY')) return 503;
   // The registry's database is down (PostgreSQL): the route needs it; try again shortly.
   if (code === 'REGISTRY_UNAVAILABLE') return 503;

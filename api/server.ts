@@ -31,6 +31,7 @@ import { type DeviceReader, deviceRoutes } from './routes-devices.js';
 import { eventRoutes } from './routes-events.js';
 import { type RecordingRoutesDeps, recordingRoutes } from './routes-recordings.js';
 import { sessionRoutes } from './routes-session.js';
+import { type StillRoutesDeps, stillRoutes } from './routes-still.js';
 import { type WhepService, whepRoutes } from './routes-whep.js';
 import { webRoot } from './web-root.js';
 
@@ -47,6 +48,8 @@ export interface HttpDeps {
   deviceAdmin?: DeviceAdmin;
   whep?: WhepService;
   recordings?: Omit<RecordingRoutesDeps, 'access'>;
+  /** Still pictures of cameras (absent: no `still.jpg` route). */
+  stills?: StillRoutesDeps['stills'];
   tokens: TokenVerifier;
   /** Users and their sessions (absent: API tokens only, no sign-in). */
   users?: UserStore;
@@ -199,6 +202,7 @@ export class HttpServer {
       if (deps.whep) whepRoutes(app, { whep: deps.whep, access });
       if (events) eventRoutes(app, { hub: events, access });
       if (deps.recordings) recordingRoutes(app, { ...deps.recordings, access });
+      if (deps.stills) stillRoutes(app, { stills: deps.stills, devices: deps.devices, access });
       serveOpenApi(app);
     };
     Object.assign(routes, { [Symbol.for('skip-override')]: true });

@@ -24,3 +24,4 @@ export {
   segmentSchema,
 } from './recordings.js';
 export { type SessionDocument, sessionSchema, signInSchema } from './session.js';
+export { type StillSource, stillQuerySchema, stillSourceSchema } from './stills.js';
