@@ -36,7 +36,14 @@ export function FullscreenButton({ target, name }: { target: RefObject<HTMLEleme
         else element.requestFullscreen().catch(() => {});
       }}
     >
-      {full ? '🗗' : '⛶'}
+      <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">
+        <path
+          d={full ? 'M6 1v5H1M10 1v5h5M6 15v-5H1M10 15v-5h5' : 'M1 6V1h5M15 6V1h-5M1 10v5h5M15 10v5h-5'}
+          fill="none"
+          stroke="currentColor"
+          stroke-width="2"
+        />
+      </svg>
     </button>
   );
 }
