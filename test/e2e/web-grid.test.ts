@@ -85,7 +85,7 @@ describe.runIf(ready)('the live grid: still pictures, layouts, deep links, fulls
     expect(answered[0]!.time).toBeGreaterThanOrEqual(wokenAt);
   }, 60_000);
 
-  it('makes a still of a recorded camera from its live keyframe (a JPEG of the stream size), newer keyframes a new one', async () => {
+  it('makes a still of a recorded camera from its live keyframe (a JPEG of the stream size)', async () => {
     const update = await rig.cli(['device', 'update', 'cam1', '--record', 'continuous']);
     expect(update.code, update.stderr).toBe(0);
     const first = await waitFor(
@@ -108,4 +108,17 @@ describe.runIf(ready)('the live grid: still pictures, layouts, deep links, fulls
   }, 60_000);
 
   gridBrowserTests(context);
+
+  it('answers the newest recording thumbnail once the recorded camera stopped streaming (agent stopped above)', async () => {
+    const recorded = await waitFor(
+      async () => {
+        const res = await still('cam1', rig.token);
+        return res.status === 200 && res.headers.get('x-lookout-still-source') === 'recording'
+          ? Buffer.from(await res.arrayBuffer())
+          : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, what: 'the still from the recordings' },
+    );
+    expect(jpegSize(recorded)).toEqual({ width: 160, height: 90 });
+  }, 60_000);
 });
