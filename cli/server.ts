@@ -227,6 +227,7 @@ export async function startServer(
           relay?.recheckDevice(id);
           await broker.recheckCredentials(id);
           await recordings.deviceDeleted(id, keepOrDelete === 'delete' ? deleted.segments : undefined);
+          stills.forget(id);
           return deleted;
         },
         edgeConfig: (issued) =>

@@ -234,7 +234,7 @@ export class MediaEngine {
         camera.announced = true;
         this.#announce(cameraId, camera);
       }
-      if (kind === 'video' && mimeType.toLowerCase() === 'video/h264') {
+      if (kind === 'video' && (mimeType === 'video/H264' || mimeType.toLowerCase() === 'video/h264')) {
         const { sequenceNumber, timestamp, marker } = packet.header;
         const keyframe = camera.keyframes.push({
           sequenceNumber,

@@ -52,9 +52,9 @@ interface Cached {
   jpeg: Buffer;
 }
 
-/** A decode shared by the requests that want it; aborted when all of them went away. */
-interface Shared {
-  result: Promise<Buffer>;
+/** A decode (or a wake) shared by the requests that want it; aborted when all of them went away. */
+interface Shared<T> {
+  result: Promise<T>;
   waiters: number;
   controller: AbortController;
 }
@@ -69,8 +69,8 @@ export class Stills {
   readonly #cache = new Map<string, Cached>();
   #cacheBytes = 0;
   readonly #limiter: RunLimiter;
-  readonly #decoding = new Map<string, Shared>();
-  readonly #waking = new Map<string, Promise<StillKeyframe | undefined>>();
+  readonly #decoding = new Map<string, Shared<Buffer>>();
+  readonly #waking = new Map<string, Shared<StillKeyframe | undefined>>();
   readonly #thumbnails: Thumbnails;
   #scratch: string | undefined;
 
@@ -127,7 +127,7 @@ export class Stills {
 
   /** Removes the scratch directory; runs in flight end with it. */
   close(): void {
-    for (const shared of this.#decoding.values()) shared.controller.abort();
+    for (const shared of [...this.#decoding.values(), ...this.#waking.values()]) shared.controller.abort();
     if (this.#scratch) rmSync(this.#scratch, { recursive: true, force: true });
     this.#scratch = undefined;
   }
@@ -163,8 +163,8 @@ export class Stills {
     return this.#await(shared, options.signal);
   }
 
-  /** Waits for a shared decode; the last waiter to go away aborts it. */
-  #await(shared: Shared, signal: AbortSignal | undefined): Promise<Buffer> {
+  /** Waits for a shared run; the last waiter to go away aborts it. */
+  #await<T>(shared: Shared<T>, signal: AbortSignal | undefined): Promise<T> {
     shared.waiters++;
     let left = false;
     const leave = () => {
@@ -183,15 +183,18 @@ export class Stills {
     });
   }
 
+  /** One wake per camera at a time, shared; it ends early when every request waiting for it went away. */
   #wake(cameraId: string, signal: AbortSignal | undefined): Promise<StillKeyframe | undefined> {
-    let waking = this.#waking.get(cameraId);
-    if (!waking) {
-      waking = this.deps.keyframes
-        .wake(cameraId, { timeoutMs: this.limits.wakeTimeoutMs, ...(signal ? { signal } : {}) })
+    let shared = this.#waking.get(cameraId);
+    if (!shared) {
+      const controller = new AbortController();
+      const result = this.deps.keyframes
+        .wake(cameraId, { timeoutMs: this.limits.wakeTimeoutMs, signal: controller.signal })
         .finally(() => this.#waking.delete(cameraId));
-      this.#waking.set(cameraId, waking);
+      shared = { result, waiters: 0, controller };
+      this.#waking.set(cameraId, shared);
     }
-    return waking;
+    return this.#await(shared, signal);
   }
 
   async #newestThumbnail(cameraId: string, client: string): Promise<Still | undefined> {
