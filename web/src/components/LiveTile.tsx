@@ -32,7 +32,7 @@ export function LiveTile({ id, name }: { id: string; name: string }) {
     /** Tries again in `seconds`: the camera is offline, the connection was lost, or the server failed. */
     const schedule = (seconds: number, next: TilePhase, why: string) => {
       setPhase(next, `${why}; retrying in ${seconds} s`);
-      retry = setTimeout(() => connect(next === 'offline' ? 'connecting' : next), seconds * 1000);
+      retry = setTimeout(() => connect(next === 'reconnecting' ? next : undefined), seconds * 1000);
     };
     let everLive = false;
     const connect = async (as: TilePhase = everLive ? 'reconnecting' : 'connecting') => {
