@@ -17,7 +17,8 @@ export function statusForCode(code: string): number {
   if (code.endsWith('_EXISTS')) return 409;
   if (code.endsWith('_INVALID') || code.endsWith('_TOO_LONG')) return 400;
   if (code.endsWith('_CONFLICT') || code === 'SEGMENT_WRITING') return 409;
-  if (code === 'NO_RECORDINGS') return 404;
+  if (code === 'NO_RECORDINGS' || code === 'NO_STILL') return 404;
+  if (code === 'STILL_TIMEOUT') return 504;
   // User administration refused by a rule (api/user-admin-rules.ts): it conflicts with the users as they are.
   if (code === 'USER_SELF_REMOVE' || code === 'LAST_ADMIN') return 409;
   if (code.endsWith('_BUSY')) return 503;

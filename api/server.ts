@@ -34,6 +34,7 @@ import { type RecordingRoutesDeps, recordingRoutes } from './routes-recordings.j
 import { sessionRoutes } from './routes-session.js';
 import { setupRoutes } from './routes-setup.js';
 import { userRoutes } from './routes-users.js';
+import { type StillRoutesDeps, stillRoutes } from './routes-still.js';
 import { type WhepService, whepRoutes } from './routes-whep.js';
 import { webRoot } from './web-root.js';
 
@@ -50,6 +51,8 @@ export interface HttpDeps {
   deviceAdmin?: DeviceAdmin;
   whep?: WhepService;
   recordings?: Omit<RecordingRoutesDeps, 'access'>;
+  /** Still pictures of cameras (absent: no `still.jpg` route). */
+  stills?: StillRoutesDeps['stills'];
   tokens: TokenVerifier;
   /** Users and their sessions (absent: API tokens only, no sign-in). */
   users?: UserStore;
@@ -204,6 +207,7 @@ export class HttpServer {
       if (deps.whep) whepRoutes(app, { whep: deps.whep, access });
       if (events) eventRoutes(app, { hub: events, access });
       if (deps.recordings) recordingRoutes(app, { ...deps.recordings, access });
+      if (deps.stills) stillRoutes(app, { stills: deps.stills, devices: deps.devices, access });
       serveOpenApi(app);
     };
     Object.assign(routes, { [Symbol.for('skip-override')]: true });

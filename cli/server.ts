@@ -15,7 +15,7 @@ import {
 import { publicBrokerUrls, renderEdgeConfig } from '../edge-config/index.js';
 import { createMediaNode, type MediaNode } from '../media/index.js';
 import { createServerMetrics } from '../metrics/index.js';
-import { RecordingService, recordingsDir } from '../recordings/index.js';
+import { RecordingService, recordingsDir, Stills } from '../recordings/index.js';
 import { createTurnServer, type TurnServer } from '../turn/index.js';
 import { joinClusterIfConfigured } from './cluster-wiring.js';
 import { withLivePresence } from './live-presence.js';
@@ -179,6 +179,8 @@ export async function startServer(
       },
     );
     closers.push(() => recordings.close());
+    const stills = new Stills({ keyframes: media.node.keyframes, archive: recordings.archive });
+    closers.push(() => stills.close());
     // Device events (added, rotated, revoked, recording policy), made here, by the CLI in
     // another process or by another node sharing the registry.
     const onDeviceEvent = async (deviceId: string, kinds: ReadonlySet<DeviceEventKind>) => {
@@ -234,6 +236,7 @@ export async function startServer(
           relay?.recheckDevice(id);
           await broker.recheckCredentials(id);
           await recordings.deviceDeleted(id, keepOrDelete === 'delete' ? deleted.segments : undefined);
+          stills.forget(id);
           return deleted;
         },
         edgeConfig: (issued) =>
@@ -254,6 +257,7 @@ export async function startServer(
         devices,
         policyChanged: (id) => void recordings.refresh(id),
       },
+      stills,
       mqttWebSocket: {
         handleWebSocket: (ws, req) => broker.handleWebSocket(ws, req),
         // A WebSocket message carries at most one MQTT packet in practice; allow framing slack.

@@ -38,3 +38,4 @@ export {
   userRoleSchema,
   userSchema,
 } from './users.js';
+export { type StillSource, stillQuerySchema, stillSourceSchema } from './stills.js';

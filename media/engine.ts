@@ -13,6 +13,8 @@ import type {
   MediaEvents,
   UdpTarget,
 } from './boundary/protocol.js';
+import { H264KeyframeAssembler } from './h264-keyframe.js';
+import { KeyframeStore } from './keyframe-store.js';
 import type { PeerOptions } from './peer-options.js';
 import type { UpstreamTimings } from './signaling/upstream-session.js';
 import { Stream } from './stream.js';
@@ -35,6 +37,8 @@ interface Camera {
   announced: boolean;
   /** The codec of each payload type seen in this session. */
   payloadTypes: Map<number, string>;
+  /** Rebuilds its H.264 keyframes for still pictures (the store keeps the latest). */
+  keyframes: H264KeyframeAssembler;
 }
 
 /** How often host candidates are compared with what was last reported (they also go out with each offer). */
@@ -55,6 +59,8 @@ export class MediaEngine {
   #tapSocket: dgram.Socket | undefined;
   readonly #timer: NodeJS.Timeout;
   readonly #traffic = newMediaTraffic();
+  /** Each streaming camera's latest H.264 keyframe, for still pictures. */
+  readonly #keyframes = new KeyframeStore();
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -163,6 +169,13 @@ export class MediaEngine {
         sentBytes: this.#traffic.sentBytes,
       };
     },
+    keyframe: (a) => {
+      const frame = this.#keyframes.get(a.cameraId);
+      if (!frame) return null;
+      const ageMs = Math.max(0, Math.round(this.#now() - frame.at));
+      if (frame.seq === a.knownSeq) return { seq: frame.seq, ageMs };
+      return { seq: frame.seq, ageMs, annexB: Buffer.from(frame.data).toString('base64') };
+    },
   };
 
   /** Closes every camera (bye to each, every peer closed) and the tap socket. Idempotent. */
@@ -208,6 +221,7 @@ export class MediaEngine {
       reported: '[]',
       announced: false,
       payloadTypes: new Map(),
+      keyframes: new H264KeyframeAssembler(),
     };
     this.#cameras.set(cameraId, camera);
     stream.on('rtp', (kind, mimeType, packet) => {
@@ -220,6 +234,16 @@ export class MediaEngine {
         camera.announced = true;
         this.#announce(cameraId, camera);
       }
+      if (kind === 'video' && (mimeType === 'video/H264' || mimeType.toLowerCase() === 'video/h264')) {
+        const { sequenceNumber, timestamp, marker } = packet.header;
+        const keyframe = camera.keyframes.push({
+          sequenceNumber,
+          timestamp,
+          marker,
+          payload: packet.payload,
+        });
+        if (keyframe) this.#keyframes.put(cameraId, keyframe);
+      }
       if (camera.taps.size === 0 || !camera.announced) return;
       const bytes = packet.serialize();
       for (const tap of camera.taps.values()) {
@@ -231,6 +255,8 @@ export class MediaEngine {
       if (camera.announced) this.#push('cameraEnded', { cameraId });
       camera.announced = false;
       camera.payloadTypes.clear();
+      camera.keyframes.reset();
+      this.#keyframes.delete(cameraId);
       this.#reportCandidates(cameraId, camera);
     });
     stream.on('viewer-connected', (viewerId) => this.#push('viewerConnected', { cameraId, viewerId }));
@@ -255,6 +281,7 @@ export class MediaEngine {
     const camera = this.#cameras.get(cameraId);
     if (!camera) return;
     this.#cameras.delete(cameraId);
+    this.#keyframes.delete(cameraId);
     for (const tapId of camera.taps.keys()) camera.stream.removeDemand(`tap:${tapId}`);
     camera.taps.clear();
     await camera.stream.close();

@@ -16,6 +16,7 @@ import { DEFAULT_SIGNAL_LIMITS } from './signaling/signal-limiter.js';
 import { WorkerPool } from './worker-pool.js';
 
 export type { CameraFeed, EndReason } from './camera-feed.js';
+export type { CameraKeyframe, CameraKeyframes } from './camera-keyframes.js';
 export type { MediaNode } from './media-node.js';
 export type { TapPacket } from './rtp-bytes.js';
 export type { IceServer } from './signaling/messages.js';

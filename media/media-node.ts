@@ -4,6 +4,7 @@ import type { Logger } from '../core/log.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { WorkerStats } from './boundary/protocol.js';
 import type { CameraFeed } from './camera-feed.js';
+import { CameraKeyframes } from './camera-keyframes.js';
 import type { MediaRouter, Placement } from './router.js';
 import { checkOffer } from './sdp-offer.js';
 import { parseTrickleFragment } from './trickle-fragment.js';
@@ -32,9 +33,12 @@ export class MediaNode {
   readonly #limitLog: RateLimitedLog;
   readonly #now: () => number;
   #closing = false;
+  /** Cameras' latest keyframes (for still pictures) and the short wake of one that does not stream. */
+  readonly keyframes: CameraKeyframes;
 
   constructor(private readonly deps: MediaNodeDeps) {
     this.#router = deps.router;
+    this.keyframes = new CameraKeyframes(deps.router);
     this.#admission = new ViewerAdmission(deps.viewerLimits);
     this.#now = deps.now ?? (() => performance.now());
     this.#limitLog = new RateLimitedLog(deps.log, this.#now);

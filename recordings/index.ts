@@ -13,6 +13,8 @@ export { recordingListingJson } from './listing-json.js';
 export type { RecordedStream, Recorder } from './recorder.js';
 export type { RecorderFault } from './recorder-types.js';
 export { type RecordingDeps, RecordingService, type RecordingStats } from './service.js';
+export { STILL_MAX_WIDTH } from './still-jpeg.js';
+export { type Still, type StillKeyframe, type StillKeyframeSource, Stills } from './stills.js';
 export { THUMBNAIL_WIDTH, Thumbnails, thumbnailPath } from './thumbnail.js';
 export { parseRange, parseTime } from './time-range.js';
 

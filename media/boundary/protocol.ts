@@ -71,6 +71,21 @@ export interface MediaCommands {
   addTap: { args: { cameraId: string; tapId: string; video: UdpTarget; audio?: UdpTarget }; result: null };
   removeTap: { args: { cameraId: string; tapId: string }; result: null };
   stats: { args: Record<string, never>; result: WorkerStats };
+  /**
+   * The camera's latest H.264 keyframe while it streams (media/keyframe-store.ts), Annex B in
+   * base64; without the bytes when it is still the one numbered `knownSeq`. Null when none.
+   */
+  keyframe: { args: { cameraId: string; knownSeq?: number }; result: KeyframeInfo | null };
+}
+
+/** A camera's latest keyframe as the `keyframe` command answers it. */
+export interface KeyframeInfo {
+  /** Larger for a newer keyframe (per worker). */
+  seq: number;
+  /** How long ago it arrived. */
+  ageMs: number;
+  /** Annex B H.264 (SPS, PPS, IDR), base64; absent when it is the keyframe the caller knows. */
+  annexB?: string;
 }
 
 export type CommandName = keyof MediaCommands;

@@ -95,7 +95,7 @@ describe.runIf(ready)('the web app at 390 px and 1280 px: layout, keyboard, acce
 
   for (const size of SIZES) {
     for (const scheme of ['light', 'dark'] as const) {
-      it(`${size.name} (${size.width}x${size.height}), ${scheme}: sign-in, cameras, live, recordings, device management and users`, async () => {
+      it(`${size.name} (${size.width}x${size.height}), ${scheme}: sign-in, cameras, live, grid, recordings, device management and users`, async () => {
         const page = await chromium.browser.newPage({
           viewport: { width: size.width, height: size.height },
           colorScheme: scheme,
@@ -164,6 +164,22 @@ describe.runIf(ready)('the web app at 390 px and 1280 px: layout, keyboard, acce
           await noOverflow(page, `${screen} live`);
           await shoot(page, `${screen}-live`);
           await accessible(page, `${screen} live`);
+
+          // The grid: a layout saved (its list shown), two columns, the still tile of the camera
+          // not watched (nothing to show: it never streamed), a tile full screen.
+          await page.locator('#layout-name').fill('Front');
+          await page.locator('#layout-save').click();
+          await page.locator('#layout-select').waitFor();
+          await page.locator('#grid-columns').selectOption('2');
+          await waitFor(
+            async () =>
+              (await page.locator('#stills figure[data-still-of="garage"]').getAttribute('data-still')) ===
+              'none',
+            { what: 'the still tile of the camera not watched', timeoutMs: 15_000 },
+          );
+          await noOverflow(page, `${screen} grid`);
+          await shoot(page, `${screen}-grid`);
+          await accessible(page, `${screen} grid`);
 
           // The recordings panel of a camera with nothing recorded.
           await page.locator('button[data-recordings="garage"]').click();

@@ -29,8 +29,10 @@ export const health = signal<Health>({ state: 'checking' });
 export const devices = signal<DeviceDocument[] | undefined>(undefined);
 /** What the camera list says instead of (or above) the table. */
 export const listStatus = signal('');
-/** Presence and "last seen" by camera id, from the list and then the event stream. */
-export const presence = signal<ReadonlyMap<string, { state: Presence; seen: string }>>(new Map());
+/** Presence and "last seen" (shown, and `at` as the server said it) by camera id, from the list and then the event stream. */
+export const presence = signal<ReadonlyMap<string, { state: Presence; seen: string; at?: string | null }>>(
+  new Map(),
+);
 /** Recording activity by camera id, as the event stream last said. */
 export const activity = signal<ReadonlyMap<string, RecordingActivity>>(new Map());
 /** The cameras being watched, in the order they were opened. */
@@ -58,7 +60,7 @@ const presenceToldAt = new Map<string, number>();
 export function setPresence(id: string, online: boolean, at: string | null | undefined): void {
   presenceToldAt.set(id, performance.now());
   const next = new Map(presence.peek());
-  next.set(id, { state: online ? 'online' : 'offline', seen: seenText(online, at) });
+  next.set(id, { state: online ? 'online' : 'offline', seen: seenText(online, at), at: at ?? null });
   presence.value = next;
 }
 
@@ -101,6 +103,7 @@ export async function loadDevices(): Promise<void> {
           {
             state: d.revoked ? 'revoked' : d.online ? 'online' : 'offline',
             seen: seenText(d.online, d.lastSeenAt),
+            at: d.lastSeenAt ?? null,
           },
         ];
       }),

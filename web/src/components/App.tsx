@@ -1,8 +1,10 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { loadSession, signedIn, token } from '../api.js';
+import { restoreGrid, syncGrid } from '../grid-store.js';
 import { watchServer } from '../server-events.js';
 import { devices, listStatus, loadDevices, setActivity, setHealth, setPresence } from '../state.js';
 import { isAdmin } from '../user-admin.js';
+import { refreshStills } from '../still-refresh.js';
 import { CameraList } from './CameraList.js';
 import { DeviceManager } from './DeviceManager.js';
 import { LiveGrid } from './LiveGrid.js';
@@ -19,7 +21,12 @@ import { UserManager } from './UserManager.js';
 export function App() {
   const live = useRef<{ restart(): void }>(undefined);
   useEffect(() => {
+    let stopSync: (() => void) | undefined;
+    const stopStills = refreshStills();
     void loadSession().then(() => {
+      // The grid as the link or the last visit left it, then kept in step with the URL.
+      if (signedIn()) restoreGrid();
+      stopSync = syncGrid();
       void loadDevices();
       live.current?.restart();
     });
@@ -43,6 +50,10 @@ export function App() {
         devices.value = undefined;
       },
     });
+    return () => {
+      stopSync?.();
+      stopStills();
+    };
   }, []);
   return (
     <>
@@ -53,6 +64,7 @@ export function App() {
       <main>
         <SignIn
           onChange={() => {
+            if (signedIn()) restoreGrid();
             void loadDevices();
             live.current?.restart();
           }}

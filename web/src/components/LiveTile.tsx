@@ -1,15 +1,24 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { authHeaders } from '../api.js';
-import { lookout, type Player, unwatch } from '../state.js';
+import { lookout, type Player, presence, unwatch } from '../state.js';
+import { type TilePhase, tileStateText } from '../tile-state.js';
 import { framesDecoded, startWhep, WhepError, type WhepPeer, type WhepSession, whepUrl } from '../whep.js';
+import { FullscreenButton } from './FullscreenButton.js';
+
+/** No new frame for this long: the picture stopped (the tile says "waiting for video…"). */
+const STALL_MS = 3000;
 
 /**
  * Plays one camera over WHEP and keeps trying while it is open (camera offline, connection
- * lost). Closing the tile stops the session (the WHEP DELETE).
+ * lost). Closing the tile stops the session (the WHEP DELETE). Its caption says the state:
+ * connecting, live, camera offline for how long (presence), reconnecting, no right to view.
  */
 export function LiveTile({ id, name }: { id: string; name: string }) {
   const video = useRef<HTMLVideoElement>(null);
-  const [state, setState] = useState('connecting…');
+  const tile = useRef<HTMLElement>(null);
+  const [phase, setPhaseState] = useState<{ phase: TilePhase; detail?: string }>({ phase: 'connecting' });
+  const [now, setNow] = useState(Date.now());
+  const shown = presence.value.get(id);
 
   useEffect(() => {
     const player: Player = { deviceId: id, frames: 0 };
@@ -18,13 +27,17 @@ export function LiveTile({ id, name }: { id: string; name: string }) {
     let closed = false;
     let retry: ReturnType<typeof setTimeout> | undefined;
 
-    const schedule = (seconds: number, why: string) => {
-      setState(`${why}; retrying in ${seconds} s`);
-      retry = setTimeout(connect, seconds * 1000);
+    const setPhase = (next: TilePhase, detail?: string) =>
+      setPhaseState(detail === undefined ? { phase: next } : { phase: next, detail });
+    /** Tries again in `seconds`: the camera is offline, the connection was lost, or the server failed. */
+    const schedule = (seconds: number, next: TilePhase, why: string) => {
+      setPhase(next, `${why}; retrying in ${seconds} s`);
+      retry = setTimeout(() => connect(next === 'reconnecting' ? next : undefined), seconds * 1000);
     };
-    const connect = async () => {
+    let everLive = false;
+    const connect = async (as: TilePhase = everLive ? 'reconnecting' : 'connecting') => {
       if (closed) return;
-      setState('connecting…');
+      setPhase(as);
       const pc = new RTCPeerConnection();
       const stream = new MediaStream();
       pc.addEventListener('track', (event) => {
@@ -42,7 +55,7 @@ export function LiveTile({ id, name }: { id: string; name: string }) {
           if (session !== started || closed) return;
           session = undefined;
           void started.stop();
-          schedule(1, 'connection lost');
+          schedule(1, 'reconnecting', 'connection lost');
         };
         pc.addEventListener('connectionstatechange', () => {
           const s = pc.connectionState;
@@ -58,17 +71,26 @@ export function LiveTile({ id, name }: { id: string; name: string }) {
         });
       } catch (err) {
         const message = (err as Error).message;
-        if (err instanceof WhepError && err.status === 503) schedule(err.retryAfter || 5, 'camera offline');
-        else if (err instanceof WhepError && err.status === 403) setState('no right to view this camera');
-        else if (err instanceof WhepError && err.status === 401) setState('signed out');
-        else if (err instanceof WhepError && err.status < 500) setState(`error: ${message}`);
-        else schedule(5, `error: ${message}`);
+        if (err instanceof WhepError && err.status === 503)
+          schedule(err.retryAfter || 5, 'offline', 'camera offline');
+        else if (err instanceof WhepError && err.status === 403) setPhase('forbidden');
+        else if (err instanceof WhepError && err.status === 401) setPhase('signed-out');
+        else if (err instanceof WhepError && err.status < 500) setPhase('error', message);
+        else schedule(5, 'error', message);
       }
     };
+    /** When the count of decoded frames last grew: a picture that stopped is not called live. */
+    let progressAt = 0;
+    let lastFrames = 0;
     const ticker = setInterval(async () => {
+      setNow(Date.now());
       if (!session) return;
       player.frames = await framesDecoded(session.peer);
-      setState(player.frames > 0 ? `live · ${player.frames} frames` : 'waiting for video…');
+      if (player.frames > lastFrames) progressAt = Date.now();
+      lastFrames = player.frames;
+      if (player.frames > 0) everLive = true;
+      const flowing = player.frames > 0 && Date.now() - progressAt < STALL_MS;
+      setPhase(flowing ? 'live' : 'waiting', String(player.frames));
     }, 1000);
     void connect();
     return () => {
@@ -81,11 +103,15 @@ export function LiveTile({ id, name }: { id: string; name: string }) {
     };
   }, [id]);
 
+  // The camera went away while the session stays open for its return: say so, not "live".
+  const shownPhase = shown?.state === 'offline' && phase.phase !== 'forbidden' ? 'offline' : phase.phase;
+  const state = tileStateText(shownPhase, phase.detail, shown?.at, now);
   return (
-    <figure class="tile" data-device={id} data-state={state}>
+    <figure ref={tile} class="tile" data-device={id} data-state={state} data-phase={shownPhase}>
       <video ref={video} autoplay muted playsInline aria-label={`Live picture of ${name}`} />
       <figcaption>
         <strong class="name">{name}</strong> <span class="state muted">{state}</span>
+        <FullscreenButton target={tile} name={name} />
         <button
           class="close"
           type="button"
