@@ -33,8 +33,8 @@ import { eventRoutes } from './routes-events.js';
 import { type RecordingRoutesDeps, recordingRoutes } from './routes-recordings.js';
 import { sessionRoutes } from './routes-session.js';
 import { setupRoutes } from './routes-setup.js';
-import { userRoutes } from './routes-users.js';
 import { type StillRoutesDeps, stillRoutes } from './routes-still.js';
+import { userRoutes } from './routes-users.js';
 import { type WhepService, whepRoutes } from './routes-whep.js';
 import { webRoot } from './web-root.js';
 

@@ -24,6 +24,7 @@ export {
   segmentSchema,
 } from './recordings.js';
 export { type SessionDocument, sessionSchema, signInSchema } from './session.js';
+export { type StillSource, stillQuerySchema, stillSourceSchema } from './stills.js';
 export {
   grantChangeSchema,
   grantSchema,
@@ -38,4 +39,3 @@ export {
   userRoleSchema,
   userSchema,
 } from './users.js';
-export { type StillSource, stillQuerySchema, stillSourceSchema } from './stills.js';
