@@ -33,6 +33,7 @@ import { type RecordingRoutesDeps, recordingRoutes } from './routes-recordings.j
 import { sessionRoutes } from './routes-session.js';
 import { type WhepService, whepRoutes } from './routes-whep.js';
 import { webRoot } from './web-root.js';
+import type { WhepRouting } from './whep-routing.js';
 
 /** Where MQTT-over-WebSocket connections go (the broker). */
 export interface MqttWebSocketHandler {
@@ -46,6 +47,8 @@ export interface HttpDeps {
   /** Device management: add, rename, rotate, revoke, delete (absent: read-only device routes). */
   deviceAdmin?: DeviceAdmin;
   whep?: WhepService;
+  /** In a cluster: where each camera's viewers go (D39). */
+  whepRouting?: WhepRouting;
   recordings?: Omit<RecordingRoutesDeps, 'access'>;
   tokens: TokenVerifier;
   /** Users and their sessions (absent: API tokens only, no sign-in). */
@@ -196,7 +199,7 @@ export class HttpServer {
         const policyChanged = deps.recordings?.policyChanged ?? (() => {});
         deviceAdminRoutes(app, { admin: deps.deviceAdmin, access, policyChanged });
       }
-      if (deps.whep) whepRoutes(app, { whep: deps.whep, access });
+      if (deps.whep) whepRoutes(app, { whep: deps.whep, access, routing: deps.whepRouting });
       if (events) eventRoutes(app, { hub: events, access });
       if (deps.recordings) recordingRoutes(app, { ...deps.recordings, access });
       serveOpenApi(app);

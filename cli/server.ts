@@ -158,6 +158,7 @@ export async function startServer(
         return generation === undefined ? [] : turnService.deviceIceServers(id, generation);
       },
       mediaIceServers: () => turnService.mediaIceServers(),
+      clustered: cluster !== undefined,
       log: log.child({ component: 'media' }),
     });
     closers.push(() => media.close());
@@ -168,10 +169,14 @@ export async function startServer(
         store: registry.recordings,
         devices: registry.devices,
         streams: media.node,
+        // In a cluster, a camera is recorded on the node holding its lease (D39).
+        ...(cluster ? { holds: (id: string) => cluster.node.leases.isHeld(id) } : {}),
         log: log.child({ component: 'recordings' }),
       },
     );
     closers.push(() => recordings.close());
+    const placement = cluster?.place({ media: media.node, recordings, lingerMs: config.media.lingerMs });
+    if (placement) closers.push(() => placement.close());
     // Device events (added, rotated, revoked, recording policy), made here, by the CLI in
     // another process or by another node sharing the registry.
     const onDeviceEvent = async (deviceId: string, kinds: ReadonlySet<DeviceEventKind>) => {
@@ -239,6 +244,7 @@ export async function startServer(
       tokens: registry.tokens,
       users: registry.users,
       whep: media.node,
+      ...(placement ? { whepRouting: placement.routing } : {}),
       recordings: {
         archive: recordings.archive,
         devices,
