@@ -140,7 +140,12 @@ export class CameraPlacement {
     const holders = new Set(held.map((l) => l.cameraId));
     const free = elsewhere.filter((camera) => !holders.has(camera));
     for (const camera of this.#freeSeen.keys()) if (!free.includes(camera)) this.#freeSeen.delete(camera);
-    const planned = new Set(recorderPlan(free, nodes, selfId));
+    // A node's cameras are counted from the leases as Redis has them now, not from its last
+    // heartbeat: what another node took a moment ago counts at once (its CPU is the heartbeat's).
+    const counts = new Map<string, number>();
+    for (const { holder } of held) counts.set(holder, (counts.get(holder) ?? 0) + 1);
+    const loads = nodes.map((n) => ({ id: n.id, load: { ...n.load, cameras: counts.get(n.id) ?? 0 } }));
+    const planned = new Set(recorderPlan(free, loads, selfId));
     for (const camera of free) {
       const seen = (this.#freeSeen.get(camera) ?? 0) + 1;
       this.#freeSeen.set(camera, seen);
