@@ -229,6 +229,18 @@ describe.skipIf(!available)('camera placement and viewers routed across cluster 
     // Its session is on node C, owned by ann's browser session (s:...), made with a ticket.
     expect(await perNode('lookout_whep_sessions')).toEqual({ 'node-a': 0, 'node-b': 0, 'node-c': 2 });
     expect(await perNode('lookout_media_camera_sessions')).toEqual({ 'node-a': 0, 'node-b': 0, 'node-c': 1 });
+    // Closing the tile DELETEs the session at its absolute resource URL on node C (cross-origin,
+    // with its session ticket): it ends there at once, long before the viewer timeout would end it.
+    await page.locator('figure[data-device="cam1"] button.close').click();
+    await waitFor(async () => (await perNode('lookout_whep_sessions'))['node-c'] === 1, {
+      timeoutMs: 8000,
+      what: 'the web app’s DELETE reaching node C',
+    });
+    await page.locator('button[data-device="cam1"]').click();
+    await waitFor(async () => (await decodedFrames(page, 'cam1')) > 20, {
+      timeoutMs: 60_000,
+      what: 'frames decoded in Chromium again',
+    });
   });
 
   it('ends the session of a token revoked through another node on the holder within a second', {
