@@ -117,7 +117,9 @@ export async function joinClusterIfConfigured(
         selfUrl: () => addresses.http,
         route: async (camera) => {
           const place = await placement.routeViewer(camera);
-          if (place.at === 'node') return { at: 'node', node: place.node, baseUrl: place.http };
+          // Redis is shared: only an http(s) URL is ever put in a redirect.
+          if (place.at === 'node' && /^https?:\/\/[^\s]+$/i.test(place.http))
+            return { at: 'node', node: place.node, baseUrl: place.http };
           return place.at === 'here' ? { at: 'here' } : { at: 'unavailable' };
         },
       };
