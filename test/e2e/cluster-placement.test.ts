@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EdgeConfig } from '../../edge-config/index.js';
@@ -268,8 +269,14 @@ describe.skipIf(!available)('camera placement and viewers routed across cluster 
     });
     const revoked = await cli(['token', 'revoke', created.id]);
     expect(revoked.code, revoked.stderr).toBe(0);
-    const returnedAt = Date.now();
-    // When node C ended it, by its own log line's time (a scrape under load would add its own delay).
+    // From the revocation as the shared registry recorded it to node C ending the session, by its
+    // own log line's time (a scrape under load would add its own delay). One clock: one machine.
+    const db = new pg.Client({ connectionString: env.LOOKOUT_CLUSTER_POSTGRES_URL });
+    await db.connect();
+    const row = await db
+      .query<{ revoked_at: string }>('SELECT revoked_at FROM api_tokens WHERE id = $1', [created.id])
+      .finally(() => db.end());
+    const revokedAt = Number(row.rows[0]!.revoked_at);
     const ended = await waitFor(
       () =>
         nodes
@@ -282,13 +289,14 @@ describe.skipIf(!available)('camera placement and viewers routed across cluster 
       { timeoutMs: 10_000, what: 'the revoked token’s session ended on node C' },
     );
     expect(ended.reason).toBe('token-revoked');
-    const tookMs = Date.parse(ended.time) - returnedAt;
-    console.log(`revoked token's session ended on the holder ${tookMs} ms after the CLI returned`);
+    const tookMs = Date.parse(ended.time) - revokedAt;
+    console.log(`revoked token's session ended on the holder ${tookMs} ms after the revocation`);
     await waitFor(async () => (await perNode('lookout_whep_sessions'))['node-c'] === 2, {
       what: 'two sessions left on node C',
     });
-    // The principal watch asks the shared registry every 250 ms; a loaded machine is slower.
-    expect(tookMs).toBeLessThan(2000);
+    // The principal watch asks the shared registry every 250 ms: within a second, and 500 ms more
+    // for a machine so loaded that timers run late (as test/integration/whep-token-revoke.test.ts).
+    expect(tookMs).toBeLessThan(1500);
   });
 
   it('records the camera on the node holding it, and only there', { timeout: 90_000 }, async () => {
