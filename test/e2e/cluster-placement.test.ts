@@ -335,8 +335,18 @@ describe.skipIf(!available)('camera placement and viewers routed across cluster 
     expect(await perNode('lookout_media_camera_sessions')).toEqual({ [holder]: 1, [other]: 0 });
   });
 
-  it('releases the camera once nothing needs it for media.lingerMs', { timeout: 90_000 }, async () => {
+  it('ends a removed user’s session on the holder; releases the camera once nothing needs it for media.lingerMs', {
+    timeout: 90_000,
+  }, async () => {
     expect((await cli(['device', 'update', 'cam1', '--record', 'off'])).code).toBe(0);
+    // A signed-in principal removed through the CLI: its browser's session ends on the holder too.
+    const holder = (await leases())[0]!.holder;
+    const before = (await perNode('lookout_whep_sessions'))[holder]!;
+    expect((await cli(['user', 'remove', 'ann'])).code).toBe(0);
+    await waitFor(async () => (await perNode('lookout_whep_sessions'))[holder] === before - 1, {
+      timeoutMs: 10_000,
+      what: `ann's session ended on ${holder}`,
+    });
     await context.close();
     await Promise.all(viewers.map((v) => v.stop().catch(() => undefined)));
     await waitFor(async () => (await leases()).length === 0, {
