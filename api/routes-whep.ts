@@ -5,14 +5,7 @@ import { LookoutError } from '../core/errors.js';
 import { type Access, CSRF_HEADER, principalOf, requireRight } from './auth.js';
 import { sendProblem, statusForCode } from './problem.js';
 import { bearer, problems } from './responses.js';
-import {
-  cameWithTicket,
-  redirectElsewhere,
-  resourceUrl,
-  SpentTickets,
-  ticketOr,
-  type WhepRouting,
-} from './whep-routing.js';
+import { redirectElsewhere, resourceUrl, SpentTickets, ticketOr, type WhepRouting } from './whep-routing.js';
 
 /**
  * What the WHEP endpoint needs of the media node. Sessions belong to the principal that
@@ -180,7 +173,7 @@ export function whepRoutes(
           .header(
             'location',
             routing
-              ? resourceUrl(routing, camera, sessionId, owner, cameWithTicket(request))
+              ? resourceUrl(routing, camera, sessionId, owner)
               : `/whep/${encodeURIComponent(camera)}/sessions/${sessionId}`,
           )
           .header('accept-patch', SDPFRAG)

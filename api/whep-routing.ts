@@ -125,18 +125,16 @@ export async function redirectElsewhere(
 
 /**
  * The session's resource URL (the 201's `Location`): absolute on this node, so PATCH and DELETE
- * come here whichever node the client first asked; with a `session` ticket when the client came
- * by a ticket (it has no credential this origin takes).
+ * come here whichever node (or load balancer) the client first asked, with a `session` ticket:
+ * the client's own credential may not reach this origin (a cookie of another origin, a bearer
+ * header dropped on a redirect).
  */
 export function resourceUrl(
   routing: WhepRouting,
   camera: string,
   session: string,
   principal: string,
-  viaTicket: boolean,
 ): string {
-  const url = `${routing.selfUrl().replace(/\/+$/, '')}${path(camera)}/sessions/${session}`;
-  if (!viaTicket) return url;
   const ticket = signTicket(routing.ticketSecret, {
     kind: 'session',
     camera,
@@ -146,10 +144,7 @@ export function resourceUrl(
     expiresAt: (routing.now ?? Date.now)() + SESSION_TICKET_MS,
     nonce: ticketNonce(),
   });
-  return `${url}?ticket=${encodeURIComponent(ticket)}`;
+  return `${routing.selfUrl().replace(/\/+$/, '')}${path(camera)}/sessions/${session}?ticket=${encodeURIComponent(ticket)}`;
 }
-
-/** Whether the request came with a ticket. */
-export const cameWithTicket = (request: FastifyRequest): boolean => ticketOf(request) !== undefined;
 
 export { SpentTickets };

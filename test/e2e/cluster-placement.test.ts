@@ -166,7 +166,7 @@ describe.skipIf(!available)('camera placement and viewers routed across cluster 
     const played = await first.play('cam1');
     expect(played.status, await played.clone().text()).toBe(201);
     // On the holder, the resource URL is absolute (PATCH and DELETE must come back here).
-    expect(first.location).toMatch(new RegExp(`^${base('node-c')}/whep/cam1/sessions/[^?]+$`));
+    expect(first.location).toMatch(new RegExp(`^${base('node-c')}/whep/cam1/sessions/[^?]+\\?ticket=v1\\.`));
     await streaming(first);
     expect(await leases()).toEqual([{ cameraId: 'cam1', holder: 'node-c' }]);
 
