@@ -20,6 +20,11 @@ export function principalOf(request: FastifyRequest): Principal {
   return principal;
 }
 
+/** Marks `request` as made by `principal` (another preHandler authenticated it: a WHEP ticket, D39). */
+export function actAs(request: FastifyRequest, principal: Principal): void {
+  principals.set(request, principal);
+}
+
 /** RFC 6750 §2.1: `Authorization: Bearer <token>`. */
 export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;

@@ -9,6 +9,7 @@ export { FirstAdminSetup, setupUrl } from './first-admin-setup.js';
 export { deviceJson } from './routes-devices.js';
 export type { WhepService } from './routes-whep.js';
 export { type HttpDeps, type HttpServer, MQTT_WS_PATH, type MqttWebSocketHandler } from './server.js';
+export type { WhepRoute, WhepRouting } from './whep-routing.js';
 
 /** Creates the HTTP server and starts listening. */
 export async function createHttpServer(config: HttpConfig, deps: HttpDeps): Promise<HttpServer> {

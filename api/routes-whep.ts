@@ -5,6 +5,7 @@ import { LookoutError } from '../core/errors.js';
 import { type Access, CSRF_HEADER, principalOf, requireRight } from './auth.js';
 import { sendProblem, statusForCode } from './problem.js';
 import { bearer, problems } from './responses.js';
+import { redirectElsewhere, resourceUrl, SpentTickets, ticketOr, type WhepRouting } from './whep-routing.js';
 
 /**
  * What the WHEP endpoint needs of the media node. Sessions belong to the principal that
@@ -47,19 +48,45 @@ const textBody = (type: string, description: string) => ({
 
 const cameraParams = z.object({ deviceId: z.string().min(1).max(128) });
 const sessionParams = cameraParams.extend({ sessionId: z.string().min(1).max(64) });
+/** In a cluster, the ticket a redirect or a session's resource URL carries (D39). */
+const ticketQuery = z.object({
+  ticket: z
+    .string()
+    .max(1024)
+    .optional()
+    .describe(
+      'Cluster only: the signed ticket in a redirect or a resource URL, in place of other credentials.',
+    ),
+});
 
 /**
  * WHEP (draft-ietf-wish-whep): `POST /whep/<deviceId>` with an SDP offer answers
  * `201 Created` + SDP answer + `Location`; `PATCH` on that location takes trickle ICE;
  * `DELETE` ends the session. CORS is open so third-party players on other origins work;
- * the bearer token is what protects it.
+ * the bearer token is what protects it (no cookie crosses origins: no Allow-Credentials).
+ * In a cluster (`routing`), a POST for a camera another node holds is redirected there (D39).
  */
-export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; access: Access }): void {
-  const watch = requireRight(deps.access, 'live', {
-    camera: (request) => (request.params as { deviceId: string }).deviceId,
-  });
+export function whepRoutes(
+  app: FastifyInstance,
+  deps: { whep: WhepService; access: Access; routing?: WhepRouting },
+): void {
+  const { routing } = deps;
+  const spent = new SpentTickets();
+  const withTicket = (
+    handler: ReturnType<typeof requireRight>,
+    kind: 'post' | 'session',
+  ): ReturnType<typeof requireRight> =>
+    routing
+      ? (ticketOr(handler, { routing, access: deps.access, spent }, kind) as ReturnType<typeof requireRight>)
+      : handler;
+  const watch = withTicket(
+    requireRight(deps.access, 'live', {
+      camera: (request) => (request.params as { deviceId: string }).deviceId,
+    }),
+    'post',
+  );
   // PATCH and DELETE act only on the principal's own sessions (the media node checks the owner).
-  const auth = requireRight(deps.access, 'view');
+  const auth = withTicket(requireRight(deps.access, 'view'), 'session');
   const api = app.withTypeProvider<ZodTypeProvider>();
   app.addContentTypeParser(
     [SDP, SDPFRAG],
@@ -101,12 +128,18 @@ export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; acce
         tags: ['whep'],
         ...bearer,
         params: cameraParams,
+        querystring: ticketQuery,
         body: textBody(SDP, 'The SDP offer.'),
         response: {
           201: {
             description: 'The SDP answer; `Location` is the session, for PATCH (trickle ICE) and DELETE.',
             content: { [SDP]: { schema: z.string() } },
           },
+          307: z
+            .undefined()
+            .describe(
+              'Cluster only: another node holds the camera; repeat the POST at `Location` (it carries a ticket).',
+            ),
           ...problems(400, 401, 403, 404, 415, 429, 503),
         },
       },
@@ -129,16 +162,20 @@ export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; acce
           detail: 'the body is not an SDP offer (must start with v=0)',
         });
       }
+      const camera = request.params.deviceId;
+      const owner = principalOf(request).key;
       try {
-        const { sessionId, answerSdp } = await deps.whep.createSession(
-          request.params.deviceId,
-          offer,
-          principalOf(request).key,
-        );
+        if (routing && (await redirectElsewhere(reply, routing, camera, owner))) return reply;
+        const { sessionId, answerSdp } = await deps.whep.createSession(camera, offer, owner);
         return reply
           .code(201)
           .type(SDP)
-          .header('location', `/whep/${encodeURIComponent(request.params.deviceId)}/sessions/${sessionId}`)
+          .header(
+            'location',
+            routing
+              ? resourceUrl(routing, camera, sessionId, owner)
+              : `/whep/${encodeURIComponent(camera)}/sessions/${sessionId}`,
+          )
           .header('accept-patch', SDPFRAG)
           .header('etag', `"${sessionId}"`)
           .send(answerSdp);
@@ -157,6 +194,7 @@ export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; acce
         tags: ['whep'],
         ...bearer,
         params: sessionParams,
+        querystring: ticketQuery,
         body: textBody(SDPFRAG, 'An SDP fragment with a=candidate lines (RFC 8840).'),
         response: {
           204: z.undefined().describe('Candidates taken.'),
@@ -196,6 +234,7 @@ export function whepRoutes(app: FastifyInstance, deps: { whep: WhepService; acce
         tags: ['whep'],
         ...bearer,
         params: sessionParams,
+        querystring: ticketQuery,
         response: { 200: z.undefined().describe('Ended.'), ...problems(401, 403, 404, 503) },
       },
     },
@@ -231,6 +270,8 @@ const WHEP_STATUS: Record<string, number> = {
   MEDIA_WORKER_TIMEOUT: 503,
   MEDIA_UNAVAILABLE: 503,
   CAMERA_NOT_OPEN: 503,
+  // Cluster: Redis (which says which node holds the camera) is away.
+  REDIS_UNAVAILABLE: 503,
 };
 
 function whepError(reply: FastifyReply, err: unknown): FastifyReply {

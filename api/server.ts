@@ -37,6 +37,7 @@ import { type StillRoutesDeps, stillRoutes } from './routes-still.js';
 import { userRoutes } from './routes-users.js';
 import { type WhepService, whepRoutes } from './routes-whep.js';
 import { webRoot } from './web-root.js';
+import type { WhepRouting } from './whep-routing.js';
 
 /** Where MQTT-over-WebSocket connections go (the broker). */
 export interface MqttWebSocketHandler {
@@ -50,6 +51,8 @@ export interface HttpDeps {
   /** Device management: add, rename, rotate, revoke, delete (absent: read-only device routes). */
   deviceAdmin?: DeviceAdmin;
   whep?: WhepService;
+  /** In a cluster: where each camera's viewers go (D39). */
+  whepRouting?: WhepRouting;
   recordings?: Omit<RecordingRoutesDeps, 'access'>;
   /** Still pictures of cameras (absent: no `still.jpg` route). */
   stills?: StillRoutesDeps['stills'];
@@ -204,7 +207,7 @@ export class HttpServer {
         const policyChanged = deps.recordings?.policyChanged ?? (() => {});
         deviceAdminRoutes(app, { admin: deps.deviceAdmin, access, policyChanged });
       }
-      if (deps.whep) whepRoutes(app, { whep: deps.whep, access });
+      if (deps.whep) whepRoutes(app, { whep: deps.whep, access, routing: deps.whepRouting });
       if (events) eventRoutes(app, { hub: events, access });
       if (deps.recordings) recordingRoutes(app, { ...deps.recordings, access });
       if (deps.stills) stillRoutes(app, { stills: deps.stills, devices: deps.devices, access });

@@ -1,5 +1,6 @@
+import type { WhepRouting } from '../api/index.js';
 import type { BrokerCluster } from '../broker/cluster-engines.js';
-import type { ClusterNode, NodeInfo } from '../cluster/index.js';
+import type { ClusterNode, NodeInfo, PlacedRecordings } from '../cluster/index.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import type { MediaNode } from '../media/index.js';
@@ -20,6 +21,14 @@ export interface ServerCluster {
     recordings: () => number;
     inProcessMedia: boolean;
   }): void;
+  /**
+   * Camera placement on this node (D39): who runs each camera's media and recorder, and where
+   * its viewers go. Closed by the caller, before the media node and the recordings.
+   */
+  place(what: { media: MediaNode; recordings: PlacedRecordings; lingerMs: number }): {
+    routing: WhepRouting;
+    close(): Promise<void>;
+  };
   close(): Promise<void>;
 }
 
@@ -34,7 +43,7 @@ export async function joinClusterIfConfigured(
 ): Promise<ServerCluster | undefined> {
   const { redisUrl } = config.cluster;
   if (!redisUrl) return undefined;
-  const { joinCluster, sharedSecret } = await import('../cluster/index.js');
+  const { CameraPlacement, joinCluster, sharedSecret } = await import('../cluster/index.js');
   const { clusterEngines } = await import('../broker/cluster-engines.js');
   const { ClusterPresenceStore } = await import('../broker/cluster-presence.js');
   const { publicBrokerUrls, publicHttpUrl, publicTurnUrls } = await import('../edge-config/public-urls.js');
@@ -47,11 +56,14 @@ export async function joinClusterIfConfigured(
     { log, version, addresses: () => addresses, load: () => sampler?.current() ?? idle },
   );
   let turnSecret: string | undefined;
+  let ticketSecret: string;
   try {
     turnSecret =
       config.turn.mode === 'off'
         ? undefined
         : (config.turn.secret ?? (await sharedSecret(node.redis, `${config.cluster.keyPrefix}:turn-secret`)));
+    // Signs the tickets that carry a viewer's authorization to the node holding its camera.
+    ticketSecret = await sharedSecret(node.redis, `${config.cluster.keyPrefix}:whep-ticket-secret`);
   } catch (err) {
     await node.close();
     throw err;
@@ -86,6 +98,32 @@ export async function joinClusterIfConfigured(
       );
       void sampler.sample();
       void node.nodes.heartbeat().catch(() => {}); // publish the addresses now, not at the next tick
+    },
+    place({ media, recordings, lingerMs }) {
+      const placement = new CameraPlacement({
+        leases: node.leases,
+        nodes: () => node.nodes.list(),
+        selfId: node.id,
+        media,
+        recordings,
+        lingerMs,
+        intervalMs: config.cluster.heartbeatMs,
+        log: clusterLog.child({ part: 'placement' }),
+      });
+      void placement.tick();
+      const routing: WhepRouting = {
+        nodeId: node.id,
+        ticketSecret,
+        selfUrl: () => addresses.http,
+        route: async (camera) => {
+          const place = await placement.routeViewer(camera);
+          // Redis is shared: only an http(s) URL is ever put in a redirect.
+          if (place.at === 'node' && /^https?:\/\/[^\s]+$/i.test(place.http))
+            return { at: 'node', node: place.node, baseUrl: place.http };
+          return place.at === 'here' ? { at: 'here' } : { at: 'unavailable' };
+        },
+      };
+      return { routing, close: () => placement.close() };
     },
     async close() {
       await sampler?.close();

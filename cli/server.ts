@@ -165,6 +165,7 @@ export async function startServer(
         return generation === undefined ? [] : turnService.deviceIceServers(id, generation);
       },
       mediaIceServers: () => turnService.mediaIceServers(),
+      clustered: cluster !== undefined,
       log: log.child({ component: 'media' }),
     });
     closers.push(() => media.close());
@@ -175,12 +176,16 @@ export async function startServer(
         store: registry.recordings,
         devices: registry.devices,
         streams: media.node,
+        // In a cluster, a camera is recorded on the node holding its lease (D39).
+        ...(cluster ? { holds: (id: string) => cluster.node.leases.isHeld(id) } : {}),
         log: log.child({ component: 'recordings' }),
       },
     );
     closers.push(() => recordings.close());
     const stills = new Stills({ keyframes: media.node.keyframes, archive: recordings.archive });
     closers.push(() => stills.close());
+    const placement = cluster?.place({ media: media.node, recordings, lingerMs: config.media.lingerMs });
+    if (placement) closers.push(() => placement.close());
     // Device events (added, rotated, revoked, recording policy), made here, by the CLI in
     // another process or by another node sharing the registry.
     const onDeviceEvent = async (deviceId: string, kinds: ReadonlySet<DeviceEventKind>) => {
@@ -252,6 +257,7 @@ export async function startServer(
       users: registry.users,
       ...(setupCode !== undefined ? { setupCode } : {}),
       whep: media.node,
+      ...(placement ? { whepRouting: placement.routing } : {}),
       recordings: {
         archive: recordings.archive,
         devices,

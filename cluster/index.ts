@@ -14,12 +14,19 @@ import type { NodeInfo, NodeLoad } from './node-info.js';
 import { NodeRegistry } from './node-registry.js';
 import { connectRedis } from './redis.js';
 
+export {
+  CameraPlacement,
+  type PlacedMedia,
+  type PlacedRecordings,
+  type ViewerPlace,
+} from './camera-placement.js';
 export type { ClusterEvent } from './events.js';
 export { ClusterBus } from './events.js';
 export { type ClusterKeys, clusterKeys } from './keys.js';
 export { CameraLeases, listLeases } from './leases.js';
 export type { NodeInfo, NodeLoad } from './node-info.js';
 export { listNodes, NodeRegistry } from './node-registry.js';
+export { DemandLinger, recorderPlan } from './placement-choice.js';
 export { connectRedis, redactUrl } from './redis.js';
 export { sharedSecret } from './shared-secret.js';
 
@@ -84,7 +91,7 @@ export async function joinCluster(
       now: deps.now,
     });
     await nodes.start();
-    leases = new CameraLeases({ redis, keys, nodeId: id, ttlMs: config.nodeTtlMs, log });
+    leases = new CameraLeases({ redis, keys, nodeId: id, ttlMs: config.nodeTtlMs, log, now: deps.now });
     const bus = await ClusterBus.open({ redis, subscriber, keys, nodeId: id, log, now: deps.now });
     let closing: Promise<void> | undefined;
     const [joinedNodes, joinedLeases] = [nodes, leases];

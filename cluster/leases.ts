@@ -21,6 +21,7 @@ export interface CameraLeasesOptions {
   /** A lease outlives its holder's last renewal by this; renewed every third of it. */
   ttlMs: number;
   log: Logger;
+  now?: () => number;
 }
 
 /**
@@ -31,13 +32,16 @@ export interface CameraLeasesOptions {
  */
 export class CameraLeases extends SafeEmitter<LeaseEvents> {
   readonly #o: CameraLeasesOptions;
-  readonly #held = new Set<string>();
+  /** Held camera ids, each with when Redis last confirmed it (taken or renewed). */
+  readonly #held = new Map<string, number>();
+  readonly #now: () => number;
   readonly #timer: NodeJS.Timeout;
   #renewing: Promise<void> | undefined;
 
   constructor(options: CameraLeasesOptions) {
     super(options.log);
     this.#o = options;
+    this.#now = options.now ?? Date.now;
     this.#timer = setInterval(
       () => {
         this.#renewing ??= this.renew().finally(() => {
@@ -51,12 +55,18 @@ export class CameraLeases extends SafeEmitter<LeaseEvents> {
 
   /** Camera ids whose lease this node holds. */
   held(): string[] {
-    return [...this.#held];
+    return [...this.#held.keys()];
+  }
+
+  /** Whether this node holds the camera's lease (as far as it knows: synchronous, no Redis). */
+  isHeld(cameraId: string): boolean {
+    return this.#held.has(cameraId);
   }
 
   /** Takes the camera's lease if free; either way says who holds it now. */
   async acquire(cameraId: string): Promise<{ holder: string; mine: boolean }> {
     const { redis, keys, nodeId, ttlMs } = this.#o;
+    const askedAt = this.#now();
     const [set, holder] = (await redisCall('lease', () =>
       redis
         .multi()
@@ -67,7 +77,7 @@ export class CameraLeases extends SafeEmitter<LeaseEvents> {
     )) as Array<[Error | null, unknown]>;
     const owner = String(holder?.[1] ?? '');
     const mine = owner === nodeId;
-    if (mine) this.#held.add(cameraId);
+    if (mine) this.#held.set(cameraId, askedAt);
     if (set?.[1] === 'OK') this.#o.log.debug({ camera: cameraId }, 'camera lease taken');
     return { holder: owner, mine };
   }
@@ -93,21 +103,40 @@ export class CameraLeases extends SafeEmitter<LeaseEvents> {
     return listLeases(this.#o.redis, this.#o.keys);
   }
 
-  /** Renews every lease this node holds; a lease found lost is dropped and reported. */
+  /**
+   * Renews every lease this node holds. A lease Redis says is gone or another node's is dropped
+   * and reported (`lost`); so is one Redis could not confirm for `ttlMs` (it has expired there, and
+   * another node may hold it by now).
+   */
   async renew(): Promise<void> {
+    // All at once: ioredis pipelines them, so a node with many cameras renews in one round trip.
+    await Promise.all(
+      [...this.#held].map(([cameraId, confirmedAt]) => this.#renewOne(cameraId, confirmedAt)),
+    );
+  }
+
+  async #renewOne(cameraId: string, confirmedAt: number): Promise<void> {
     const { redis, keys, nodeId, ttlMs } = this.#o;
-    for (const cameraId of [...this.#held]) {
-      let renewed: unknown;
-      try {
-        renewed = await redis.eval(RENEW, 1, keys.lease(cameraId), nodeId, String(ttlMs));
-      } catch {
-        continue; // Redis away: try again next tick; the lease may still be alive when it returns
-      }
-      if (renewed !== 1 && this.#held.delete(cameraId)) {
-        this.#o.log.warn({ camera: cameraId }, 'camera lease lost');
-        this.emit('lost', cameraId);
-      }
+    const askedAt = this.#now();
+    let renewed: unknown;
+    try {
+      renewed = await redis.eval(RENEW, 1, keys.lease(cameraId), nodeId, String(ttlMs));
+    } catch {
+      // Redis away: try again next tick, unless the lease has outlived its time to live.
+      if (askedAt - confirmedAt < ttlMs) return;
+      renewed = 'expired';
     }
+    if (this.#held.get(cameraId) !== confirmedAt) return; // released (or taken again) meanwhile
+    if (renewed === 1) {
+      this.#held.set(cameraId, askedAt);
+      return;
+    }
+    this.#held.delete(cameraId);
+    this.#o.log.warn(
+      { camera: cameraId, why: renewed === 'expired' ? 'not renewed in time' : 'not held in Redis' },
+      'camera lease lost',
+    );
+    this.emit('lost', cameraId);
   }
 
   /** Stops renewing and releases what this node holds (best effort: Redis may be away). */

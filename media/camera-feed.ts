@@ -6,8 +6,11 @@ import { SafeEmitter } from '../core/safe-emitter.js';
 import type { MediaKind, UdpTarget } from './boundary/protocol.js';
 import { parseRtp, type TapPacket } from './rtp-bytes.js';
 
-/** Why a camera's media stopped: the camera's session ended, or the worker holding it died. */
-export type EndReason = 'camera' | 'media-worker-died';
+/**
+ * Why a camera's media stopped: the camera's session ended, the worker holding it died, or (in a
+ * cluster) this node gave the camera up or lost its lease.
+ */
+export type EndReason = 'camera' | 'media-worker-died' | 'lease-released' | 'lease-lost';
 
 export type FeedEvents = {
   /** One packet of the camera's, as it sent it; `mimeType` is its codec. */

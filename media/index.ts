@@ -33,6 +33,11 @@ export interface MediaDeps {
    * fresh each time). Viewers' peer connections use none.
    */
   mediaIceServers?(): IceServer[];
+  /**
+   * A node of a cluster: other nodes hold some cameras and answer their messages, so a message
+   * about a camera not placed here is left alone (D39).
+   */
+  clustered?: boolean;
   log: Logger;
 }
 
@@ -90,6 +95,7 @@ export async function createMediaNode(
     deviceIceServers: deps.deviceIceServers ?? (() => []),
     mediaIceServers: deps.mediaIceServers ?? (() => []),
     helloGraceMs: config.helloGraceMs,
+    answerUnplaced: !deps.clustered,
     log: deps.log,
   });
   const node = new MediaNode({

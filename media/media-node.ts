@@ -72,6 +72,19 @@ export class MediaNode {
     return this.#router.feed(deviceId);
   }
 
+  /** Cameras something on this node needs now (a viewer, the recorder): a cluster's demand (D39). */
+  camerasInUse(): Set<string> {
+    return this.#router.camerasInUse();
+  }
+
+  /**
+   * Closes the camera on this node now, its viewers and feed included (a cluster node that gave
+   * up or lost the camera's lease, D39). Answers how many viewers it had.
+   */
+  evict(deviceId: string, reason: 'lease-released' | 'lease-lost'): number {
+    return this.#router.evict(deviceId, reason);
+  }
+
   /** Which worker slot holds the camera now, if any. */
   workerOf(deviceId: string): number | undefined {
     return this.#router.placements.get(deviceId)?.channel.workerId;

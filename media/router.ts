@@ -10,7 +10,7 @@ import type {
   MediaEvent,
   UdpTarget,
 } from './boundary/protocol.js';
-import { CameraFeed } from './camera-feed.js';
+import { CameraFeed, type EndReason } from './camera-feed.js';
 import { relog } from './relog.js';
 import {
   type DeviceMessage,
@@ -29,6 +29,11 @@ export interface RouterDeps {
   deviceIceServers(deviceId: string): IceServer[];
   mediaIceServers(): IceServer[];
   helloGraceMs: number;
+  /**
+   * Whether a device's message about no camera placed here is answered with an error (single
+   * host). In a cluster another node may hold the camera (it answers): false.
+   */
+  answerUnplaced?: boolean;
   log: Logger;
   now?: () => number;
 }
@@ -176,6 +181,34 @@ export class MediaRouter {
     return placement;
   }
 
+  /** Cameras something here needs now: a WHEP viewer, or a feed someone (the recorder) holds. */
+  camerasInUse(): Set<string> {
+    const used = new Set<string>();
+    for (const [id, placement] of this.placements) if (placement.viewers.size > 0) used.add(id);
+    for (const [id, feed] of this.#feeds) if (feed.wanted) used.add(id);
+    return used;
+  }
+
+  /**
+   * Closes the camera here whatever needs it (its lease was lost or released, D39): its viewers
+   * end, its feed ends with `reason` and is placed again only by a new demand. Answers how many
+   * viewers it had.
+   */
+  evict(cameraId: string, reason: EndReason): number {
+    this.#homeless.delete(cameraId);
+    const placement = this.placements.get(cameraId);
+    if (!placement) return 0;
+    this.placements.delete(cameraId);
+    this.#candidates.delete(cameraId);
+    this.#feeds.get(cameraId)?.ended(reason);
+    this.#send(placement, 'closeCamera', { cameraId });
+    this.#log.info(
+      { device: cameraId, viewers: placement.viewers.size, reason },
+      'camera closed on this node',
+    );
+    return placement.viewers.size;
+  }
+
   /** Closes the camera in its worker when nothing needs it (no viewer, no tap) and it is offline. */
   #releaseIfIdle(cameraId: string): void {
     const placement = this.placements.get(cameraId);
@@ -283,6 +316,7 @@ export class MediaRouter {
 
   /** A message from a camera nothing has placed: nothing was offered. Tell a device that answers anyway. */
   #unplacedSignal(deviceId: string, parsed: ParseResult<DeviceMessage>): void {
+    if (this.deps.answerUnplaced === false) return;
     if (!parsed.ok) {
       this.#limitLog.warn(
         `bad-signal:${deviceId}`,

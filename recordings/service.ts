@@ -22,6 +22,11 @@ export interface RecordingDeps {
   store: RecordingStore;
   devices: { get(id: string): Promise<Device | undefined>; list(): Promise<Device[]> };
   streams: { feed(deviceId: string): RecordedStream };
+  /**
+   * In a cluster: whether this node holds the camera (its lease, D39). A camera is recorded only
+   * where it is held; absent (a single host), everywhere its policy says.
+   */
+  holds?: (deviceId: string) => boolean;
   log: Logger;
   now?: () => number;
 }
@@ -34,6 +39,8 @@ export interface RecordingDeps {
 export class RecordingService {
   readonly archive: Archive;
   readonly #recorders = new Map<string, Recorder>();
+  /** Cameras whose policy says record (recorded here or, in a cluster, on the node holding them). */
+  readonly #wanted = new Set<string>();
   /** Recorders turned off and still finishing their segment; close() waits for them. */
   readonly #stopping = new Set<Promise<void>>();
   readonly #log: Logger;
@@ -103,7 +110,10 @@ export class RecordingService {
       return;
     }
     if (this.#closing) return;
-    const wanted = device !== undefined && device.revokedAt === null && wantsRecording(device.recording);
+    const recorded = device !== undefined && device.revokedAt === null && wantsRecording(device.recording);
+    if (recorded) this.#wanted.add(deviceId);
+    else this.#wanted.delete(deviceId);
+    const wanted = recorded && (this.deps.holds?.(deviceId) ?? true);
     const recorder = this.#recorders.get(deviceId);
     if (wanted && !recorder) {
       this.#recorders.set(
@@ -164,6 +174,11 @@ export class RecordingService {
     } catch (err) {
       this.#log.error({ err, device: deviceId }, 'could not delete the recordings of a deleted device');
     }
+  }
+
+  /** Cameras whose policy says record, wherever they are recorded (the cluster places them, D39). */
+  wantedCameras(): ReadonlySet<string> {
+    return this.#wanted;
   }
 
   /** How many cameras are being recorded now. */

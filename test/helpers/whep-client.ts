@@ -101,7 +101,8 @@ export class WhepClient {
 
   async stop(): Promise<void> {
     if (this.location) {
-      await fetch(`${this.baseUrl}${this.location}`, {
+      // Relative on a single host; absolute on the node holding the camera in a cluster.
+      await fetch(new URL(this.location, this.baseUrl), {
         method: 'DELETE',
         headers: this.#auth(),
       }).catch(() => {});
