@@ -29,7 +29,10 @@ export type ViewerPlace =
   | { at: 'unavailable'; node: string };
 
 export interface CameraPlacementOptions {
-  leases: Pick<CameraLeases, 'acquire' | 'release' | 'isHeld' | 'held' | 'list' | 'on' | 'off'>;
+  leases: Pick<
+    CameraLeases,
+    'acquire' | 'release' | 'isHeld' | 'isConfirmed' | 'held' | 'list' | 'on' | 'off'
+  >;
   /** The live nodes (Redis's node registry). */
   nodes: () => Promise<NodeInfo[]>;
   selfId: string;
@@ -93,11 +96,13 @@ export class CameraPlacement {
   async routeViewer(camera: string): Promise<ViewerPlace> {
     const { leases, media } = this.#o;
     while (this.#releasing.has(camera)) await this.#releasing.get(camera);
-    if (leases.isHeld(camera)) {
+    // Held and confirmed: here. Held but unconfirmed (Redis unreachable): what flows goes on, but
+    // a new viewer waits for Redis to say this node still holds it (acquire rejects meanwhile).
+    if (leases.isConfirmed(camera)) {
       this.#linger.claimed(camera, this.#now());
       return { at: 'here' };
     }
-    if (!media.isOnline(camera)) return { at: 'here' };
+    if (!media.isOnline(camera) && !leases.isHeld(camera)) return { at: 'here' };
     const { holder, mine } = await leases.acquire(camera);
     if (mine) {
       this.#taken(camera, 'viewer');

@@ -5,12 +5,23 @@ import type { ClusterKeys } from './keys.js';
 import { redisCall } from './redis.js';
 
 /** Renews a lease only while this node still holds it. */
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+/**
+ * Renews a lease: 1 while this node holds it; 2 when no node does (it expired while Redis could not
+ * be reached, or a Redis restarted empty) and this node takes it again; 0 when another node does.
+ */
+const RENEW = `local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  redis.call('SADD', KEYS[2], ARGV[3])
+  return 2
+end
+return 0`;
 /** Releases a lease only while this node still holds it. */
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SREM', KEYS[2], ARGV[2]); return redis.call('DEL', KEYS[1]) else return 0 end`;
 
 export type LeaseEvents = {
-  /** A lease this node held was not renewed in time (Redis away too long, or taken over). */
+  /** Redis says another node holds a camera this node held. */
   lost: [cameraId: string];
 };
 
@@ -34,6 +45,8 @@ export class CameraLeases extends SafeEmitter<LeaseEvents> {
   readonly #o: CameraLeasesOptions;
   /** Held camera ids, each with when Redis last confirmed it (taken or renewed). */
   readonly #held = new Map<string, number>();
+  /** Held cameras whose renewal Redis has not confirmed for `ttlMs` (logged once each). */
+  readonly #unconfirmed = new Set<string>();
   readonly #now: () => number;
   readonly #timer: NodeJS.Timeout;
   #renewing: Promise<void> | undefined;
@@ -63,6 +76,15 @@ export class CameraLeases extends SafeEmitter<LeaseEvents> {
     return this.#held.has(cameraId);
   }
 
+  /**
+   * Held, and confirmed by Redis within `ttlMs`. A lease held but unconfirmed (Redis unreachable
+   * from here for longer) keeps what already flows; new demand waits for Redis (D39).
+   */
+  isConfirmed(cameraId: string): boolean {
+    const confirmedAt = this.#held.get(cameraId);
+    return confirmedAt !== undefined && this.#now() - confirmedAt < this.#o.ttlMs;
+  }
+
   /** Takes the camera's lease if free; either way says who holds it now. */
   async acquire(cameraId: string): Promise<{ holder: string; mine: boolean }> {
     const { redis, keys, nodeId, ttlMs } = this.#o;
@@ -77,7 +99,10 @@ export class CameraLeases extends SafeEmitter<LeaseEvents> {
     )) as Array<[Error | null, unknown]>;
     const owner = String(holder?.[1] ?? '');
     const mine = owner === nodeId;
-    if (mine) this.#held.set(cameraId, askedAt);
+    if (mine) {
+      this.#held.set(cameraId, askedAt);
+      this.#unconfirmed.delete(cameraId);
+    }
     if (set?.[1] === 'OK') this.#o.log.debug({ camera: cameraId }, 'camera lease taken');
     return { holder: owner, mine };
   }
@@ -92,6 +117,7 @@ export class CameraLeases extends SafeEmitter<LeaseEvents> {
   async release(cameraId: string): Promise<boolean> {
     const { redis, keys, nodeId } = this.#o;
     this.#held.delete(cameraId);
+    this.#unconfirmed.delete(cameraId);
     const released = await redisCall('lease', () =>
       redis.eval(RELEASE, 2, keys.lease(cameraId), keys.leases, nodeId, cameraId),
     );
@@ -104,9 +130,10 @@ export class CameraLeases extends SafeEmitter<LeaseEvents> {
   }
 
   /**
-   * Renews every lease this node holds. A lease Redis says is gone or another node's is dropped
-   * and reported (`lost`); so is one Redis could not confirm for `ttlMs` (it has expired there, and
-   * another node may hold it by now).
+   * Renews every lease this node holds. A lease Redis says is another node's is dropped and
+   * reported (`lost`); one no node holds any more is taken again. One Redis cannot confirm (it is
+   * unreachable) stays held, unconfirmed: the camera's media and recorder here go on, and the
+   * next renewal that reaches Redis settles it.
    */
   async renew(): Promise<void> {
     // All at once: ioredis pipelines them, so a node with many cameras renews in one round trip.
@@ -120,22 +147,36 @@ export class CameraLeases extends SafeEmitter<LeaseEvents> {
     const askedAt = this.#now();
     let renewed: unknown;
     try {
-      renewed = await redis.eval(RENEW, 1, keys.lease(cameraId), nodeId, String(ttlMs));
+      renewed = await redis.eval(
+        RENEW,
+        2,
+        keys.lease(cameraId),
+        keys.leases,
+        nodeId,
+        String(ttlMs),
+        cameraId,
+      );
     } catch {
-      // Redis away: try again next tick, unless the lease has outlived its time to live.
-      if (askedAt - confirmedAt < ttlMs) return;
-      renewed = 'expired';
+      // Redis away: try again next tick. Past the time to live, said once per camera and outage.
+      if (askedAt - confirmedAt >= ttlMs && !this.#unconfirmed.has(cameraId)) {
+        this.#unconfirmed.add(cameraId);
+        this.#o.log.warn(
+          { camera: cameraId },
+          'camera lease unconfirmed (Redis unreachable): what flows goes on, new demand waits for Redis',
+        );
+      }
+      return;
     }
     if (this.#held.get(cameraId) !== confirmedAt) return; // released (or taken again) meanwhile
-    if (renewed === 1) {
+    if (renewed === 1 || renewed === 2) {
       this.#held.set(cameraId, askedAt);
+      if (this.#unconfirmed.delete(cameraId) || renewed === 2)
+        this.#o.log.info({ camera: cameraId, retaken: renewed === 2 }, 'camera lease confirmed again');
       return;
     }
     this.#held.delete(cameraId);
-    this.#o.log.warn(
-      { camera: cameraId, why: renewed === 'expired' ? 'not renewed in time' : 'not held in Redis' },
-      'camera lease lost',
-    );
+    this.#unconfirmed.delete(cameraId);
+    this.#o.log.warn({ camera: cameraId, why: 'another node holds it' }, 'camera lease lost');
     this.emit('lost', cameraId);
   }
 

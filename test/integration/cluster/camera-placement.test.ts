@@ -166,24 +166,50 @@ describe.skipIf(!available)('camera placement over Redis', () => {
     expect(a.media.evicted).toEqual([['cam1', 'lease-released']]);
   });
 
-  it('ends the recorder and media of a lease not renewed within its time to live (Redis away)', async () => {
+  it('keeps the recorder and media of a lease Redis cannot confirm (Redis away), refuses a new viewer meanwhile, and confirms it again when Redis returns', async () => {
+    const prefix = `p${++prefixes}`;
+    const a = await start('a', prefix);
+    a.recordings.wanted.add('cam1');
+    a.media.online.add('cam1');
+    await waitFor(() => a.recordings.recording.has('cam1'), { what: 'cam1 recorded on a' });
+    await redis.stop();
+    try {
+      // Past the lease's time to live without Redis: still held here, no longer confirmed.
+      await waitFor(() => !a.node.leases.isConfirmed('cam1'), {
+        timeoutMs: 10_000,
+        what: 'cam1 unconfirmed',
+      });
+      await a.placement.tick();
+      expect(a.media.evicted).toEqual([]);
+      expect(a.recordings.recording.has('cam1')).toBe(true);
+      expect(a.node.leases.isHeld('cam1')).toBe(true);
+      // A new viewer needs Redis to say this node still holds the camera.
+      await expect(a.placement.routeViewer('cam1')).rejects.toMatchObject({ code: 'REDIS_UNAVAILABLE' });
+    } finally {
+      await redis.start();
+    }
+    // Redis back, empty (the test server keeps nothing): the lease is taken again, nothing ended.
+    await waitFor(() => a.node.leases.isConfirmed('cam1'), {
+      timeoutMs: 15_000,
+      what: 'cam1 confirmed again',
+    });
+    expect(await a.node.leases.holder('cam1')).toBe('a');
+    expect(a.media.evicted).toEqual([]);
+    expect(await a.placement.routeViewer('cam1')).toEqual({ at: 'here' });
+  });
+
+  it('ends the recorder and media of a lease Redis says another node holds', async () => {
     const prefix = `p${++prefixes}`;
     const a = await start('a', prefix);
     a.recordings.wanted.add('cam1');
     await waitFor(() => a.recordings.recording.has('cam1'), { what: 'cam1 recorded on a' });
-    await redis.stop();
-    try {
-      await waitFor(() => a.media.evicted.length > 0, { timeoutMs: 10_000, what: 'cam1 evicted' });
-      expect(a.media.evicted).toEqual([['cam1', 'lease-lost']]);
-      expect(a.recordings.recording.has('cam1')).toBe(false);
-      expect(a.node.leases.isHeld('cam1')).toBe(false);
-    } finally {
-      await redis.start();
-    }
-    // Redis back (empty: the test server keeps nothing): the camera is placed again.
-    await waitFor(() => a.recordings.recording.has('cam1'), {
-      timeoutMs: 15_000,
-      what: 'cam1 recorded again',
-    });
+    // Another node holds it now (as after a partition that outlived the lease).
+    const direct = new Redis(redis.url);
+    closers.push(() => direct.quit());
+    await direct.set(clusterKeys(prefix).lease('cam1'), 'b', 'PX', 60_000);
+    await waitFor(() => a.media.evicted.length > 0, { timeoutMs: 10_000, what: 'cam1 evicted' });
+    expect(a.media.evicted).toEqual([['cam1', 'lease-lost']]);
+    expect(a.recordings.recording.has('cam1')).toBe(false);
+    expect(a.node.leases.isHeld('cam1')).toBe(false);
   });
 });
