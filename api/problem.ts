@@ -19,7 +19,11 @@ export function statusForCode(code: string): number {
   if (code.endsWith('_CONFLICT') || code === 'SEGMENT_WRITING') return 409;
   if (code === 'NO_RECORDINGS') return 404;
   if (code.endsWith('_BUSY')) return 503;
+  if (code.endsWith('_TOO_LARGE')) return 413;
+  // The node holding a recording is not in the cluster or does not answer (D40).
+  if (code === 'NODE_UNAVAILABLE') return 503;
+  if (code === 'NODE_AUTH_INVALID') return 401;
   // The registry's database is down (PostgreSQL): the route needs it; try again shortly.
-  if (code === 'REGISTRY_UNAVAILABLE') return 503;
+  if (code === 'REGISTRY_UNAVAILABLE' || code === 'REDIS_UNAVAILABLE') return 503;
   return 500;
 }

@@ -1,7 +1,7 @@
 import { createHttpServer, type HttpServer } from '../api/index.js';
 import { type Broker, createBroker } from '../broker/index.js';
 import type { ClusterNode } from '../cluster/index.js';
-import type { Config } from '../config/index.js';
+import { type Config, nodeIdOf } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import {
   ActiveDevices,
@@ -168,6 +168,8 @@ export async function startServer(
         store: registry.recordings,
         devices: registry.devices,
         streams: media.node,
+        node: cluster?.node.id ?? nodeIdOf(config.cluster),
+        ...(cluster ? { peers: cluster.archivePeers } : {}),
         log: log.child({ component: 'recordings' }),
       },
     );

@@ -5,6 +5,7 @@ import type { Logger } from '../core/log.js';
 import { type Device, type RecordingStore, type Segment, wantsRecording } from '../devices/index.js';
 import { type RecordingActivity, recordingActivity } from './activity.js';
 import { Archive } from './archive.js';
+import type { ArchivePeers } from './archive-peers.js';
 import { type RecordedStream, Recorder } from './recorder.js';
 import { RECORDER_FAULTS, RECORDER_STATES, type RecorderFault, type State } from './recorder-types.js';
 import { recoverRecordings } from './recovery.js';
@@ -22,6 +23,10 @@ export interface RecordingDeps {
   store: RecordingStore;
   devices: { get(id: string): Promise<Device | undefined>; list(): Promise<Device[]> };
   streams: { feed(deviceId: string): RecordedStream };
+  /** This node's id: the index names it as the holder of what it records; recovery and retention touch only its files (D40). */
+  node: string;
+  /** The cluster's other nodes, whose recordings the archive reads through them (none on a single host). */
+  peers?: ArchivePeers;
   log: Logger;
   now?: () => number;
 }
@@ -52,7 +57,10 @@ export class RecordingService {
   ) {
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
-    this.archive = new Archive(deps.store, config.dir);
+    this.archive = new Archive(deps.store, config.dir, {
+      node: deps.node,
+      ...(deps.peers ? { peers: deps.peers } : {}),
+    });
   }
 
   /** Recovers what a crash left, then starts recording every camera whose policy says so. */
@@ -65,6 +73,7 @@ export class RecordingService {
     const counts = await recoverRecordings({
       store: deps.store,
       dir: config.dir,
+      node: deps.node,
       log: deps.log,
       now: service.#now(),
     });
@@ -114,6 +123,7 @@ export class RecordingService {
           segmentSeconds: this.config.segmentSeconds,
           fragmentMs: this.config.fragmentMs,
           store: this.deps.store,
+          node: this.deps.node,
           log: this.#log.child({ device: deviceId }),
           onSegment: () => this.#queueRetention(),
           onFault: (reason) => {
@@ -152,6 +162,8 @@ export class RecordingService {
       await this.deps.store.pruneGaps(deviceId, Number.MAX_SAFE_INTEGER);
       let bytes = 0;
       for (const segment of [...removed, ...late]) {
+        // Another node's files stay there (D40): its next start adopts them, its retention ends them.
+        if (segment.node !== this.deps.node) continue;
         rmSync(path.join(this.config.dir, segment.path), { force: true });
         bytes += segment.bytes;
       }
@@ -200,6 +212,7 @@ export class RecordingService {
       await applyRetention({
         store: this.deps.store,
         dir: this.config.dir,
+        node: this.deps.node,
         now: this.#now(),
         log: this.#log,
         policy: {

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
 import type { ZodType } from 'zod';
 import type { Config } from '../../config/index.js';
+import { nodeIdOf } from '../../config/node-id.js';
 import { LookoutError } from '../../core/errors.js';
 import type { Registry } from '../../devices/index.js';
 import type { RecordingListing } from '../../http-contract/index.js';
@@ -128,7 +129,9 @@ export function recordingsCommand(): Command {
         options,
         async (registry) => {
           await requireRecorded(registry, id);
-          const archive = new Archive(registry.recordings, recordingsDir(config));
+          const archive = new Archive(registry.recordings, recordingsDir(config), {
+            node: nodeIdOf(config.cluster),
+          });
           return recordingListingJson(id, fromMs, toMs, await archive.list(id, fromMs, toMs));
         },
         'read',
@@ -231,7 +234,9 @@ export function recordingsCommand(): Command {
           options,
           async (registry) => {
             await requireRecorded(registry, id);
-            const archive = new Archive(registry.recordings, recordingsDir(config));
+            const archive = new Archive(registry.recordings, recordingsDir(config), {
+              node: nodeIdOf(config.cluster),
+            });
             let started = false;
             return archive.export(id, fromMs, toMs, partial, (done, total) => {
               if (!started) bar.start(Math.max(1, Math.round(total)), 0, { task: 'export', unit: 's' });
