@@ -33,7 +33,8 @@ export function peerArchiveRoutes(app: FastifyInstance, deps: PeerArchiveDeps): 
   const signed = async (request: FastifyRequest) => {
     const verdict = deps.peers.verify(request.method, request.url, request.headers[NODE_AUTH_HEADER]);
     if (!verdict.ok) {
-      request.log.warn({ reason: verdict.reason, url: request.url.slice(0, 200) }, 'refused a node request');
+      // Debug only: anyone may knock on this port, and a log line per knock is theirs to flood.
+      request.log.debug({ reason: verdict.reason, url: request.url.slice(0, 200) }, 'refused a node request');
       throw new LookoutError(
         'NODE_AUTH_INVALID',
         `not a request of a node of this cluster (${verdict.reason})`,

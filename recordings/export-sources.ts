@@ -71,7 +71,7 @@ export function planSources(
   if (sources.local.length === 0 && sources.remote.length === 0 && unavailable.size > 0) {
     throw new LookoutError(
       'NODE_UNAVAILABLE',
-      `the recordings of this range are on ${sources.unavailable.map((n) => `'${n || '(unknown)'}'`).join(', ')}, not in the cluster now; try again when it is back`,
+      `the recordings of this range are on ${sources.unavailable.map((n) => `'${n || '(unknown)'}'`).join(', ')}, not reachable from here (not in the cluster now; the CLI reaches other nodes only with --server); try again when it is back`,
       { nodes: sources.unavailable },
     );
   }
