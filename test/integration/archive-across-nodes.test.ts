@@ -142,6 +142,13 @@ describe.runIf(ready)('an export through one node of segments another node holds
     expect(answer.headers.get('content-disposition')).toContain('inline; filename="cam1-');
     const bytes = Buffer.from(await answer.arrayBuffer());
     expect(bytes.length).toBe(statSync(path.join(dirOf('node-a'), 'cam1/a-done.mp4')).size);
+    // A HEAD (a player probing the file) answers the headers alone.
+    const head = await fetch(`${urls.get('node-b')}/api/devices/cam1/recordings/${ids['a-done']}.mp4`, {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(head.status).toBe(200);
+    expect(Number(head.headers.get('content-length'))).toBe(bytes.length);
     // Beyond the end: the holder's 416 comes through.
     const beyond = await fetch(`${urls.get('node-b')}/api/devices/cam1/recordings/${ids['a-done']}.mp4`, {
       headers: { authorization: `Bearer ${token}`, range: `bytes=${bytes.length + 10}-` },
