@@ -6,10 +6,11 @@ const REASONS: Record<number, string> = {
   403: 'Signed in, but without the right for this (camera), a read-only token, or a missing CSRF header.',
   404: 'No such device, segment, session or recording.',
   409: 'Conflicts with the current state.',
+  413: 'Too large for one request (export a shorter range).',
   415: 'Wrong Content-Type.',
   429: 'A limit of this token was reached.',
   500: 'Server error (see the server log).',
-  503: 'Unavailable now; try again (Retry-After).',
+  503: 'Unavailable now; try again (Retry-After). `NODE_UNAVAILABLE`: the cluster node holding the recording is down.',
 };
 
 /** Problem responses (RFC 9457, `application/problem+json`) for these statuses, as route schemas. */

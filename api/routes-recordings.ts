@@ -12,10 +12,12 @@ import {
   recordingListingSchema,
   recordingPolicySchema,
 } from '../http-contract/index.js';
-import type { Archive, ExportPlan } from '../recordings/index.js';
-import { parseRange, recordingListingJson } from '../recordings/index.js';
-import { type Access, requireRight } from './auth.js';
+import type { Archive, ExportResult } from '../recordings/index.js';
+import { parseRange, peerSegmentPath, recordingListingJson, Thumbnails } from '../recordings/index.js';
+import { ArchiveProxy } from './archive-proxy.js';
+import { type Access, principalOf, requireRight } from './auth.js';
 import { bearer, problems } from './responses.js';
+import { peerArchiveRoutes } from './routes-archive-peer.js';
 import { deviceJson } from './routes-devices.js';
 import { thumbnailRoutes } from './routes-thumbnails.js';
 
@@ -52,10 +54,14 @@ const EXPORT_KEEP_MS = 60_000;
 
 interface CachedExport {
   output: string;
-  plan: Promise<ExportPlan>;
+  plan: Promise<ExportResult>;
+  /** Abandons fetching other nodes' segments once no request wants the export any more. */
+  abort: AbortController;
   /** Requests using it now; the minute's grace starts when the last one ends. */
   users: number;
   timer?: NodeJS.Timeout;
+  /** The export has ended (made or failed). */
+  done?: boolean;
 }
 
 /**
@@ -83,7 +89,11 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
   const auth = requireRight(deps.access, 'recordings', { camera });
   const mediaAuth = requireRight(deps.access, 'recordings', { camera, allowQuery: true });
   const api = app.withTypeProvider<ZodTypeProvider>();
-  thumbnailRoutes(app, deps);
+  const thumbnails = new Thumbnails(deps.archive);
+  const proxy = new ArchiveProxy(deps.archive.peers);
+  thumbnailRoutes(app, { ...deps, thumbnails, proxy });
+  if (deps.archive.peers)
+    peerArchiveRoutes(app, { archive: deps.archive, peers: deps.archive.peers, thumbnails });
 
   api.patch(
     '/api/devices/:id/recording',
@@ -159,19 +169,30 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
         ...bearer,
         params: segmentParams,
         querystring: rangeQuerySchema.pick({ access_token: true }),
-        response: { ...mp4('The segment.'), ...problems(400, 401, 403, 404, 409) },
+        response: { ...mp4('The segment.'), ...problems(400, 401, 403, 404, 409, 503) },
       },
     },
     async (request, reply) => {
       const device = await recordedDevice(deps, request.params.id);
       const match = /^(\d{1,15})\.mp4$/.exec(request.params.segment);
       if (!match) throw new LookoutError('SEGMENT_NOT_FOUND', `no segment '${request.params.segment}'`);
-      const { file, segment } = await deps.archive.segmentFile(device.id, Number(match[1]));
-      reply.header(
-        'content-disposition',
-        `inline; filename="${device.id}-${fileStamp(segment.startMs)}.mp4"`,
-      );
-      reply.header('cache-control', 'private, max-age=3600');
+      const segment = await deps.archive.segment(device.id, Number(match[1]));
+      const headers = {
+        'content-disposition': `inline; filename="${device.id}-${fileStamp(segment.startMs)}.mp4"`,
+        'cache-control': 'private, max-age=3600',
+      };
+      if (segment.node !== deps.archive.node) {
+        // Another node's file: read through it (D40).
+        return proxy.forward(request, reply, {
+          segment,
+          target: peerSegmentPath(segment.id),
+          maxBytes: segment.bytes + 65_536,
+          client: principalOf(request).key,
+          headers,
+        });
+      }
+      const { file } = deps.archive.localFile(segment);
+      reply.headers(headers);
       return reply.sendFile(path.basename(file), path.dirname(file), {
         acceptRanges: true,
         cacheControl: false,
@@ -191,17 +212,25 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
     entry.users--;
     if (entry.users > 0) return;
     clearTimeout(entry.timer);
+    // Segments still being fetched from other nodes for it: no one waits for them now.
+    if (!entry.done) entry.abort.abort();
     entry.timer = setTimeout(() => forget(key, entry), deps.exportKeepMs ?? EXPORT_KEEP_MS);
     entry.timer.unref();
   };
   const startExport = (key: string, deviceId: string, fromMs: number, toMs: number): CachedExport => {
     const output = deps.archive.tempExportPath();
+    const abort = new AbortController();
     const entry: CachedExport = {
       output,
-      plan: deps.archive.export(deviceId, fromMs, toMs, output),
+      plan: deps.archive.export(deviceId, fromMs, toMs, output, undefined, abort.signal),
       users: 0,
+      abort,
     };
     exports.set(key, entry);
+    const ended = () => {
+      entry.done = true;
+    };
+    entry.plan.then(ended, ended);
     entry.plan.catch(() => forget(key, entry));
     return entry;
   };
@@ -223,7 +252,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
         ...bearer,
         params: deviceIdParams,
         querystring: rangeQuerySchema,
-        response: { ...mp4('The exported range.'), ...problems(400, 401, 403, 404) },
+        response: { ...mp4('The exported range.'), ...problems(400, 401, 403, 404, 413, 503) },
       },
     },
     async (request, reply) => {
@@ -242,6 +271,10 @@ export function recordingRoutes(app: FastifyInstance, deps: RecordingRoutesDeps)
       );
       reply.header('x-lookout-start', new Date(plan.startMs).toISOString());
       reply.header('x-lookout-end', new Date(plan.endMs).toISOString());
+      // Nodes holding part of the range that are down: their segments are not in the file (D40).
+      if (plan.unavailableNodes.length > 0) {
+        reply.header('x-lookout-unavailable-nodes', plan.unavailableNodes.join(','));
+      }
       reply.header('cache-control', 'no-store');
       return reply.sendFile(path.basename(entry.output), path.dirname(entry.output), {
         acceptRanges: true,

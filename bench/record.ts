@@ -232,6 +232,7 @@ async function runStep(clip: Clip, dataDir: string, n: number, label: string): P
         segmentSeconds: SEGMENT_SECONDS,
         fragmentMs: FRAGMENT_MS,
         store,
+        node: 'bench',
         log: log.child({ cam: k }),
       }),
   );

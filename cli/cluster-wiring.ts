@@ -4,6 +4,7 @@ import type { ClusterNode, NodeInfo, PlacedRecordings } from '../cluster/index.j
 import type { Config } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import type { MediaNode } from '../media/index.js';
+import type { ArchivePeers } from '../recordings/index.js';
 import { NodeLoadSampler } from './node-load.js';
 
 /** This server as one node of a cluster (docs/cluster.md). */
@@ -13,6 +14,8 @@ export interface ServerCluster {
   readonly broker: BrokerCluster;
   /** The TURN REST secret every node shares (`turn.secret` when set, else one kept in Redis). */
   readonly turnSecret: string | undefined;
+  /** The other nodes, for reading the recordings they hold (D40). */
+  readonly archivePeers: ArchivePeers;
   /** Once the listeners are up: where the node is reached, and what its load is read from. */
   serving(what: {
     /** Bound ports (a configured 0 is whatever the OS chose). */
@@ -44,6 +47,7 @@ export async function joinClusterIfConfigured(
   const { redisUrl } = config.cluster;
   if (!redisUrl) return undefined;
   const { CameraPlacement, joinCluster, sharedSecret } = await import('../cluster/index.js');
+  const { clusterArchivePeers } = await import('./archive-peers.js');
   const { clusterEngines } = await import('../broker/cluster-engines.js');
   const { ClusterPresenceStore } = await import('../broker/cluster-presence.js');
   const { publicBrokerUrls, publicHttpUrl, publicTurnUrls } = await import('../edge-config/public-urls.js');
@@ -57,6 +61,7 @@ export async function joinClusterIfConfigured(
   );
   let turnSecret: string | undefined;
   let ticketSecret: string;
+  let archivePeers: ArchivePeers;
   try {
     turnSecret =
       config.turn.mode === 'off'
@@ -64,6 +69,10 @@ export async function joinClusterIfConfigured(
         : (config.turn.secret ?? (await sharedSecret(node.redis, `${config.cluster.keyPrefix}:turn-secret`)));
     // Signs the tickets that carry a viewer's authorization to the node holding its camera.
     ticketSecret = await sharedSecret(node.redis, `${config.cluster.keyPrefix}:whep-ticket-secret`);
+    archivePeers = clusterArchivePeers(
+      node,
+      await sharedSecret(node.redis, `${config.cluster.keyPrefix}:node-secret`, 'NODE_SECRET_INVALID'),
+    );
   } catch (err) {
     await node.close();
     throw err;
@@ -82,6 +91,7 @@ export async function joinClusterIfConfigured(
     node,
     broker,
     turnSecret,
+    archivePeers,
     serving({ ports, media, recordings, inProcessMedia }) {
       addresses = {
         http: config.cluster.publicHttpUrl ?? publicHttpUrl(config.http, ports.http),

@@ -1,4 +1,6 @@
 import type { Config } from '../config/index.js';
+// Not through config/index.js: that loads the whole pipeline (zod), which `--version` must not.
+import { nodeIdOf } from '../config/node-id.js';
 import type { RegistryOptions } from '../devices/index.js';
 
 /**
@@ -13,6 +15,7 @@ export function registryOptions(
   const { postgresUrl, postgresPoolSize, postgresStatementTimeoutMs, registryKeyFile } = config.cluster;
   return {
     dataDir: config.dataDir,
+    nodeId: nodeIdOf(config.cluster),
     ...(registryKeyFile ? { keyFile: registryKeyFile } : {}),
     ...(postgresUrl
       ? {

@@ -1,7 +1,7 @@
 import { createHttpServer, FirstAdminSetup, type HttpServer, setupUrl } from '../api/index.js';
 import { type Broker, createBroker } from '../broker/index.js';
 import type { ClusterNode } from '../cluster/index.js';
-import type { Config } from '../config/index.js';
+import { type Config, nodeIdOf } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
 import {
@@ -178,6 +178,8 @@ export async function startServer(
         streams: media.node,
         // In a cluster, a camera is recorded on the node holding its lease (D39).
         ...(cluster ? { holds: (id: string) => cluster.node.leases.isHeld(id) } : {}),
+        node: cluster?.node.id ?? nodeIdOf(config.cluster),
+        ...(cluster ? { peers: cluster.archivePeers } : {}),
         log: log.child({ component: 'recordings' }),
       },
     );

@@ -3,9 +3,8 @@
  * (NodeRegistry), which node holds each camera (CameraLeases), and events between nodes
  * (ClusterBus). Unused (and never loaded) on a single host, where `cluster.redisUrl` is unset.
  */
-import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import type { ClusterConfig } from '../config/index.js';
+import { type ClusterConfig, nodeIdOf } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import { ClusterBus } from './events.js';
 import { type ClusterKeys, clusterKeys } from './keys.js';
@@ -29,6 +28,7 @@ export { listNodes, NodeRegistry } from './node-registry.js';
 export { DemandLinger, recorderPlan } from './placement-choice.js';
 export { connectRedis, redactUrl } from './redis.js';
 export { sharedSecret } from './shared-secret.js';
+export { nodeIdOf };
 
 export interface ClusterNode {
   readonly id: string;
@@ -40,17 +40,6 @@ export interface ClusterNode {
   readonly keys: ClusterKeys;
   /** Leaves the cluster: releases leases, removes the node's entry, closes both connections. */
   close(): Promise<void>;
-}
-
-/** The node id `cluster.nodeId` names, else the host name (cut to the allowed characters). */
-export function nodeIdOf(config: Pick<ClusterConfig, 'nodeId'>): string {
-  return (
-    config.nodeId ??
-    (hostname()
-      .replace(/[^A-Za-z0-9._-]/g, '-')
-      .slice(0, 64) ||
-      'lookout')
-  );
 }
 
 /** Joins the cluster: fails with REDIS_UNAVAILABLE or NODE_ID_IN_USE, leaving nothing open. */

@@ -91,6 +91,12 @@ export class NodeRegistry {
     );
   }
 
+  /** One live node's entry; undefined when it is not in the cluster (stopped, or expired). */
+  async get(id: string): Promise<NodeInfo | undefined> {
+    const info = parseNodeInfo(await redisCall('read', () => this.#o.redis.get(this.#o.keys.node(id))));
+    return info?.id === id ? info : undefined;
+  }
+
   /** Live nodes, by id. */
   list(): Promise<NodeInfo[]> {
     return listNodes(this.#o.redis, this.#o.keys);

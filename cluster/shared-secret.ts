@@ -6,17 +6,16 @@ import { redisCall } from './redis.js';
 /**
  * A secret every node of the cluster shares, made by the first node that asks (`SET NX`) and read
  * by the others: the TURN REST secret, so that credentials one node issues work on every node's
- * TURN server (issue 11, item 7). Operators who set `turn.secret` in every node's config skip this.
+ * TURN server (issue 11, item 7; operators who set `turn.secret` in every node's config skip this),
+ * and the key nodes sign their requests to each other with (D40). `code`: the error when the value
+ * found is not usable.
  */
-export async function sharedSecret(redis: Redis, key: string): Promise<string> {
+export async function sharedSecret(redis: Redis, key: string, code = 'TURN_SECRET_INVALID'): Promise<string> {
   const made = randomBytes(32).toString('base64url');
   await redisCall('secret', () => redis.set(key, made, 'NX'));
   const secret = await redisCall('secret', () => redis.get(key));
   if (!secret || secret.length < 16 || secret.length > 512) {
-    throw new LookoutError(
-      'TURN_SECRET_INVALID',
-      `the cluster's shared secret at Redis key ${key} is not usable`,
-    );
+    throw new LookoutError(code, `the cluster's shared secret at Redis key ${key} is not usable`);
   }
   return secret;
 }

@@ -4,6 +4,7 @@
  */
 export { type ConfigKey, configKeys } from './keys.js';
 export { CONFIG_FILE_ENV, type LoadConfigInput, loadConfig } from './load.js';
+export { nodeIdOf } from './node-id.js';
 export type {
   ClientConfig,
   ClusterConfig,

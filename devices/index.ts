@@ -62,6 +62,11 @@ export interface RegistryOptions {
   keyFile?: string;
   /** Injectable clock for tests. */
   now?: () => number;
+  /**
+   * This node's id (`cluster.nodeId`, else the host name). A SQLite registry names it as the holder of
+   * every recording it indexes (D40); PostgreSQL rows keep the node that wrote them.
+   */
+  nodeId?: string;
   /** The registry lives in PostgreSQL (a cluster), not in `<dataDir>/lookout.db`. */
   postgres?: PostgresOptions;
 }
@@ -86,5 +91,6 @@ export async function openRegistry(options: RegistryOptions): Promise<Registry> 
     options.create ?? true,
     () => loadOrCreateKey(keyFile),
     options.now,
+    options.nodeId,
   );
 }

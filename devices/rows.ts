@@ -15,6 +15,7 @@ export interface SegmentRow {
   audio_codec: string | null;
   path: string;
   state: SegmentState;
+  node_id: string;
 }
 
 export interface GapRow {
@@ -23,6 +24,7 @@ export interface GapRow {
   start_ms: number;
   end_ms: number | null;
   reason: GapReason;
+  node_id: string;
 }
 
 export interface SessionRow {
@@ -34,8 +36,8 @@ export interface SessionRow {
 }
 
 export const SEGMENT_COLUMNS =
-  'id, device_id, start_ms, end_ms, duration_ms, bytes, video_codec, audio_codec, path, state';
-export const GAP_COLUMNS = 'id, device_id, start_ms, end_ms, reason';
+  'id, device_id, start_ms, end_ms, duration_ms, bytes, video_codec, audio_codec, path, state, node_id';
+export const GAP_COLUMNS = 'id, device_id, start_ms, end_ms, reason, node_id';
 export const SESSION_COLUMNS = 'id, user_name, created_at, last_seen_at, expires_at';
 
 export function toSegment(row: SegmentRow): Segment {
@@ -50,6 +52,7 @@ export function toSegment(row: SegmentRow): Segment {
     audioCodec: row.audio_codec,
     path: row.path,
     state: row.state,
+    node: row.node_id,
   };
 }
 
@@ -60,6 +63,7 @@ export function toGap(row: GapRow): Gap {
     startMs: row.start_ms,
     endMs: row.end_ms,
     reason: row.reason,
+    node: row.node_id,
   };
 }
 

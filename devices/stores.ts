@@ -127,11 +127,16 @@ export interface UserStore {
   endSession(id: string): Promise<void>;
 }
 
-/** The recordings index: segments and gaps. */
+/**
+ * The recordings index: segments and gaps. Every row names the node that holds its file (D40):
+ * what a node does to its own files (recovery, retention, the disk quota) asks for its own rows
+ * only; reading (listing, a segment, an export) sees every node's.
+ */
 export interface RecordingStore {
-  /** Indexes a segment ffmpeg has just opened (state `writing`); resolves to its row id. */
+  /** Indexes a segment ffmpeg has just opened on `node` (state `writing`); resolves to its row id. */
   open(segment: {
     deviceId: string;
+    node: string;
     startMs: number;
     path: string;
     videoCodec: string | null;
@@ -142,24 +147,28 @@ export interface RecordingStore {
   finish(id: number, result: { endMs: number; durationMs: number; bytes: number }): Promise<void>;
   markMissing(id: number): Promise<void>;
   get(id: number): Promise<Segment | undefined>;
-  byPath(path: string): Promise<Segment | undefined>;
-  /** Segments of a device overlapping [fromMs, toMs), oldest first. */
+  /** `node`'s segment at `path` (relative to its recordings directory). */
+  byPath(node: string, path: string): Promise<Segment | undefined>;
+  /** Segments of a device overlapping [fromMs, toMs), oldest first, whichever node holds them. */
   between(deviceId: string, fromMs: number, toMs: number): Promise<Segment[]>;
-  inState(state: SegmentState): Promise<Segment[]>;
+  /** `node`'s segments in a state. */
+  inState(state: SegmentState, node: string): Promise<Segment[]>;
   all(): Promise<Segment[]>;
-  /** Finished or missing segments of a device that ended before `beforeMs`. */
-  expired(deviceId: string, beforeMs: number): Promise<Segment[]>;
-  /** The oldest segments not being written, across devices. */
-  oldest(limit: number): Promise<Segment[]>;
-  totalBytes(): Promise<number>;
+  /** `node`'s finished or missing segments of a device that ended before `beforeMs`. */
+  expired(deviceId: string, beforeMs: number, node: string): Promise<Segment[]>;
+  /** `node`'s oldest segments not being written, across devices. */
+  oldest(limit: number, node: string): Promise<Segment[]>;
+  /** Bytes of `node`'s segments: its disk quota is its own. */
+  totalBytes(node: string): Promise<number>;
   delete(id: number): Promise<void>;
   /** Every device that has segments or gaps. */
   devices(): Promise<string[]>;
   lastEnd(deviceId: string): Promise<number | null>;
-  openGap(deviceId: string, startMs: number, reason: GapReason): Promise<number>;
-  insertGap(deviceId: string, startMs: number, endMs: number, reason: GapReason): Promise<void>;
+  openGap(deviceId: string, startMs: number, reason: GapReason, node: string): Promise<number>;
+  insertGap(deviceId: string, startMs: number, endMs: number, reason: GapReason, node: string): Promise<void>;
   closeGap(id: number, endMs: number): Promise<void>;
-  openGaps(): Promise<Gap[]>;
+  /** `node`'s gaps still open. */
+  openGaps(node: string): Promise<Gap[]>;
   gapsBetween(deviceId: string, fromMs: number, toMs: number): Promise<Gap[]>;
   pruneGaps(deviceId: string, beforeMs: number): Promise<void>;
 }

@@ -97,6 +97,8 @@ const segment = z
     audioCodec: text(32).nullable(),
     path: text(1024),
     state: z.enum(['writing', 'complete', 'missing']),
+    // The node holding the file (D40); files written before it was exported have none.
+    node: z.string().max(64).default(''),
   })
   .strict();
 
@@ -114,6 +116,7 @@ const gap = z
       'server-stopped',
       'server-down',
     ]),
+    node: z.string().max(64).default(''),
   })
   .strict();
 

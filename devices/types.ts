@@ -129,6 +129,11 @@ export interface Segment {
   audioCodec: string | null;
   path: string;
   state: SegmentState;
+  /**
+   * The node whose disk holds the file (`cluster.nodeId`; on a single host, its own id). `''`:
+   * not known (a PostgreSQL row written before the column existed, D40).
+   */
+  node: string;
 }
 
 /** Time a device should have been recorded but was not. `endMs` is null while it lasts. */
@@ -138,6 +143,8 @@ export interface Gap {
   startMs: number;
   endMs: number | null;
   reason: GapReason;
+  /** The node whose recorder (or whose recovery) recorded the gap. */
+  node: string;
 }
 
 /**

@@ -12,7 +12,15 @@ export const segmentSchema = z
     videoCodec: z.string().nullable(),
     audioCodec: z.string().nullable(),
     state: z.string().describe('`complete`, or `writing` while ffmpeg writes it.'),
-    url: z.string().nullable().describe('Where to fetch the file (complete segments only).'),
+    url: z
+      .string()
+      .nullable()
+      .describe('Where to fetch the file (complete segments only), from any node of a cluster.'),
+    node: z
+      .string()
+      .describe(
+        "The node whose disk holds the file (`cluster.nodeId`; a single host's own id). Any node serves it, reading another node's file through that node.",
+      ),
   })
   .meta({ id: 'Segment' });
 

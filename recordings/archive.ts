@@ -13,25 +13,52 @@ import path from 'node:path';
 import { LookoutError } from '../core/errors.js';
 import { isProcessRunning } from '../core/pid.js';
 import type { Gap, RecordingStore, Segment } from '../devices/index.js';
+import type { ArchivePeers } from './archive-peers.js';
 import { concatList, type ExportPlan, planExport } from './export-plan.js';
+import { planSources, type SourceLimits } from './export-sources.js';
 import { probeFile, remuxConcat } from './ffmpeg.js';
 import { trimToPlayable } from './recovery.js';
+import { fetchRemoteParts } from './remote-fetch.js';
 
 export const EXPORTS_DIR = '.exports';
 const MAX_RANGE_MS = 24 * 3_600_000;
+const SOURCE_LIMITS: SourceLimits = {
+  maxWritingBytes: 1024 * 1_048_576,
+  maxRemoteBytes: 16 * 1024 * 1_048_576,
+};
+
+export interface ArchiveOptions {
+  /** This node's id: segments the index names it for are on this disk, the others on their node's (D40). */
+  node: string;
+  /** The other nodes of a cluster, where their segments are read from; none on a single host. */
+  peers?: ArchivePeers;
+  concurrentExports?: number;
+  sourceLimits?: SourceLimits;
+}
+
+/** An export's plan and the nodes whose segments it had to leave out (not in the cluster). */
+export type ExportResult = ExportPlan & { unavailableNodes: string[] };
 
 /**
  * Reading the archive: what is recorded when, one segment's file, and a time range as one
- * MP4. Works on a data directory whether or not a server is running (the CLI uses it).
+ * MP4. Works on a data directory whether or not a server is running (the CLI uses it). In a
+ * cluster the index lists every node's segments; an export fetches the other nodes' (D40).
  */
 export class Archive {
   #exporting = 0;
+  readonly node: string;
+  readonly peers: ArchivePeers | undefined;
+  readonly #options: ArchiveOptions;
 
   constructor(
     readonly store: RecordingStore,
     readonly dir: string,
-    private readonly limits: { concurrentExports: number } = { concurrentExports: 2 },
-  ) {}
+    options: ArchiveOptions,
+  ) {
+    this.node = options.node;
+    this.peers = options.peers;
+    this.#options = options;
+  }
 
   /**
    * Segments and gaps of a device overlapping [fromMs, toMs). The segment being written
@@ -40,7 +67,7 @@ export class Archive {
   async list(deviceId: string, fromMs: number, toMs: number): Promise<{ segments: Segment[]; gaps: Gap[] }> {
     return {
       segments: (await this.store.between(deviceId, fromMs, toMs)).map((segment) => {
-        if (segment.state !== 'writing') return segment;
+        if (segment.state !== 'writing' || segment.node !== this.node) return segment;
         try {
           return { ...segment, bytes: statSync(path.join(this.dir, segment.path)).size };
         } catch {
@@ -52,10 +79,11 @@ export class Archive {
   }
 
   /**
-   * A finished segment and its file. Throws SEGMENT_NOT_FOUND, and SEGMENT_WRITING for the
-   * one being written (its end is not a whole fragment yet: export the range instead).
+   * A finished segment of a device, on whichever node. Throws SEGMENT_NOT_FOUND, and
+   * SEGMENT_WRITING for the one being written (its end is not a whole fragment yet: export the
+   * range instead).
    */
-  async segmentFile(deviceId: string, id: number): Promise<{ segment: Segment; file: string; size: number }> {
+  async segment(deviceId: string, id: number): Promise<Segment> {
     const segment = await this.store.get(id);
     if (!segment || segment.deviceId !== deviceId || segment.state === 'missing') {
       throw new LookoutError('SEGMENT_NOT_FOUND', `device '${deviceId}' has no recorded segment ${id}`);
@@ -65,6 +93,20 @@ export class Archive {
         'SEGMENT_WRITING',
         `segment ${id} is still being written; export its time range to get what it holds so far`,
       );
+    }
+    return segment;
+  }
+
+  /** A finished segment on this node's disk and its file (the other nodes' are read through theirs). */
+  async segmentFile(deviceId: string, id: number): Promise<{ segment: Segment; file: string; size: number }> {
+    return this.localFile(await this.segment(deviceId, id));
+  }
+
+  /** The file of a segment indexed for this node. SEGMENT_NOT_FOUND when its file is gone or elsewhere. */
+  localFile(segment: Segment): { segment: Segment; file: string; size: number } {
+    const { id } = segment;
+    if (segment.node !== this.node) {
+      throw new LookoutError('SEGMENT_NOT_FOUND', `segment ${id} is on node '${segment.node}', not here`);
     }
     const file = path.join(this.dir, segment.path);
     try {
@@ -79,7 +121,9 @@ export class Archive {
    * re-encoding. It starts at the keyframe at or before `fromMs` (within one keyframe
    * interval). The segment being written counts up to its last whole fragment (about a
    * second ago). Throws RANGE_TOO_LONG, NO_RECORDINGS, and EXPORT_BUSY when too many
-   * exports run at once. `onProgress` first reports (0, total) once the plan is known.
+   * exports run at once. `onProgress` first reports (0, total) once the plan is known. Segments on
+   * other nodes are fetched first (D40); those of nodes not in the cluster are left out (named in
+   * `unavailableNodes`), NODE_UNAVAILABLE when nothing else is left. `signal` abandons the fetches.
    */
   async export(
     deviceId: string,
@@ -87,11 +131,12 @@ export class Archive {
     toMs: number,
     output: string,
     onProgress?: (done: number, total: number) => void,
-  ): Promise<ExportPlan> {
+    signal?: AbortSignal,
+  ): Promise<ExportResult> {
     if (toMs - fromMs > MAX_RANGE_MS) {
       throw new LookoutError('RANGE_TOO_LONG', 'export at most 24 hours at once');
     }
-    if (this.#exporting >= this.limits.concurrentExports) {
+    if (this.#exporting >= (this.#options.concurrentExports ?? 2)) {
       throw new LookoutError('EXPORT_BUSY', 'too many exports are running; try again shortly');
     }
     this.#exporting++;
@@ -101,13 +146,30 @@ export class Archive {
     try {
       scratchDir = this.#scratchDir();
       const scratch = path.join(scratchDir, randomBytes(8).toString('hex'));
-      const segments = await Promise.all(
-        (await this.store.between(deviceId, fromMs, toMs)).map((segment) =>
+      const rows = await this.store.between(deviceId, fromMs, toMs);
+      const limits = this.#options.sourceLimits ?? SOURCE_LIMITS;
+      const sources = planSources(rows, this.node, await this.#nodeUrls(rows), limits);
+      const fetched = this.peers
+        ? await fetchRemoteParts(
+            this.peers,
+            sources.remote,
+            (segment) => `${scratch}-${segment.id}.mp4`,
+            scratchFiles,
+            signal,
+          )
+        : [];
+      const segments = await Promise.all([
+        ...sources.local.map((segment) =>
           segment.state === 'writing'
             ? this.#snapshot(segment, scratch, scratchFiles)
             : this.#pin(segment, scratch, scratchFiles),
         ),
-      );
+        ...fetched.map(({ segment, file }) =>
+          segment.state === 'writing'
+            ? this.#playable(segment, file)
+            : { ...segment, path: path.relative(this.dir, file) },
+        ),
+      ]);
       const plan = planExport(
         segments.filter((segment) => segment !== undefined),
         fromMs,
@@ -124,7 +186,7 @@ export class Archive {
         onProgress?.(Math.min(seconds, plan.seconds), plan.seconds),
       );
       onProgress?.(plan.seconds, plan.seconds);
-      return plan;
+      return { ...plan, unavailableNodes: sources.unavailable };
     } finally {
       this.#exporting--;
       for (const file of scratchFiles) rmSync(file, { force: true });
@@ -166,6 +228,11 @@ export class Archive {
       return undefined; // not created yet, or just finished and renamed by recovery
     }
     created.push(copy);
+    return this.#playable(segment, copy);
+  }
+
+  /** A copy of a segment being written as a complete one, cut after its last whole fragment. */
+  async #playable(segment: Segment, copy: string): Promise<Segment | undefined> {
     const { size } = trimToPlayable(copy);
     if (size === 0) return undefined;
     const { durationSeconds } = await probeFile(copy);
@@ -179,6 +246,31 @@ export class Archive {
       durationMs,
       bytes: size,
     };
+  }
+
+  /** The URL of every other node holding one of `segments` (undefined: not in the cluster, or no peers). */
+  async #nodeUrls(segments: readonly Segment[]): Promise<Map<string, string | undefined>> {
+    const urls = new Map<string, string | undefined>();
+    for (const segment of segments) {
+      if (segment.node === this.node || urls.has(segment.node)) continue;
+      urls.set(segment.node, segment.node ? await this.peers?.nodeUrl(segment.node) : undefined);
+    }
+    return urls;
+  }
+
+  /**
+   * A copy of this node's segment being written, for another node exporting it (which cuts it to
+   * its whole fragments); undefined when the file is not there. The caller deletes the copy.
+   */
+  copyForPeer(segment: Segment): string | undefined {
+    const copy = path.join(this.#scratchDir(), `peer-${randomBytes(8).toString('hex')}.mp4`);
+    try {
+      copyFileSync(path.join(this.dir, segment.path), copy);
+      return copy;
+    } catch {
+      rmSync(copy, { force: true });
+      return undefined;
+    }
   }
 
   /** A fresh path for a server-side export; the caller deletes it. */

@@ -7,7 +7,15 @@ import path from 'node:path';
 import type { Config } from '../config/index.js';
 
 export type { RecordingActivity } from './activity.js';
-export { Archive } from './archive.js';
+export { Archive, type ArchiveOptions, type ExportResult } from './archive.js';
+export {
+  type ArchivePeers,
+  nodeUnavailable,
+  openPeer,
+  PEER_SEGMENT_PREFIX,
+  peerSegmentPath,
+  peerThumbnailPath,
+} from './archive-peers.js';
 export type { ExportPlan } from './export-plan.js';
 export { recordingListingJson } from './listing-json.js';
 export type { RecordedStream, Recorder } from './recorder.js';

@@ -26,6 +26,7 @@ export function recordingListingJson(
       audioCodec: segment.audioCodec,
       state: segment.state,
       url: segment.state === 'complete' ? `/api/devices/${deviceId}/recordings/${segment.id}.mp4` : null,
+      node: segment.node,
     })),
     gaps: found.gaps.map((gap) => ({
       start: iso(gap.startMs),

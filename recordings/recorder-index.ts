@@ -52,6 +52,8 @@ export class RecorderIndex {
     private readonly deviceId: string,
     private readonly log: Logger,
     private readonly now: () => number,
+    /** This node: the holder of the files it indexes and the recorder of its gaps (D40). */
+    private readonly node: string,
   ) {}
 
   /** The reason of the open gap, if any. */
@@ -76,6 +78,7 @@ export class RecorderIndex {
       this.#write('index a new segment', () =>
         this.store.open({
           deviceId: this.deviceId,
+          node: this.node,
           startMs,
           path: path.posix.join(this.deviceId, file),
           videoCodec: session.video,
@@ -132,7 +135,9 @@ export class RecorderIndex {
     this.#gap = gap;
     void this.#enqueue(async () => {
       await this.#retryGaps();
-      gap.id = await this.#write('record a gap', () => this.store.openGap(this.deviceId, at, reason));
+      gap.id = await this.#write('record a gap', () =>
+        this.store.openGap(this.deviceId, at, reason, this.node),
+      );
       gap.attempted = true;
     });
   }
@@ -147,7 +152,7 @@ export class RecorderIndex {
       // The gap's own write ran before this one (the queue keeps order).
       if (gap.id === undefined) {
         const written = await this.#write('record a gap', async () => {
-          await this.store.insertGap(this.deviceId, gap.startMs, endMs, gap.reason);
+          await this.store.insertGap(this.deviceId, gap.startMs, endMs, gap.reason, this.node);
           return true;
         });
         if (!written) this.#defer({ kind: 'insert-gap', reason: gap.reason, startMs: gap.startMs, endMs });
@@ -182,13 +187,13 @@ export class RecorderIndex {
   async #retryGaps(): Promise<void> {
     const gap = this.#gap;
     if (gap?.attempted && gap.id === undefined) {
-      gap.id = await this.#quiet(() => this.store.openGap(this.deviceId, gap.startMs, gap.reason));
+      gap.id = await this.#quiet(() => this.store.openGap(this.deviceId, gap.startMs, gap.reason, this.node));
     }
     for (let next = this.#deferred[0]; next && next.kind !== 'reconcile'; next = this.#deferred[0]) {
       const write = next;
       const ok = await this.#quiet(async () => {
         if (write.kind === 'insert-gap')
-          await this.store.insertGap(this.deviceId, write.startMs, write.endMs, write.reason);
+          await this.store.insertGap(this.deviceId, write.startMs, write.endMs, write.reason, this.node);
         else if (write.kind === 'close-gap') await this.store.closeGap(write.id, write.endMs);
         return true;
       });

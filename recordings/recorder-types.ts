@@ -29,6 +29,8 @@ export interface RecorderOptions {
   segmentSeconds: number;
   fragmentMs: number;
   store: RecordingStore;
+  /** This node's id: the index names it as the holder of the files (D40). */
+  node: string;
   log: Logger;
   /** Called after every finished segment (retention runs then). */
   onSegment?: () => void;

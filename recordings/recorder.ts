@@ -73,7 +73,7 @@ export class Recorder {
     this.#log = options.log;
     this.#limitedLog = new RateLimitedLog(options.log, this.#now, 60_000);
     this.#deviceDir = path.join(options.dir, options.deviceId);
-    this.#index = new RecorderIndex(options.store, options.deviceId, options.log, this.#now);
+    this.#index = new RecorderIndex(options.store, options.deviceId, options.log, this.#now, options.node);
     this.#forwarder = new RtpForwarder(this.#log);
     this.#ffmpegLog = new FfmpegLog(this.#log.child({ part: 'ffmpeg' }), this.#now);
     this.#disk = new DiskWatch(

@@ -106,7 +106,8 @@ function isMissingTool(err: unknown): boolean {
 }
 
 /**
- * Startup recovery after a crash or kill: every segment left `writing` is recovered;
+ * Startup recovery after a crash or kill, of this node's recordings only (in a cluster the index
+ * holds every node's; D40): every segment left `writing` is recovered;
  * rows whose file vanished are marked `missing`; `.mp4` files the index does not know are
  * probed and indexed, or quarantined; gaps left open are closed and the downtime is
  * recorded as a `server-down` gap (a `server-stopped` gap, left by a clean shutdown, just
@@ -115,19 +116,21 @@ function isMissingTool(err: unknown): boolean {
 export async function recoverRecordings(options: {
   store: RecordingStore;
   dir: string;
+  /** This node: only its rows are recovered, its files adopted under its name (D40). */
+  node: string;
   log: Logger;
   now: number;
 }): Promise<{ recovered: number; missing: number; adopted: number; quarantined: number }> {
-  const { store, dir, log } = options;
+  const { store, dir, log, node } = options;
   const counts = { recovered: 0, missing: 0, adopted: 0, quarantined: 0 };
   const interrupted = new Map<string, number>();
-  for (const row of await store.inState('writing')) {
+  for (const row of await store.inState('writing', node)) {
     await recoverSegment(store, dir, row, log);
     counts.recovered++;
     const end = (await store.get(row.id))?.endMs ?? row.startMs;
     interrupted.set(row.deviceId, Math.max(interrupted.get(row.deviceId) ?? 0, end));
   }
-  for (const row of await store.inState('complete')) {
+  for (const row of await store.inState('complete', node)) {
     if (!existsSync(path.join(dir, row.path))) {
       await store.markMissing(row.id);
       counts.missing++;
@@ -140,7 +143,7 @@ export async function recoverRecordings(options: {
     counts.quarantined++;
   }
   for (const relative of files.found) {
-    if (await store.byPath(relative)) continue;
+    if (await store.byPath(node, relative)) continue;
     const file = path.join(dir, relative);
     try {
       const { size } = trimToPlayable(file);
@@ -158,6 +161,7 @@ export async function recoverRecordings(options: {
         videoCodec: probe.videoCodec,
         audioCodec: probe.audioCodec,
         path: relative,
+        node,
       });
       counts.adopted++;
       log.info({ file: relative, durationMs }, 'indexed a recording found on disk');
@@ -167,7 +171,7 @@ export async function recoverRecordings(options: {
       counts.quarantined++;
     }
   }
-  for (const gap of await store.openGaps()) {
+  for (const gap of await store.openGaps(node)) {
     if (gap.reason === 'server-stopped') {
       // A clean shutdown left it open: it lasts until now, this start.
       await store.closeGap(gap.id, options.now);
@@ -178,7 +182,7 @@ export async function recoverRecordings(options: {
     interrupted.set(gap.deviceId, Math.max(interrupted.get(gap.deviceId) ?? 0, end));
   }
   for (const [deviceId, since] of interrupted) {
-    if (since < options.now) await store.insertGap(deviceId, since, options.now, 'server-down');
+    if (since < options.now) await store.insertGap(deviceId, since, options.now, 'server-down', node);
   }
   return counts;
 }

@@ -12,7 +12,7 @@ export interface RetentionPolicy {
 }
 
 /**
- * Deletes what the policy no longer keeps: per device, segments older than its maximum
+ * Deletes what the policy no longer keeps of this node's recordings: per device, segments older than its maximum
  * age; then, oldest first across devices, segments until the archive fits the quota.
  * Never the segment being written. Each deletion is logged with its reason.
  */
@@ -20,10 +20,12 @@ export async function applyRetention(options: {
   store: RecordingStore;
   dir: string;
   policy: RetentionPolicy;
+  /** This node: retention deletes only the files on its own disk, its quota is its own (D40). */
+  node: string;
   now: number;
   log: Logger;
 }): Promise<{ deleted: number; freedBytes: number }> {
-  const { store, policy, now, log } = options;
+  const { store, policy, now, log, node } = options;
   let deleted = 0;
   let freedBytes = 0;
   // Files that would not go (a directory in their place, a read-only mount): skipped, so one
@@ -56,13 +58,13 @@ export async function applyRetention(options: {
   for (const deviceId of await store.devices()) {
     const hours = (await policy.maxAgeHoursFor(deviceId)) ?? policy.maxAgeHours;
     const cutoff = now - hours * 3_600_000;
-    for (const segment of await store.expired(deviceId, cutoff))
+    for (const segment of await store.expired(deviceId, cutoff, node))
       await remove(segment, `older than ${hours} h`);
     await store.pruneGaps(deviceId, cutoff);
   }
-  let total = await store.totalBytes();
+  let total = await store.totalBytes(node);
   while (total > policy.maxDiskBytes) {
-    const batch = (await store.oldest(50 + failed.size)).filter((segment) => !failed.has(segment.id));
+    const batch = (await store.oldest(50 + failed.size, node)).filter((segment) => !failed.has(segment.id));
     if (batch.length === 0) break;
     for (const segment of batch) {
       if (total <= policy.maxDiskBytes) break;

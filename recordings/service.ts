@@ -5,6 +5,7 @@ import type { Logger } from '../core/log.js';
 import { type Device, type RecordingStore, type Segment, wantsRecording } from '../devices/index.js';
 import { type RecordingActivity, recordingActivity } from './activity.js';
 import { Archive } from './archive.js';
+import type { ArchivePeers } from './archive-peers.js';
 import { type RecordedStream, Recorder } from './recorder.js';
 import { RECORDER_FAULTS, RECORDER_STATES, type RecorderFault, type State } from './recorder-types.js';
 import { recoverRecordings } from './recovery.js';
@@ -27,6 +28,10 @@ export interface RecordingDeps {
    * where it is held; absent (a single host), everywhere its policy says.
    */
   holds?: (deviceId: string) => boolean;
+  /** This node's id: the index names it as the holder of what it records; recovery and retention touch only its files (D40). */
+  node: string;
+  /** The cluster's other nodes, whose recordings the archive reads through them (none on a single host). */
+  peers?: ArchivePeers;
   log: Logger;
   now?: () => number;
 }
@@ -59,7 +64,10 @@ export class RecordingService {
   ) {
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
-    this.archive = new Archive(deps.store, config.dir);
+    this.archive = new Archive(deps.store, config.dir, {
+      node: deps.node,
+      ...(deps.peers ? { peers: deps.peers } : {}),
+    });
   }
 
   /** Recovers what a crash left, then starts recording every camera whose policy says so. */
@@ -72,6 +80,7 @@ export class RecordingService {
     const counts = await recoverRecordings({
       store: deps.store,
       dir: config.dir,
+      node: deps.node,
       log: deps.log,
       now: service.#now(),
     });
@@ -124,6 +133,7 @@ export class RecordingService {
           segmentSeconds: this.config.segmentSeconds,
           fragmentMs: this.config.fragmentMs,
           store: this.deps.store,
+          node: this.deps.node,
           log: this.#log.child({ device: deviceId }),
           onSegment: () => this.#queueRetention(),
           onFault: (reason) => {
@@ -162,6 +172,8 @@ export class RecordingService {
       await this.deps.store.pruneGaps(deviceId, Number.MAX_SAFE_INTEGER);
       let bytes = 0;
       for (const segment of [...removed, ...late]) {
+        // Another node's files stay there (D40): its next start adopts them, its retention ends them.
+        if (segment.node !== this.deps.node) continue;
         rmSync(path.join(this.config.dir, segment.path), { force: true });
         bytes += segment.bytes;
       }
@@ -215,6 +227,7 @@ export class RecordingService {
       await applyRetention({
         store: this.deps.store,
         dir: this.config.dir,
+        node: this.deps.node,
         now: this.#now(),
         log: this.#log,
         policy: {

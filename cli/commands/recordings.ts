@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
 import type { ZodType } from 'zod';
 import type { Config } from '../../config/index.js';
+import { nodeIdOf } from '../../config/node-id.js';
 import { LookoutError } from '../../core/errors.js';
 import type { Registry } from '../../devices/index.js';
 import type { RecordingListing } from '../../http-contract/index.js';
@@ -128,7 +129,9 @@ export function recordingsCommand(): Command {
         options,
         async (registry) => {
           await requireRecorded(registry, id);
-          const archive = new Archive(registry.recordings, recordingsDir(config));
+          const archive = new Archive(registry.recordings, recordingsDir(config), {
+            node: nodeIdOf(config.cluster),
+          });
           return recordingListingJson(id, fromMs, toMs, await archive.list(id, fromMs, toMs));
         },
         'read',
@@ -215,6 +218,7 @@ export function recordingsCommand(): Command {
         );
         start = response.headers.get('x-lookout-start') ?? new Date(fromMs).toISOString();
         end = response.headers.get('x-lookout-end') ?? new Date(toMs).toISOString();
+        warnLeftOut(response.headers.get('x-lookout-unavailable-nodes')?.split(',') ?? []);
         const total = Number(response.headers.get('content-length') ?? 0);
         bar.start(Math.max(1, Math.round(total / 1024)), 0, { task: 'download', unit: 'KiB' });
         let received = 0;
@@ -231,7 +235,9 @@ export function recordingsCommand(): Command {
           options,
           async (registry) => {
             await requireRecorded(registry, id);
-            const archive = new Archive(registry.recordings, recordingsDir(config));
+            const archive = new Archive(registry.recordings, recordingsDir(config), {
+              node: nodeIdOf(config.cluster),
+            });
             let started = false;
             return archive.export(id, fromMs, toMs, partial, (done, total) => {
               if (!started) bar.start(Math.max(1, Math.round(total)), 0, { task: 'export', unit: 's' });
@@ -244,6 +250,7 @@ export function recordingsCommand(): Command {
         );
         start = new Date(plan.startMs).toISOString();
         end = new Date(plan.endMs).toISOString();
+        warnLeftOut(plan.unavailableNodes);
       }
       bar.stop();
       renameSync(partial, out);
@@ -317,4 +324,15 @@ function mib(bytes: number): string {
 async function requireRecorded(registry: Registry, id: string): Promise<void> {
   if ((await registry.devices.get(id)) || (await registry.recordings.lastEnd(id)) !== null) return;
   await registry.devices.require(id);
+}
+
+/**
+ * Segments held by cluster nodes that were not reachable are not in the file (D40): say so. Without
+ * --server the CLI reads only this machine's disk; a running node fetches the others' segments.
+ */
+function warnLeftOut(nodes: readonly string[]): void {
+  if (nodes.length === 0) return;
+  process.stderr.write(
+    `Left out: the segments held by ${nodes.map((n) => `'${n || '(unknown)'}'`).join(', ')} (not reachable from here; with --server a running node fetches them).\n`,
+  );
 }

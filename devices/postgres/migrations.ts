@@ -107,6 +107,17 @@ export const postgresMigrations: readonly string[] = [
   ALTER TABLE api_tokens ADD COLUMN cameras TEXT;
   ALTER TABLE api_tokens ADD COLUMN read_only BOOLEAN NOT NULL DEFAULT false;
   `,
+  // 3: as SQLite migration 6: the node holding each segment's file, the node that recorded each gap
+  // (issue 11, D40). Rows written before have no known holder (''). Two nodes may name a file alike:
+  // a path is unique per node.
+  `
+  ALTER TABLE segments ADD COLUMN node_id TEXT NOT NULL DEFAULT '';
+  ALTER TABLE recording_gaps ADD COLUMN node_id TEXT NOT NULL DEFAULT '';
+  ALTER TABLE segments DROP CONSTRAINT segments_path_key;
+  CREATE UNIQUE INDEX segments_by_node_path ON segments (node_id, path);
+  CREATE INDEX segments_by_node_start ON segments (node_id, start_ms);
+  CREATE INDEX gaps_open_by_node ON recording_gaps (node_id) WHERE end_ms IS NULL;
+  `,
 ];
 
 /** Any number will do, as long as it is Lookout's alone: two nodes starting together migrate once. */

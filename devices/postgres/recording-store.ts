@@ -12,6 +12,7 @@ export class PgRecordingStore implements RecordingStore {
 
   async open(segment: {
     deviceId: string;
+    node: string;
     startMs: number;
     path: string;
     videoCodec: string | null;
@@ -39,8 +40,8 @@ export class PgRecordingStore implements RecordingStore {
     return (await this.#segments('WHERE id = $1', [id]))[0];
   }
 
-  async byPath(path: string): Promise<Segment | undefined> {
-    return (await this.#segments('WHERE path = $1', [path]))[0];
+  async byPath(node: string, path: string): Promise<Segment | undefined> {
+    return (await this.#segments('WHERE node_id = $1 AND path = $2', [node, path]))[0];
   }
 
   async between(deviceId: string, fromMs: number, toMs: number): Promise<Segment[]> {
@@ -50,28 +51,33 @@ export class PgRecordingStore implements RecordingStore {
     );
   }
 
-  async inState(state: SegmentState): Promise<Segment[]> {
-    return this.#segments('WHERE state = $1 ORDER BY id', [state]);
+  async inState(state: SegmentState, node: string): Promise<Segment[]> {
+    return this.#segments('WHERE state = $1 AND node_id = $2 ORDER BY id', [state, node]);
   }
 
   async all(): Promise<Segment[]> {
     return this.#segments('ORDER BY id', []);
   }
 
-  async expired(deviceId: string, beforeMs: number): Promise<Segment[]> {
+  async expired(deviceId: string, beforeMs: number, node: string): Promise<Segment[]> {
     return this.#segments(
-      `WHERE device_id = $1 AND state != 'writing' AND COALESCE(end_ms, start_ms) < $2 ORDER BY start_ms, id`,
-      [deviceId, beforeMs],
+      `WHERE device_id = $1 AND state != 'writing' AND COALESCE(end_ms, start_ms) < $2 AND node_id = $3
+       ORDER BY start_ms, id`,
+      [deviceId, beforeMs, node],
     );
   }
 
-  async oldest(limit: number): Promise<Segment[]> {
-    return this.#segments(`WHERE state != 'writing' ORDER BY start_ms, id LIMIT $1`, [limit]);
+  async oldest(limit: number, node: string): Promise<Segment[]> {
+    return this.#segments(`WHERE state != 'writing' AND node_id = $2 ORDER BY start_ms, id LIMIT $1`, [
+      limit,
+      node,
+    ]);
   }
 
-  async totalBytes(): Promise<number> {
+  async totalBytes(node: string): Promise<number> {
     const { rows } = await this.pool.query<{ total: number }>(
-      'SELECT COALESCE(SUM(bytes), 0)::bigint AS total FROM segments',
+      'SELECT COALESCE(SUM(bytes), 0)::bigint AS total FROM segments WHERE node_id = $1',
+      [node],
     );
     return rows[0]!.total;
   }
@@ -95,18 +101,25 @@ export class PgRecordingStore implements RecordingStore {
     return rows[0]!.last;
   }
 
-  async openGap(deviceId: string, startMs: number, reason: GapReason): Promise<number> {
+  async openGap(deviceId: string, startMs: number, reason: GapReason, node: string): Promise<number> {
     const { rows } = await this.pool.query<{ id: number }>(
-      'INSERT INTO recording_gaps (device_id, start_ms, end_ms, reason) VALUES ($1, $2, NULL, $3) RETURNING id',
-      [deviceId, startMs, reason],
+      `INSERT INTO recording_gaps (device_id, start_ms, end_ms, reason, node_id) VALUES ($1, $2, NULL, $3, $4)
+       RETURNING id`,
+      [deviceId, startMs, reason, node],
     );
     return rows[0]!.id;
   }
 
-  async insertGap(deviceId: string, startMs: number, endMs: number, reason: GapReason): Promise<void> {
+  async insertGap(
+    deviceId: string,
+    startMs: number,
+    endMs: number,
+    reason: GapReason,
+    node: string,
+  ): Promise<void> {
     await this.pool.query(
-      'INSERT INTO recording_gaps (device_id, start_ms, end_ms, reason) VALUES ($1, $2, $3, $4)',
-      [deviceId, startMs, endMs, reason],
+      'INSERT INTO recording_gaps (device_id, start_ms, end_ms, reason, node_id) VALUES ($1, $2, $3, $4, $5)',
+      [deviceId, startMs, endMs, reason, node],
     );
   }
 
@@ -117,8 +130,8 @@ export class PgRecordingStore implements RecordingStore {
     );
   }
 
-  async openGaps(): Promise<Gap[]> {
-    return this.#gaps('WHERE end_ms IS NULL ORDER BY id', []);
+  async openGaps(node: string): Promise<Gap[]> {
+    return this.#gaps('WHERE end_ms IS NULL AND node_id = $1 ORDER BY id', [node]);
   }
 
   async gapsBetween(deviceId: string, fromMs: number, toMs: number): Promise<Gap[]> {
@@ -137,9 +150,20 @@ export class PgRecordingStore implements RecordingStore {
 
   async #insert(s: Omit<Segment, 'id'>): Promise<number> {
     const { rows } = await this.pool.query<{ id: number }>(
-      `INSERT INTO segments (device_id, start_ms, end_ms, duration_ms, bytes, video_codec, audio_codec, path, state)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-      [s.deviceId, s.startMs, s.endMs, s.durationMs, s.bytes, s.videoCodec, s.audioCodec, s.path, s.state],
+      `INSERT INTO segments (device_id, start_ms, end_ms, duration_ms, bytes, video_codec, audio_codec, path, state, node_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+      [
+        s.deviceId,
+        s.startMs,
+        s.endMs,
+        s.durationMs,
+        s.bytes,
+        s.videoCodec,
+        s.audioCodec,
+        s.path,
+        s.state,
+        s.node,
+      ],
     );
     return rows[0]!.id;
   }

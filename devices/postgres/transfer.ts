@@ -140,7 +140,7 @@ export class PgTransfer implements RegistryTransfer {
           } else if (row.kind === 'segment') {
             const s = row.segment;
             await client.query(
-              `INSERT INTO segments (${SEGMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+              `INSERT INTO segments (${SEGMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
               [
                 s.id,
                 s.deviceId,
@@ -152,17 +152,15 @@ export class PgTransfer implements RegistryTransfer {
                 s.audioCodec,
                 s.path,
                 s.state,
+                s.node,
               ],
             );
           } else {
             const g = row.gap;
-            await client.query(`INSERT INTO recording_gaps (${GAP_COLUMNS}) VALUES ($1, $2, $3, $4, $5)`, [
-              g.id,
-              g.deviceId,
-              g.startMs,
-              g.endMs,
-              g.reason,
-            ]);
+            await client.query(
+              `INSERT INTO recording_gaps (${GAP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`,
+              [g.id, g.deviceId, g.startMs, g.endMs, g.reason, g.node],
+            );
           }
         }
       });

@@ -137,4 +137,31 @@ export const migrations: readonly string[] = [
   ALTER TABLE api_tokens ADD COLUMN cameras TEXT;
   ALTER TABLE api_tokens ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0;
   `,
+  // 6: the node holding each segment's file, and the node that recorded each gap (issue 11, D40). A
+  // SQLite registry is one host's: the registry labels every row with the local node id when it opens.
+  // A path is unique per node (two nodes may name files alike): SQLite cannot drop a UNIQUE
+  // constraint, so the table is rebuilt with its rows.
+  `
+  CREATE TABLE segments_v6 (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id   TEXT NOT NULL,
+    start_ms    INTEGER NOT NULL,
+    end_ms      INTEGER,
+    duration_ms INTEGER,
+    bytes       INTEGER NOT NULL DEFAULT 0,
+    video_codec TEXT,
+    audio_codec TEXT,
+    path        TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('writing', 'complete', 'missing')),
+    node_id     TEXT NOT NULL DEFAULT ''
+  ) STRICT;
+  INSERT INTO segments_v6 (id, device_id, start_ms, end_ms, duration_ms, bytes, video_codec, audio_codec, path, state)
+    SELECT id, device_id, start_ms, end_ms, duration_ms, bytes, video_codec, audio_codec, path, state FROM segments;
+  DROP TABLE segments;
+  ALTER TABLE segments_v6 RENAME TO segments;
+  CREATE INDEX segments_by_device_time ON segments (device_id, start_ms);
+  CREATE INDEX segments_by_start ON segments (start_ms);
+  CREATE UNIQUE INDEX segments_by_node_path ON segments (node_id, path);
+  ALTER TABLE recording_gaps ADD COLUMN node_id TEXT NOT NULL DEFAULT '';
+  `,
 ];

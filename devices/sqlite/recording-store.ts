@@ -1,4 +1,4 @@
-import { type GapRow, SEGMENT_COLUMNS, type SegmentRow, toGap, toSegment } from '../rows.js';
+import { GAP_COLUMNS, type GapRow, SEGMENT_COLUMNS, type SegmentRow, toGap, toSegment } from '../rows.js';
 import type { RecordingStore } from '../stores.js';
 import type { Gap, GapReason, Segment, SegmentState } from '../types.js';
 import type { Db } from './db.js';
@@ -6,12 +6,14 @@ import type { Db } from './db.js';
 /** The recordings index in SQLite: segments and gaps. All SQL for those tables lives here. */
 export class SqliteRecordingStore implements RecordingStore {
   readonly #stmt;
+  readonly #db: Db;
 
   constructor(db: Db) {
+    this.#db = db;
     this.#stmt = {
       insert: db.prepare(
-        `INSERT INTO segments (device_id, start_ms, end_ms, duration_ms, bytes, video_codec, audio_codec, path, state)
-         VALUES (@deviceId, @startMs, @endMs, @durationMs, @bytes, @videoCodec, @audioCodec, @path, @state)`,
+        `INSERT INTO segments (device_id, start_ms, end_ms, duration_ms, bytes, video_codec, audio_codec, path, state, node_id)
+         VALUES (@deviceId, @startMs, @endMs, @durationMs, @bytes, @videoCodec, @audioCodec, @path, @state, @node)`,
       ),
       finish: db.prepare(
         `UPDATE segments SET end_ms = @endMs, duration_ms = @durationMs, bytes = @bytes, state = 'complete'
@@ -19,41 +21,46 @@ export class SqliteRecordingStore implements RecordingStore {
       ),
       missing: db.prepare(`UPDATE segments SET state = 'missing', bytes = 0 WHERE id = ?`),
       byId: db.prepare<[number], SegmentRow>(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE id = ?`),
-      byPath: db.prepare<[string], SegmentRow>(`SELECT ${SEGMENT_COLUMNS} FROM segments WHERE path = ?`),
+      byPath: db.prepare<[string, string], SegmentRow>(
+        `SELECT ${SEGMENT_COLUMNS} FROM segments WHERE node_id = ? AND path = ?`,
+      ),
       between: db.prepare<[string, number, number], SegmentRow>(
         `SELECT ${SEGMENT_COLUMNS} FROM segments
          WHERE device_id = ? AND start_ms < ? AND COALESCE(end_ms, 9e15) > ? ORDER BY start_ms, id`,
       ),
-      inState: db.prepare<[SegmentState], SegmentRow>(
-        `SELECT ${SEGMENT_COLUMNS} FROM segments WHERE state = ? ORDER BY id`,
+      inState: db.prepare<[SegmentState, string], SegmentRow>(
+        `SELECT ${SEGMENT_COLUMNS} FROM segments WHERE state = ? AND node_id = ? ORDER BY id`,
       ),
       all: db.prepare<[], SegmentRow>(`SELECT ${SEGMENT_COLUMNS} FROM segments ORDER BY id`),
-      expired: db.prepare<[string, number], SegmentRow>(
+      expired: db.prepare<[string, number, string], SegmentRow>(
         `SELECT ${SEGMENT_COLUMNS} FROM segments
-         WHERE device_id = ? AND state != 'writing' AND COALESCE(end_ms, start_ms) < ? ORDER BY start_ms`,
+         WHERE device_id = ? AND state != 'writing' AND COALESCE(end_ms, start_ms) < ? AND node_id = ?
+         ORDER BY start_ms`,
       ),
-      oldest: db.prepare<[number], SegmentRow>(
-        `SELECT ${SEGMENT_COLUMNS} FROM segments WHERE state != 'writing' ORDER BY start_ms LIMIT ?`,
+      oldest: db.prepare<[string, number], SegmentRow>(
+        `SELECT ${SEGMENT_COLUMNS} FROM segments WHERE state != 'writing' AND node_id = ? ORDER BY start_ms LIMIT ?`,
       ),
-      totalBytes: db.prepare<[], { total: number }>('SELECT COALESCE(SUM(bytes), 0) AS total FROM segments'),
+      totalBytes: db.prepare<[string], { total: number }>(
+        'SELECT COALESCE(SUM(bytes), 0) AS total FROM segments WHERE node_id = ?',
+      ),
       delete: db.prepare('DELETE FROM segments WHERE id = ?'),
       devices: db.prepare<[], { device_id: string }>(
         'SELECT DISTINCT device_id FROM segments UNION SELECT DISTINCT device_id FROM recording_gaps',
       ),
       openGap: db.prepare(
-        'INSERT INTO recording_gaps (device_id, start_ms, end_ms, reason) VALUES (?, ?, NULL, ?)',
+        'INSERT INTO recording_gaps (device_id, start_ms, end_ms, reason, node_id) VALUES (?, ?, NULL, ?, ?)',
       ),
       insertGap: db.prepare(
-        'INSERT INTO recording_gaps (device_id, start_ms, end_ms, reason) VALUES (?, ?, ?, ?)',
+        'INSERT INTO recording_gaps (device_id, start_ms, end_ms, reason, node_id) VALUES (?, ?, ?, ?, ?)',
       ),
       closeGap: db.prepare(
         'UPDATE recording_gaps SET end_ms = MAX(start_ms, ?) WHERE id = ? AND end_ms IS NULL',
       ),
-      openGaps: db.prepare<[], GapRow>(
-        'SELECT id, device_id, start_ms, end_ms, reason FROM recording_gaps WHERE end_ms IS NULL',
+      openGaps: db.prepare<[string], GapRow>(
+        `SELECT ${GAP_COLUMNS} FROM recording_gaps WHERE end_ms IS NULL AND node_id = ? ORDER BY id`,
       ),
       gapsBetween: db.prepare<[string, number, number], GapRow>(
-        `SELECT id, device_id, start_ms, end_ms, reason FROM recording_gaps
+        `SELECT ${GAP_COLUMNS} FROM recording_gaps
          WHERE device_id = ? AND start_ms < ? AND COALESCE(end_ms, 9e15) > ? ORDER BY start_ms`,
       ),
       pruneGaps: db.prepare(
@@ -68,6 +75,7 @@ export class SqliteRecordingStore implements RecordingStore {
   /** Indexes a segment ffmpeg has just opened. */
   async open(segment: {
     deviceId: string;
+    node: string;
     startMs: number;
     path: string;
     videoCodec: string | null;
@@ -102,8 +110,8 @@ export class SqliteRecordingStore implements RecordingStore {
     return row && toSegment(row);
   }
 
-  async byPath(path: string): Promise<Segment | undefined> {
-    const row = this.#stmt.byPath.get(path);
+  async byPath(node: string, path: string): Promise<Segment | undefined> {
+    const row = this.#stmt.byPath.get(node, path);
     return row && toSegment(row);
   }
 
@@ -112,26 +120,24 @@ export class SqliteRecordingStore implements RecordingStore {
     return this.#stmt.between.all(deviceId, toMs, fromMs).map(toSegment);
   }
 
-  async inState(state: SegmentState): Promise<Segment[]> {
-    return this.#stmt.inState.all(state).map(toSegment);
+  async inState(state: SegmentState, node: string): Promise<Segment[]> {
+    return this.#stmt.inState.all(state, node).map(toSegment);
   }
 
   async all(): Promise<Segment[]> {
     return this.#stmt.all.all().map(toSegment);
   }
 
-  /** Finished or missing segments of a device that ended before `beforeMs`. */
-  async expired(deviceId: string, beforeMs: number): Promise<Segment[]> {
-    return this.#stmt.expired.all(deviceId, beforeMs).map(toSegment);
+  async expired(deviceId: string, beforeMs: number, node: string): Promise<Segment[]> {
+    return this.#stmt.expired.all(deviceId, beforeMs, node).map(toSegment);
   }
 
-  /** The oldest segments not being written, across devices. */
-  async oldest(limit: number): Promise<Segment[]> {
-    return this.#stmt.oldest.all(limit).map(toSegment);
+  async oldest(limit: number, node: string): Promise<Segment[]> {
+    return this.#stmt.oldest.all(node, limit).map(toSegment);
   }
 
-  async totalBytes(): Promise<number> {
-    return this.#stmt.totalBytes.get()!.total;
+  async totalBytes(node: string): Promise<number> {
+    return this.#stmt.totalBytes.get(node)!.total;
   }
 
   async delete(id: number): Promise<void> {
@@ -147,20 +153,26 @@ export class SqliteRecordingStore implements RecordingStore {
     return this.#stmt.lastEnd.get(deviceId)!.last;
   }
 
-  async openGap(deviceId: string, startMs: number, reason: GapReason): Promise<number> {
-    return Number(this.#stmt.openGap.run(deviceId, startMs, reason).lastInsertRowid);
+  async openGap(deviceId: string, startMs: number, reason: GapReason, node: string): Promise<number> {
+    return Number(this.#stmt.openGap.run(deviceId, startMs, reason, node).lastInsertRowid);
   }
 
-  async insertGap(deviceId: string, startMs: number, endMs: number, reason: GapReason): Promise<void> {
-    this.#stmt.insertGap.run(deviceId, startMs, endMs, reason);
+  async insertGap(
+    deviceId: string,
+    startMs: number,
+    endMs: number,
+    reason: GapReason,
+    node: string,
+  ): Promise<void> {
+    this.#stmt.insertGap.run(deviceId, startMs, endMs, reason, node);
   }
 
   async closeGap(id: number, endMs: number): Promise<void> {
     this.#stmt.closeGap.run(endMs, id);
   }
 
-  async openGaps(): Promise<Gap[]> {
-    return this.#stmt.openGaps.all().map(toGap);
+  async openGaps(node: string): Promise<Gap[]> {
+    return this.#stmt.openGaps.all(node).map(toGap);
   }
 
   async gapsBetween(deviceId: string, fromMs: number, toMs: number): Promise<Gap[]> {
@@ -169,5 +181,17 @@ export class SqliteRecordingStore implements RecordingStore {
 
   async pruneGaps(deviceId: string, beforeMs: number): Promise<void> {
     this.#stmt.pruneGaps.run(deviceId, beforeMs);
+  }
+
+  /**
+   * Names `node` as the holder of every row: a SQLite registry is one host's, so its files are on
+   * this host whatever the host was called when they were recorded (D40). Run at open.
+   */
+  labelAll(node: string): void {
+    this.#db.transaction(() => {
+      // OR IGNORE: never refuse to open over two rows of one path (only a cluster makes those).
+      this.#db.prepare('UPDATE OR IGNORE segments SET node_id = ? WHERE node_id != ?').run(node, node);
+      this.#db.prepare('UPDATE recording_gaps SET node_id = ? WHERE node_id != ?').run(node, node);
+    })();
   }
 }

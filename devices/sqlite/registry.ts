@@ -30,7 +30,7 @@ export class SqliteRegistry implements Registry {
   readonly #watches = new Set<SqliteCredentialWatch>();
   #closed = false;
 
-  constructor(db: Db, key: Buffer, now?: () => number) {
+  constructor(db: Db, key: Buffer, now?: () => number, nodeId?: string) {
     const hasher = new SecretHasher(key);
     this.keyFingerprint = keyFingerprint(key);
     this.#db = db;
@@ -39,7 +39,9 @@ export class SqliteRegistry implements Registry {
     this.readNow = { credentialState: (id) => devices.credentialStateNow(id) };
     this.tokens = new SqliteTokenStore(db, hasher, now);
     this.users = new SqliteUserStore(db, hasher, now);
-    this.recordings = new SqliteRecordingStore(db);
+    const recordings = new SqliteRecordingStore(db);
+    if (nodeId !== undefined) recordings.labelAll(nodeId);
+    this.recordings = recordings;
     this.transfer = new SqliteTransfer(db);
   }
 
@@ -68,11 +70,12 @@ export function openSqliteRegistry(
   create: boolean,
   loadKey: () => Buffer,
   now?: () => number,
+  nodeId?: string,
 ): SqliteRegistry {
   // The database first: with `create: false` a missing registry is refused before the key file is made.
   const db = openDatabase(dataDir, { create });
   try {
-    return new SqliteRegistry(db, loadKey(), now);
+    return new SqliteRegistry(db, loadKey(), now, nodeId);
   } catch (err) {
     db.close();
     throw err;

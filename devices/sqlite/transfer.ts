@@ -1,5 +1,5 @@
 import { registryNotEmpty } from '../device-rules.js';
-import { type GapRow, SEGMENT_COLUMNS, type SegmentRow, toGap, toSegment } from '../rows.js';
+import { GAP_COLUMNS, type GapRow, SEGMENT_COLUMNS, type SegmentRow, toGap, toSegment } from '../rows.js';
 import type { RegistryTransfer, TransferRow } from '../stores.js';
 import { TOKEN_COLUMNS } from '../token-scope.js';
 import { inBatches, TRANSFER_BATCH } from '../transfer-batches.js';
@@ -51,7 +51,7 @@ export class SqliteTransfer implements RegistryTransfer {
       for (const row of rows) await each({ kind: 'segment', segment: toSegment(row) });
     }
     const gaps = this.db.prepare<[number], GapRow>(
-      `SELECT id, device_id, start_ms, end_ms, reason FROM recording_gaps WHERE id > ? ORDER BY id LIMIT ${TRANSFER_BATCH}`,
+      `SELECT ${GAP_COLUMNS} FROM recording_gaps WHERE id > ? ORDER BY id LIMIT ${TRANSFER_BATCH}`,
     );
     for (let rows = gaps.all(0); rows.length > 0; rows = gaps.all(rows.at(-1)!.id)) {
       for (const row of rows) await each({ kind: 'gap', gap: toGap(row) });
@@ -84,10 +84,11 @@ export class SqliteTransfer implements RegistryTransfer {
       ),
       segment: this.db.prepare(
         `INSERT INTO segments (${SEGMENT_COLUMNS}) VALUES (@id, @deviceId, @startMs, @endMs, @durationMs,
-          @bytes, @videoCodec, @audioCodec, @path, @state)`,
+          @bytes, @videoCodec, @audioCodec, @path, @state, @node)`,
       ),
       gap: this.db.prepare(
-        'INSERT INTO recording_gaps (id, device_id, start_ms, end_ms, reason) VALUES (@id, @deviceId, @startMs, @endMs, @reason)',
+        `INSERT INTO recording_gaps (${GAP_COLUMNS})
+         VALUES (@id, @deviceId, @startMs, @endMs, @reason, @node)`,
       ),
     };
     const write = this.db.transaction((batch: TransferRow[]) => {

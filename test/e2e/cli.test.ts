@@ -156,6 +156,7 @@ describe('lookout CLI', () => {
         try {
           await registry.recordings.insertComplete({
             deviceId: id,
+            node: 'here',
             startMs: Date.now() - 60_000,
             endMs: Date.now() - 50_000,
             durationMs: 10_000,

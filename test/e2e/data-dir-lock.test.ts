@@ -1,6 +1,7 @@
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeIdOf } from '../../config/index.js';
 import { openRegistry, type Registry } from '../../devices/index.js';
 import { parseEdgeConfig } from '../../edge-config/index.js';
 import { runCli } from '../helpers/cli.js';
@@ -53,6 +54,7 @@ describe('one server per data directory', () => {
       // A segment left `writing`: a server's startup recovery would delete this row (its file is missing).
       const segment = await reg.recordings.open({
         deviceId: 'cam1',
+        node: nodeIdOf({}),
         startMs: Date.now(),
         path: path.join(dataDir, 'recordings', 'cam1', 'not-there.mp4'),
         videoCodec: 'h264',

@@ -1,10 +1,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeIdOf } from '../../config/index.js';
 import { openRegistry } from '../../devices/index.js';
 import { CLI_RUN_MS, runCli } from '../helpers/cli.js';
 import { havePostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/tmp.js';
+
+/** The node id the CLI runs as (the host name): a SQLite registry names it for every recording. */
+const NODE = nodeIdOf({});
 
 const enabled = havePostgres();
 
@@ -83,6 +87,7 @@ describe.skipIf(!enabled)('lookout db export / import', () => {
     const reg = await openRegistry({ dataDir: first, create: false });
     await reg.recordings.insertComplete({
       deviceId: 'cam1',
+      node: NODE,
       startMs: 1_000,
       endMs: 5_000,
       durationMs: 4_000,
@@ -93,13 +98,14 @@ describe.skipIf(!enabled)('lookout db export / import', () => {
     });
     await reg.recordings.open({
       deviceId: 'cam1',
+      node: NODE,
       startMs: 5_000,
       path: 'cam1/b.mp4',
       videoCodec: 'h264',
       audioCodec: 'opus',
     });
-    await reg.recordings.insertGap('cam2', 100, 200, 'server-down');
-    await reg.recordings.openGap('cam1', 9_000, 'camera-offline');
+    await reg.recordings.insertGap('cam2', 100, 200, 'server-down', NODE);
+    await reg.recordings.openGap('cam1', 9_000, 'camera-offline', NODE);
     await reg.close();
 
     const a = path.join(tmp.dir, 'a.ndjson');
@@ -143,7 +149,7 @@ describe.skipIf(!enabled)('lookout db export / import', () => {
     try {
       expect(await end.devices.verifySecret('cam2', edge.mqtt.password)).toEqual({ ok: true, generation: 1 });
       expect(await end.tokens.verify(token)).toMatchObject({ name: 'laptop' });
-      expect(await end.recordings.openGaps()).toHaveLength(1);
+      expect(await end.recordings.openGaps(NODE)).toHaveLength(1);
     } finally {
       await end.close();
     }

@@ -22,6 +22,9 @@ import { recordedFile } from '../helpers/recorded-file.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
 
+/** This process's node id in the recordings index. */
+const NODE = 'here';
+
 const haveTools = requireTool('ffmpeg', ['-version']) && requireTool('ffprobe', ['-version']);
 const MiB = 1_048_576;
 
@@ -49,6 +52,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
     writeFileSync(path.join(dir, relative), Buffer.alloc(bytes));
     const id = await registry.recordings.insertComplete({
       deviceId,
+      node: NODE,
       startMs,
       endMs: startMs + 60_000,
       durationMs: 60_000,
@@ -68,6 +72,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
     const d = await stored('cam2', t0 + 180_000, 1 * MiB);
     const writing = await registry.recordings.open({
       deviceId: 'cam1',
+      node: NODE,
       startMs: t0 - 10_000_000,
       path: 'cam1/w.mp4',
       videoCodec: 'h264',
@@ -79,6 +84,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
       void lines.push(`${obj.file}: ${obj.reason}`)) as typeof log.info;
     const result = await applyRetention({
       store: registry.recordings,
+      node: NODE,
       dir,
       now: Date.now(),
       log,
@@ -90,7 +96,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
     expect(existsSync(c.file)).toBe(true);
     expect(existsSync(d.file)).toBe(true);
     expect((await registry.recordings.get(writing))?.state).toBe('writing');
-    expect(await registry.recordings.totalBytes()).toBe(2 * MiB);
+    expect(await registry.recordings.totalBytes(NODE)).toBe(2 * MiB);
     expect(lines).toEqual([
       `cam1/${t0}.mp4: over the disk quota (3 MiB)`,
       `cam2/${t0 + 60_000}.mp4: over the disk quota (3 MiB)`,
@@ -104,6 +110,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
     const fresh2 = await stored('cam2', now - 3_600_000, 100);
     await applyRetention({
       store: registry.recordings,
+      node: NODE,
       dir,
       now,
       log: silentLogger(),
@@ -132,12 +139,13 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
       const startMs = Date.now() - 60_000;
       const open = await registry.recordings.open({
         deviceId: 'cam1',
+        node: NODE,
         startMs,
         path: 'cam1/crashed.mp4',
         videoCodec: 'h264',
         audioCodec: null,
       });
-      const gap = await registry.recordings.openGap('cam1', startMs - 5000, 'camera-offline');
+      const gap = await registry.recordings.openGap('cam1', startMs - 5000, 'camera-offline', NODE);
       // A file the index does not know (copied in by hand, or indexed rows lost), and junk.
       const stray = path.join(dir, 'cam2', 'stray.mp4');
       mkdirSync(path.dirname(stray), { recursive: true });
@@ -166,6 +174,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
 
       const counts = await recoverRecordings({
         store: registry.recordings,
+        node: NODE,
         dir,
         log: silentLogger(),
         now: Date.now(),
@@ -181,10 +190,10 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
       expect(Math.abs(recovered.durationMs! - real * 1000)).toBeLessThan(100);
       expect(recovered.bytes).toBe(statSync(whole).size);
 
-      expect((await registry.recordings.byPath('cam2/stray.mp4'))?.state).toBe('complete');
+      expect((await registry.recordings.byPath(NODE, 'cam2/stray.mp4'))?.state).toBe('complete');
       expect(existsSync(path.join(dir, '.quarantine', 'cam2', 'junk.mp4'))).toBe(true);
       expect(existsSync(path.join(dir, '.quarantine', 'cam2', "it's\nnew.mp4"))).toBe(true);
-      expect(await registry.recordings.byPath('.exports/1/part.mp4')).toBeUndefined();
+      expect(await registry.recordings.byPath(NODE, '.exports/1/part.mp4')).toBeUndefined();
       expect((await registry.recordings.get(gone.id))?.state).toBe('missing');
       const gaps = await registry.recordings.gapsBetween('cam1', 0, Date.now() + 1000);
       expect(gaps.find((g) => g.id === gap)?.endMs).not.toBeNull();
@@ -203,6 +212,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
         ids.push(
           await registry.recordings.insertComplete({
             deviceId: 'cam1',
+            node: NODE,
             startMs: startMs + i * 4000,
             endMs: startMs + (i + 1) * 4000,
             durationMs: 4000,
@@ -215,7 +225,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
       }
       // The last one's file vanished before the export (indexed, not yet marked missing).
       rmSync(path.join(dir, 'cam1/s2.mp4'));
-      const archive = new Archive(registry.recordings, dir);
+      const archive = new Archive(registry.recordings, dir, { node: NODE });
       const out = path.join(tmp.dir, 'out.mp4');
       let deleted = false;
       const plan = await archive.export('cam1', startMs, startMs + 12_000, out, async () => {
@@ -224,6 +234,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
         // Retention runs once the plan is made, before ffmpeg opens the files.
         await applyRetention({
           store: registry.recordings,
+          node: NODE,
           dir,
           now: Date.now(),
           log: silentLogger(),
@@ -252,6 +263,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
       recordedFile(stray, 2);
       const open = await registry.recordings.open({
         deviceId: 'cam1',
+        node: NODE,
         startMs: Date.now() - 60_000,
         path: 'cam1/stray.mp4',
         videoCodec: 'h264',
@@ -273,7 +285,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
          const { silentLogger } = await import('./core/log.ts');
          const registry = await openRegistry({ dataDir: ${JSON.stringify(tmp.dir)} });
          try {
-           await recoverRecordings({ store: registry.recordings, dir: ${JSON.stringify(dir)}, log: silentLogger(), now: Date.now() });
+           await recoverRecordings({ store: registry.recordings, node: 'here', dir: ${JSON.stringify(dir)}, log: silentLogger(), now: Date.now() });
          } catch (err) { console.log(err.code); } finally { registry.close(); }`,
         ],
         { encoding: 'utf8', env: { ...process.env, PATH: bin } },
@@ -292,7 +304,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
       writeFileSync(path.join(root, owner, 'part.mp4'), 'x');
     }
     writeFileSync(path.join(root, 'old-layout.mp4'), 'x');
-    new Archive(registry.recordings, dir).clearExports();
+    new Archive(registry.recordings, dir, { node: NODE }).clearExports();
     expect(readdirSync(root)).toEqual([String(process.ppid)]);
   });
 
@@ -306,6 +318,7 @@ describe('the archive on disk: retention and startup recovery (real SQLite, real
     mkdirSync(path.join(stuck.file, 'x'), { recursive: true });
     const result = await applyRetention({
       store: registry.recordings,
+      node: NODE,
       dir,
       now,
       log: silentLogger(),

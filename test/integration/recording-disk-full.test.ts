@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeIdOf } from '../../config/index.js';
 import { runCli } from '../helpers/cli.js';
 import { decodeErrors } from '../helpers/media-probe.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -8,6 +9,9 @@ import { canMountTmpfs, mountTmpfs, type Tmpfs } from '../helpers/tmpfs.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { WhepClient } from '../helpers/whep-client.js';
+
+/** The node id a test server runs as (its host name): the index names it as the holder. */
+const NODE = nodeIdOf({});
 
 const ready = requireTool('ffmpeg', ['-version']) && requireTool('ffprobe', ['-version']) && canMountTmpfs();
 
@@ -42,7 +46,7 @@ describe.runIf(ready)('recording on a disk that fills up', () => {
     const token = (await t.server.registry.tokens.create('viewer')).token;
     await t.server.registry.devices.setRecording('cam1', { mode: 'continuous' });
     await t.server.recordings.refresh('cam1');
-    await waitFor(async () => (await store.inState('complete')).length >= 1, {
+    await waitFor(async () => (await store.inState('complete', NODE)).length >= 1, {
       what: 'a first segment',
       timeoutMs: 30_000,
     });
@@ -80,7 +84,7 @@ describe.runIf(ready)('recording on a disk that fills up', () => {
 
     const freedAt = Date.now();
     disk.free();
-    await waitFor(async () => (await store.inState('complete')).some((s) => s.startMs >= freedAt), {
+    await waitFor(async () => (await store.inState('complete', NODE)).some((s) => s.startMs >= freedAt), {
       what: 'a segment recorded after space returned',
       timeoutMs: 45_000,
     }).catch(async (err: Error) => {
@@ -98,16 +102,16 @@ describe.runIf(ready)('recording on a disk that fills up', () => {
     expect(gap.endMs!).toBeGreaterThanOrEqual(freedAt - 1000);
     // The index is consistent: nothing stays `writing` but the segment being written now,
     // every indexed file is there and plays, every file is indexed.
-    const writing = await store.inState('writing');
+    const writing = await store.inState('writing', NODE);
     expect(writing.length).toBeLessThanOrEqual(1);
     if (writing[0]) expect(writing[0].startMs).toBeGreaterThanOrEqual(freedAt);
     const dir = path.join(dataDir, 'recordings');
-    for (const segment of await store.inState('complete')) {
+    for (const segment of await store.inState('complete', NODE)) {
       expect(existsSync(path.join(dir, segment.path)), segment.path).toBe(true);
       expect(decodeErrors(path.join(dir, segment.path)), segment.path).toBe('');
     }
     for (const file of readdirSync(path.join(dir, 'cam1')).filter((f) => f.endsWith('.mp4'))) {
-      expect(await store.byPath(`cam1/${file}`), file).toBeDefined();
+      expect(await store.byPath(NODE, `cam1/${file}`), file).toBeDefined();
     }
   }, 120_000);
 });

@@ -11,6 +11,9 @@ import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
 
+/** This process's node id in the recordings index. */
+const NODE = 'here';
+
 const ready = requireTool('ffmpeg', ['-version']) && requireTool('ffprobe', ['-version']);
 const KEEP_MS = 300;
 
@@ -64,6 +67,7 @@ describe.runIf(ready)('GET /api/devices/:id/export.mp4 and its temporary files',
       recordedFile(file, 20, '640x360');
       await registry.recordings.insertComplete({
         deviceId: 'cam1',
+        node: NODE,
         startMs: startMs + i * 20_000,
         endMs: startMs + (i + 1) * 20_000,
         durationMs: 20_000,
@@ -73,7 +77,7 @@ describe.runIf(ready)('GET /api/devices/:id/export.mp4 and its temporary files',
         path: relative,
       });
     }
-    archive = new GatedArchive(registry.recordings, dir);
+    archive = new GatedArchive(registry.recordings, dir, { node: NODE });
     http = await createHttpServer(
       {
         ...loadConfig().http,

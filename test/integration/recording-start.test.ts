@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeIdOf } from '../../config/index.js';
 import { silentLogger } from '../../core/log.js';
 import { openRegistry } from '../../devices/index.js';
 import { freeUdpPorts } from '../../recordings/ports.js';
@@ -12,6 +13,9 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
+
+/** The node id a test server runs as (its host name): the index names it as the holder. */
+const NODE = nodeIdOf({});
 
 const haveTools = requireTool('ffmpeg', ['-version']) && requireTool('ffprobe', ['-version']);
 
@@ -39,6 +43,7 @@ describe.skipIf(!haveTools)('starting and stopping a recording', () => {
       segmentSeconds: 5,
       fragmentMs: 1000,
       store: t.server.registry.recordings,
+      node: NODE,
       log: silentLogger(),
       ports,
     });
@@ -172,7 +177,7 @@ describe.skipIf(!haveTools)('a clean shutdown', () => {
         // A few fragments into a segment, so the stop has something to finish.
         await waitFor(
           async () => {
-            const writing = (await store.inState('writing'))[0];
+            const writing = (await store.inState('writing', NODE))[0];
             return writing && Date.now() - writing.startMs > 2500;
           },
           { what: 'a segment 2.5 s into writing', timeoutMs: 30_000 },
@@ -186,13 +191,13 @@ describe.skipIf(!haveTools)('a clean shutdown', () => {
       const registry = await openRegistry({ dataDir: data.dir });
       let gapId: number;
       try {
-        const stopped = await registry.recordings.openGaps();
+        const stopped = await registry.recordings.openGaps(NODE);
         expect(stopped.map((g) => g.reason)).toEqual(['server-stopped']);
         // It starts where the last segment ends: no blank hole between them.
         const lastEnd = (await registry.recordings.lastEnd('cam1'))!;
         expect(lastEnd).toBeGreaterThan(stoppedAt - 10_000);
         expect(stopped[0]!.startMs).toBe(lastEnd);
-        expect(await registry.recordings.inState('writing')).toEqual([]);
+        expect(await registry.recordings.inState('writing', NODE)).toEqual([]);
         gapId = stopped[0]!.id;
       } finally {
         await registry.close();

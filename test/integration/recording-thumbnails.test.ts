@@ -12,6 +12,9 @@ import { recordedFile } from '../helpers/recorded-file.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
 
+/** This process's node id in the recordings index. */
+const NODE = 'here';
+
 const ready = requireTool('ffmpeg', ['-version']) && requireTool('ffprobe', ['-version']);
 
 /** Width and height of a picture file as ffprobe reads it. */
@@ -58,6 +61,7 @@ describe.runIf(ready)('segment thumbnails over HTTP', () => {
       ids.push(
         await registry.recordings.insertComplete({
           deviceId: 'cam1',
+          node: NODE,
           startMs,
           endMs: startMs + 3000,
           durationMs: 3000,
@@ -72,6 +76,7 @@ describe.runIf(ready)('segment thumbnails over HTTP', () => {
     writeFileSync(path.join(dir, 'cam1/broken.mp4'), 'not a video');
     broken = await registry.recordings.insertComplete({
       deviceId: 'cam1',
+      node: NODE,
       startMs: nowMs - 60_000,
       endMs: nowMs - 57_000,
       durationMs: 3000,
@@ -80,7 +85,7 @@ describe.runIf(ready)('segment thumbnails over HTTP', () => {
       audioCodec: null,
       path: 'cam1/broken.mp4',
     });
-    const archive = new Archive(registry.recordings, dir);
+    const archive = new Archive(registry.recordings, dir, { node: NODE });
     http = await createHttpServer(
       {
         ...loadConfig().http,
@@ -169,6 +174,7 @@ describe.runIf(ready)('segment thumbnails over HTTP', () => {
     expect(existsSync(thumbnailPath(files[0]!))).toBe(true);
     const result = await applyRetention({
       store: registry.recordings,
+      node: NODE,
       dir,
       policy: {
         maxAgeHours: 2,

@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeIdOf } from '../../config/index.js';
 import type { TapPacket } from '../../media/index.js';
 import { isKeyframeStart } from '../../media/keyframe.js';
 import { bytesReader, topLevelBoxes } from '../../recordings/fmp4.js';
@@ -9,6 +10,9 @@ import { childProcesses, isAlive, udpBindings } from '../helpers/processes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { requireTool } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
+
+/** The node id a test server runs as (its host name): the index names it as the holder. */
+const NODE = nodeIdOf({});
 
 const haveTools = requireTool('ffmpeg', ['-version']) && requireTool('ffprobe', ['-version']);
 
@@ -80,7 +84,7 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     // camera of a loaded machine runs behind it (its segment times lag the wall clock by seconds).
     const writing = await waitFor(
       async () => {
-        const open = (await store.inState('writing'))[0];
+        const open = (await store.inState('writing', NODE))[0];
         return open && wholeFragments(path.join(dir, open.path)) >= 2 ? open : undefined;
       },
       { what: 'an open segment with two whole fragments', timeoutMs: 30_000, intervalMs: 100 },
@@ -113,7 +117,7 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     // again should the segment finish while the request is on its way.)
     const token = (await t.server.registry.tokens.create('export-test')).token;
     for (let attempt = 1; ; attempt++) {
-      const open = await waitFor(async () => (await store.inState('writing'))[0], {
+      const open = await waitFor(async () => (await store.inState('writing', NODE))[0], {
         what: 'an open segment',
         timeoutMs: 30_000,
       });
@@ -133,7 +137,7 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     // Killed while the open segment holds a whole fragment: there is something to recover.
     const open = await waitFor(
       async () => {
-        const writing = (await store.inState('writing'))[0];
+        const writing = (await store.inState('writing', NODE))[0];
         return writing && wholeFragments(path.join(dir, writing.path)) >= 1 ? writing : undefined;
       },
       { what: 'an open segment with a whole fragment', timeoutMs: 30_000, intervalMs: 100 },
@@ -169,7 +173,7 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     // Stop 2-4 s into a 5 s segment, counted in its fragments (a loaded machine's camera lags the clock).
     const open = await waitFor(
       async () => {
-        const writing = (await store.inState('writing'))[0];
+        const writing = (await store.inState('writing', NODE))[0];
         const fragments = writing ? wholeFragments(path.join(dir, writing.path)) : 0;
         return fragments >= 2 && fragments <= 3 ? writing : undefined;
       },
@@ -188,7 +192,7 @@ describe.skipIf(!haveTools)('recording a camera', () => {
     });
     expect(isAlive(ffmpeg!)).toBe(false);
     expect(t.server.recordings.recorder('cam1')).toBeUndefined();
-    await waitFor(async () => (await store.inState('writing')).length === 0, {
+    await waitFor(async () => (await store.inState('writing', NODE)).length === 0, {
       what: 'last segment finished',
       timeoutMs: 20_000,
     });

@@ -47,6 +47,9 @@ class KeyframeTable implements StillKeyframeSource {
   }
 }
 
+/** The node the archive's segments are on (a single host: its own). */
+const NODE = 'node-test';
+
 describe.runIf(ready)('still pictures: keyframes decoded by ffmpeg, the recording fallback, bounds', () => {
   let tmp: ReturnType<typeof tempDir>;
   let scratchDir: string;
@@ -58,7 +61,7 @@ describe.runIf(ready)('still pictures: keyframes decoded by ffmpeg, the recordin
     tmp = tempDir();
     scratchDir = mkdtempSync(path.join(os.tmpdir(), 'lookout-still-test-'));
     registry = await openRegistry({ dataDir: tmp.dir });
-    archive = new Archive(registry.recordings, path.join(tmp.dir, 'recordings'));
+    archive = new Archive(registry.recordings, path.join(tmp.dir, 'recordings'), { node: NODE });
     small = keyframe('320x180');
   });
 
@@ -135,6 +138,7 @@ describe.runIf(ready)('still pictures: keyframes decoded by ffmpeg, the recordin
         const relative = `cam1/${name}.mp4`;
         recordedFile(path.join(archive.dir, relative), 2, '320x180');
         await registry.recordings.insertComplete({
+          node: NODE,
           deviceId: 'cam1',
           startMs: now - 60_000 + i * 10_000,
           endMs: now - 58_000 + i * 10_000,

@@ -120,9 +120,9 @@ export function registrySuite(name: string, harness: () => RegistryHarness): voi
       const a = await reg.recordings.open(segment('cam1', 1_000, 'cam1/a.mp4'));
       await reg.recordings.finish(a, { endMs: 2_000, durationMs: 1_000, bytes: 10 });
       await reg.recordings.open(segment('cam1', 3_000, 'cam1/b.mp4'));
-      await reg.recordings.insertGap('cam1', 2_000, 3_000, 'camera-offline');
+      await reg.recordings.insertGap('cam1', 2_000, 3_000, 'camera-offline', 'node-a');
       await reg.recordings.open(segment('cam2', 1_000, 'cam2/a.mp4'));
-      await reg.recordings.insertGap('cam2', 2_000, 3_000, 'camera-offline');
+      await reg.recordings.insertGap('cam2', 2_000, 3_000, 'camera-offline', 'node-a');
 
       const deleted = await reg.devices.delete('cam1', { recordings: 'delete' });
       expect(deleted.device).toMatchObject({ id: 'cam1', name: 'Porch' });
@@ -392,6 +392,7 @@ export function registrySuite(name: string, harness: () => RegistryHarness): voi
       const b = await store.open(segment('cam1', 5_000, 'cam1/b.mp4'));
       const c = await store.insertComplete({
         deviceId: 'cam2',
+        node: 'node-a',
         startMs: 2_000,
         endMs: 3_000,
         durationMs: 1_000,
@@ -414,20 +415,21 @@ export function registrySuite(name: string, harness: () => RegistryHarness): voi
         audioCodec: null,
         path: 'cam1/a.mp4',
         state: 'complete',
+        node: 'node-a',
       });
-      expect((await store.byPath('cam2/c.mp4'))?.id).toBe(c);
-      expect(await store.byPath('nope.mp4')).toBeUndefined();
+      expect((await store.byPath('node-a', 'cam2/c.mp4'))?.id).toBe(c);
+      expect(await store.byPath('node-a', 'nope.mp4')).toBeUndefined();
       expect(await store.get(999_999)).toBeUndefined();
       // [4000, 4500) overlaps a (1000-5000) only; b is open-ended (still writing) from 5000.
       expect((await store.between('cam1', 4_000, 4_500)).map((s) => s.id)).toEqual([a]);
       expect((await store.between('cam1', 0, 1e13)).map((s) => s.id)).toEqual([a, b]);
       expect((await store.between('cam1', 9_000_000, 9_000_001)).map((s) => s.id)).toEqual([b]);
-      expect((await store.inState('writing')).map((s) => s.id)).toEqual([b]);
+      expect((await store.inState('writing', 'node-a')).map((s) => s.id)).toEqual([b]);
       expect((await store.all()).map((s) => s.id)).toEqual([a, b, c]);
-      expect((await store.expired('cam1', 6_000)).map((s) => s.id)).toEqual([a]);
-      expect((await store.oldest(10)).map((s) => s.id)).toEqual([a, c]);
-      expect((await store.oldest(1)).map((s) => s.id)).toEqual([a]);
-      expect(await store.totalBytes()).toBe(1_934);
+      expect((await store.expired('cam1', 6_000, 'node-a')).map((s) => s.id)).toEqual([a]);
+      expect((await store.oldest(10, 'node-a')).map((s) => s.id)).toEqual([a, c]);
+      expect((await store.oldest(1, 'node-a')).map((s) => s.id)).toEqual([a]);
+      expect(await store.totalBytes('node-a')).toBe(1_934);
       expect(await store.lastEnd('cam1')).toBe(5_000);
       expect(await store.lastEnd('cam3')).toBeNull();
       await store.markMissing(c);
@@ -441,27 +443,105 @@ export function registrySuite(name: string, harness: () => RegistryHarness): voi
     it('opens, closes, inserts, lists and prunes gaps', async () => {
       const reg = await harness().open();
       const store = reg.recordings;
-      const open = await store.openGap('cam1', 1_000, 'camera-offline');
-      await store.insertGap('cam1', 100, 200, 'server-down');
-      await store.openGap('cam2', 50, 'disk-full');
-      expect((await store.openGaps()).map((g) => [g.deviceId, g.reason]).sort()).toEqual([
+      const open = await store.openGap('cam1', 1_000, 'camera-offline', 'node-a');
+      await store.insertGap('cam1', 100, 200, 'server-down', 'node-a');
+      await store.openGap('cam2', 50, 'disk-full', 'node-a');
+      expect((await store.openGaps('node-a')).map((g) => [g.deviceId, g.reason]).sort()).toEqual([
         ['cam1', 'camera-offline'],
         ['cam2', 'disk-full'],
       ]);
       await store.closeGap(open, 500); // before its start: closed at its start, never negative
       await store.closeGap(open, 9_000); // already closed: unchanged
       expect(await store.gapsBetween('cam1', 0, 10_000)).toEqual([
-        { id: expect.any(Number), deviceId: 'cam1', startMs: 100, endMs: 200, reason: 'server-down' },
-        { id: open, deviceId: 'cam1', startMs: 1_000, endMs: 1_000, reason: 'camera-offline' },
+        {
+          id: expect.any(Number),
+          deviceId: 'cam1',
+          startMs: 100,
+          endMs: 200,
+          reason: 'server-down',
+          node: 'node-a',
+        },
+        {
+          id: open,
+          deviceId: 'cam1',
+          startMs: 1_000,
+          endMs: 1_000,
+          reason: 'camera-offline',
+          node: 'node-a',
+        },
       ]);
       expect(await store.devices()).toContain('cam2');
       await store.pruneGaps('cam1', 500);
       expect((await store.gapsBetween('cam1', 0, 10_000)).map((g) => g.id)).toEqual([open]);
       // Every reason the recorder writes is accepted.
       for (const reason of ['recorder-fault', 'media-worker-died', 'server-stopped'] as const) {
-        await store.insertGap('cam3', 1, 2, reason);
+        await store.insertGap('cam3', 1, 2, reason, 'node-a');
       }
       expect(await store.gapsBetween('cam3', 0, 10)).toHaveLength(3);
+    });
+
+    it("names each row's node: listing sees every node's, recovery and retention ask for their own (D40)", async () => {
+      const h = harness();
+      const reg = await h.open();
+      const store = reg.recordings;
+      const a1 = await store.insertComplete({
+        deviceId: 'cam1',
+        node: 'node-a',
+        startMs: 1_000,
+        endMs: 2_000,
+        durationMs: 1_000,
+        bytes: 100,
+        videoCodec: 'h264',
+        audioCodec: null,
+        path: 'cam1/s-00000.mp4',
+      });
+      // Another node wrote a file of the same name for the same camera: each node's path is its own.
+      const b1 = await store.insertComplete({
+        deviceId: 'cam1',
+        node: 'node-b',
+        startMs: 2_000,
+        endMs: 3_000,
+        durationMs: 1_000,
+        bytes: 40,
+        videoCodec: 'h264',
+        audioCodec: null,
+        path: 'cam1/s-00000.mp4',
+      });
+      const a2 = await store.open(segment('cam1', 3_000, 'cam1/s-00001.mp4', 'node-a'));
+      const b2 = await store.open(segment('cam1', 3_500, 'cam1/s-00001.mp4', 'node-b'));
+      await store.openGap('cam1', 500, 'server-stopped', 'node-a');
+      await store.openGap('cam1', 600, 'camera-offline', 'node-b');
+      await expect(store.open(segment('cam1', 4_000, 'cam1/s-00001.mp4', 'node-b'))).rejects.toThrow();
+
+      // Read from another connection, as another node does.
+      const other = await h.connect(reg);
+      expect((await other.recordings.between('cam1', 0, 1e13)).map((s) => [s.id, s.node])).toEqual([
+        [a1, 'node-a'],
+        [b1, 'node-b'],
+        [a2, 'node-a'],
+        [b2, 'node-b'],
+      ]);
+      expect((await other.recordings.get(b1))?.node).toBe('node-b');
+      expect((await store.byPath('node-a', 'cam1/s-00000.mp4'))?.id).toBe(a1);
+      expect((await store.byPath('node-b', 'cam1/s-00000.mp4'))?.id).toBe(b1);
+      expect(await store.byPath('node-c', 'cam1/s-00000.mp4')).toBeUndefined();
+      expect((await store.inState('writing', 'node-a')).map((s) => s.id)).toEqual([a2]);
+      expect((await store.inState('writing', 'node-b')).map((s) => s.id)).toEqual([b2]);
+      expect((await store.inState('complete', 'node-b')).map((s) => s.id)).toEqual([b1]);
+      expect((await store.expired('cam1', 10_000, 'node-a')).map((s) => s.id)).toEqual([a1]);
+      expect((await store.expired('cam1', 10_000, 'node-b')).map((s) => s.id)).toEqual([b1]);
+      expect((await store.oldest(10, 'node-b')).map((s) => s.id)).toEqual([b1]);
+      expect(await store.totalBytes('node-a')).toBe(100);
+      expect(await store.totalBytes('node-b')).toBe(40);
+      expect(await store.totalBytes('node-c')).toBe(0);
+      expect((await store.openGaps('node-a')).map((g) => [g.reason, g.node])).toEqual([
+        ['server-stopped', 'node-a'],
+      ]);
+      expect((await other.recordings.gapsBetween('cam1', 0, 1e13)).map((g) => g.node)).toEqual([
+        'node-a',
+        'node-b',
+      ]);
+      expect((await store.openGaps('node-c')).length).toBe(0);
     });
   });
 
@@ -482,7 +562,7 @@ export function registrySuite(name: string, harness: () => RegistryHarness): voi
         readOnly: true,
       });
       const seg = await source.recordings.open(segment('cam1', 1_000, 'cam1/a.mp4'));
-      await source.recordings.openGap('cam1', 5_000, 'camera-offline');
+      await source.recordings.openGap('cam1', 5_000, 'camera-offline', 'node-b');
       const rows: TransferRow[] = [];
       await source.transfer.exportRows((row) => {
         rows.push(row);
@@ -519,7 +599,7 @@ export function registrySuite(name: string, harness: () => RegistryHarness): voi
       expect((await target.devices.verifySecret('cam1', secret)).ok).toBe(true);
       expect(await target.tokens.verify(token)).toMatchObject({ name: 'laptop' });
       expect(await target.recordings.all()).toEqual(await source.recordings.all());
-      expect(await target.recordings.openGaps()).toEqual(await source.recordings.openGaps());
+      expect(await target.recordings.openGaps('node-b')).toEqual(await source.recordings.openGaps('node-b'));
       // New rows after an import get fresh ids, not ones the import used.
       const next = await target.recordings.open(segment('cam1', 9_000, 'cam1/b.mp4'));
       expect(next).toBeGreaterThan(seg);
@@ -534,7 +614,7 @@ export function registrySuite(name: string, harness: () => RegistryHarness): voi
     });
   });
 
-  function segment(deviceId: string, startMs: number, path: string) {
-    return { deviceId, startMs, path, videoCodec: 'h264', audioCodec: null };
+  function segment(deviceId: string, startMs: number, path: string, node = 'node-a') {
+    return { deviceId, node, startMs, path, videoCodec: 'h264', audioCodec: null };
   }
 }

@@ -64,9 +64,13 @@ const ROWS: TransferRow[] = [
       audioCodec: null,
       path: 'cam1/a.mp4',
       state: 'writing',
+      node: 'node-a',
     },
   },
-  { kind: 'gap', gap: { id: 3, deviceId: 'cam1', startMs: 1, endMs: 2, reason: 'server-down' } },
+  {
+    kind: 'gap',
+    gap: { id: 3, deviceId: 'cam1', startMs: 1, endMs: 2, reason: 'server-down', node: 'node-a' },
+  },
 ];
 
 let files = 0;

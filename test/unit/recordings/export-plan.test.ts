@@ -19,6 +19,7 @@ function segment(
     audioCodec: null,
     path: `cam1/s-${id}.mp4`,
     state,
+    node: 'here',
   };
 }
 

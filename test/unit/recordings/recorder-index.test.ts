@@ -41,7 +41,7 @@ const SESSION = { stamp: '20260101T000000Z', video: 'h264' as const, audio: unde
 describe('RecorderIndex over a registry that answers later', () => {
   it('closes each gap after opening it and finishes each segment after indexing it, in order', async () => {
     const reg = await registry();
-    const index = new RecorderIndex(laggy(reg.recordings, 5), 'cam1', silentLogger(), () => 0);
+    const index = new RecorderIndex(laggy(reg.recordings, 5), 'cam1', silentLogger(), () => 0, 'here');
     // What a recorder does in a burst of callbacks, without waiting for the registry.
     index.openGap('camera-offline', 1_000);
     const first = index.openSegment(SESSION, 0, 2_000);
@@ -84,7 +84,7 @@ describe('RecorderIndex over a registry that answers later', () => {
         };
       },
     });
-    const index = new RecorderIndex(store, 'cam1', silentLogger(), () => 0);
+    const index = new RecorderIndex(store, 'cam1', silentLogger(), () => 0, 'here');
     index.openGap('camera-offline', 1_000);
     await index.idle();
     down = true;
