@@ -80,7 +80,9 @@ export function watchServer(
 
   const probe = async () => {
     try {
-      const body = (await (await fetch('/healthz', { cache: 'no-store' })).json()) as ServerInfo;
+      // A server that hangs (SIGSTOP, a full event loop) accepts the connection but never answers.
+      const signal = AbortSignal.timeout(heartbeatMs * 2.5);
+      const body = (await (await fetch('/healthz', { cache: 'no-store', signal })).json()) as ServerInfo;
       on.health(true, body);
       if (!revoked && signedIn()) retry = setTimeout(connect, 10_000);
       else retry = setTimeout(probe, 2000);
@@ -98,6 +100,9 @@ export function watchServer(
       token() ? `/api/events?access_token=${encodeURIComponent(token())}` : '/api/events',
     );
     source = events;
+    // The snapshot must come as any event would: a server that hung accepts the stream but says nothing.
+    clearTimeout(stale);
+    stale = setTimeout(down, heartbeatMs * 2.5);
     listen<Snapshot>(events, 'snapshot', (s) => {
       heartbeatMs = s.heartbeatMs;
       server = s.server;

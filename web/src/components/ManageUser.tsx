@@ -94,7 +94,7 @@ export function ManageUser({ user, onChanged, onRemoved }: Props) {
       <UserGrants
         user={user}
         onChange={(camera, rights) =>
-          void run(async () => {
+          run(async () => {
             onChanged(await setGrant(name, camera, rights));
             const what = [rights.live ? 'live' : '', rights.recordings ? 'recordings' : ''].filter(Boolean);
             return what.length

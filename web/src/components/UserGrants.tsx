@@ -1,14 +1,21 @@
+import { useEffect, useState } from 'preact/hooks';
 import type { UserDocument } from '../../../http-contract/index.js';
 import { devices } from '../state.js';
 
 interface Props {
   user: UserDocument;
-  /** Sets both rights on a camera (both false takes the grant away). */
-  onChange(camera: string, rights: { live: boolean; recordings: boolean }): void;
+  /** Sets both rights on a camera (both false takes the grant away); settles when the server answered. */
+  onChange(camera: string, rights: { live: boolean; recordings: boolean }): Promise<void>;
 }
 
 /** A viewer's rights per camera: a Live and a Recordings checkbox for each camera. */
 export function UserGrants({ user, onChange }: Props) {
+  // What was just clicked shows at once (the box stays as the user set it) until the server's
+  // answer comes back as a new `user`; a refused change then shows the server's rights again.
+  const [clicked, setClicked] = useState<ReadonlyMap<string, { live: boolean; recordings: boolean }>>(
+    new Map(),
+  );
+  useEffect(() => setClicked(new Map()), [user]);
   if (user.role === 'admin') {
     return (
       <p id="user-grants-admin" class="muted">
@@ -38,7 +45,10 @@ export function UserGrants({ user, onChange }: Props) {
       <tbody>
         {cameras.map((c) => {
           const found = user.grants.find((g) => g.camera === c.id);
-          const grant = { live: found?.live ?? false, recordings: found?.recordings ?? false };
+          const grant = clicked.get(c.id) ?? {
+            live: found?.live ?? false,
+            recordings: found?.recordings ?? false,
+          };
           const label = c.name === c.id ? c.id : `${c.name} (${c.id})`;
           return (
             <tr key={c.id} data-camera={c.id}>
@@ -51,7 +61,18 @@ export function UserGrants({ user, onChange }: Props) {
                     data-right={right}
                     checked={grant[right]}
                     aria-label={`${right === 'live' ? 'Live view' : 'Recordings'} of ${label}`}
-                    onChange={(e) => onChange(c.id, { ...grant, [right]: e.currentTarget.checked })}
+                    onChange={(e) => {
+                      const rights = { ...grant, [right]: e.currentTarget.checked };
+                      setClicked((shown) => new Map(shown).set(c.id, rights));
+                      // Answered (a new `user` has come if it worked): the server's rights show again.
+                      void onChange(c.id, rights).finally(() =>
+                        setClicked((shown) => {
+                          const next = new Map(shown);
+                          next.delete(c.id);
+                          return next;
+                        }),
+                      );
+                    }}
                   />
                 </td>
               ))}
