@@ -41,6 +41,8 @@ export class CameraAgent {
   #client: MqttClient | undefined;
   #peer: CameraPeer | undefined;
   #attempt = 0;
+  /** Which of the edge config's brokers (`url`, then `fallbackUrls`) the next connection tries. */
+  #broker = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   /** Peers of ended sessions still closing (a close waits for gathering, see closeAfterGathering). */
   readonly #closingPeers = new Set<Promise<void>>();
@@ -81,7 +83,10 @@ export class CameraAgent {
   #connect(): void {
     if (this.#closed) return;
     const { mqtt: m } = this.#config;
-    const client = mqtt.connect(m.url, {
+    // The brokers of a cluster in turn: after a connection that failed or dropped, the next one.
+    const brokers = [m.url, ...(m.fallbackUrls ?? [])];
+    const url = brokers[this.#broker % brokers.length]!;
+    const client = mqtt.connect(url, {
       username: m.username,
       password: m.password,
       clientId: m.clientId,
@@ -96,7 +101,7 @@ export class CameraAgent {
     let refused = false;
     client.on('connect', () => {
       this.#attempt = 0;
-      this.#log.info({ broker: m.url }, 'connected to the broker');
+      this.#log.info({ broker: url }, 'connected to the broker');
       client
         .subscribeAsync(this.#down, { qos: 1 })
         .then(() =>
@@ -119,6 +124,8 @@ export class CameraAgent {
       client.end(true);
       if (this.#closed) return;
       const delay = reconnectDelay(this.#attempt++, refused);
+      // A refused login is the cluster's answer (one registry): the same broker again, later.
+      if (!refused) this.#broker++;
       this.#log.info({ retryInMs: delay }, 'disconnected from the broker; reconnecting');
       this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
     });

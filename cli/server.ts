@@ -346,7 +346,7 @@ export async function startServer(
 /** The broker URLs an edge config names, on the ports bound (a configured 0 is whatever the OS chose). */
 function edgeBrokerUrls(config: Readonly<Config>, mqttPort: number, httpPort: number) {
   const urls = publicBrokerUrls({ ...config.mqtt, port: mqttPort }, { ...config.http, port: httpPort });
-  return { mqttUrl: urls.url, wsUrl: urls.wsUrl };
+  return { mqttUrl: urls.url, fallbackUrls: config.mqtt.fallbackUrls, wsUrl: urls.wsUrl };
 }
 
 /** Where an in-process client reaches a listener bound to `address` (wildcards mean loopback). */

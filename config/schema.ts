@@ -231,6 +231,13 @@ const mqtt = z
       .describe(
         "Broker URL written into edge configs, as cameras reach it (for example `mqtt://cams.example.com:1883`). Unset: this machine's first non-loopback IPv4 address and `port`.",
       ),
+    fallbackUrls: z
+      .array(z.string().regex(/^mqtts?:\/\/[^/\s]+$/, 'must look like mqtt://host:port or mqtts://host:port'))
+      .max(8)
+      .default([])
+      .describe(
+        'Other brokers of the same cluster written into edge configs (`mqtt.fallbackUrls`): the camera tries them in turn after `publicUrl` when its connection fails or drops (docs/cluster.md). Empty on a single host.',
+      ),
     publicWsUrl: z
       .string()
       .regex(/^wss?:\/\/\S+$/, 'must look like ws://host:port/mqtt or wss://host/mqtt')

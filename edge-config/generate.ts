@@ -6,6 +6,8 @@ export interface EdgeConfigInput {
   secret: string;
   /** As the camera reaches the broker, e.g. mqtt://203.0.113.7:1883. */
   mqttUrl: string;
+  /** Other brokers of the same cluster, tried in turn (mqtt.fallbackUrls). */
+  fallbackUrls?: readonly string[] | undefined;
   wsUrl?: string | undefined;
   topicPrefix: string;
   caCert?: string | undefined;
@@ -25,6 +27,7 @@ export function renderEdgeConfig(input: EdgeConfigInput): EdgeConfig {
     name: input.name,
     mqtt: {
       url: input.mqttUrl,
+      ...(input.fallbackUrls?.length ? { fallbackUrls: [...input.fallbackUrls] } : {}),
       ...(input.wsUrl ? { wsUrl: input.wsUrl } : {}),
       username: input.deviceId,
       password: input.secret,

@@ -17,6 +17,13 @@ const mqtt = z
       .string()
       .regex(/^mqtts?:\/\/[^/\s]+$/)
       .describe('Broker URL, mqtt://host:port (TCP) or mqtts://host:port (TLS).'),
+    fallbackUrls: z
+      .array(z.string().regex(/^mqtts?:\/\/[^/\s]+$/))
+      .max(8)
+      .optional()
+      .describe(
+        'Other brokers of the same cluster (mqtt:// or mqtts://), tried in turn after `url` when a connection fails or drops.',
+      ),
     wsUrl: z
       .string()
       .regex(/^wss?:\/\/\S+$/)

@@ -257,6 +257,7 @@ async function deliver(
     name: issued.device.name,
     secret: issued.secret,
     mqttUrl: urls.url,
+    fallbackUrls: config.mqtt.fallbackUrls,
     wsUrl: urls.wsUrl,
     topicPrefix: config.mqtt.topicPrefix,
   });

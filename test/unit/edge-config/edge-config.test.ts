@@ -50,6 +50,19 @@ describe('edge config', () => {
     expect(loadEdgeConfig(write(edge))).toEqual(edge);
   });
 
+  it("carries a cluster's other brokers (mqtt.fallbackUrls) only when there are some, and validates them", () => {
+    expect(renderEdgeConfig(input).mqtt.fallbackUrls).toBeUndefined();
+    expect(renderEdgeConfig({ ...input, fallbackUrls: [] }).mqtt.fallbackUrls).toBeUndefined();
+    const fallbackUrls = ['mqtt://node-b.example.com:1883', 'mqtts://node-c.example.com:8883'];
+    const edge = renderEdgeConfig({ ...input, fallbackUrls });
+    expect(edge.mqtt.fallbackUrls).toEqual(fallbackUrls);
+    expect(loadEdgeConfig(write(edge))).toEqual(edge);
+    expect(() => renderEdgeConfig({ ...input, fallbackUrls: ['http://node-b:1883'] })).toThrow();
+    expect(() =>
+      renderEdgeConfig({ ...input, fallbackUrls: Array.from({ length: 9 }, (_, i) => `mqtt://n${i}:1883`) }),
+    ).toThrow();
+  });
+
   it('names every bad key when loading', () => {
     const edge = renderEdgeConfig(input) as unknown as { mqtt: Record<string, unknown> } & Record<
       string,
