@@ -19,8 +19,9 @@ import { WhepClient } from '../helpers/whep-client.js';
  * Three `lookout serve` nodes, each in its own network namespace (a host of its own: its own
  * address, its own ports) on one bridge, sharing one Redis and one PostgreSQL in the root
  * namespace (issue 11, tests). Cameras connect to different nodes; a camera connected to node A
- * is watched through node C, in Chromium and by a WHEP client; a device revoked through node B
- * is cut off from node A within a second.
+ * is watched through node C (which its first viewer made its holder), and Chromium on node B's
+ * web app is redirected to node C and plays; a device revoked through node B is cut off from
+ * node A within a second.
  */
 const ready =
   requireNetns() &&
@@ -135,7 +136,7 @@ describe.runIf(ready)('a cluster of three hosts (network namespaces) on Redis an
     expect(status.nodes.map((n) => n.id).sort()).toEqual(['node-a', 'node-b', 'node-c']);
   });
 
-  it('a camera connected to node A is watched through node C, in Chromium and over WHEP', {
+  it('a camera connected to node A is watched through node C; Chromium on node B is redirected there', {
     timeout: 150_000,
   }, async () => {
     const cam1 = await addCamera('cam1', 0);
@@ -147,24 +148,39 @@ describe.runIf(ready)('a cluster of three hosts (network namespaces) on Redis an
       for (const id of ['cam1', 'cam2'])
         await waitFor(() => online(n, id), { timeoutMs: 30_000, what: `${id} online through node ${n}` });
 
+    // cam1 (connected to node A) watched through node C: its first viewer places it there.
     const viewer = new WhepClient(nodes[2]!.url, token);
+    const other = new WhepClient(nodes[0]!.url, token);
     try {
       expect((await viewer.play('cam1')).status).toBe(201);
       await waitFor(() => viewer.stats.keyframes > 0 && viewer.stats.video > 50, {
         timeoutMs: 40_000,
         what: 'cam1 video through node C (WHEP)',
       });
+      const status = JSON.parse(await cli(['cluster', 'status', '--json'])) as {
+        leases: Array<{ cameraId: string; holder: string }>;
+      };
+      expect(status.leases).toContainEqual({ cameraId: 'cam1', holder: 'node-c' });
+
+      // Chromium on node B's web app: its POST is redirected to node C, across hosts, and plays.
+      chromium = await launchChromium();
+      const page = await openViewer(chromium.browser, nodes[1]!.url, token, 'cam1');
+      await waitFor(async () => (await decodedFrames(page, 'cam1')) > 20, {
+        timeoutMs: 40_000,
+        what: 'cam1 decoded in Chromium, redirected from node B to node C',
+      });
+      await page.close();
+
+      // cam2 (connected to node B) through node A.
+      expect((await other.play('cam2')).status).toBe(201);
+      await waitFor(() => other.stats.keyframes > 0 && other.stats.video > 50, {
+        timeoutMs: 40_000,
+        what: 'cam2 video through node A (WHEP)',
+      });
     } finally {
       await viewer.stop();
+      await other.stop();
     }
-
-    chromium = await launchChromium();
-    const page = await openViewer(chromium.browser, nodes[2]!.url, token, 'cam2');
-    await waitFor(async () => (await decodedFrames(page, 'cam2')) > 20, {
-      timeoutMs: 40_000,
-      what: 'cam2 (connected to node B) decoded in Chromium through node C',
-    });
-    await page.close();
   });
 
   it('a device revoked through node B is disconnected from node A within 1 s', {
