@@ -19,6 +19,7 @@ import { RecordingService, recordingsDir, Stills } from '../recordings/index.js'
 import { createTurnServer, type TurnServer } from '../turn/index.js';
 import { joinClusterIfConfigured } from './cluster-wiring.js';
 import { withLivePresence } from './live-presence.js';
+import { placedKeyframes } from './placed-stills.js';
 import { registryOptions } from './registry-options.js';
 import { createTurnService, loadOrCreateTurnSecret, type TurnService } from './turn-service.js';
 
@@ -184,10 +185,13 @@ export async function startServer(
       },
     );
     closers.push(() => recordings.close());
-    const stills = new Stills({ keyframes: media.node.keyframes, archive: recordings.archive });
-    closers.push(() => stills.close());
     const placement = cluster?.place({ media: media.node, recordings, lingerMs: config.media.lingerMs });
     if (placement) closers.push(() => placement.close());
+    const stills = new Stills({
+      keyframes: placement ? placedKeyframes(media.node.keyframes, placement.routing) : media.node.keyframes,
+      archive: recordings.archive,
+    });
+    closers.push(() => stills.close());
     // Device events (added, rotated, revoked, recording policy), made here, by the CLI in
     // another process or by another node sharing the registry.
     const onDeviceEvent = async (deviceId: string, kinds: ReadonlySet<DeviceEventKind>) => {
