@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os';
 import type { WhepRouting } from '../api/index.js';
 import type { BrokerCluster } from '../broker/cluster-engines.js';
 import type { ClusterNode, NodeInfo, PlacedRecordings } from '../cluster/index.js';
@@ -52,7 +53,7 @@ export async function joinClusterIfConfigured(
   const { ClusterPresenceStore } = await import('../broker/cluster-presence.js');
   const { publicBrokerUrls, publicHttpUrl, publicTurnUrls } = await import('../edge-config/public-urls.js');
   const clusterLog = log.child({ component: 'cluster' });
-  let addresses: Pick<NodeInfo, 'http' | 'mqtt' | 'turn'> = { http: '', mqtt: '', turn: [] };
+  let addresses: Pick<NodeInfo, 'http' | 'mqtt' | 'turn' | 'media'> = { http: '', mqtt: '', turn: [] };
   let sampler: NodeLoadSampler | undefined;
   const idle = { cameras: 0, viewers: 0, recordings: 0, cpu: 0 };
   const node = await joinCluster(
@@ -98,6 +99,7 @@ export async function joinClusterIfConfigured(
         mqtt: publicBrokerUrls({ ...config.mqtt, port: ports.mqtt }, { ...config.http, port: ports.http })
           .url,
         turn: publicTurnUrls({ ...config.turn, port: ports.turn }, config.mqtt),
+        media: mediaAddresses(config.media.iceHostAddresses),
       };
       sampler = new NodeLoadSampler(
         media,
@@ -141,4 +143,16 @@ export async function joinClusterIfConfigured(
       await node.close();
     },
   };
+}
+
+/**
+ * Where this node's media is reached: the host addresses its ICE candidates carry (its own
+ * non-loopback IPv4 and IPv6 addresses, as werift gathers them) and `media.iceHostAddresses`.
+ */
+function mediaAddresses(configured: readonly string[]): string[] {
+  const own = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && !a.internal && !a.address.startsWith('fe80:'))
+    .map((a) => a!.address);
+  return [...new Set([...configured, ...own])].slice(0, 16);
 }

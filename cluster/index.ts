@@ -49,7 +49,7 @@ export async function joinCluster(
     log: Logger;
     version: string;
     /** Read at each heartbeat (empty strings until the listeners are up). */
-    addresses: () => Pick<NodeInfo, 'http' | 'mqtt' | 'turn'>;
+    addresses: () => Pick<NodeInfo, 'http' | 'mqtt' | 'turn' | 'media'>;
     load: () => NodeLoad;
     now?: () => number;
   },

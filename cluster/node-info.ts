@@ -21,6 +21,8 @@ export const nodeInfoSchema = z.object({
   http: z.string().max(512),
   mqtt: z.string().max(512),
   turn: z.array(z.string().max(512)).max(8),
+  /** The addresses its media (WebRTC) is reached at: its ICE host candidates (absent from older nodes). */
+  media: z.array(z.string().max(64)).max(16).optional(),
   load: nodeLoadSchema,
 });
 export type NodeInfo = z.infer<typeof nodeInfoSchema>;

@@ -11,7 +11,7 @@ export interface NodeRegistryOptions {
   /** This node's entry but for what each heartbeat reads. */
   self: Omit<NodeInfo, 'heartbeatAt' | 'load' | 'http' | 'mqtt' | 'turn'>;
   /** Read at each heartbeat: where the node is reached (empty until its listeners are up). */
-  addresses: () => Pick<NodeInfo, 'http' | 'mqtt' | 'turn'>;
+  addresses: () => Pick<NodeInfo, 'http' | 'mqtt' | 'turn' | 'media'>;
   /** Read at each heartbeat. */
   load: () => NodeLoad;
   heartbeatMs: number;

@@ -38,7 +38,18 @@ export function clusterCommand(): Command {
         return;
       }
       printTable(
-        ['NODE', 'HEARTBEAT', 'CAMERAS', 'VIEWERS', 'RECORDING', 'CPU', 'HTTP', 'MQTT', 'LEASED CAMERAS'],
+        [
+          'NODE',
+          'HEARTBEAT',
+          'CAMERAS',
+          'VIEWERS',
+          'RECORDING',
+          'CPU',
+          'HTTP',
+          'MQTT',
+          'MEDIA',
+          'LEASED CAMERAS',
+        ],
         nodes.map((n) => [
           n.id,
           ago(n.heartbeatAt),
@@ -48,6 +59,7 @@ export function clusterCommand(): Command {
           `${(n.load.cpu * 100).toFixed(0)}%`,
           n.http,
           n.mqtt,
+          n.media?.join(',') || '-',
           camerasOf(n.id).join(',') || '-',
         ]),
       );

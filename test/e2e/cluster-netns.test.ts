@@ -127,13 +127,20 @@ describe.runIf(ready)('a cluster of three hosts (network namespaces) on Redis an
     const status = await waitFor(
       async () => {
         const out = JSON.parse(await cli(['cluster', 'status', '--json'])) as {
-          nodes: Array<{ id: string }>;
+          nodes: Array<{ id: string; http: string; mqtt: string; media?: string[] }>;
         };
         return out.nodes.length === 3 ? out : undefined;
       },
       { timeoutMs: 15_000, what: 'three nodes in the cluster status' },
     );
     expect(status.nodes.map((n) => n.id).sort()).toEqual(['node-a', 'node-b', 'node-c']);
+    // Each node's addresses as others reach it: HTTP, MQTT and its media (ICE host) address on its host.
+    for (const [i, id] of ['node-a', 'node-b', 'node-c'].entries()) {
+      const node = status.nodes.find((n) => n.id === id)!;
+      expect(node.http).toBe(`http://${lab.nodeIps[i]}:${PORTS.http}`);
+      expect(node.mqtt).toBe(`mqtt://${lab.nodeIps[i]}:${PORTS.mqtt}`);
+      expect(node.media).toContain(lab.nodeIps[i]);
+    }
   });
 
   it('a camera connected to node A is watched through node C; Chromium on node B is redirected there', {
