@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trimToPlayable } from '../../recordings/recovery.js';
 import { runCli } from '../helpers/cli.js';
+import { clusterEnv } from '../helpers/cluster-env.js';
 import { probe } from '../helpers/media-probe.js';
 import { havePostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { type RunningProcess, startServe } from '../helpers/processes.js';
@@ -35,14 +36,7 @@ const T0 = Math.floor((Date.now() - 2 * 86_400_000) / 1000) * 1000;
 beforeAll(async () => {
   if (!available) return;
   [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
-  env = {
-    LOOKOUT_CLUSTER_REDIS_URL: redis.url,
-    LOOKOUT_CLUSTER_POSTGRES_URL: await postgres.createDatabase(),
-    LOOKOUT_CLUSTER_REGISTRY_KEY_FILE: path.join(tmp.dir, 'registry.key'),
-    LOOKOUT_CLUSTER_HEARTBEAT_MS: '500',
-    LOOKOUT_CLUSTER_NODE_TTL_MS: '2000',
-    LOOKOUT_MEDIA_WORKERS: '0',
-  };
+  env = clusterEnv(redis.url, await postgres.createDatabase(), tmp.dir);
 }, 60_000);
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop()));

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EdgeConfig } from '../../edge-config/index.js';
 import { decodedFrames, launchChromium, openViewer } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
+import { clusterEnv } from '../helpers/cluster-env.js';
 import { decodeErrors, probe } from '../helpers/media-probe.js';
 import { havePostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { type RunningProcess, startCli, startServe } from '../helpers/processes.js';
@@ -72,16 +73,10 @@ describe.runIf(ready)('a cluster node dies under a watched, recorded camera', ()
 
   beforeAll(async () => {
     [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
-    env = {
-      LOOKOUT_CLUSTER_REDIS_URL: redis.url,
-      LOOKOUT_CLUSTER_POSTGRES_URL: await postgres.createDatabase(),
-      LOOKOUT_CLUSTER_REGISTRY_KEY_FILE: path.join(tmp.dir, 'registry.key'),
-      LOOKOUT_CLUSTER_HEARTBEAT_MS: '500',
-      LOOKOUT_CLUSTER_NODE_TTL_MS: '2000',
-      LOOKOUT_MEDIA_WORKERS: '0',
+    env = clusterEnv(redis.url, await postgres.createDatabase(), tmp.dir, {
       LOOKOUT_RECORDING_SEGMENT_SECONDS: '5',
       LOOKOUT_TURN_MODE: 'off',
-    };
+    });
     token = (await cli(['token', 'create'])).trim();
     // Node A alone first: it takes the recorded camera's lease; node B joins after.
     await start('node-a');

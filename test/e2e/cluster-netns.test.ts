@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EdgeConfig } from '../../edge-config/index.js';
 import { decodedFrames, launchChromium, openViewer } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
+import { clusterEnv } from '../helpers/cluster-env.js';
 import { type ClusterLab, createClusterLab } from '../helpers/cluster-lab.js';
 import { requireNetns } from '../helpers/netns.js';
 import { havePostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
@@ -81,15 +82,11 @@ describe.runIf(ready)('a cluster of three hosts (network namespaces) on Redis an
       startRedis({ alsoBind: lab.hostIp }),
       startPostgres({ alsoListen: lab.hostIp }),
     ]);
-    env = {
-      LOOKOUT_CLUSTER_REDIS_URL: `redis://${lab.hostIp}:${redis.port}`,
-      LOOKOUT_CLUSTER_POSTGRES_URL: (await postgres.createDatabase()).replace('127.0.0.1', lab.hostIp),
-      LOOKOUT_CLUSTER_REGISTRY_KEY_FILE: path.join(tmp.dir, 'registry.key'),
-      LOOKOUT_CLUSTER_HEARTBEAT_MS: '500',
-      LOOKOUT_CLUSTER_NODE_TTL_MS: '2000',
-      // One process per node: three nodes share this machine's two cores.
-      LOOKOUT_MEDIA_WORKERS: '0',
-    };
+    env = clusterEnv(
+      `redis://${lab.hostIp}:${redis.port}`,
+      (await postgres.createDatabase()).replace('127.0.0.1', lab.hostIp),
+      tmp.dir,
+    );
     // The registry (and its key) first, then the nodes, one after another (each migrates or finds it done).
     token = (await cli(['token', 'create'])).trim();
     for (const [i, ns] of lab.namespaces.entries()) {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EdgeConfig } from '../../edge-config/index.js';
 import { runCli } from '../helpers/cli.js';
+import { clusterEnv } from '../helpers/cluster-env.js';
 import { havePostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { type RunningProcess, startCli, startServe } from '../helpers/processes.js';
 import { hasRedis, startRedis, type TestRedis } from '../helpers/redis.js';
@@ -40,14 +41,7 @@ describe.runIf(ready)('a cluster through a Redis or PostgreSQL outage', () => {
 
   beforeAll(async () => {
     [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
-    env = {
-      LOOKOUT_CLUSTER_REDIS_URL: redis.url,
-      LOOKOUT_CLUSTER_POSTGRES_URL: await postgres.createDatabase(),
-      LOOKOUT_CLUSTER_REGISTRY_KEY_FILE: path.join(tmp.dir, 'registry.key'),
-      LOOKOUT_CLUSTER_HEARTBEAT_MS: '500',
-      LOOKOUT_CLUSTER_NODE_TTL_MS: '2000',
-      LOOKOUT_MEDIA_WORKERS: '0',
-    };
+    env = clusterEnv(redis.url, await postgres.createDatabase(), tmp.dir);
     const created = await cli(['token', 'create']);
     expect(created.code, created.stderr).toBe(0);
     token = created.stdout.trim();

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EdgeConfig } from '../../edge-config/index.js';
 import { decodedFrames, launchChromium } from '../helpers/browser.js';
 import { CLI_RUN_MS, runCli } from '../helpers/cli.js';
+import { clusterEnv } from '../helpers/cluster-env.js';
 import { havePostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { type RunningProcess, startCli, startServe } from '../helpers/processes.js';
 import { scrape } from '../helpers/prometheus.js';
@@ -46,15 +47,7 @@ const cli = (args: string[], extraEnv: Record<string, string> = {}) =>
 beforeAll(async () => {
   if (!available) return;
   [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
-  env = {
-    LOOKOUT_CLUSTER_REDIS_URL: redis.url,
-    LOOKOUT_CLUSTER_POSTGRES_URL: await postgres.createDatabase(),
-    LOOKOUT_CLUSTER_REGISTRY_KEY_FILE: path.join(tmp.dir, 'registry.key'),
-    LOOKOUT_CLUSTER_HEARTBEAT_MS: '500',
-    LOOKOUT_CLUSTER_NODE_TTL_MS: '2000',
-    LOOKOUT_MEDIA_WORKERS: '0',
-    LOOKOUT_MEDIA_LINGER_MS: '2000',
-  };
+  env = clusterEnv(redis.url, await postgres.createDatabase(), tmp.dir, { LOOKOUT_MEDIA_LINGER_MS: '2000' });
   for (const id of ['node-a', 'node-b', 'node-c']) {
     nodes.set(id, await startServe(path.join(tmp.dir, id), { ...env, LOOKOUT_CLUSTER_NODE_ID: id }));
   }

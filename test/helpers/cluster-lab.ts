@@ -1,5 +1,6 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { freeSubnet, removeNamespace, run } from './netns.js';
 import { isAlive } from './processes.js';
 
 /**
@@ -59,38 +60,6 @@ export function createClusterLab(nodes: number): ClusterLab {
     throw err;
   }
   return { hostIp, nodeIps, namespaces, close };
-}
-
-function run(command: string, args: string[]): string {
-  try {
-    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr ?? '';
-    throw new Error(`${command} ${args.join(' ')} failed: ${stderr.trim() || (err as Error).message}`);
-  }
-}
-
-/** A 10.x.y.0/24 that no interface or route here uses. */
-function freeSubnet(): string {
-  const used = run('ip', ['-4', 'route', 'show', 'table', 'all']) + run('ip', ['-4', 'addr']);
-  for (let i = 0; i < 100; i++) {
-    const base = `10.${1 + Math.floor(Math.random() * 254)}.${Math.floor(Math.random() * 256)}`;
-    if (!used.includes(`${base}.`)) return base;
-  }
-  throw new Error('no free 10.x.y.0/24 for the cluster lab');
-}
-
-/** Ends what still runs inside `ns` (only ever our own lab's namespaces), then deletes it. */
-function removeNamespace(ns: string): void {
-  const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
-  for (const pid of pids.split(/\s+/).filter(Boolean)) {
-    try {
-      process.kill(Number(pid), 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
 }
 
 /** Namespaces and bridges of labs whose creating process is gone (a killed test run). */

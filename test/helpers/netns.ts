@@ -176,7 +176,8 @@ export function inNamespace(ns: string, argv: string[]): string[] {
   return ['ip', 'netns', 'exec', ns, ...argv];
 }
 
-function run(command: string, args: string[]): string {
+/** Runs a command; its stderr in the error when it fails. */
+export function run(command: string, args: string[]): string {
   try {
     return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
@@ -185,18 +186,18 @@ function run(command: string, args: string[]): string {
   }
 }
 
-/** A 10.x.y.0/24 no interface or route here uses (the lab takes two /30s of it). */
-function freeSubnet(): string {
+/** A 10.x.y.0/24 no interface or route here uses (a lab takes it, or two /30s of it). */
+export function freeSubnet(): string {
   const used = run('ip', ['-4', 'route', 'show', 'table', 'all']) + run('ip', ['-4', 'addr']);
   for (let i = 0; i < 100; i++) {
     const base = `10.${1 + Math.floor(Math.random() * 254)}.${Math.floor(Math.random() * 256)}`;
     if (!used.includes(`${base}.`)) return base;
   }
-  throw new Error('no free 10.x.y.0/24 for the NAT lab');
+  throw new Error('no free 10.x.y.0/24 for a network lab');
 }
 
 /** Ends what still runs inside `ns` (only ever our own lab's namespaces), then deletes it. */
-function removeNamespace(ns: string): void {
+export function removeNamespace(ns: string): void {
   const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
   for (const pid of pids.split(/\s+/).filter(Boolean)) {
     try {
