@@ -29,8 +29,9 @@ export class PgEventWatch {
   #lastSeq: number | undefined;
   #reading: Promise<void> | undefined;
   #again = false;
-  #lastPrune = Date.now();
-  readonly #createdAt = Date.now();
+  readonly #now: () => number;
+  #lastPrune: number;
+  readonly #createdAt: number;
   #firstReadFailed = false;
   #closed = false;
 
@@ -39,8 +40,15 @@ export class PgEventWatch {
     options: PostgresOptions,
     listener: CredentialListener,
     onError: (err: Error) => void,
+    now: () => number = Date.now,
   ) {
     this.#pool = pool;
+    // The registry's clock, the one that stamps the events: where the log stood when the watch
+    // began is read by time, so both must agree (an event in the very millisecond the watch began
+    // is told, which is harmless).
+    this.#now = now;
+    this.#lastPrune = now();
+    this.#createdAt = now();
     this.#options = options;
     this.#listener = listener;
     this.#onError = onError;
@@ -116,9 +124,9 @@ export class PgEventWatch {
       for (const [id, kinds] of changed) this.#listener(id, kinds);
       if (rows.length < 1000) break;
     }
-    if (Date.now() - this.#lastPrune > PRUNE_EVERY_MS) {
-      this.#lastPrune = Date.now();
-      await this.#pool.query('DELETE FROM device_events WHERE at < $1', [Date.now() - RETAIN_EVENTS_MS]);
+    if (this.#now() - this.#lastPrune > PRUNE_EVERY_MS) {
+      this.#lastPrune = this.#now();
+      await this.#pool.query('DELETE FROM device_events WHERE at < $1', [this.#now() - RETAIN_EVENTS_MS]);
     }
   }
 

@@ -30,6 +30,7 @@ export class PgRegistry implements Registry {
   readonly #pool: PgPool;
   readonly #options: PostgresOptions;
   readonly #watches = new Set<PgEventWatch>();
+  readonly #now: (() => number) | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(pool: PgPool, options: PostgresOptions, key: Buffer, now?: () => number) {
@@ -37,6 +38,7 @@ export class PgRegistry implements Registry {
     this.keyFingerprint = keyFingerprint(key);
     this.#pool = pool;
     this.#options = options;
+    this.#now = now;
     this.devices = new PgDeviceStore(pool, hasher, now);
     this.tokens = new PgTokenStore(pool, hasher, now);
     this.users = new PgUserStore(pool, hasher, now);
@@ -45,8 +47,12 @@ export class PgRegistry implements Registry {
   }
 
   watchCredentials(listener: CredentialListener): () => void {
-    const watch = new PgEventWatch(this.#pool, this.#options, listener, (err) =>
-      this.#options.onIdleError?.(err),
+    const watch = new PgEventWatch(
+      this.#pool,
+      this.#options,
+      listener,
+      (err) => this.#options.onIdleError?.(err),
+      this.#now,
     );
     this.#watches.add(watch);
     return () => {
