@@ -3,6 +3,9 @@ import type { Logger } from '../core/log.js';
 import { registerMediaMetrics } from './media-metrics.js';
 import type { BrokerSource, MetricsSources, RecordingSource, TurnSource } from './sources.js';
 
+/** How often the event loop's delay is sampled for `nodejs_eventloop_lag_*`, ms. */
+const EVENT_LOOP_SAMPLE_MS = 100;
+
 /** A server's metrics in the Prometheus text format. */
 export interface ServerMetrics {
   /** The exposition's Content-Type (text format 0.0.4). */
@@ -20,7 +23,11 @@ export interface ServerMetrics {
  */
 export function createServerMetrics(sources: MetricsSources, log: Logger): ServerMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // prom-client samples the event loop's delay with a timer of this period (10 ms by default): a
+  // hundred wake-ups a second, which cost an idle server more than all its other work (measured:
+  // docs/benchmarks.md, "Camera streaming, no viewer"). A tenth of that still sees every stall
+  // that matters, and prom-client offers no way to stop it, so it must be cheap.
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   registerBrokerMetrics(registry, sources.broker);
   const unsubscribe = registerMediaMetrics(registry, sources.media, log);
   registerRecordingMetrics(registry, sources.recordings);

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import perfHooks from 'node:perf_hooks';
+import { describe, expect, it, vi } from 'vitest';
 import { createServerMetrics } from '../../../metrics/index.js';
 import type { MediaWorkerStats, MetricsSources } from '../../../metrics/sources.js';
 import { captureLog, testLogger } from '../../helpers/log.js';
@@ -79,6 +80,19 @@ describe('server metrics', () => {
       { worker: '1' },
     ]);
     metrics.close();
+  });
+
+  it("samples the event loop's delay ten times a second, not a hundred (an idle server's biggest cost)", async () => {
+    const monitor = vi.spyOn(perfHooks, 'monitorEventLoopDelay');
+    try {
+      const metrics = createServerMetrics(sources().impl, testLogger());
+      expect(monitor).toHaveBeenCalledWith({ resolution: 100 });
+      const s = new Scrape(await metrics.render());
+      expect(s.family('nodejs_eventloop_lag_p99_seconds').metrics).toHaveLength(1);
+      metrics.close();
+    } finally {
+      monitor.mockRestore();
+    }
   });
 
   it('observes time to first frame until closed', async () => {
