@@ -1,14 +1,18 @@
+import { createHook } from 'node:async_hooks';
 import { createSocket, type Socket } from 'node:dgram';
 import { promises as dns } from 'node:dns';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  Event,
   getBit,
   int,
+  MediaStreamTrack,
   ProtectionProfileAeadAes128Gcm,
   RTCPeerConnection,
   RTCRtpCodecParameters,
   RTCRtpReceiver,
   RtpHeader,
+  RtpPacket,
   SrtpSession,
 } from 'werift';
 import { fuzzRandom } from '../../helpers/random.js';
@@ -224,4 +228,99 @@ describe('werift patches', () => {
     forged[forged.length - 1]! ^= 1;
     expect(() => receiver.decrypt(forged)).toThrow();
   });
+  it('runs an event without a promise when nothing awaits it, and still awaits a queuing subscriber', async () => {
+    // werift's Event started an async function for its awaited subscribers on every execute,
+    // awaited or not: a promise and a microtask for each of the several events of every packet.
+    let promises = 0;
+    const hook = createHook({
+      init(_id, type) {
+        if (type === 'PROMISE') promises++;
+      },
+    }).enable();
+    const event = new Event<[number]>();
+    const seen: number[] = [];
+    event.subscribe((n) => seen.push(n));
+    try {
+      for (let i = 0; i < 10; i++) event.execute(i);
+      expect(promises).toBe(0);
+    } finally {
+      hook.disable();
+    }
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const queued: number[] = [];
+    event.queuingSubscribe(async (n) => {
+      await new Promise((r) => setTimeout(r, 1));
+      queued.push(n);
+    });
+    event.execute(10);
+    event.execute(11);
+    await waitFor(() => queued.length === 2, { timeoutMs: 5000, what: 'the queuing subscriber' });
+    expect(queued).toEqual([10, 11]);
+  });
+
+  it('hands each received RTP packet to its track as decrypted, its header parsed once, not copied', async () => {
+    // Before: werift parsed every SRTP packet's header to decrypt it, parsed it again from the
+    // plaintext, and gave the track a copy of the header (handleRTP's packet.clone()).
+    const sender = peer();
+    const receiver = peer();
+    const outgoing = new MediaStreamTrack({ kind: 'video' });
+    sender.addTransceiver(outgoing, { direction: 'sendonly' });
+    const received: RtpPacket[] = [];
+    receiver.onTrack.subscribe((track) => track.onReceiveRtp.subscribe((p) => received.push(p)));
+    await sender.setLocalDescription(await sender.createOffer());
+    await receiver.setRemoteDescription({ type: 'offer', sdp: await gathered(sender) });
+    await receiver.setLocalDescription(await receiver.createAnswer());
+    await sender.setRemoteDescription({ type: 'answer', sdp: await gathered(receiver) });
+    await waitFor(() => [sender, receiver].every((pc) => pc.connectionState === 'connected'), {
+      timeoutMs: 40_000,
+      what: 'both peers connected',
+    });
+    const random = fuzzRandom(0x5e7);
+    const payloadType = sender.getTransceivers()[0]!.codecs[0]!.payloadType;
+    const sent = Array.from({ length: 40 }, (_, i) => ({
+      sequenceNumber: 500 + i,
+      timestamp: 90_000 + i * 3000,
+      marker: i % 4 === 3,
+      payload: random.bytes(1 + random.int(1200)),
+    }));
+    const parsed = vi.spyOn(RtpHeader, 'deSerialize');
+    const cloned = vi.spyOn(RtpPacket.prototype, 'clone');
+    // Until the receiver has its track (werift creates it on the first packet's SSRC), resend.
+    await waitFor(
+      () => {
+        if (received.length === 0) outgoing.writeRtp(rtp(sent[0]!, payloadType));
+        return received.length > 0;
+      },
+      { timeoutMs: 20_000, what: 'the first packet received' },
+    );
+    received.length = 0;
+    parsed.mockClear();
+    for (const p of sent.slice(1)) outgoing.writeRtp(rtp(p, payloadType));
+    await waitFor(() => received.length >= sent.length - 1, {
+      timeoutMs: 20_000,
+      what: 'every packet received',
+    });
+    expect(received.map((p) => [p.header.sequenceNumber, p.header.timestamp, p.header.marker])).toEqual(
+      sent.slice(1).map((p) => [p.sequenceNumber, p.timestamp, p.marker]),
+    );
+    expect(received.map((p) => p.payload)).toEqual(sent.slice(1).map((p) => p.payload));
+    // Once per packet for decryption (the sender serializes, it does not parse).
+    expect(parsed.mock.calls.length).toBe(sent.length - 1);
+    expect(cloned).not.toHaveBeenCalled();
+  });
 });
+
+function rtp(
+  p: { sequenceNumber: number; timestamp: number; marker: boolean; payload: Buffer },
+  payloadType: number,
+) {
+  return new RtpPacket(
+    new RtpHeader({
+      payloadType,
+      sequenceNumber: p.sequenceNumber,
+      timestamp: p.timestamp,
+      marker: p.marker,
+    }),
+    p.payload,
+  );
+}
