@@ -192,6 +192,17 @@ export async function startServer(
       archive: recordings.archive,
     });
     closers.push(() => stills.close());
+    // A device whose credentials changed (rotated, revoked, deleted): the broker drops the old
+    // session, so its media session ends and no offer (hence no TURN credential) reaches the
+    // device until it logs in again; a revoked device never gets one again (deviceIceServers
+    // checks it is active). Relay allocations made with credentials of an older secret
+    // generation end now (new Allocates with them are already refused by deviceAllowed).
+    // External coturn cannot be told: its allocations live until they expire or the
+    // credentials do (docs/turn.md).
+    const endOldSessions = (deviceId: string): Promise<void> => {
+      relay?.recheckDevice(deviceId);
+      return broker.recheckCredentials(deviceId);
+    };
     // Device events (added, rotated, revoked, recording policy), made here, by the CLI in
     // another process or by another node sharing the registry.
     const onDeviceEvent = async (deviceId: string, kinds: ReadonlySet<DeviceEventKind>) => {
@@ -200,16 +211,7 @@ export async function startServer(
       } catch (err) {
         log.warn({ err, device: deviceId }, 'could not read a changed device from the registry');
       }
-      // Rotated or revoked: the broker drops the old session, so its media session ends and
-      // no offer (hence no TURN credential) reaches the device until it logs in again; a
-      // revoked device never gets one again (deviceIceServers checks it is active).
-      // Relay allocations made with credentials of an older secret generation end now (new
-      // Allocates with them are already refused by deviceAllowed). External coturn cannot
-      // be told: its allocations live until they expire or the credentials do (docs/turn.md).
-      if (kinds.has('rotated') || kinds.has('revoked') || kinds.has('deleted')) {
-        relay?.recheckDevice(deviceId);
-        void broker.recheckCredentials(deviceId);
-      }
+      if (kinds.has('rotated') || kinds.has('revoked') || kinds.has('deleted')) void endOldSessions(deviceId);
       await recordings.refresh(deviceId);
     };
     closers.push(registry.watchCredentials((deviceId, kinds) => void onDeviceEvent(deviceId, kinds)));
@@ -231,21 +233,18 @@ export async function startServer(
         // The old session ends before the answer (the device event would end it too, a poll later).
         rotate: async (id) => {
           const issued = await devices.rotate(id);
-          relay?.recheckDevice(id);
-          await broker.recheckCredentials(id);
+          await endOldSessions(id);
           return issued;
         },
         revoke: async (id) => {
           const revoked = await devices.revoke(id);
-          relay?.recheckDevice(id);
-          await broker.recheckCredentials(id);
+          await endOldSessions(id);
           return revoked;
         },
         remove: async (id, keepOrDelete) => {
           const deleted = await devices.delete(id, { recordings: keepOrDelete });
           // What the device event will also do, done before answering: the session ends now.
-          relay?.recheckDevice(id);
-          await broker.recheckCredentials(id);
+          await endOldSessions(id);
           await recordings.deviceDeleted(id, keepOrDelete === 'delete' ? deleted.segments : undefined);
           stills.forget(id);
           return deleted;
