@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { unhandledRejectionsDuring } from '../../helpers/unhandled.js';
 
 /**
  * patches/aedes-persistence-redis+11.2.2.patch: the store sends some Redis commands without
@@ -14,21 +15,14 @@ const AsyncPersistence = require('aedes-persistence-redis/asyncPersistence.js') 
 }) => { delWill(client: { id: string; brokerId: string }): Promise<unknown> };
 
 describe('aedes-persistence-redis patch', () => {
-  const unhandled: unknown[] = [];
-  const record = (reason: unknown) => unhandled.push(reason);
-  afterEach(() => {
-    process.off('unhandledRejection', record);
-  });
-
   it('leaves no unhandled rejection when Redis is away: the awaited command fails, the others are caught', async () => {
-    process.on('unhandledRejection', record);
     // Never connected, no offline queue: every command fails at once, as during an outage.
     const conn = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false });
     try {
-      const persistence = new AsyncPersistence({ conn });
-      await expect(persistence.delWill({ id: 'cam1', brokerId: 'node-a' })).rejects.toThrow();
-      // Unhandled rejections are reported after the microtasks of a turn: one more turn.
-      await new Promise((resolve) => setImmediate(resolve));
+      const unhandled = await unhandledRejectionsDuring(async () => {
+        const persistence = new AsyncPersistence({ conn });
+        await expect(persistence.delWill({ id: 'cam1', brokerId: 'node-a' })).rejects.toThrow();
+      });
       expect(unhandled).toEqual([]);
     } finally {
       conn.disconnect();

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { unhandledRejectionsDuring } from '../../helpers/unhandled.js';
 
 /**
  * patches/mqemitter-redis+7.2.1.patch: closing the emitter sends QUIT on both connections
@@ -28,19 +29,12 @@ class ClosingConnection extends EventEmitter {
 }
 
 describe('mqemitter-redis patch', () => {
-  const unhandled: unknown[] = [];
-  const record = (reason: unknown) => unhandled.push(reason);
-  afterEach(() => {
-    process.off('unhandledRejection', record);
-  });
-
   it('closes without an unhandled rejection when QUIT fails because the connection closed first', async () => {
-    process.on('unhandledRejection', record);
-    const mq = mqemitterRedis({ subConn: new ClosingConnection(), pubConn: new ClosingConnection() });
-    mq.state.on('error', () => {});
-    await new Promise<void>((resolve) => mq.close(resolve));
-    // Unhandled rejections are reported after the microtasks of a turn: one more turn.
-    await new Promise((resolve) => setImmediate(resolve));
+    const unhandled = await unhandledRejectionsDuring(async () => {
+      const mq = mqemitterRedis({ subConn: new ClosingConnection(), pubConn: new ClosingConnection() });
+      mq.state.on('error', () => {});
+      await new Promise<void>((resolve) => mq.close(resolve));
+    });
     expect(unhandled).toEqual([]);
   });
 });

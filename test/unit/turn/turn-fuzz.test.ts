@@ -4,6 +4,7 @@ import { encodeChannelData } from '../../../turn/channel-data.js';
 import { decodeStun, StunClass, StunWriter } from '../../../turn/stun-message.js';
 import { TcpFramer } from '../../../turn/tcp-framing.js';
 import { fuzzRandom } from '../../helpers/random.js';
+import { unhandledRejectionsDuring } from '../../helpers/unhandled.js';
 import { Attr, createHarness, StunMethod } from './core-harness.js';
 
 function randomBytes(random: () => number, length: number): Buffer {
@@ -74,10 +75,7 @@ describe('TURN parser and core fuzz', () => {
     expect((await good.allocate()).code).toBe(0);
     const fuzzer = h.client('cam1', 41_000);
     const valid = seeds(Buffer.alloc(12, 4), fuzzer.key);
-    const unhandled: unknown[] = [];
-    const onUnhandled = (err: unknown) => unhandled.push(err);
-    process.on('unhandledRejection', onUnhandled);
-    try {
+    const unhandled = await unhandledRejectionsDuring(() => {
       for (let i = 0; i < 20_000; i++) {
         const packet =
           i % 3 === 0
@@ -88,12 +86,8 @@ describe('TURN parser and core fuzz', () => {
         expect(() => new TcpFramer().push(packet)).not.toThrow();
         expect(() => h.core.handleClientPacket(i % 5 ? fuzzer.link : good.link, packet)).not.toThrow();
       }
-      // The in-memory relays settle in microtasks, and Node reports unhandled rejections once the
-      // microtask queue is empty: one macrotask later every one of them has been seen, on any machine.
-      await new Promise((resolve) => setImmediate(resolve));
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+      // The in-memory relays settle in microtasks: the helper waits for their rejections.
+    });
     expect(unhandled).toEqual([]);
     // The server still works for a well-behaved client afterwards.
     expect((await h.client('cam7', 42_000).allocate()).code).toBe(0);
