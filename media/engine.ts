@@ -170,6 +170,7 @@ export class MediaEngine {
       };
     },
     keyframe: (a) => {
+      this.#cameras.get(a.cameraId)?.stream.catchUp(); // media held undecrypted while unwanted
       const frame = this.#keyframes.get(a.cameraId);
       if (!frame) return null;
       const ageMs = Math.max(0, Math.round(this.#now() - frame.at));

@@ -6,6 +6,7 @@ import type { Logger } from '../core/log.js';
 import { KeyframeCache } from './keyframe-cache.js';
 import { KeyframeRequests } from './keyframe-requests.js';
 import type { DeviceMessage, ParseResult } from './signaling/messages.js';
+import { KeyframeInterval } from './srtp-hold.js';
 import type { MediaTraffic } from './traffic.js';
 import { UpstreamLink, type UpstreamLinkDeps } from './upstream-link.js';
 import type { MediaKind } from './upstream-peer.js';
@@ -47,6 +48,7 @@ export class Stream extends EventEmitter<StreamEvents> {
   /** Where each viewer's packets go: the viewer, or its primer while a keyframe-cache burst is sent. */
   readonly #feeds = new Map<string, Viewer | ViewerPrimer>();
   readonly #cache = new KeyframeCache();
+  readonly #keyframeInterval = new KeyframeInterval();
   readonly #demand = new Set<string>();
   readonly #log: Logger;
   /** The camera's codecs as last seen (H.264 and Opus until it has streamed). */
@@ -69,15 +71,18 @@ export class Stream extends EventEmitter<StreamEvents> {
     this.#keyframes = new KeyframeRequests(deps.keyframeIntervalMs, KEYFRAME_REQUEST_TIMEOUT_MS);
     this.#link = new UpstreamLink(deviceId, deps, {
       rtp: (kind, mimeType, packet) => {
-        deps.traffic.receivedBytes += packet.serializeSize;
         if (this.#codecs[kind] !== mimeType && mimeType) this.#codecs[kind] = mimeType;
         if (kind === 'video') {
           this.#codecsKnown = true;
-          if (this.#keyframes.video(packet.header.timestamp, this.#cache.push(mimeType, packet)))
-            this.requestKeyframe();
+          const keyframe = this.#cache.push(mimeType, packet);
+          if (keyframe) this.#keyframeInterval.keyframe(packet.header.timestamp);
+          if (this.#keyframes.video(packet.header.timestamp, keyframe)) this.requestKeyframe();
         }
         for (const feed of this.#feeds.values()) feed.forward(kind, mimeType, packet);
         this.emit('rtp', kind, mimeType, packet);
+      },
+      received: (bytes) => {
+        deps.traffic.receivedBytes += bytes;
       },
       live: () => {
         this.#keyframes.sessionStarted(deps.now());
@@ -85,6 +90,7 @@ export class Stream extends EventEmitter<StreamEvents> {
       },
       ended: () => {
         this.#cache.clear();
+        this.#keyframeInterval.sessionEnded();
         this.#keyframes.reset();
         for (const [id, viewer] of this.#viewers) {
           this.#feed(id)?.cancel();
@@ -94,6 +100,7 @@ export class Stream extends EventEmitter<StreamEvents> {
         this.emit('ended');
       },
     });
+    this.#holdWhileUnwanted();
   }
 
   /** `graceMs`: what is left of the hello grace when the camera came online before this Stream existed. */
@@ -113,11 +120,33 @@ export class Stream extends EventEmitter<StreamEvents> {
   /** Something (a viewer, the recorder) needs the camera's video. */
   addDemand(holder: string): void {
     this.#demand.add(holder);
-    if (this.#demand.size === 1) this.#link.demand(true);
+    if (this.#demand.size === 1) {
+      this.#link.hold(undefined); // what was held is decrypted first, into the keyframe cache
+      this.#link.demand(true);
+    }
   }
 
   removeDemand(holder: string): void {
-    if (this.#demand.delete(holder) && this.#demand.size === 0) this.#link.demand(false);
+    if (this.#demand.delete(holder) && this.#demand.size === 0) {
+      this.#link.demand(false);
+      this.#holdWhileUnwanted();
+    }
+  }
+
+  /**
+   * Brings the keyframe cache and every 'rtp' listener up to date with what the camera sent,
+   * decrypting what is held while nothing needs the media (a still asks for the latest keyframe).
+   */
+  catchUp(): void {
+    this.#link.catchUp();
+  }
+
+  /**
+   * Nothing needs the camera's media, though it may stream on (media.lingerMs): its SRTP is held
+   * undecrypted (srtp-hold.ts, D41) until something does.
+   */
+  #holdWhileUnwanted(): void {
+    this.#link.hold(() => this.#keyframeInterval.holdWindowMs());
   }
 
   /** The camera's codecs as last seen (H.264 and Opus until it has streamed). */
@@ -162,8 +191,8 @@ export class Stream extends EventEmitter<StreamEvents> {
       throw new LookoutError('SDP_INVALID', `cannot use the offer: ${(err as Error).message}`);
     }
     this.#viewers.set(viewerId, viewer);
+    this.addDemand(`viewer:${viewerId}`); // before it is fed: media held till now goes to the cache only
     this.#feeds.set(viewerId, viewer);
-    this.addDemand(`viewer:${viewerId}`);
     this.#sweep ??= setInterval(
       () => this.#dropSilentViewers(),
       Math.min(5000, this.deps.viewerTimeoutMs / 2),

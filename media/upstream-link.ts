@@ -32,6 +32,8 @@ export interface UpstreamLinkDeps {
 
 export interface UpstreamLinkHandlers {
   rtp(kind: MediaKind, mimeType: string, packet: RtpPacket): void;
+  /** Bytes of the camera's media received. */
+  received(bytes: number): void;
   live(): void;
   ended(): void;
 }
@@ -67,6 +69,8 @@ export class UpstreamLink {
   /** The newest hello over the limit, acted on when the bucket allows (one, whatever the flood). */
   #pendingHello: DeviceMessage | undefined;
   #helloTimer: NodeJS.Timeout | undefined;
+  /** Set while nothing needs the camera's media: its SRTP is held, not decrypted (srtp-hold.ts). */
+  #holdWindowMs: (() => number) | undefined;
   #closed = false;
 
   constructor(
@@ -86,6 +90,20 @@ export class UpstreamLink {
 
   demand(wanted: boolean): void {
     this.#feed({ kind: 'demand', wanted });
+  }
+
+  /**
+   * Holds the camera's SRTP undecrypted, keeping `windowMs()` of it (this session's peer and
+   * the next ones), or (undefined) decrypts what was held and stops holding.
+   */
+  hold(windowMs: (() => number) | undefined): void {
+    this.#holdWindowMs = windowMs;
+    this.#peer?.hold(windowMs);
+  }
+
+  /** Decrypts and delivers what is held, and goes on holding. */
+  catchUp(): void {
+    this.#peer?.catchUp();
   }
 
   signal(result: ParseResult<DeviceMessage>): void {
@@ -287,12 +305,15 @@ export class UpstreamLink {
       },
       {
         rtp: (kind, mimeType, packet) => this.handlers.rtp(kind, mimeType, packet),
+        received: (bytes) => this.handlers.received(bytes),
         state: (state) => this.#feed({ kind: 'peer', session, state }),
       },
       this.#log.child({ session }),
       this.deps.limitLog,
+      this.deps.now,
     );
     this.#peer = peer;
+    if (this.#holdWindowMs) peer.hold(this.#holdWindowMs);
     this.#offerSdp = undefined;
     this.#log.info({ session }, 'offering a session to the camera');
     peer

@@ -1,4 +1,4 @@
-import type { MediaStreamTrack, RTCPeerConnection, RtpPacket } from 'werift';
+import type { MediaStreamTrack, RTCDtlsTransport, RTCPeerConnection, RtpPacket } from 'werift';
 import type { Logger } from '../core/log.js';
 import type { RateLimitedLog } from '../core/rate-limited-log.js';
 import { routeUnsignaledSsrcsByPayloadType } from './payload-type-demux.js';
@@ -11,6 +11,7 @@ import {
 } from './peer-options.js';
 import { raiseReceiveBuffers } from './receive-buffers.js';
 import type { IceCandidateInit } from './signaling/messages.js';
+import { SrtpHoldBuffer } from './srtp-hold.js';
 
 export type MediaKind = 'video' | 'audio';
 
@@ -19,6 +20,8 @@ const NO_MEDIA_WARNING_MS = 5000;
 
 export interface UpstreamHandlers {
   rtp(kind: MediaKind, mimeType: string, packet: RtpPacket): void;
+  /** Bytes of the camera's media received (each datagram once: held, or decrypted on arrival). */
+  received(bytes: number): void;
   state(state: 'connected' | 'failed'): void;
 }
 
@@ -36,6 +39,13 @@ export class UpstreamPeer {
   readonly #mimeTypes = new Map<number, string>();
   #streaming = false;
   #noMediaTimer: NodeJS.Timeout | undefined;
+  readonly #handlers: UpstreamHandlers;
+  /** While holding (srtp-hold.ts): how far back to keep the camera's SRTP. */
+  #holdWindowMs: (() => number) | undefined;
+  readonly #held = new Map<RTCDtlsTransport, SrtpHoldBuffer>();
+  /** Held packets are being delivered (their bytes were counted when they were held). */
+  #releasing = false;
+  readonly #now: () => number;
   #closed = false;
 
   constructor(
@@ -44,13 +54,16 @@ export class UpstreamPeer {
     handlers: UpstreamHandlers,
     log: Logger,
     limitLog: RateLimitedLog,
+    now: () => number = () => performance.now(),
   ) {
     this.#log = log;
+    this.#now = now;
     this.#pc = createPeerConnection(options);
     routeUnsignaledSsrcsByPayloadType(this.#pc, log, limitLog, session);
     const video = this.#pc.addTransceiver('video', { direction: 'recvonly' });
     this.#pc.addTransceiver('audio', { direction: 'recvonly' });
     this.#videoReceiver = video.receiver;
+    this.#handlers = handlers;
     this.#pc.onTrack.subscribe((track: MediaStreamTrack) => {
       const kind = track.kind as MediaKind;
       track.onReceiveRtp.subscribe((packet) => {
@@ -62,6 +75,7 @@ export class UpstreamPeer {
           clearTimeout(this.#noMediaTimer);
           this.#log.info({ kind, mimeType, ssrc: packet.header.ssrc }, 'camera streaming');
         }
+        if (!this.#releasing) handlers.received(packet.serializeSize);
         handlers.rtp(kind, mimeType, packet);
       });
     });
@@ -77,6 +91,7 @@ export class UpstreamPeer {
             () => this.#log.warn({ afterMs: NO_MEDIA_WARNING_MS }, 'camera connected but sends no media'),
             NO_MEDIA_WARNING_MS,
           );
+        this.#applyHold(handlers);
         handlers.state('connected');
       } else if (state === 'failed') handlers.state('failed');
     });
@@ -128,6 +143,65 @@ export class UpstreamPeer {
     return this.#closed ? [] : localHostCandidates(this.#pc);
   }
 
+  /**
+   * Holds the camera's SRTP undecrypted from now on (srtp-hold.ts), keeping `windowMs()` of it,
+   * or (undefined) stops holding and delivers what was held. Applies to the DTLS transport once
+   * it connects if it has not yet.
+   */
+  hold(windowMs: (() => number) | undefined): void {
+    if (this.#closed) return;
+    this.#holdWindowMs = windowMs;
+    this.#applyHold(this.#handlers);
+    if (!windowMs) this.catchUp();
+  }
+
+  /** Decrypts and delivers every packet held so far, oldest first, as if it had just arrived. */
+  catchUp(): void {
+    if (this.#closed) return;
+    for (const [transport, buffer] of this.#held) {
+      const packets = buffer.take();
+      if (packets.length === 0) continue;
+      // werift's NACK generator would take the packets not held (older than the window) for lost.
+      for (const t of this.#pc.getTransceivers())
+        (t.receiver as unknown as { nack?: { newEstSeqNum: number } }).nack!.newEstSeqNum = 0;
+      this.#releasing = true;
+      let dropped = 0;
+      try {
+        for (const p of packets) if (!transport.releaseHeldSrtp(p.data, p.rolloverCounter)) dropped++;
+      } finally {
+        this.#releasing = false;
+      }
+      this.#log.debug({ packets: packets.length, dropped }, 'held camera media decrypted');
+    }
+  }
+
+  /** Packets held now, over all transports (for tests and metrics). */
+  get heldPackets(): number {
+    let n = 0;
+    for (const buffer of this.#held.values()) n += buffer.count;
+    return n;
+  }
+
+  #applyHold(handlers: UpstreamHandlers): void {
+    const windowMs = this.#holdWindowMs;
+    for (const transport of this.#pc.dtlsTransports) {
+      if (!windowMs) {
+        transport.srtpHold = undefined;
+        continue;
+      }
+      let buffer = this.#held.get(transport);
+      if (!buffer) {
+        buffer = new SrtpHoldBuffer(undefined, this.#now);
+        this.#held.set(transport, buffer);
+      }
+      const into = buffer;
+      transport.srtpHold = (data, rolloverCounter) => {
+        handlers.received(data.length);
+        into.push(data, rolloverCounter, windowMs());
+      };
+    }
+  }
+
   /** Sends a PLI for the camera's video (RFC 4585 §6.3.1). */
   requestKeyframe(): void {
     for (const ssrc of this.#videoSsrcs) {
@@ -141,6 +215,8 @@ export class UpstreamPeer {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#noMediaTimer);
+    for (const transport of this.#pc.dtlsTransports) transport.srtpHold = undefined;
+    this.#held.clear();
     await closeAfterGathering(this.#pc, this.#gathering).catch((err) =>
       this.#log.debug({ err: (err as Error).message }, 'upstream close failed'),
     );
