@@ -75,7 +75,9 @@ ${rows.join('\n')}
 - Lookout / Janus CPU per viewer-second: ${ratios.join(', ')}.
 - Camera streaming, no viewer: Lookout ${idle('lookout')}, Janus ${idle('janus')}.
 - Janus receives plain RTP from ffmpeg on loopback; Lookout receives the camera over WebRTC (ICE, DTLS, SRTP),
-  so its idle figure includes decrypting the camera's SRTP.
+  so its idle figure includes that session (its SRTP is held undecrypted while nothing needs it, D41). It is
+  measured soon after the last 50 viewers left; a camera that has lingered longer costs less: \`bench/idle-profile.ts\`
+  measured the server and both workers at 1.02-1.13% of a core in 30 s rounds (steady rounds of two runs).
 - The viewers (werift, decrypting SRTP in JavaScript) run on the same cores; they, not the servers, bound how many
   viewers this machine can show.
 
@@ -124,6 +126,12 @@ every 15 s inside one running worker, so that the machine's noise falls on both 
   arrives. That floor is mostly waking up: the camera's packets come about 37 times a second in small groups, and a
   bare Node socket fed 15 bursts a second costs 2.9 ms/s. AES-CM (an HMAC-SHA1 per packet) measured no cheaper than
   GCM with cold caches.
-- So no single function is worth a patch. Our own ingest path from the socket (as D28 did for sending) would save
-  the 3 ms/s of werift's layers. Under 1% also needs fewer wake-ups, or no decryption for a camera nobody watches or
-  records.`;
+- **Held, not decrypted** (D41): a camera nothing needs (the linger after its last viewer) now has its SRTP copied
+  undecrypted into a ring, and decrypted in one go when a viewer, the recorder or a still needs it. That skips
+  werift's decryption, router and receiver and our stream code for each packet: the camera's worker went from about
+  13 ms/s to 7.5-8.5 ms/s (\`bench/idle-profile.ts\`, 30 s rounds). What is left is the floor above: waking up for
+  each group of packets, werift's ICE layer, and copying into the ring.
+- **Not kept**: sending each datagram without dgram's address lookup (a werift patch giving its sockets a lookup
+  that answers an IP address at once, instead of a \`process.nextTick\` per datagram) measured 1.4% less worker CPU
+  at 10 viewers (64.6 against 65.5 ms/s, ten 15 s windows of each, interleaved in one worker), within the noise, so
+  werift's sockets are left as they are.`;
