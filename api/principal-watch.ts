@@ -11,8 +11,9 @@ export const TOKEN_WATCH_INTERVAL_MS = 250;
  * removed user, a session signed out or ended by a password change, a grant taken away. These
  * changes usually come from `lookout` in another process, which writes only the shared
  * registry; so every interval this asks the registry about each distinct owner of an open
- * session (a few indexed reads each, nothing at all while no session is open) and ends the
- * sessions of an owner gone, or those on cameras it may no longer watch.
+ * session (a few indexed reads each) and ends the sessions of an owner gone, or those on cameras
+ * it may no longer watch. Its timer runs only while a session is open (`sessionOpened()` starts
+ * it again): an idle server is not woken four times a second for nothing.
  */
 export class PrincipalWatch {
   readonly #whep: Pick<WhepService, 'sessionCameras' | 'endSessionsOf'>;
@@ -21,7 +22,9 @@ export class PrincipalWatch {
   /** A registry outage fails every poll: one line per window, and one when it answers again. */
   readonly #failing: RateLimitedLog;
   #failed = false;
-  readonly #timer: NodeJS.Timeout;
+  readonly #intervalMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
   /** Owners (or owner and camera) whose sessions are being ended (not asked again meanwhile). */
   readonly #ending = new Set<string>();
   #polling: Promise<void> | undefined;
@@ -37,8 +40,20 @@ export class PrincipalWatch {
     this.#principals = principals;
     this.#log = log;
     this.#failing = new RateLimitedLog(log, now);
-    this.#timer = setInterval(() => void this.poll(), intervalMs);
+    this.#intervalMs = intervalMs;
+    this.sessionOpened();
+  }
+
+  /** A WHEP session opened: the watch runs (until no session is left). */
+  sessionOpened(): void {
+    if (this.#timer || this.#closed) return;
+    this.#timer = setInterval(() => void this.poll(), this.#intervalMs);
     this.#timer.unref();
+  }
+
+  /** Whether its timer runs (for tests). */
+  get running(): boolean {
+    return this.#timer !== undefined;
   }
 
   /**
@@ -54,8 +69,14 @@ export class PrincipalWatch {
 
   async #poll(): Promise<void> {
     const ends: Array<{ owner: string; camera?: string; reason: string }> = [];
+    const sessions = this.#whep.sessionCameras();
+    if (sessions.size === 0 && this.#ending.size === 0) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+      return;
+    }
     try {
-      for (const [owner, cameras] of this.#whep.sessionCameras()) {
+      for (const [owner, cameras] of sessions) {
         if (this.#ending.has(owner)) continue;
         const principal = await this.#principals.current(owner);
         if (!principal) {
@@ -98,6 +119,8 @@ export class PrincipalWatch {
   }
 
   close(): void {
+    this.#closed = true;
     clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 }

@@ -68,7 +68,13 @@ const ticketQuery = z.object({
  */
 export function whepRoutes(
   app: FastifyInstance,
-  deps: { whep: WhepService; access: Access; routing?: WhepRouting },
+  deps: {
+    whep: WhepService;
+    access: Access;
+    routing?: WhepRouting;
+    /** Told after each session created (the principal watch runs while sessions are open). */
+    sessionOpened?: () => void;
+  },
 ): void {
   const { routing } = deps;
   const spent = new SpentTickets();
@@ -167,6 +173,7 @@ export function whepRoutes(
       try {
         if (routing && (await redirectElsewhere(reply, routing, camera, owner))) return reply;
         const { sessionId, answerSdp } = await deps.whep.createSession(camera, offer, owner);
+        deps.sessionOpened?.();
         return reply
           .code(201)
           .type(SDP)

@@ -207,7 +207,13 @@ export class HttpServer {
         const policyChanged = deps.recordings?.policyChanged ?? (() => {});
         deviceAdminRoutes(app, { admin: deps.deviceAdmin, access, policyChanged });
       }
-      if (deps.whep) whepRoutes(app, { whep: deps.whep, access, routing: deps.whepRouting });
+      if (deps.whep)
+        whepRoutes(app, {
+          whep: deps.whep,
+          access,
+          routing: deps.whepRouting,
+          sessionOpened: () => this.#tokenWatch?.sessionOpened(),
+        });
       if (events) eventRoutes(app, { hub: events, access });
       if (deps.recordings) recordingRoutes(app, { ...deps.recordings, access });
       if (deps.stills) stillRoutes(app, { stills: deps.stills, devices: deps.devices, access });

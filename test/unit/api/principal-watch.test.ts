@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../../api/principal.js';
 import { PrincipalWatch } from '../../../api/principal-watch.js';
 import { silentLogger } from '../../../core/log.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const viewer = (key: string, grants: Record<string, { live: boolean; recordings: boolean }>): Principal => ({
   key,
@@ -15,7 +16,11 @@ const viewer = (key: string, grants: Record<string, { live: boolean; recordings:
 });
 
 /** In-memory sessions and principals: the watch's decisions, polled by hand (its timer never fires here). */
-function harness(sessionList: Array<[owner: string, camera: string]>, principals: Map<string, Principal>) {
+function harness(
+  sessionList: Array<[owner: string, camera: string]>,
+  principals: Map<string, Principal>,
+  intervalMs = 3_600_000,
+) {
   const sessions = new Map(sessionList.map(([owner, camera], i) => [`s${i}`, { owner, camera }]));
   const ended: string[] = [];
   let failReads = false;
@@ -43,7 +48,7 @@ function harness(sessionList: Array<[owner: string, camera: string]>, principals
       },
     },
     silentLogger(),
-    3_600_000,
+    intervalMs,
   );
   return { watch, sessions, ended, failReads: () => (failReads = true) };
 }
@@ -99,6 +104,24 @@ describe('PrincipalWatch', () => {
     expect(h.ended).toEqual(['s:b cam2']);
     expect([...h.sessions.values()]).toEqual([{ owner: 's:b', camera: 'cam1' }]);
     h.watch.close();
+  });
+
+  it('runs its timer only while a session is open, and again from the next session opened', async () => {
+    const h = harness([], new Map(), 5);
+    expect(h.watch.running).toBe(true);
+    await waitFor(() => !h.watch.running, { timeoutMs: 10_000, what: 'the idle watch to stop its timer' });
+    // A session opens, then its token is revoked: the timer, started again, ends the session.
+    h.sessions.set('s0', { owner: 't:a', camera: 'cam1' });
+    h.watch.sessionOpened();
+    expect(h.watch.running).toBe(true);
+    await waitFor(() => h.ended.includes('t:a'), { timeoutMs: 10_000, what: 'the revoked session ended' });
+    await waitFor(() => h.sessions.size === 0 && !h.watch.running, {
+      timeoutMs: 10_000,
+      what: 'the timer stopped with the last session',
+    });
+    h.watch.close();
+    h.watch.sessionOpened(); // closed: stays stopped
+    expect(h.watch.running).toBe(false);
   });
 
   it('never rejects when the registry cannot be read (it runs on a timer)', async () => {
