@@ -4,7 +4,7 @@ import { registerMediaMetrics } from './media-metrics.js';
 import type { BrokerSource, MetricsSources, RecordingSource, TurnSource } from './sources.js';
 
 /** How often the event loop's delay is sampled for `nodejs_eventloop_lag_*`, ms. */
-const EVENT_LOOP_SAMPLE_MS = 100;
+const EVENT_LOOP_SAMPLE_MS = 500;
 
 /** A server's metrics in the Prometheus text format. */
 export interface ServerMetrics {
@@ -25,8 +25,9 @@ export function createServerMetrics(sources: MetricsSources, log: Logger): Serve
   const registry = new Registry();
   // prom-client samples the event loop's delay with a timer of this period (10 ms by default): a
   // hundred wake-ups a second, which cost an idle server more than all its other work (measured:
-  // docs/benchmarks.md, "Camera streaming, no viewer"). A tenth of that still sees every stall
-  // that matters, and prom-client offers no way to stop it, so it must be cheap.
+  // docs/benchmarks.md, "The camera with no viewer": about 70 µs a wake-up). Two a second still
+  // see every stall that matters, in percentiles over a scrape interval (the lag at each scrape
+  // is measured apart), and prom-client offers no way to stop it, so it must be cheap.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   registerBrokerMetrics(registry, sources.broker);
   const unsubscribe = registerMediaMetrics(registry, sources.media, log);
