@@ -181,6 +181,10 @@ export function gridBrowserTests(t: GridTestContext): void {
       await waitFor(async () => (await still.getAttribute('data-still')) === 'shown', {
         timeoutMs: 20_000,
         what: 'the still of cam1',
+      }).catch(async (err: Error) => {
+        // Say what the page shows instead (its caption gives the HTTP status of a failed still).
+        const shown = `${await still.getAttribute('data-still')}: ${await still.textContent()}`;
+        throw new Error(`${err.message}; the tile shows ${shown}`);
       });
       expect(await still.getAttribute('data-still-source')).toBe('live');
       const size = await still.locator('img').evaluate((img) => {
