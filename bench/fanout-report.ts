@@ -77,7 +77,7 @@ ${rows.join('\n')}
 - Janus receives plain RTP from ffmpeg on loopback; Lookout receives the camera over WebRTC (ICE, DTLS, SRTP),
   so its idle figure includes that session (its SRTP is held undecrypted while nothing needs it, D41). It is
   measured soon after the last 50 viewers left; a camera that has lingered longer costs less: \`bench/idle-profile.ts\`
-  measured the server and both workers at 1.02-1.13% of a core in 30 s rounds (steady rounds of two runs).
+  measured the server and both workers at 1.01-1.13% of a core in steady 30 s rounds (one round of thirteen: 1.39%).
 - The viewers (werift, decrypting SRTP in JavaScript) run on the same cores; they, not the servers, bound how many
   viewers this machine can show.
 
@@ -115,7 +115,9 @@ pays Node's address lookup (a \`process.nextTick\` per datagram) because werift'
 Where an idle camera's CPU goes, measured per process (\`bench/idle-profile.ts\`) and by switching one change on and off
 every 15 s inside one running worker, so that the machine's noise falls on both sides alike:
 - **The server process** spent about 9.4 ms/s idle, most of it prom-client's event-loop delay monitor: a 10 ms timer,
-  a hundred wake-ups a second. It now samples every 100 ms: about 2.8 ms/s.
+  a hundred wake-ups a second. Sampling every 100 ms brought it to about 2.8 ms/s; every 500 ms, with the principal
+  watch's 250 ms timer (it checks the owners of open WHEP sessions) stopped while no session is open, about
+  1.5 ms/s (0.15-0.16% of a core in 30 s rounds). About 70 µs a wake-up.
 - **The camera's worker**: 16.2 ms/s before, 13.2 ms/s after a werift patch. werift parsed each packet's header twice
   (to decrypt it, then again from the plaintext), copied the header for the track, and started a promise per event
   (several per packet) whether or not anything awaited it.
