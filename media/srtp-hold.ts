@@ -179,8 +179,12 @@ const VIDEO_CLOCK_HZ = 90_000;
 export class KeyframeInterval {
   #lastTimestamp: number | undefined;
   readonly #intervalsMs: number[] = [];
+  /** The window, worked out when an interval is seen (it is read for every held packet). */
+  #windowMs: number;
 
-  constructor(private readonly limits: SrtpHoldLimits = SRTP_HOLD_LIMITS) {}
+  constructor(private readonly limits: SrtpHoldLimits = SRTP_HOLD_LIMITS) {
+    this.#windowMs = limits.maxWindowMs;
+  }
 
   /** A keyframe started at this RTP timestamp (90 kHz). */
   keyframe(rtpTimestamp: number): void {
@@ -191,6 +195,7 @@ export class KeyframeInterval {
     if (ms <= 0 || ms > this.limits.maxWindowMs) return; // a wrap, a new encoder: not an interval
     this.#intervalsMs.push(ms);
     if (this.#intervalsMs.length > INTERVALS_KEPT) this.#intervalsMs.shift();
+    this.#windowMs = Math.min(this.limits.maxWindowMs, 2 * Math.max(...this.#intervalsMs) + 1000);
   }
 
   /** The camera's session ended: its next timestamps start afresh (intervals seen stay). */
@@ -199,7 +204,6 @@ export class KeyframeInterval {
   }
 
   holdWindowMs(): number {
-    if (this.#intervalsMs.length === 0) return this.limits.maxWindowMs;
-    return Math.min(this.limits.maxWindowMs, 2 * Math.max(...this.#intervalsMs) + 1000);
+    return this.#windowMs;
   }
 }

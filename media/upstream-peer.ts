@@ -91,7 +91,7 @@ export class UpstreamPeer {
             () => this.#log.warn({ afterMs: NO_MEDIA_WARNING_MS }, 'camera connected but sends no media'),
             NO_MEDIA_WARNING_MS,
           );
-        this.#applyHold(handlers);
+        this.#applyHold();
         handlers.state('connected');
       } else if (state === 'failed') handlers.state('failed');
     });
@@ -151,7 +151,7 @@ export class UpstreamPeer {
   hold(windowMs: (() => number) | undefined): void {
     if (this.#closed) return;
     this.#holdWindowMs = windowMs;
-    this.#applyHold(this.#handlers);
+    this.#applyHold();
     if (!windowMs) this.catchUp();
   }
 
@@ -163,7 +163,7 @@ export class UpstreamPeer {
       if (packets.length === 0) continue;
       // werift's NACK generator would take the packets not held (older than the window) for lost.
       for (const t of this.#pc.getTransceivers())
-        (t.receiver as unknown as { nack?: { newEstSeqNum: number } }).nack!.newEstSeqNum = 0;
+        (t.receiver as unknown as { nack: { newEstSeqNum: number } }).nack.newEstSeqNum = 0;
       this.#releasing = true;
       let dropped = 0;
       try {
@@ -182,8 +182,9 @@ export class UpstreamPeer {
     return n;
   }
 
-  #applyHold(handlers: UpstreamHandlers): void {
+  #applyHold(): void {
     const windowMs = this.#holdWindowMs;
+    const handlers = this.#handlers;
     for (const transport of this.#pc.dtlsTransports) {
       if (!windowMs) {
         transport.srtpHold = undefined;
