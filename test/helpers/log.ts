@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import { onTestFailed } from 'vitest';
 import { createLogger, type Logger } from '../../core/log.js';
 
 /**
@@ -23,4 +24,15 @@ export function captureLog(level = 'info'): { lines: Array<Record<string, unknow
     },
   });
   return { lines, log: createLogger({ level, format: 'json', destination }) };
+}
+
+/** When the running test fails, prints the captured lines of one component (call it in beforeEach). */
+export function printOnTestFailed(
+  captured: { lines: Array<Record<string, unknown>> },
+  component: string,
+): void {
+  onTestFailed(() => {
+    const lines = captured.lines.filter((l) => l.component === component);
+    console.error(lines.map((l) => JSON.stringify(l)).join('\n'));
+  });
 }

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
-import { H264RtpPayload, type RtpPacket } from 'werift';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isKeyframeStart } from '../../media/keyframe.js';
-import { captureLog } from '../helpers/log.js';
+import { annexB, recordVideo } from '../helpers/h264-rtp.js';
+import { captureLog, printOnTestFailed } from '../helpers/log.js';
+import { decodeErrors } from '../helpers/media-probe.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
@@ -12,27 +13,6 @@ import { waitFor } from '../helpers/wait-for.js';
 import { WhepClient } from '../helpers/whep-client.js';
 
 const hasFfmpeg = requireTool('ffmpeg', ['-version']);
-
-/** Video packets a WhepClient receives, in arrival order. */
-function recordVideo(client: WhepClient): RtpPacket[] {
-  const packets: RtpPacket[] = [];
-  client.pc.onTrack.subscribe((track) => {
-    if (track.kind === 'video') track.onReceiveRtp.subscribe((rtp) => packets.push(rtp));
-  });
-  return packets;
-}
-
-/** H.264 RTP packets (in sequence order) as an Annex B byte stream, whole NAL units only. */
-function annexB(packets: RtpPacket[]): Buffer {
-  const out: Buffer[] = [];
-  let fragment: Buffer | undefined;
-  for (const packet of packets) {
-    const nal = H264RtpPayload.deSerialize(packet.payload, fragment);
-    fragment = nal.fragment;
-    if (nal.payload) out.push(nal.payload);
-  }
-  return Buffer.concat(out);
-}
 
 describe.runIf(hasFfmpeg)('keyframe cache (in-process server and agent, werift viewers)', () => {
   let t: TestServer;
@@ -49,12 +29,7 @@ describe.runIf(hasFfmpeg)('keyframe cache (in-process server and agent, werift v
     // keyframe request (the camera restarts its encoder) or for up to 20 s.
     await t.startCamera('cam1', { video: { keyframeIntervalSeconds: 20 } });
   });
-  beforeEach(() => {
-    onTestFailed(() => {
-      const media = serverLog.lines.filter((l) => l.component === 'media');
-      console.error(media.map((l) => JSON.stringify(l)).join('\n'));
-    });
-  });
+  beforeEach(() => printOnTestFailed(serverLog, 'media'));
   afterAll(async () => {
     await t?.close();
     tmp.remove();
@@ -131,9 +106,7 @@ describe.runIf(hasFfmpeg)('keyframe cache (in-process server and agent, werift v
     const frames = probe.stdout.trim().split('\n');
     expect(frames[0]).toMatch(/^1,I/);
     expect(frames.length).toBeGreaterThan(10);
-    const decode = spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'], { encoding: 'utf8' });
-    expect(decode.status).toBe(0);
-    expect(decode.stderr.trim()).toBe('');
+    expect(decodeErrors(file)).toBe('');
 
     await viewer.stop();
     await keeper.stop();

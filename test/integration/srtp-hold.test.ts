@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
-import { H264RtpPayload, type RtpPacket } from 'werift';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isKeyframeStart } from '../../media/keyframe.js';
-import { captureLog } from '../helpers/log.js';
+import { annexB, recordVideo } from '../helpers/h264-rtp.js';
+import { captureLog, printOnTestFailed } from '../helpers/log.js';
+import { decodeErrors } from '../helpers/media-probe.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireTool } from '../helpers/tools.js';
@@ -12,18 +12,6 @@ import { waitFor } from '../helpers/wait-for.js';
 import { WhepClient } from '../helpers/whep-client.js';
 
 const hasFfmpeg = requireTool('ffmpeg', ['-version']);
-
-/** H.264 RTP packets (in sequence order) as an Annex B byte stream, whole NAL units only. */
-function annexB(packets: RtpPacket[]): Buffer {
-  const out: Buffer[] = [];
-  let fragment: Buffer | undefined;
-  for (const packet of packets) {
-    const nal = H264RtpPayload.deSerialize(packet.payload, fragment);
-    fragment = nal.fragment;
-    if (nal.payload) out.push(nal.payload);
-  }
-  return Buffer.concat(out);
-}
 
 // A camera nobody watches streams on for media.lingerMs; meanwhile its SRTP is held undecrypted
 // (media/srtp-hold.ts) and decrypted in one go when a viewer comes back.
@@ -41,12 +29,7 @@ describe.runIf(hasFfmpeg)(
       token = (await t.server.registry.tokens.create('test')).token;
       await t.startCamera('cam1', { video: { keyframeIntervalSeconds: 2 } });
     });
-    beforeEach(() => {
-      onTestFailed(() => {
-        const media = serverLog.lines.filter((l) => l.component === 'media');
-        console.error(media.map((l) => JSON.stringify(l)).join('\n'));
-      });
-    });
+    beforeEach(() => printOnTestFailed(serverLog, 'media'));
     afterAll(async () => {
       await t?.close();
       tmp.remove();
@@ -67,10 +50,7 @@ describe.runIf(hasFfmpeg)(
       const requests = lines('keyframe requested from the camera').length;
 
       const viewer = new WhepClient(t.httpUrl, token);
-      const received: RtpPacket[] = [];
-      viewer.pc.onTrack.subscribe((track) => {
-        if (track.kind === 'video') track.onReceiveRtp.subscribe((rtp) => received.push(rtp));
-      });
+      const received = recordVideo(viewer);
       expect((await viewer.play('cam1')).status).toBe(201);
       await waitFor(() => viewer.stats.keyframes > 0 && received.length > 60, {
         timeoutMs: 15_000,
@@ -95,11 +75,7 @@ describe.runIf(hasFfmpeg)(
       const whole = ordered.slice(0, ordered.findLastIndex((p) => p.header.marker) + 1);
       const file = path.join(tmp.dir, 'returning.h264');
       writeFileSync(file, annexB(whole));
-      const decode = spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'], {
-        encoding: 'utf8',
-      });
-      expect(decode.status).toBe(0);
-      expect(decode.stderr.trim()).toBe('');
+      expect(decodeErrors(file)).toBe('');
       await viewer.stop();
     });
   },
