@@ -1,6 +1,7 @@
 import type { MediaStreamTrack, RTCDtlsTransport, RTCPeerConnection, RtpPacket } from 'werift';
 import type { Logger } from '../core/log.js';
 import type { RateLimitedLog } from '../core/rate-limited-log.js';
+import { type BatchedReads, batchedReads, HeldSocketReader } from './held-socket.js';
 import { routeUnsignaledSsrcsByPayloadType } from './payload-type-demux.js';
 import {
   closeAfterGathering,
@@ -43,6 +44,8 @@ export class UpstreamPeer {
   /** While holding (srtp-hold.ts): how far back to keep the camera's SRTP. */
   #holdWindowMs: (() => number) | undefined;
   readonly #held = new Map<RTCDtlsTransport, SrtpHoldBuffer>();
+  /** While holding, each DTLS transport's socket is read past werift's layers and in batches (held-socket.ts). */
+  readonly #readers = new Map<RTCDtlsTransport, HeldSocketReader[]>();
   /** Held packets are being delivered (their bytes were counted when they were held). */
   #releasing = false;
   readonly #now: () => number;
@@ -55,6 +58,8 @@ export class UpstreamPeer {
     log: Logger,
     limitLog: RateLimitedLog,
     now: () => number = () => performance.now(),
+    /** The ticks that read held sockets (held-socket.ts): the process's unless a test drives its own. */
+    private readonly reads: BatchedReads = batchedReads,
   ) {
     this.#log = log;
     this.#now = now;
@@ -187,6 +192,8 @@ export class UpstreamPeer {
     const handlers = this.#handlers;
     for (const transport of this.#pc.dtlsTransports) {
       if (!windowMs) {
+        for (const reader of this.#readers.get(transport) ?? []) reader.detach();
+        this.#readers.delete(transport);
         transport.srtpHold = undefined;
         continue;
       }
@@ -200,7 +207,15 @@ export class UpstreamPeer {
         handlers.received(data.length);
         into.push(data, rolloverCounter, windowMs());
       };
+      if (!this.#readers.has(transport) && transport.srtpStarted) {
+        this.#readers.set(transport, HeldSocketReader.attachAll(transport, this.reads));
+      }
     }
+  }
+
+  /** The held sockets' readers (held-socket.ts; for tests). */
+  get heldSocketReaders(): HeldSocketReader[] {
+    return [...this.#readers.values()].flat();
   }
 
   /** Sends a PLI for the camera's video (RFC 4585 §6.3.1). */
@@ -216,6 +231,8 @@ export class UpstreamPeer {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#noMediaTimer);
+    for (const reader of [...this.#readers.values()].flat()) reader.detach();
+    this.#readers.clear();
     for (const transport of this.#pc.dtlsTransports) transport.srtpHold = undefined;
     this.#held.clear();
     await closeAfterGathering(this.#pc, this.#gathering).catch((err) =>

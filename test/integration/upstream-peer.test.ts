@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RtpHeader, RtpPacket } from 'werift';
 import { CameraPeer } from '../../agent/camera-peer.js';
 import { silentLogger } from '../../core/log.js';
 import { RateLimitedLog } from '../../core/rate-limited-log.js';
+import { BatchedReads } from '../../media/held-socket.js';
 import { UpstreamPeer } from '../../media/upstream-peer.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -21,7 +23,7 @@ describe('UpstreamPeer (real werift peers, no signaling)', () => {
     for (const close of closers.splice(0)) await close();
   });
 
-  async function connect(options: { stripSsrc: boolean }) {
+  async function connect(options: { stripSsrc: boolean; reads?: BatchedReads }) {
     const captured = capturingLogger();
     const received: Array<{ kind: string; mimeType: string }> = [];
     const packets: RtpPacket[] = [];
@@ -42,6 +44,8 @@ describe('UpstreamPeer (real werift peers, no signaling)', () => {
       },
       captured.log,
       new RateLimitedLog(captured.log, () => performance.now()),
+      () => performance.now(),
+      options.reads,
     );
     const camera = new CameraPeer(
       'session-0001',
@@ -93,17 +97,28 @@ describe('UpstreamPeer (real werift peers, no signaling)', () => {
     expect(peer.lines.filter((l) => l.msg.includes('routed by payload type'))).toEqual([]);
   });
 
+  /**
+   * Video packets whose payload carries the number they were sent as (werift's sender adds a
+   * random offset to sequence numbers): `sent(p)` reads it back.
+   */
+  function numbered(camera: CameraPeer) {
+    const payload = (n: number) => Buffer.from([0x41, n >> 8, n & 0xff]);
+    return {
+      send: (n: number) =>
+        camera.send(
+          'video',
+          new RtpPacket(
+            new RtpHeader({ sequenceNumber: n, timestamp: n * 3000, payloadType: 96 }),
+            payload(n),
+          ),
+        ),
+      sent: (p: RtpPacket) => (p.payload[1]! << 8) | p.payload[2]!,
+    };
+  }
+
   it("holds the camera's SRTP undecrypted while told to, across a sequence wrap, and delivers it in order on catch-up", async () => {
     const peer = await connect({ stripSsrc: false });
-    // Each payload carries the number it was sent as; werift's sender adds a random offset to
-    // sequence numbers, read from the first packet that arrives.
-    const payload = (n: number) => Buffer.from([0x41, n >> 8, n & 0xff]);
-    const sent = (p: RtpPacket) => (p.payload[1]! << 8) | p.payload[2]!;
-    const send = (n: number) =>
-      peer.camera.send(
-        'video',
-        new RtpPacket(new RtpHeader({ sequenceNumber: n, timestamp: n * 3000, payloadType: 96 }), payload(n)),
-      );
+    const { send, sent } = numbered(peer.camera);
     let n = 0;
     const timer = setInterval(() => send(++n), 10);
     try {
@@ -147,6 +162,77 @@ describe('UpstreamPeer (real werift peers, no signaling)', () => {
     });
     expect(peer.packets.slice(-2).map((p) => p.header.sequenceNumber)).toEqual([10, 11]);
     expect(peer.upstream.heldPackets).toBe(0);
+  });
+
+  /** Bytes the kernel has queued for the sockets on these local ports, not yet read (/proc/net/udp). */
+  function kernelQueued(ports: number[]): number {
+    let bytes = 0;
+    for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+        const fields = line.trim().split(/\s+/);
+        if (fields.length < 5) continue;
+        const port = Number.parseInt(fields[1]!.split(':').at(-1)!, 16);
+        if (ports.includes(port)) bytes += Number.parseInt(fields[4]!.split(':')[1]!, 16);
+      }
+    }
+    return bytes;
+  }
+
+  it("reads a held camera's socket in batches: the kernel queues its datagrams between ticks, and none is lost", async () => {
+    const reads = new BatchedReads(0); // ticks driven by the test
+    const peer = await connect({ stripSsrc: false, reads });
+    const { send, sent } = numbered(peer.camera);
+    let n = 0;
+    const timer = setInterval(() => send(++n), 10);
+    try {
+      await waitFor(() => peer.packets.length >= 5, { timeoutMs: 15_000, what: 'RTP at the media node' });
+    } finally {
+      clearInterval(timer);
+    }
+    await waitFor(() => peer.packets.length === n, { timeoutMs: 15_000, what: 'every packet sent live' });
+
+    peer.upstream.hold(() => 60_000);
+    const readers = peer.upstream.heldSocketReaders;
+    // One for each host candidate's socket (werift takes SRTP on any of them).
+    expect(readers.length).toBe(peer.upstream.localHostCandidates().length);
+    expect(readers.some((r) => r.batching)).toBe(false); // continuously at first
+    // Quiet ticks: each socket is judged able to queue a tick's datagrams, and pauses between ticks.
+    for (let tick = 0; tick < 40; tick++) reads.tick();
+    const paused = () => readers.every((r) => r.batching && r.paused);
+    await waitFor(paused, { timeoutMs: 15_000, what: 'the sockets paused' });
+
+    const ports = peer.upstream.localHostCandidates().map((c) => c.port);
+    const held = peer.upstream.heldPackets;
+    send(++n);
+    await waitFor(() => kernelQueued(ports) > 0, {
+      timeoutMs: 15_000,
+      what: 'a datagram queued in the kernel',
+    });
+    const one = kernelQueued(ports);
+    const batch = [n];
+    for (let i = 0; i < 19; i++) batch.push(++n);
+    for (const number of batch.slice(1)) send(number);
+    // All twenty wait in the kernel at once: nothing reads the socket until the next tick.
+    await waitFor(() => kernelQueued(ports) >= 20 * one, {
+      timeoutMs: 15_000,
+      what: 'twenty datagrams queued',
+    });
+    expect(peer.upstream.heldPackets).toBe(held);
+
+    reads.tick(); // reads what the kernel queued, then pauses again
+    await waitFor(() => peer.upstream.heldPackets === held + 20 && paused(), {
+      timeoutMs: 15_000,
+      what: 'the batch read and held',
+    });
+    const delivered = peer.packets.length;
+    peer.upstream.catchUp();
+    expect(peer.packets.slice(delivered).slice(-20).map(sent)).toEqual(batch);
+
+    peer.upstream.hold(undefined); // werift reads the socket itself again
+    expect(peer.upstream.heldSocketReaders).toEqual([]);
+    expect(reads.size).toBe(0);
+    send(++n);
+    await waitFor(() => sent(peer.packets.at(-1)!) === n, { timeoutMs: 15_000, what: 'live again' });
   });
 
   it('routes the RTP of an SSRC the answer did not announce by payload type (RFC 8843 §9.2)', async () => {
