@@ -75,9 +75,10 @@ ${rows.join('\n')}
 - Lookout / Janus CPU per viewer-second: ${ratios.join(', ')}.
 - Camera streaming, no viewer: Lookout ${idle('lookout')}, Janus ${idle('janus')}.
 - Janus receives plain RTP from ffmpeg on loopback; Lookout receives the camera over WebRTC (ICE, DTLS, SRTP),
-  so its idle figure includes that session (its SRTP is held undecrypted while nothing needs it, D41). It is
-  measured soon after the last 50 viewers left; a camera that has lingered longer costs less: \`bench/idle-profile.ts\`
-  measured the server and both workers at 1.01-1.13% of a core in steady 30 s rounds (one round of thirteen: 1.39%).
+  so its idle figure includes that session (its SRTP is held undecrypted while nothing needs it, D41, and its
+  sockets are read past werift's layers and in batches, D42). Both servers are measured over ${setup.seconds} s,
+  starting 40 s after the last 50 viewers left: for the first 30 s or so, Node's memory reducer collects the
+  viewers' garbage and returns memory, which costs about as much again (\`bench/idle-profile.ts\`).
 - The viewers (werift, decrypting SRTP in JavaScript) run on the same cores; they, not the servers, bound how many
   viewers this machine can show.
 
@@ -133,6 +134,10 @@ every 15 s inside one running worker, so that the machine's noise falls on both 
   werift's decryption, router and receiver and our stream code for each packet: the camera's worker went from about
   13 ms/s to 7.5-8.5 ms/s (\`bench/idle-profile.ts\`, 30 s rounds). What is left is the floor above: waking up for
   each group of packets, werift's ICE layer, and copying into the ring.
+- **Read past werift's layers, in batches** (D42): while a camera is held, its SRTP goes from werift's UDP
+  transports straight to the hold, and its sockets pause between the ticks of one 100 ms timer per worker (the
+  kernel queues the datagrams; one wake-up drains them) while a tick's traffic stays well under the receive buffer.
+  Switched every 15 s in one worker: 7.8 ms/s with werift's path, 7.68 with the filter alone, 6.45 with batches.
 - **Not kept**: sending each datagram without dgram's address lookup (a werift patch giving its sockets a lookup
   that answers an IP address at once, instead of a \`process.nextTick\` per datagram) measured 1.4% less worker CPU
   at 10 viewers (64.6 against 65.5 ms/s, ten 15 s windows of each, interleaved in one worker), within the noise, so
