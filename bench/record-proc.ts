@@ -1,6 +1,7 @@
 /** What the benches read from /proc (Linux): process trees, CPU time, memory, UDP drops. */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { socketInodes, udpSocketRows } from '../test/helpers/udp-sockets.js';
 
 function read(file: string): string | undefined {
   try {
@@ -68,28 +69,10 @@ export function pssBytes(pid: number): number {
 
 /** Datagrams the kernel dropped on the UDP sockets a process holds (full receive buffer). */
 export function udpDrops(pid: number): number {
-  const inodes = new Set<string>();
-  try {
-    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-      try {
-        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-        if (inode) inodes.add(inode);
-      } catch {
-        // closed meanwhile
-      }
-    }
-  } catch {
-    return 0;
-  }
-  let drops = 0;
-  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
-    for (const line of (read(table) ?? '').split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      if (fields.length >= 13 && inodes.has(fields[9]!)) drops += Number(fields[12]);
-    }
-  }
-  return drops;
+  const inodes = socketInodes(pid);
+  return udpSocketRows()
+    .filter((row) => inodes.has(row.inode))
+    .reduce((sum, row) => sum + row.drops, 0);
 }
 
 /** The media worker processes of `lookout serve` (children started with --media-worker=N), by slot. */

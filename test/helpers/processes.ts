@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { CLI_RUN_MS, spawnCli } from './cli.js';
+import { socketInodes, udpSocketRows } from './udp-sockets.js';
 import { waitFor } from './wait-for.js';
 
 export interface RunningProcess {
@@ -113,22 +113,11 @@ export function isAlive(pid: number): boolean {
 
 /** Local `ip:port` of every IPv4 UDP socket process `pid` holds (Linux: its fds against /proc/net/udp). */
 export function udpBindings(pid: number): string[] {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (match) inodes.add(match[1]!);
-    } catch {
-      // closed while we looked
-    }
-  }
-  const found: string[] = [];
-  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
-    const fields = line.trim().split(/\s+/);
-    if (fields.length < 10 || !inodes.has(fields[9]!)) continue;
-    const [hexIp, hexPort] = fields[1]!.split(':') as [string, string];
-    const ip = [3, 2, 1, 0].map((i) => Number.parseInt(hexIp.slice(i * 2, i * 2 + 2), 16)).join('.');
-    found.push(`${ip}:${Number.parseInt(hexPort, 16)}`);
-  }
-  return found;
+  const inodes = socketInodes(pid);
+  return udpSocketRows()
+    .filter((row) => row.family === 4 && inodes.has(row.inode))
+    .map((row) => {
+      const ip = [3, 2, 1, 0].map((i) => Number.parseInt(row.localHex.slice(i * 2, i * 2 + 2), 16)).join('.');
+      return `${ip}:${row.localPort}`;
+    });
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RtpHeader, RtpPacket } from 'werift';
@@ -7,6 +6,7 @@ import { silentLogger } from '../../core/log.js';
 import { RateLimitedLog } from '../../core/rate-limited-log.js';
 import { BatchedReads } from '../../media/held-socket.js';
 import { UpstreamPeer } from '../../media/upstream-peer.js';
+import { udpSocketRows } from '../helpers/udp-sockets.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 /** A logger whose lines the test can read. */
@@ -164,19 +164,11 @@ describe('UpstreamPeer (real werift peers, no signaling)', () => {
     expect(peer.upstream.heldPackets).toBe(0);
   });
 
-  /** Bytes the kernel has queued for the sockets on these local ports, not yet read (/proc/net/udp). */
-  function kernelQueued(ports: number[]): number {
-    let bytes = 0;
-    for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
-      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-        const fields = line.trim().split(/\s+/);
-        if (fields.length < 5) continue;
-        const port = Number.parseInt(fields[1]!.split(':').at(-1)!, 16);
-        if (ports.includes(port)) bytes += Number.parseInt(fields[4]!.split(':')[1]!, 16);
-      }
-    }
-    return bytes;
-  }
+  /** Bytes the kernel has queued for the sockets on these local ports, not yet read. */
+  const kernelQueued = (ports: number[]) =>
+    udpSocketRows()
+      .filter((row) => ports.includes(row.localPort))
+      .reduce((sum, row) => sum + row.rxQueue, 0);
 
   it("reads a held camera's socket in batches: the kernel queues its datagrams between ticks, and none is lost", async () => {
     const reads = new BatchedReads(0); // ticks driven by the test
