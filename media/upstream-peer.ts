@@ -231,7 +231,7 @@ export class UpstreamPeer {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#noMediaTimer);
-    for (const reader of [...this.#readers.values()].flat()) reader.detach();
+    for (const reader of this.heldSocketReaders) reader.detach();
     this.#readers.clear();
     for (const transport of this.#pc.dtlsTransports) transport.srtpHold = undefined;
     this.#held.clear();

@@ -65,32 +65,35 @@ describe('UpstreamPeer (real werift peers, no signaling)', () => {
     return { ...captured, received, packets, bytes: () => bytes, camera, upstream };
   }
 
-  /** Sends video packets every 10 ms until `enough` is true. */
-  async function stream(camera: CameraPeer, enough: () => boolean): Promise<void> {
+  /** Calls `send(1)`, `send(2)`, ... every 10 ms until `enough` is true; returns how many were sent. */
+  async function stream(send: (seq: number) => void, enough: () => boolean): Promise<number> {
     let seq = 0;
-    const timer = setInterval(() => {
-      seq++;
-      const header = new RtpHeader({
-        sequenceNumber: seq,
-        timestamp: seq * 3000,
-        marker: true,
-        payloadType: 96,
-      });
-      camera.send('video', new RtpPacket(header, Buffer.from([seq % 15 === 1 ? 0x65 : 0x41, 0x88, 0x84])));
-    }, 10);
+    const timer = setInterval(() => send(++seq), 10);
     try {
       await waitFor(enough, { timeoutMs: 15_000, what: 'RTP at the media node' });
     } finally {
       clearInterval(timer);
     }
+    return seq;
   }
+
+  /** Sends one video frame packet numbered `seq` (a keyframe NAL every 15th). */
+  const videoFrame = (camera: CameraPeer) => (seq: number) => {
+    const header = new RtpHeader({
+      sequenceNumber: seq,
+      timestamp: seq * 3000,
+      marker: true,
+      payloadType: 96,
+    });
+    camera.send('video', new RtpPacket(header, Buffer.from([seq % 15 === 1 ? 0x65 : 0x41, 0x88, 0x84])));
+  };
 
   it('says "camera streaming" on the first RTP packet, not when ICE connects', async () => {
     const peer = await connect({ stripSsrc: false });
     // Connected, and the camera has sent nothing at all: no "streaming" yet.
     expect(peer.count('camera ICE connected')).toBe(1);
     expect(peer.count('camera streaming')).toBe(0);
-    await stream(peer.camera, () => peer.received.length >= 20);
+    await stream(videoFrame(peer.camera), () => peer.received.length >= 20);
     expect(peer.count('camera streaming')).toBe(1);
     expect(peer.received[0]).toEqual({ kind: 'video', mimeType: 'video/H264' });
     // SSRCs announced: nothing routed by payload type.
@@ -116,19 +119,22 @@ describe('UpstreamPeer (real werift peers, no signaling)', () => {
     };
   }
 
+  /** Sends numbered packets every 10 ms until five arrived, then waits for every one sent; returns how many. */
+  async function sendLive(
+    peer: Awaited<ReturnType<typeof connect>>,
+    send: (n: number) => void,
+  ): Promise<number> {
+    const n = await stream(send, () => peer.packets.length >= 5);
+    await waitFor(() => peer.packets.length === n, { timeoutMs: 15_000, what: 'every packet sent live' });
+    return n;
+  }
+
   it("holds the camera's SRTP undecrypted while told to, across a sequence wrap, and delivers it in order on catch-up", async () => {
     const peer = await connect({ stripSsrc: false });
     const { send, sent } = numbered(peer.camera);
-    let n = 0;
-    const timer = setInterval(() => send(++n), 10);
-    try {
-      await waitFor(() => peer.packets.length >= 5, { timeoutMs: 15_000, what: 'RTP at the media node' });
-    } finally {
-      clearInterval(timer);
-    }
+    const n = await sendLive(peer, send);
     const first = peer.packets[0]!;
     const offset = (first.header.sequenceNumber - sent(first)) & 0xffff;
-    await waitFor(() => peer.packets.length === n, { timeoutMs: 15_000, what: 'every packet sent live' });
 
     peer.upstream.hold(() => 60_000);
     const bytesBefore = peer.bytes();
@@ -174,14 +180,7 @@ describe('UpstreamPeer (real werift peers, no signaling)', () => {
     const reads = new BatchedReads(0); // ticks driven by the test
     const peer = await connect({ stripSsrc: false, reads });
     const { send, sent } = numbered(peer.camera);
-    let n = 0;
-    const timer = setInterval(() => send(++n), 10);
-    try {
-      await waitFor(() => peer.packets.length >= 5, { timeoutMs: 15_000, what: 'RTP at the media node' });
-    } finally {
-      clearInterval(timer);
-    }
-    await waitFor(() => peer.packets.length === n, { timeoutMs: 15_000, what: 'every packet sent live' });
+    let n = await sendLive(peer, send);
 
     peer.upstream.hold(() => 60_000);
     const readers = peer.upstream.heldSocketReaders;
@@ -229,7 +228,7 @@ describe('UpstreamPeer (real werift peers, no signaling)', () => {
 
   it('routes the RTP of an SSRC the answer did not announce by payload type (RFC 8843 §9.2)', async () => {
     const peer = await connect({ stripSsrc: true });
-    await stream(peer.camera, () => peer.received.length >= 20);
+    await stream(videoFrame(peer.camera), () => peer.received.length >= 20);
     expect(peer.received.every((p) => p.kind === 'video' && p.mimeType === 'video/H264')).toBe(true);
     expect(peer.lines.filter((l) => l.msg.includes('routed by payload type'))).toHaveLength(1);
     expect(peer.count('camera streaming')).toBe(1);
