@@ -349,6 +349,12 @@ const media = z
       .describe(
         'Media worker processes (cameras are spread over them; one that dies is replaced). Unset: one per CPU core. `1`: one worker process. `0`: no worker process, media runs inside the server process (for debugging with one inspector).',
       ),
+    nativeSrtp: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Protect and send viewers' SRTP with Lookout's native addon (built at install; about half the CPU per viewer). `false`, or an addon that did not build: JavaScript (logged at start).",
+      ),
     icePortMin: port
       .optional()
       .describe('Lowest UDP port for media (set with `icePortMax` to open a firewall range).'),

@@ -16,6 +16,7 @@
  */
 import type { Socket } from 'node:dgram';
 import type { RTCDtlsTransport } from 'werift';
+import { udpHandle } from './udp-handle.js';
 
 /** How often a batched socket is read: the latency a held camera's datagrams wait in the kernel. */
 export const BATCH_TICK_MS = 100;
@@ -23,12 +24,6 @@ export const BATCH_TICK_MS = 100;
 const READS_PER_WAKE = 32;
 /** The largest tick seen decays by this each tick (half-life ~3.4 s at 100 ms). */
 const PEAK_DECAY = 0.98;
-
-/** Node 20's UDP handle under a dgram.Socket: libuv's uv_udp_recv_start/stop. */
-interface UdpHandle {
-  recvStart(): number;
-  recvStop(): number;
-}
 
 /** werift 0.24's internals on the way from a DTLS transport to the socket its ICE selected. */
 interface WeriftUdpTransport {
@@ -39,15 +34,6 @@ interface WeriftUdpTransport {
 }
 interface WeriftIceConnection {
   protocols?: Array<{ type?: string; transport?: WeriftUdpTransport }>;
-}
-
-/** The libuv handle under a dgram socket, or undefined once it is closed (Node sets it to null). */
-function udpHandle(socket: Socket): UdpHandle | undefined {
-  const state = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
-  const handle = state && (socket as unknown as Record<symbol, { handle?: UdpHandle | null }>)[state]?.handle;
-  return handle && typeof handle.recvStart === 'function' && typeof handle.recvStop === 'function'
-    ? handle
-    : undefined;
 }
 
 /**

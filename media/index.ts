@@ -9,6 +9,7 @@ import type { MediaConfig } from '../config/index.js';
 import type { Logger } from '../core/log.js';
 import type { EngineOptions } from './engine.js';
 import { MediaNode } from './media-node.js';
+import { loadNativeSrtp } from './native-srtp.js';
 import { MediaRouter } from './router.js';
 import type { IceServer } from './signaling/messages.js';
 import { MqttSignaling, type SignalingConnection } from './signaling/mqtt-signaling.js';
@@ -69,9 +70,20 @@ export async function createMediaNode(
         config.icePortMin !== undefined && config.icePortMax !== undefined
           ? [config.icePortMin, config.icePortMax]
           : undefined,
+      nativeSrtp: config.nativeSrtp,
     },
   };
   const workers = workerCount(config);
+  if (config.nativeSrtp) {
+    // Workers load the same file; a failure here is theirs too (they fall back the same way).
+    const native = loadNativeSrtp();
+    if (!native.addon) {
+      deps.log.warn(
+        { reason: native.reason },
+        "viewers' SRTP is sent by JavaScript, which costs more CPU per viewer: the native addon is not available",
+      );
+    }
+  }
   const pool = await WorkerPool.start(
     { workers, engine, logLevel: deps.log.level },
     deps.log.child({ part: 'workers' }),

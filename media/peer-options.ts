@@ -11,6 +11,11 @@ export interface PeerOptions {
   additionalHostAddresses: string[];
   /** UDP port range for ICE, or undefined for any. */
   portRange?: [number, number] | undefined;
+  /**
+   * Whether viewers' SRTP is protected and sent by the native addon (native-srtp.ts, D43) when it
+   * is built; unset or false: by JavaScript (srtp-protect.ts and Node's dgram).
+   */
+  nativeSrtp?: boolean | undefined;
 }
 
 /** A werift peer connection with Lookout's codecs and ICE settings. */

@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import type { RTCRtpSender } from 'werift';
+import type { NativeSrtp, NativeSrtpSession } from './native-srtp.js';
 import { createSrtpProtector, RolloverCounter, type SrtpProtector } from './srtp-protect.js';
+import { type UdpHandle, udpHandle } from './udp-handle.js';
 
 /**
  * The parts of werift 0.24's sender, DTLS and ICE objects this writer uses (internals, not its
@@ -12,9 +14,7 @@ interface IcePair {
   packetsSent: number;
   bytesSent: number;
 }
-interface DgramLike {
-  send(chunks: Buffer[], port: number, address: string): void;
-}
+type DgramLike = import('node:dgram').Socket;
 interface DtlsTransport {
   state: string;
   bytesSent: number;
@@ -51,6 +51,8 @@ const HISTORY = 256;
 /** Most sequence numbers one NACK may ask for (the rest are ignored; a peer controls the list). */
 const MAX_NACKED = 64;
 const RTP_HEADER_SIZE = 12;
+/** The largest payload the native addon takes (media/native/srtp-send.c); larger go the JavaScript way. */
+const NATIVE_MAX_PAYLOAD = 4096;
 
 /**
  * Sends one viewer's RTP for one werift sender, instead of werift's `sendRtp`: builds the
@@ -68,9 +70,16 @@ export class ViewerRtpSender {
   readonly #rtxRoc = new RolloverCounter();
   #rtxSeq = Math.floor(Math.random() * 0x10000);
   #protector: SrtpProtector | undefined;
+  /** The same keys in the native addon, with the selected pair's address as its destination. */
+  #nativeSession: NativeSrtpSession | undefined;
   #keysOf: object | undefined;
   #pair: IcePair | undefined;
   #direct = false;
+  /** The pair the native session's destination was set for, and its socket's handle (undefined: not direct). */
+  #nativePair: IcePair | undefined;
+  #nativeHandle: UdpHandle | undefined;
+  /** Header of the packet being sent natively: sendmsg is done when send() returns, so one is reused. */
+  readonly #nativeHeader = Buffer.alloc(RTP_HEADER_SIZE);
   #rtcpStarted = false;
   readonly #seqs = new Int32Array(HISTORY).fill(-1);
   readonly #timestamps = new Uint32Array(HISTORY);
@@ -79,10 +88,14 @@ export class ViewerRtpSender {
   readonly #payloads: Array<Buffer | undefined> = new Array(HISTORY);
   readonly #unsubscribe: () => void;
 
-  /** `onWritten`: called with the bytes of each packet written to the socket (for metrics). */
+  /**
+   * `onWritten`: called with the bytes of each packet written to the socket (for metrics).
+   * `native`: the native SRTP sender (native-srtp.ts), used for packets on a direct UDP pair.
+   */
   constructor(
     sender: RTCRtpSender,
     private readonly onWritten: (bytes: number) => void = () => {},
+    private readonly native?: NativeSrtp,
   ) {
     this.#sender = sender as unknown as SenderInternals;
     const { unSubscribe } = sender.onGenericNack.subscribe((nack) => this.#retransmit(nack.lost));
@@ -97,8 +110,10 @@ export class ViewerRtpSender {
     if (!protector) return;
     const ssrc = this.#sender.ssrc;
     const roc = this.#roc.next(seq);
-    const header = rtpHeader(marker, payloadType, seq, timestamp, ssrc);
-    this.#write(transport, protector.protect(header, payload, ssrc, seq, roc));
+    if (!this.#sendNative(transport, marker, payloadType, seq, timestamp, payload, roc)) {
+      const header = rtpHeader(marker, payloadType, seq, timestamp, ssrc);
+      this.#write(transport, protector.protect(header, payload, ssrc, seq, roc));
+    }
     const slot = seq % HISTORY;
     this.#seqs[slot] = seq;
     this.#timestamps[slot] = timestamp;
@@ -128,6 +143,9 @@ export class ViewerRtpSender {
     if (!srtp) return undefined;
     if (this.#keysOf !== srtp) {
       this.#keysOf = srtp;
+      this.#nativeSession = undefined;
+      this.#nativePair = undefined;
+      this.#nativeHandle = undefined;
       const c = srtp.localContext;
       try {
         this.#protector = createSrtpProtector({
@@ -141,20 +159,83 @@ export class ViewerRtpSender {
         // nothing is sent rather than a throw into the camera's packet loop.
         this.#protector = undefined;
       }
+      try {
+        this.#nativeSession = this.native?.session(
+          c.profile,
+          c.srtpSessionKey,
+          c.srtpSessionSalt,
+          c.srtpSessionAuthTag,
+        );
+      } catch {
+        this.#nativeSession = undefined; // keys the addon refuses: the JavaScript path sends
+      }
     }
     return this.#protector;
+  }
+
+  /**
+   * Protects and writes one packet with the native addon when the viewer is on a direct UDP
+   * pair; false when it cannot (no addon, a TURN or TCP pair, the socket closed): the caller
+   * takes the JavaScript path. A packet the kernel refuses (a full socket buffer) is dropped.
+   */
+  #sendNative(
+    transport: DtlsTransport,
+    marker: boolean,
+    payloadType: number,
+    seq: number,
+    timestamp: number,
+    payload: Buffer,
+    roc: number,
+  ): boolean {
+    const session = this.#nativeSession;
+    if (!session || payload.length > NATIVE_MAX_PAYLOAD) return false;
+    const connection = transport.iceTransport.connection;
+    if (!connection.canSendApplicationData()) return true; // as #write: nothing is sent
+    const pair = connection.nominated!;
+    if (pair !== this.#nativePair) {
+      this.#nativePair = pair;
+      this.#nativeHandle = this.#nativeDestination(session, pair);
+    }
+    const fd = this.#nativeHandle?.fd ?? -1;
+    if (fd < 0 || pair.protocol.transport?.closed) return false;
+    const header = this.#nativeHeader;
+    header[0] = 0x80;
+    header[1] = (marker ? 0x80 : 0) | (payloadType & 0x7f);
+    header.writeUInt16BE(seq & 0xffff, 2);
+    header.writeUInt32BE(timestamp >>> 0, 4);
+    header.writeUInt32BE(this.#sender.ssrc >>> 0, 8);
+    const bytes = this.native!.send(session, fd, header, payload, roc);
+    if (bytes < 0) return true; // dropped (EAGAIN: the socket's buffer is full)
+    pair.packetsSent++;
+    pair.bytesSent += bytes;
+    transport.bytesSent += bytes;
+    transport.packetsSent++;
+    this.onWritten(bytes);
+    return true;
+  }
+
+  /** Points the native session at a direct pair; the pair's socket handle, or undefined if it cannot be. */
+  #nativeDestination(session: NativeSrtpSession, pair: IcePair): UdpHandle | undefined {
+    this.#selectPair(pair);
+    const udp = pair.protocol.transport;
+    if (!this.#direct || !udp || udp.closed) return undefined;
+    if (!this.native!.destination(session, pair.remoteAddr[0], pair.remoteAddr[1])) return undefined;
+    return udpHandle(udp.socket);
+  }
+
+  /** Whether the pair is a host UDP pair to an address (not a name, not TURN, not TCP): written to directly. */
+  #selectPair(pair: IcePair): void {
+    if (pair === this.#pair) return;
+    this.#pair = pair;
+    const t = pair.protocol.transport;
+    this.#direct = pair.protocol.type === 'stun' && t?.type === 'udp' && isIP(pair.remoteAddr[0]) !== 0;
   }
 
   #write(transport: DtlsTransport, chunks: Buffer[]): void {
     const connection = transport.iceTransport.connection;
     if (!connection.canSendApplicationData()) return;
     const pair = connection.nominated!;
-    if (pair !== this.#pair) {
-      this.#pair = pair;
-      // A host UDP pair to an address (not a name, not TURN, not TCP) is written to directly.
-      const t = pair.protocol.transport;
-      this.#direct = pair.protocol.type === 'stun' && t?.type === 'udp' && isIP(pair.remoteAddr[0]) !== 0;
-    }
+    this.#selectPair(pair);
     let bytes = 0;
     for (const chunk of chunks) bytes += chunk.length;
     const udp = pair.protocol.transport;

@@ -3,6 +3,7 @@ import { LookoutError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { clockRateOf, rtxFor } from './codecs.js';
 import { isKeyframeStart } from './keyframe.js';
+import { loadNativeSrtp } from './native-srtp.js';
 import { createPeerConnection, type PeerOptions } from './peer-options.js';
 import { RtpContinuity } from './rtp-continuity.js';
 import { MAX_CANDIDATES_PER_SESSION } from './trickle-fragment.js';
@@ -69,6 +70,7 @@ export class Viewer {
     this.#log = log;
     this.#handlers = handlers;
     this.#pc = createPeerConnection(options);
+    const native = options.nativeSrtp ? loadNativeSrtp().addon : undefined;
     const video = new MediaStreamTrack({ kind: 'video' });
     const audio = new MediaStreamTrack({ kind: 'audio' });
     // Added before the remote offer, werift pairs these with the viewer's m-lines by kind.
@@ -78,7 +80,7 @@ export class Viewer {
       video: {
         track: video,
         sender: videoTx.sender as unknown as Outlet['sender'],
-        writer: new ViewerRtpSender(videoTx.sender, handlers.written),
+        writer: new ViewerRtpSender(videoTx.sender, handlers.written, native),
         continuity: undefined,
         codecs: [],
         rtx: [],
@@ -88,7 +90,7 @@ export class Viewer {
       audio: {
         track: audio,
         sender: audioTx.sender as unknown as Outlet['sender'],
-        writer: new ViewerRtpSender(audioTx.sender, handlers.written),
+        writer: new ViewerRtpSender(audioTx.sender, handlers.written, native),
         continuity: undefined,
         codecs: [],
         rtx: [],

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { loadNativeSrtp, type NativeSrtp } from '../../media/native-srtp.js';
 
 /**
  * Whether an external tool (ffmpeg, mosquitto_pub, chromium...) is installed. Outside CI a
@@ -13,4 +14,18 @@ export function requireTool(command: string, versionArgs: string[] = ['--help'])
   if (process.env.CI) throw new Error(`${message}; CI must not skip tests`);
   console.warn(`\n*** SKIPPING tests that need ${command}: ${message} ***\n`);
   return false;
+}
+
+/**
+ * Lookout's native SRTP sender (media/native-srtp.ts), or undefined when it is not built: then,
+ * like a missing tool, its tests skip loudly outside CI and fail in CI (`.ci/run` builds it at
+ * `npm ci`).
+ */
+export function requireNativeSrtp(): NativeSrtp | undefined {
+  const load = loadNativeSrtp();
+  if (load.addon) return load.addon;
+  const message = `the native SRTP addon is not available: ${load.reason}`;
+  if (process.env.CI) throw new Error(`${message}; CI must not skip tests`);
+  console.warn(`\n*** SKIPPING tests of the native SRTP sender: ${message} ***\n`);
+  return undefined;
 }
