@@ -28,6 +28,7 @@ export function fanoutReport(
     steps: number[];
     runs: number;
     seconds: number;
+    warmupSeconds: number;
     processes: number;
     janusVersion: string;
     machine: string;
@@ -60,8 +61,10 @@ One camera (the \`lookout agent\` test source: libx264 1280x720, 15 fps, 2 Mbps,
 ${setup.processes} viewer processes on the same machine, watching \`lookout serve\` (WHEP) and, in the same run, Janus
 ${setup.janusVersion}'s streaming plugin (Debian's \`janus\`, started by the bench with only that plugin and the HTTP
 transport, an RTP mountpoint fed by an ffmpeg with the agent's exact encoder settings; viewers use Janus's HTTP API).
-Lookout and Janus runs interleave (${setup.runs} runs each, order alternating); each step measures ${setup.seconds} s after
-the viewers settle. **CPU** is the server's user+system time (all threads of the server process and of its child
+Lookout and Janus runs interleave (${setup.runs} runs each, order alternating); each run starts its camera, warms the
+server up with ${setup.steps[0]} viewers for ${setup.warmupSeconds} s (not measured, both servers alike: the first viewers a fresh
+Lookout media worker serves cost it about 1.7 times as much for some 15 s while V8 compiles the send path and the heap
+grows, and later viewers do not), then each step measures ${setup.seconds} s after the viewers settle. **CPU** is the server's user+system time (all threads of the server process and of its child
 processes, that is Lookout's media workers, one per core by default; the camera's ingest included) per
 second of one viewer watching; medians, with the spread over the runs; per Mbit sent corrects for a step where the
 machine (its cores shared with ${setup.processes} werift viewer processes and the encoder) could not keep the camera at its
@@ -110,6 +113,17 @@ AES128_CM_HMAC_SHA1_80. Node cannot give a GCM cipher a new IV, so GCM keeps one
 1200 bytes); for AES-CM the keystream now comes from one AES-ECB cipher kept per session (counter blocks and XOR a
 32-bit word at a time), about half the cost of a new AES-CTR cipher per packet, then HMAC-SHA1. Each \`sendmsg\` also
 pays Node's address lookup (a \`process.nextTick\` per datagram) because werift's socket is not connected.
+
+Changed (D43): on a direct UDP pair the SRTP and the send are now one call into a native addon of ours
+(\`media/native/srtp-send.c\`, built at install): OpenSSL contexts keyed once per session (only the IV changes per
+packet) and one \`sendmsg\` on the socket's descriptor, without Node's dgram layer. Switched every 15 s inside one
+worker with 10 viewers: 43.1 ms/s against 76.6 ms/s of its CPU (medians of 13 and 12 windows). Profile of that worker
+at 10 viewers, self time: the addon's call 37% (encryption and the \`sendmsg\`, whose loopback delivery the kernel
+charges to the sender), Node's dgram sends (werift's RTCP and STUN) 3%, werift's AES-GCM decryption of the camera
+about 5%, GC 2%, our JavaScript per packet (\`ViewerRtpSender\`, \`Viewer.forward\`) about 2%. A fresh worker's first
+viewers cost it more for about 15 s (92, 74, 71, then about 53 ms/s in 5 s windows at 10 viewers); a second group of
+10 viewers on the same worker measured 54 ms/s from its first window: the cost is the worker's warm-up (V8
+compiling, the heap growing), not each viewer's arrival, so each run now warms up before it measures.
 
 ### The camera with no viewer
 

@@ -4,7 +4,11 @@
  * fed the same encoder's stream. Reports per N the server's CPU per viewer-second, the video
  * loss the viewers saw and the memory per viewer, plus each server's CPU with the camera
  * streaming and no viewer; Lookout and Janus runs interleave, figures are medians.
- * Run: npm run bench:fanout [-- --viewers 10,25,50 --runs 3 --seconds 10 --cpu-prof /tmp/prof]
+ * Each run begins with an unmeasured warm-up, for both servers alike (--warmup seconds of the first step's
+ * viewers): the first viewers a media worker serves cost it about 1.7 times as much for some 15 s (V8 compiling
+ * the send path, the heap growing), and later viewers do not (docs/benchmarks.md), so without it the first step
+ * measured the worker's warm-up rather than its viewers.
+ * Run: npm run bench:fanout [-- --viewers 10,25,50 --runs 3 --seconds 10 --warmup 20 --cpu-prof /tmp/prof]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -28,6 +32,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     processes: { type: 'string', default: '2' },
     seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '20' },
     'cpu-prof': { type: 'string' },
     // Several cameras over media workers (bench/fanout-workers.ts): --workers 2 --cameras 8 --viewers 6
     workers: { type: 'string' },
@@ -49,6 +54,7 @@ const steps = values.viewers.split(',').map(Number);
 const runs = Number(values.runs);
 const processes = Number(values.processes);
 const seconds = Number(values.seconds);
+const warmupSeconds = Number(values.warmup);
 
 /**
  * CPU milliseconds (user + system, all threads) used so far by a server and every process below it
@@ -82,14 +88,34 @@ interface Target {
   stopCamera(): Promise<void>;
 }
 
-async function runStep(target: Target, n: number): Promise<Sample> {
-  const rssBefore = rssMb(target.pid());
-  const viewers = startViewerProcesses(
+/** The first step's viewers for `warmupSeconds`, not measured (see the top of this file). */
+async function warmUp(target: Target, n: number): Promise<void> {
+  if (warmupSeconds <= 0) return;
+  const viewers = startViewers(target, n);
+  try {
+    await waitFor(() => viewers.receiving(), {
+      timeoutMs: 120_000,
+      what: `${n} ${target.name} warm-up viewers`,
+    });
+    await sleep(warmupSeconds * 1000);
+  } finally {
+    await viewers.stop();
+  }
+}
+
+/** `n` viewers of the target, spread over `processes` viewer processes. */
+function startViewers(target: Target, n: number) {
+  return startViewerProcesses(
     Array.from({ length: processes }, (_, p) => ({
       args: target.viewerArgs,
       count: Math.floor(n / processes) + (p < n % processes ? 1 : 0),
     })).filter((v) => v.count > 0),
   );
+}
+
+async function runStep(target: Target, n: number): Promise<Sample> {
+  const rssBefore = rssMb(target.pid());
+  const viewers = startViewers(target, n);
   try {
     await waitFor(() => viewers.receiving(), {
       timeoutMs: 120_000,
@@ -185,6 +211,7 @@ try {
     for (const target of run % 2 === 0 ? [lookout, janusTarget] : [janusTarget, lookout]) {
       await target.startCamera();
       try {
+        await warmUp(target, steps[0]!);
         for (const n of steps) {
           const sample = await runStep(target, n);
           const samples = measured[target.name].steps[n] ?? [];
@@ -207,6 +234,7 @@ try {
     steps,
     runs,
     seconds,
+    warmupSeconds,
     processes,
     janusVersion: janus.version,
     machine: machine(),
