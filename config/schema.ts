@@ -353,7 +353,7 @@ const media = z
       .boolean()
       .default(true)
       .describe(
-        "Protect and send viewers' SRTP with Lookout's native addon (built at install; about half the CPU per viewer). `false`, or an addon that did not build: JavaScript (logged at start).",
+        "Protect and send viewers' SRTP, and decrypt cameras' AES-GCM SRTP, with Lookout's native addon (built at install; about half the CPU per viewer). `false`, or an addon that did not build: JavaScript (logged at start).",
       ),
     icePortMin: port
       .optional()

@@ -11,8 +11,11 @@ export type NativeSrtpSession = { readonly __brand: 'NativeSrtpSession' };
  * scripts/build-native.mjs; D43). Byte-for-byte the same SRTP as srtp-protect.ts.
  */
 export interface NativeSrtp {
-  /** Keys one direction of an SRTP session (profile numbers as in srtp-protect.ts). */
-  session(profile: number, key: Buffer, salt: Buffer, authKey?: Buffer): NativeSrtpSession;
+  /**
+   * Keys one direction of an SRTP session (profile numbers as in srtp-protect.ts). `decrypt`: a
+   * receiving session for unprotect(), AEAD_AES_128_GCM only; otherwise a sending one.
+   */
+  session(profile: number, key: Buffer, salt: Buffer, authKey?: Buffer, decrypt?: boolean): NativeSrtpSession;
   /** Where send() writes; false (and nothing set) when `address` is not an IPv4 or IPv6 address. */
   destination(session: NativeSrtpSession, address: string, port: number): boolean;
   /** The encrypted payload followed by the tag, for `header` (which carries SSRC and sequence number). */
@@ -23,6 +26,16 @@ export interface NativeSrtp {
    * buffer (-11, EAGAIN) drops the packet, as a real-time sender should.
    */
   send(session: NativeSrtpSession, fd: number, header: Buffer, payload: Buffer, roc: number): number;
+  /**
+   * A received AES-GCM SRTP packet as RTP (header, then decrypted payload), or undefined when it
+   * does not authenticate. `payloadOffset`: where the header (CSRCs, extension) ends.
+   */
+  unprotect(
+    session: NativeSrtpSession,
+    packet: Buffer,
+    payloadOffset: number,
+    roc: number,
+  ): Buffer | undefined;
 }
 
 export type NativeSrtpLoad = { addon: NativeSrtp; path: string } | { addon: undefined; reason: string };

@@ -12,8 +12,8 @@ export interface PeerOptions {
   /** UDP port range for ICE, or undefined for any. */
   portRange?: [number, number] | undefined;
   /**
-   * Whether viewers' SRTP is protected and sent by the native addon (native-srtp.ts, D43) when it
-   * is built; unset or false: by JavaScript (srtp-protect.ts and Node's dgram).
+   * Whether the native addon (native-srtp.ts) protects and sends viewers' SRTP (D43) and decrypts
+   * cameras' AES-GCM SRTP (D44) when it is built; unset or false: JavaScript and werift do.
    */
   nativeSrtp?: boolean | undefined;
 }

@@ -2,6 +2,8 @@ import type { MediaStreamTrack, RTCDtlsTransport, RTCPeerConnection, RtpPacket }
 import type { Logger } from '../core/log.js';
 import type { RateLimitedLog } from '../core/rate-limited-log.js';
 import { type BatchedReads, batchedReads, HeldSocketReader } from './held-socket.js';
+import { decryptNatively } from './native-decrypt.js';
+import { loadNativeSrtp } from './native-srtp.js';
 import { routeUnsignaledSsrcsByPayloadType } from './payload-type-demux.js';
 import {
   closeAfterGathering,
@@ -96,6 +98,8 @@ export class UpstreamPeer {
             () => this.#log.warn({ afterMs: NO_MEDIA_WARNING_MS }, 'camera connected but sends no media'),
             NO_MEDIA_WARNING_MS,
           );
+        const native = options.nativeSrtp ? loadNativeSrtp().addon : undefined;
+        if (native) decryptNatively(this.#pc, native);
         this.#applyHold();
         handlers.state('connected');
       } else if (state === 'failed') handlers.state('failed');

@@ -1,5 +1,6 @@
 /*
- * Lookout's native SRTP sender (issue 10, docs/decisions.md D43).
+ * Lookout's native SRTP sender (issue 10, docs/decisions.md D43), and the decryption of a camera's
+ * AES-GCM SRTP for werift's receive path (D44).
  *
  * Protects one viewer's RTP packet with SRTP and writes it to the viewer's UDP socket in one
  * call: the session keeps its keyed OpenSSL contexts (Node's crypto API cannot give a GCM or
@@ -31,6 +32,7 @@
 
 typedef struct {
   int profile;
+  int decrypt;            /* a receiving session (AEAD_AES_128_GCM only): unprotect() */
   EVP_CIPHER_CTX *cipher; /* keyed once; each packet only sets its IV */
   HMAC_CTX *hmac;         /* AES-CM only, keyed once */
   uint8_t salt[14];
@@ -67,12 +69,17 @@ static session_t *get_session(napi_env env, napi_value v) {
   return data;
 }
 
-/* session(profile, key, salt, authKey?) -> External */
+/*
+ * session(profile, key, salt, authKey?, decrypt?) -> External. A decrypting session (`decrypt`
+ * true) serves unprotect() and only AEAD_AES_128_GCM; the others serve protect() and send().
+ */
 static napi_value create_session(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 3) return throw_type(env, "session(profile, key, salt, authKey?)");
+  if (argc < 3) return throw_type(env, "session(profile, key, salt, authKey?, decrypt?)");
+  bool decrypt = false;
+  if (argc >= 5 && napi_get_value_bool(env, argv[4], &decrypt) != napi_ok) return throw_type(env, "decrypt must be a boolean");
   int32_t profile = 0;
   if (napi_get_value_int32(env, argv[0], &profile) != napi_ok) return throw_type(env, "profile must be a number");
   uint8_t *key, *salt, *auth = NULL;
@@ -81,6 +88,7 @@ static napi_value create_session(napi_env env, napi_callback_info info) {
   if (!get_buffer(env, argv[2], &salt, &salt_len) || salt_len < 12 || salt_len > 14) {
     return throw_type(env, "salt must be 12 to 14 bytes");
   }
+  if (decrypt && profile != PROFILE_AEAD_AES_128_GCM) return throw_type(env, "decrypting sessions are AEAD_AES_128_GCM only");
   if (profile == PROFILE_AES128_CM_HMAC_SHA1_80) {
     if (argc < 4 || !get_buffer(env, argv[3], &auth, &auth_len) || auth_len != 20) {
       return throw_type(env, "authKey must be 20 bytes for AES128_CM_HMAC_SHA1_80");
@@ -92,10 +100,15 @@ static napi_value create_session(napi_env env, napi_callback_info info) {
   session_t *s = calloc(1, sizeof(session_t));
   if (!s) return throw_type(env, "out of memory");
   s->profile = profile;
+  s->decrypt = decrypt;
   memcpy(s->salt, salt, salt_len);
   s->cipher = EVP_CIPHER_CTX_new();
   int ok = s->cipher != NULL;
-  if (ok && profile == PROFILE_AEAD_AES_128_GCM) {
+  if (ok && decrypt) {
+    ok = EVP_DecryptInit_ex(s->cipher, EVP_aes_128_gcm(), NULL, NULL, NULL) == 1 &&
+         EVP_CIPHER_CTX_ctrl(s->cipher, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1 &&
+         EVP_DecryptInit_ex(s->cipher, NULL, NULL, key, NULL) == 1;
+  } else if (ok && profile == PROFILE_AEAD_AES_128_GCM) {
     ok = EVP_EncryptInit_ex(s->cipher, EVP_aes_128_gcm(), NULL, NULL, NULL) == 1 &&
          EVP_CIPHER_CTX_ctrl(s->cipher, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1 &&
          EVP_EncryptInit_ex(s->cipher, NULL, NULL, key, NULL) == 1;
@@ -202,8 +215,8 @@ static int protect(session_t *s, const uint8_t *header, size_t header_len, const
 static session_t *packet_args(napi_env env, napi_value *argv, uint8_t **header, size_t *header_len,
                               uint8_t **payload, size_t *payload_len, uint32_t *roc) {
   session_t *s = get_session(env, argv[0]);
-  if (!s) {
-    throw_type(env, "session must come from session()");
+  if (!s || s->decrypt) {
+    throw_type(env, "session must be a sending session from session()");
     return NULL;
   }
   if (!get_buffer(env, argv[1], header, header_len) || *header_len < RTP_HEADER_MIN || *header_len > MAX_HEADER) {
@@ -288,12 +301,59 @@ static napi_value send_packet(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * unprotect(session, packet, payloadOffset, roc) -> Buffer (the RTP packet: header, then the
+ * decrypted payload) or undefined when the packet does not authenticate. AEAD_AES_128_GCM
+ * (RFC 7714 §8): the header up to payloadOffset (with its CSRCs and extension) is the AAD and the
+ * last 16 bytes the tag.
+ */
+static napi_value unprotect_packet(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 4) return throw_type(env, "unprotect(session, packet, payloadOffset, roc)");
+  session_t *s = get_session(env, argv[0]);
+  if (!s || !s->decrypt) return throw_type(env, "session must be a decrypting session from session()");
+  uint8_t *packet;
+  size_t len;
+  if (!get_buffer(env, argv[1], &packet, &len)) return throw_type(env, "packet must be a Buffer");
+  uint32_t offset = 0, roc = 0;
+  if (napi_get_value_uint32(env, argv[2], &offset) != napi_ok) return throw_type(env, "payloadOffset must be a number");
+  if (napi_get_value_uint32(env, argv[3], &roc) != napi_ok) return throw_type(env, "roc must be a number");
+  if (offset < RTP_HEADER_MIN || len > 65535 || (size_t)offset + 16 > len) {
+    return throw_type(env, "payloadOffset must leave room for the 16-byte tag");
+  }
+  size_t payload_len = len - offset - 16;
+  uint32_t ssrc = ((uint32_t)packet[8] << 24) | ((uint32_t)packet[9] << 16) | ((uint32_t)packet[10] << 8) | packet[11];
+  uint16_t seq = (uint16_t)((packet[2] << 8) | packet[3]);
+  uint8_t plain[12] = {0, 0, ssrc >> 24, ssrc >> 16, ssrc >> 8, ssrc, roc >> 24, roc >> 16, roc >> 8, roc, seq >> 8, seq};
+  uint8_t iv[12];
+  for (int i = 0; i < 12; i++) iv[i] = plain[i] ^ s->salt[i];
+  napi_value result;
+  uint8_t *out = NULL;
+  if (napi_create_buffer(env, len - 16, (void **)&out, &result) != napi_ok) return NULL;
+  memcpy(out, packet, offset);
+  int n = 0, fin = 0;
+  int ok = EVP_DecryptInit_ex(s->cipher, NULL, NULL, NULL, iv) == 1 &&
+           EVP_DecryptUpdate(s->cipher, NULL, &n, packet, (int)offset) == 1 &&
+           EVP_DecryptUpdate(s->cipher, out + offset, &n, packet + offset, (int)payload_len) == 1 &&
+           EVP_CIPHER_CTX_ctrl(s->cipher, EVP_CTRL_GCM_SET_TAG, 16, packet + len - 16) == 1 &&
+           EVP_DecryptFinal_ex(s->cipher, out + offset + n, &fin) == 1;
+  if (!ok) {
+    napi_value undefined;
+    napi_get_undefined(env, &undefined);
+    return undefined;
+  }
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"session", NULL, create_session, NULL, NULL, NULL, napi_enumerable, NULL},
       {"destination", NULL, set_destination, NULL, NULL, NULL, napi_enumerable, NULL},
       {"protect", NULL, protect_packet, NULL, NULL, NULL, napi_enumerable, NULL},
       {"send", NULL, send_packet, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unprotect", NULL, unprotect_packet, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -1,6 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MediaStreamTrack, RTCPeerConnection, RtpHeader, type RtpPacket, SrtpSession } from 'werift';
+import { decryptNatively } from '../../media/native-decrypt.js';
 import type { NativeSrtp } from '../../media/native-srtp.js';
 import { SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_HMAC_SHA1_80 } from '../../media/srtp-protect.js';
 import { udpHandle } from '../../media/udp-handle.js';
@@ -90,6 +91,53 @@ describe.runIf(addon)('native SRTP sender', () => {
       expect(roc).toBe(1);
     });
   }
+
+  it("AEAD_AES_128_GCM: decrypts what werift's encrypt made, CSRCs and extensions too, and refuses a forgery", () => {
+    const random = fuzzRandom(0xdec7);
+    const { sender, receiver } = sessions(random, SRTP_AEAD_AES_128_GCM);
+    const c = receiver.remoteContext;
+    const session = native.session(
+      SRTP_AEAD_AES_128_GCM,
+      c.srtpSessionKey,
+      c.srtpSessionSalt,
+      undefined,
+      true,
+    );
+    let seq = 0xffff - random.int(40);
+    let roc = 0;
+    for (let i = 0; i < 120; i++) {
+      const header = new RtpHeader({
+        payloadType: 96,
+        marker: random.chance(0.1),
+        sequenceNumber: seq,
+        timestamp: random.int(0x1_0000_0000),
+        ssrc: 0x1234_5678,
+        csrc: random.chance(0.2) ? [random.int(0x1_0000_0000)] : [],
+        extension: i % 7 === 3,
+        extensionProfile: 0xbede,
+        extensions: i % 7 === 3 ? [{ id: 1, payload: random.bytes(1 + random.int(8)) }] : [],
+      });
+      const payload = random.bytes(1 + random.int(1300));
+      const packet = sender.encrypt(payload, header);
+      const offset = RtpHeader.deSerialize(packet).payloadOffset;
+      const plain = native.unprotect(session, packet, offset, roc);
+      expect(plain?.equals(receiver.decrypt(packet)), `packet ${i}`).toBe(true);
+      const forged = Buffer.from(packet);
+      forged[forged.length - 1]! ^= 1;
+      expect(native.unprotect(session, forged, offset, roc)).toBeUndefined();
+      expect(native.unprotect(session, packet, offset, roc + 1)).toBeUndefined(); // the wrong ROC
+      seq = (seq + 1) & 0xffff;
+      if (seq === 0) roc++;
+    }
+    // A sending session cannot decrypt, nor a decrypting one send; a payload offset past the tag is refused.
+    const sending = nativeSession(native, sender, SRTP_AEAD_AES_128_GCM);
+    expect(() => native.unprotect(sending, Buffer.alloc(40), 12, 0)).toThrow(TypeError);
+    expect(() => native.protect(session, Buffer.alloc(12), Buffer.alloc(1), 0)).toThrow(TypeError);
+    expect(() => native.unprotect(session, Buffer.alloc(27), 12, 0)).toThrow(TypeError);
+    expect(() =>
+      native.session(SRTP_AES128_CM_HMAC_SHA1_80, Buffer.alloc(16), Buffer.alloc(14), Buffer.alloc(20), true),
+    ).toThrow(TypeError);
+  });
 
   it('writes header, ciphertext and tag as one datagram to the destination, v4 and v6', async () => {
     const random = fuzzRandom(0x5e4d);
@@ -203,6 +251,41 @@ describe.runIf(addon)('native SRTP sender', () => {
   });
 });
 
+describe.runIf(addon)('werift decrypting with the native addon (decryptNatively)', () => {
+  it("receives every packet through the addon's decryption, across a sequence number wrap", async () => {
+    const native = addon!;
+    let decrypted = 0;
+    const counting: NativeSrtp = {
+      ...native,
+      unprotect: (...args) => {
+        decrypted++;
+        return native.unprotect(...args);
+      },
+    };
+    const { sender, payloadType, received, receiverPc } = await connectedPair();
+    expect(decryptNatively(receiverPc, counting)).toBe(1);
+    const writer = new ViewerRtpSender(sender, () => {}, native);
+    const random = fuzzRandom(0xd5c);
+    const sent = Array.from({ length: 60 }, (_, i) => ({
+      seq: (0xffe0 + i) & 0xffff,
+      payload: random.bytes(1 + random.int(1200)),
+    }));
+    await waitFor(
+      () => {
+        if (received.length === 0) writer.send(payloadType, false, sent[0]!.seq, 0, sent[0]!.payload);
+        return received.length > 0;
+      },
+      { timeoutMs: 20_000, what: 'the first packet received' },
+    );
+    received.length = 0;
+    for (const [i, p] of sent.slice(1).entries()) writer.send(payloadType, false, p.seq, i * 3000, p.payload);
+    await waitFor(() => received.length >= sent.length - 1, { timeoutMs: 20_000, what: 'every packet' });
+    expect(received.map((p) => p.payload)).toEqual(sent.slice(1).map((p) => p.payload));
+    expect(decrypted).toBeGreaterThanOrEqual(sent.length);
+    writer.close();
+  });
+});
+
 /** Two werift peers over loopback: `sender`'s video RTCRtpSender, and what the other peer receives. */
 async function connectedPair() {
   const make = () => {
@@ -228,5 +311,5 @@ async function connectedPair() {
     what: 'both peers connected',
   });
   const payloadType = transceiver.codecs[0]!.payloadType;
-  return { sender: transceiver.sender, payloadType, received, outgoing };
+  return { sender: transceiver.sender, payloadType, received, outgoing, receiverPc: b };
 }

@@ -228,6 +228,48 @@ describe('werift patches', () => {
     forged[forged.length - 1]! ^= 1;
     expect(() => receiver.decrypt(forged)).toThrow();
   });
+  it("lets the application decrypt AES-GCM SRTP (decryptPayload), keeping werift's header, rollover and error", () => {
+    const random = fuzzRandom(0x6c4);
+    const a = { key: random.bytes(16), salt: random.bytes(12) };
+    const b = { key: random.bytes(16), salt: random.bytes(12) };
+    const session = (local: typeof a, remote: typeof a) =>
+      new SrtpSession({
+        profile: ProtectionProfileAeadAes128Gcm as never,
+        keys: {
+          localMasterKey: local.key,
+          localMasterSalt: local.salt,
+          remoteMasterKey: remote.key,
+          remoteMasterSalt: remote.salt,
+        },
+      });
+    const [sender, receiver, reference] = [session(a, b), session(b, a), session(b, a)];
+    const calls: Array<[number, number]> = [];
+    let refuse = false;
+    const cipher = receiver.remoteContext.cipher as unknown as {
+      decryptPayload?: (packet: Buffer, payloadOffset: number, roc: number) => Buffer | undefined;
+    };
+    // What Lookout's addon returns, computed here by a second werift session with the same keys.
+    cipher.decryptPayload = (packet, payloadOffset, roc) => {
+      calls.push([payloadOffset, roc]);
+      return refuse ? undefined : reference.decrypt(packet);
+    };
+    const packet = (seq: number) =>
+      sender.encrypt(
+        random.bytes(100),
+        new RtpHeader({ sequenceNumber: seq, ssrc: 0x1234, csrc: [7], csrcLength: 1 }),
+      );
+    expect(receiver.decrypt(packet(0xfffe)).length).toBe(12 + 4 + 100);
+    expect(calls.at(-1)).toEqual([16, 0]);
+    refuse = true;
+    expect(() => receiver.decrypt(packet(1))).toThrow('Failed to authenticate SRTP packet');
+    refuse = false;
+    // The refused packet did not move the rollover counter: 0xffff is still in roll 0, 2 in roll 1.
+    receiver.decrypt(packet(0xffff));
+    expect(calls.at(-1)).toEqual([16, 0]);
+    receiver.decrypt(packet(2));
+    expect(calls.at(-1)).toEqual([16, 1]);
+  });
+
   it('runs an event without a promise when nothing awaits it, and still awaits a queuing subscriber', async () => {
     // werift's Event started an async function for its awaited subscribers on every execute,
     // awaited or not: a promise and a microtask for each of the several events of every packet.
