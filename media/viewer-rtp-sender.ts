@@ -1,3 +1,4 @@
+import type { Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { RTCRtpSender } from 'werift';
 import type { NativeSrtp, NativeSrtpSession } from './native-srtp.js';
@@ -9,12 +10,11 @@ import { type UdpHandle, udpHandle } from './udp-handle.js';
  * public API: test/integration/viewer-rtp-sender.test.ts fails if they move).
  */
 interface IcePair {
-  protocol: { type: string; transport?: { type: string; closed: boolean; socket: DgramLike } };
+  protocol: { type: string; transport?: { type: string; closed: boolean; socket: Socket } };
   remoteAddr: [string, number];
   packetsSent: number;
   bytesSent: number;
 }
-type DgramLike = import('node:dgram').Socket;
 interface DtlsTransport {
   state: string;
   bytesSent: number;
