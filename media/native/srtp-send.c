@@ -165,6 +165,13 @@ static napi_value set_destination(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* RFC 7714 §8.1: the AES-GCM IV of an RTP packet, (00 00 || SSRC || ROC || SEQ) XOR salt, from its header. */
+static void gcm_iv(const session_t *s, const uint8_t *header, uint32_t roc, uint8_t iv[12]) {
+  const uint8_t plain[12] = {0, 0, header[8], header[9], header[10], header[11],
+                             roc >> 24, roc >> 16, roc >> 8, roc, header[2], header[3]};
+  for (int i = 0; i < 12; i++) iv[i] = plain[i] ^ s->salt[i];
+}
+
 /* Encrypts payload into s->out and appends the tag; returns the bytes written or -1. */
 static int protect(session_t *s, const uint8_t *header, size_t header_len, const uint8_t *payload,
                    size_t payload_len, uint32_t roc) {
@@ -173,9 +180,7 @@ static int protect(session_t *s, const uint8_t *header, size_t header_len, const
   uint8_t iv[16];
   int n = 0, fin = 0;
   if (s->profile == PROFILE_AEAD_AES_128_GCM) {
-    /* RFC 7714 §8.1: IV = (00 00 || SSRC || ROC || SEQ) XOR salt. */
-    uint8_t plain[12] = {0, 0, ssrc >> 24, ssrc >> 16, ssrc >> 8, ssrc, roc >> 24, roc >> 16, roc >> 8, roc, seq >> 8, seq};
-    for (int i = 0; i < 12; i++) iv[i] = plain[i] ^ s->salt[i];
+    gcm_iv(s, header, roc, iv);
     if (EVP_EncryptInit_ex(s->cipher, NULL, NULL, NULL, iv) != 1) return -1;
     if (EVP_EncryptUpdate(s->cipher, NULL, &n, header, (int)header_len) != 1) return -1;
     if (EVP_EncryptUpdate(s->cipher, s->out, &n, payload, (int)payload_len) != 1) return -1;
@@ -324,11 +329,8 @@ static napi_value unprotect_packet(napi_env env, napi_callback_info info) {
     return throw_type(env, "payloadOffset must leave room for the 16-byte tag");
   }
   size_t payload_len = len - offset - 16;
-  uint32_t ssrc = ((uint32_t)packet[8] << 24) | ((uint32_t)packet[9] << 16) | ((uint32_t)packet[10] << 8) | packet[11];
-  uint16_t seq = (uint16_t)((packet[2] << 8) | packet[3]);
-  uint8_t plain[12] = {0, 0, ssrc >> 24, ssrc >> 16, ssrc >> 8, ssrc, roc >> 24, roc >> 16, roc >> 8, roc, seq >> 8, seq};
   uint8_t iv[12];
-  for (int i = 0; i < 12; i++) iv[i] = plain[i] ^ s->salt[i];
+  gcm_iv(s, packet, roc, iv);
   napi_value result;
   uint8_t *out = NULL;
   if (napi_create_buffer(env, len - 16, (void **)&out, &result) != napi_ok) return NULL;
