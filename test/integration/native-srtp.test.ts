@@ -1,12 +1,13 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MediaStreamTrack, RTCPeerConnection, RtpHeader, type RtpPacket, SrtpSession } from 'werift';
+import { MediaStreamTrack, RTCPeerConnection, RtpHeader, type RtpPacket, type SrtpSession } from 'werift';
 import { decryptNatively } from '../../media/native-decrypt.js';
 import type { NativeSrtp } from '../../media/native-srtp.js';
 import { SRTP_AEAD_AES_128_GCM, SRTP_AES128_CM_HMAC_SHA1_80 } from '../../media/srtp-protect.js';
 import { udpHandle } from '../../media/udp-handle.js';
 import { ViewerRtpSender } from '../../media/viewer-rtp-sender.js';
-import { fuzzRandom, type SeededRandom } from '../helpers/random.js';
+import { fuzzRandom } from '../helpers/random.js';
+import { srtpSessionPair } from '../helpers/srtp-sessions.js';
 import { requireNativeSrtp } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -16,24 +17,6 @@ const PROFILES = [
   ['AEAD_AES_128_GCM', SRTP_AEAD_AES_128_GCM],
   ['AES128_CM_HMAC_SHA1_80', SRTP_AES128_CM_HMAC_SHA1_80],
 ] as const;
-
-/** A werift SRTP session pair: `sender` protects, `receiver` (keys swapped) unprotects. */
-function sessions(random: SeededRandom, profile: number) {
-  const saltLength = profile === SRTP_AEAD_AES_128_GCM ? 12 : 14;
-  const a = { key: random.bytes(16), salt: random.bytes(saltLength) };
-  const b = { key: random.bytes(16), salt: random.bytes(saltLength) };
-  const session = (local: typeof a, remote: typeof a) =>
-    new SrtpSession({
-      profile: profile as never,
-      keys: {
-        localMasterKey: local.key,
-        localMasterSalt: local.salt,
-        remoteMasterKey: remote.key,
-        remoteMasterSalt: remote.salt,
-      },
-    });
-  return { sender: session(a, b), receiver: session(b, a) };
-}
 
 function nativeSession(native: NativeSrtp, sender: SrtpSession, profile: number) {
   const c = sender.localContext;
@@ -66,7 +49,7 @@ describe.runIf(addon)('native SRTP sender', () => {
   for (const [name, profile] of PROFILES) {
     it(`${name}: the same bytes as werift's encrypt, across a sequence number wrap, any length`, () => {
       const random = fuzzRandom(0x4a71);
-      const { sender, receiver } = sessions(random, profile);
+      const { sender, receiver } = srtpSessionPair(random, profile);
       const session = nativeSession(native, sender, profile);
       const ssrc = random.int(0x1_0000_0000);
       let seq = 0xffff - random.int(40);
@@ -94,7 +77,7 @@ describe.runIf(addon)('native SRTP sender', () => {
 
   it("AEAD_AES_128_GCM: decrypts what werift's encrypt made, CSRCs and extensions too, and refuses a forgery", () => {
     const random = fuzzRandom(0xdec7);
-    const { sender, receiver } = sessions(random, SRTP_AEAD_AES_128_GCM);
+    const { sender, receiver } = srtpSessionPair(random, SRTP_AEAD_AES_128_GCM);
     const c = receiver.remoteContext;
     const session = native.session(
       SRTP_AEAD_AES_128_GCM,
@@ -142,7 +125,7 @@ describe.runIf(addon)('native SRTP sender', () => {
   it('writes header, ciphertext and tag as one datagram to the destination, v4 and v6', async () => {
     const random = fuzzRandom(0x5e4d);
     for (const family of ['udp4', 'udp6'] as const) {
-      const { sender, receiver } = sessions(random, SRTP_AEAD_AES_128_GCM);
+      const { sender, receiver } = srtpSessionPair(random, SRTP_AEAD_AES_128_GCM);
       const session = nativeSession(native, sender, SRTP_AEAD_AES_128_GCM);
       const [from, to] = [await udpSocket(family), await udpSocket(family)];
       const got: Buffer[] = [];
@@ -164,7 +147,7 @@ describe.runIf(addon)('native SRTP sender', () => {
 
   it('reports a closed socket or a missing destination as a negative errno, and takes no name', async () => {
     const random = fuzzRandom(0x0bad);
-    const { sender } = sessions(random, SRTP_AES128_CM_HMAC_SHA1_80);
+    const { sender } = srtpSessionPair(random, SRTP_AES128_CM_HMAC_SHA1_80);
     const session = nativeSession(native, sender, SRTP_AES128_CM_HMAC_SHA1_80);
     const header = new RtpHeader({ payloadType: 96, sequenceNumber: 1, timestamp: 1, ssrc: 1 }).serialize(12);
     const socket = await udpSocket();
@@ -183,7 +166,7 @@ describe.runIf(addon)('native SRTP sender', () => {
 
   it('refuses bad arguments with a coded TypeError', () => {
     const random = fuzzRandom(0xa59);
-    const { sender } = sessions(random, SRTP_AEAD_AES_128_GCM);
+    const { sender } = srtpSessionPair(random, SRTP_AEAD_AES_128_GCM);
     const session = nativeSession(native, sender, SRTP_AEAD_AES_128_GCM);
     const header = Buffer.alloc(12, 0x80);
     const bad: Array<[string, () => unknown]> = [
@@ -222,23 +205,7 @@ describe.runIf(addon)('native SRTP sender', () => {
       };
       const { sender, payloadType, received, outgoing } = await connectedPair();
       const writer = new ViewerRtpSender(sender, () => {}, useNative ? counting : undefined);
-      const random = fuzzRandom(0x7e4);
-      const sent = Array.from({ length: 60 }, (_, i) => ({
-        seq: (0xffe0 + i) & 0xffff, // across a wrap: the rollover counter goes with the addon
-        payload: random.bytes(1 + random.int(1200)),
-      }));
-      // Until the receiver has its track (werift creates it on the first packet's SSRC), resend.
-      await waitFor(
-        () => {
-          if (received.length === 0) writer.send(payloadType, false, sent[0]!.seq, 0, sent[0]!.payload);
-          return received.length > 0;
-        },
-        { timeoutMs: 20_000, what: 'the first packet received' },
-      );
-      received.length = 0;
-      for (const [i, p] of sent.slice(1).entries())
-        writer.send(payloadType, i % 5 === 4, p.seq, i * 3000, p.payload);
-      await waitFor(() => received.length >= sent.length - 1, { timeoutMs: 20_000, what: 'every packet' });
+      const sent = await streamThrough(writer, payloadType, received, 0x7e4);
       expect(received.map((p) => p.header.sequenceNumber)).toEqual(sent.slice(1).map((p) => p.seq));
       expect(received.map((p) => p.payload)).toEqual(sent.slice(1).map((p) => p.payload));
       // Every packet (the first one perhaps more than once) went through the addon, or none did.
@@ -265,26 +232,43 @@ describe.runIf(addon)('werift decrypting with the native addon (decryptNatively)
     const { sender, payloadType, received, receiverPc } = await connectedPair();
     expect(decryptNatively(receiverPc, counting)).toBe(1);
     const writer = new ViewerRtpSender(sender, () => {}, native);
-    const random = fuzzRandom(0xd5c);
-    const sent = Array.from({ length: 60 }, (_, i) => ({
-      seq: (0xffe0 + i) & 0xffff,
-      payload: random.bytes(1 + random.int(1200)),
-    }));
-    await waitFor(
-      () => {
-        if (received.length === 0) writer.send(payloadType, false, sent[0]!.seq, 0, sent[0]!.payload);
-        return received.length > 0;
-      },
-      { timeoutMs: 20_000, what: 'the first packet received' },
-    );
-    received.length = 0;
-    for (const [i, p] of sent.slice(1).entries()) writer.send(payloadType, false, p.seq, i * 3000, p.payload);
-    await waitFor(() => received.length >= sent.length - 1, { timeoutMs: 20_000, what: 'every packet' });
+    const sent = await streamThrough(writer, payloadType, received, 0xd5c);
     expect(received.map((p) => p.payload)).toEqual(sent.slice(1).map((p) => p.payload));
     expect(decrypted).toBeGreaterThanOrEqual(sent.length);
     writer.close();
   });
 });
+
+/**
+ * Sends 60 seeded packets through `writer`, their sequence numbers across a wrap (the rollover
+ * counter goes with them), and waits until `received` holds all but the first. The first is
+ * sent until the receiver has its track (werift creates it on the first packet's SSRC), then
+ * `received` is emptied. Every fifth packet after it carries the marker bit.
+ */
+async function streamThrough(
+  writer: ViewerRtpSender,
+  payloadType: number,
+  received: RtpPacket[],
+  seed: number,
+) {
+  const random = fuzzRandom(seed);
+  const sent = Array.from({ length: 60 }, (_, i) => ({
+    seq: (0xffe0 + i) & 0xffff,
+    payload: random.bytes(1 + random.int(1200)),
+  }));
+  await waitFor(
+    () => {
+      if (received.length === 0) writer.send(payloadType, false, sent[0]!.seq, 0, sent[0]!.payload);
+      return received.length > 0;
+    },
+    { timeoutMs: 20_000, what: 'the first packet received' },
+  );
+  received.length = 0;
+  for (const [i, p] of sent.slice(1).entries())
+    writer.send(payloadType, i % 5 === 4, p.seq, i * 3000, p.payload);
+  await waitFor(() => received.length >= sent.length - 1, { timeoutMs: 20_000, what: 'every packet' });
+  return sent;
+}
 
 /** Two werift peers over loopback: `sender`'s video RTCRtpSender, and what the other peer receives. */
 async function connectedPair() {

@@ -13,9 +13,9 @@ import {
   RTCRtpReceiver,
   RtpHeader,
   RtpPacket,
-  SrtpSession,
 } from 'werift';
 import { fuzzRandom } from '../../helpers/random.js';
+import { srtpSessionPair } from '../../helpers/srtp-sessions.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 /**
@@ -194,19 +194,7 @@ describe('werift patches', () => {
 
   it('decrypts AES-GCM SRTP into a buffer it fills whole, and still refuses a forged packet', () => {
     const random = fuzzRandom(0x6c3);
-    const a = { key: random.bytes(16), salt: random.bytes(12) };
-    const b = { key: random.bytes(16), salt: random.bytes(12) };
-    const session = (local: typeof a, remote: typeof a) =>
-      new SrtpSession({
-        profile: ProtectionProfileAeadAes128Gcm as never,
-        keys: {
-          localMasterKey: local.key,
-          localMasterSalt: local.salt,
-          remoteMasterKey: remote.key,
-          remoteMasterSalt: remote.salt,
-        },
-      });
-    const [sender, receiver] = [session(a, b), session(b, a)];
+    const { sender, receiver } = srtpSessionPair(random, ProtectionProfileAeadAes128Gcm);
     for (let i = 0; i < 50; i++) {
       const header = new RtpHeader({
         payloadType: 96,
@@ -230,19 +218,9 @@ describe('werift patches', () => {
   });
   it("lets the application decrypt AES-GCM SRTP (decryptPayload), keeping werift's header, rollover and error", () => {
     const random = fuzzRandom(0x6c4);
-    const a = { key: random.bytes(16), salt: random.bytes(12) };
-    const b = { key: random.bytes(16), salt: random.bytes(12) };
-    const session = (local: typeof a, remote: typeof a) =>
-      new SrtpSession({
-        profile: ProtectionProfileAeadAes128Gcm as never,
-        keys: {
-          localMasterKey: local.key,
-          localMasterSalt: local.salt,
-          remoteMasterKey: remote.key,
-          remoteMasterSalt: remote.salt,
-        },
-      });
-    const [sender, receiver, reference] = [session(a, b), session(b, a), session(b, a)];
+    const pair = srtpSessionPair(random, ProtectionProfileAeadAes128Gcm);
+    const { sender, receiver } = pair;
+    const reference = pair.anotherReceiver();
     const calls: Array<[number, number]> = [];
     let refuse = false;
     const cipher = receiver.remoteContext.cipher as unknown as {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RtpHeader, SrtpSession } from 'werift';
+import { RtpHeader } from 'werift';
 import {
   createSrtpProtector,
   RolloverCounter,
@@ -7,25 +7,8 @@ import {
   SRTP_AES128_CM_HMAC_SHA1_80,
 } from '../../../media/srtp-protect.js';
 import { ntpFromUnixMs } from '../../../media/viewer-rtp-sender.js';
-import { fuzzRandom, type SeededRandom } from '../../helpers/random.js';
-
-/** A werift SRTP session pair: `sender` protects, `receiver` (keys swapped) unprotects. */
-function sessions(random: SeededRandom, profile: number) {
-  const [keyLength, saltLength] = profile === SRTP_AEAD_AES_128_GCM ? [16, 12] : [16, 14];
-  const a = { key: random.bytes(keyLength), salt: random.bytes(saltLength) };
-  const b = { key: random.bytes(keyLength), salt: random.bytes(saltLength) };
-  const session = (local: typeof a, remote: typeof a) =>
-    new SrtpSession({
-      profile: profile as never,
-      keys: {
-        localMasterKey: local.key,
-        localMasterSalt: local.salt,
-        remoteMasterKey: remote.key,
-        remoteMasterSalt: remote.salt,
-      },
-    });
-  return { sender: session(a, b), receiver: session(b, a) };
-}
+import { fuzzRandom } from '../../helpers/random.js';
+import { srtpSessionPair } from '../../helpers/srtp-sessions.js';
 
 describe('SRTP protection with ciphers kept across packets', () => {
   for (const [name, profile] of [
@@ -34,7 +17,7 @@ describe('SRTP protection with ciphers kept across packets', () => {
   ] as const) {
     it(`${name}: the same bytes as werift's encryptRtp, across a sequence number wrap, and werift decrypts them`, () => {
       const random = fuzzRandom(0x5e7b);
-      const { sender, receiver } = sessions(random, profile);
+      const { sender, receiver } = srtpSessionPair(random, profile);
       const ctx = sender.localContext;
       const protector = createSrtpProtector({
         profile,
