@@ -198,12 +198,7 @@ export class ViewerRtpSender {
     }
     const fd = this.#nativeHandle?.fd ?? -1;
     if (fd < 0 || pair.protocol.transport?.closed) return false;
-    const header = this.#nativeHeader;
-    header[0] = 0x80;
-    header[1] = (marker ? 0x80 : 0) | (payloadType & 0x7f);
-    header.writeUInt16BE(seq & 0xffff, 2);
-    header.writeUInt32BE(timestamp >>> 0, 4);
-    header.writeUInt32BE(this.#sender.ssrc >>> 0, 8);
+    const header = rtpHeader(marker, payloadType, seq, timestamp, this.#sender.ssrc, this.#nativeHeader);
     const bytes = this.native!.send(session, fd, header, payload, roc);
     if (bytes < 0) return true; // dropped (EAGAIN: the socket's buffer is full)
     pair.packetsSent++;
@@ -296,15 +291,15 @@ export class ViewerRtpSender {
   }
 }
 
-/** RFC 3550 §5.1 fixed header: V=2, no padding, no extension, no CSRC. */
+/** RFC 3550 §5.1 fixed header: V=2, no padding, no extension, no CSRC; written into `header` (a new one by default). */
 function rtpHeader(
   marker: boolean,
   payloadType: number,
   seq: number,
   timestamp: number,
   ssrc: number,
+  header = Buffer.allocUnsafe(RTP_HEADER_SIZE),
 ): Buffer {
-  const header = Buffer.allocUnsafe(RTP_HEADER_SIZE);
   header[0] = 0x80;
   header[1] = (marker ? 0x80 : 0) | (payloadType & 0x7f);
   header.writeUInt16BE(seq & 0xffff, 2);
